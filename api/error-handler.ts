@@ -1,0 +1,48 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import type { Logger } from '../lib/logger';
+import { HttpProblem, problemTypeUri } from './problem';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+function toProblem(err: unknown): HttpProblem {
+  if (err instanceof HttpProblem) return err;
+  if (err instanceof ZodError) {
+    const errors = err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
+    return new HttpProblem(400, 'validation', 'Validation failed', errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
+  }
+  const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string };
+  // Errors raised by body-parser and friends carry a status and are safe to expose.
+  const status = e.status ?? e.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    if (e.type === 'entity.too.large') return new HttpProblem(413, 'payload-too-large', 'Payload Too Large', 'request body exceeds the limit');
+    if (e.type === 'entity.parse.failed') return new HttpProblem(400, 'malformed-json', 'Malformed JSON', 'request body is not valid JSON');
+    return new HttpProblem(status, 'bad-request', 'Bad Request', e.expose ? e.message : undefined);
+  }
+  return new HttpProblem(500, 'internal', 'Internal Server Error', 'an unexpected error occurred; it has been logged');
+}
+
+/** Renders every error as problem+json; never a stack trace. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const problem = toProblem(err);
+    if (problem.status >= 500) logger.error({ err, requestId: req.id }, 'request failed');
+    for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
+    res
+      .status(problem.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .json({
+        type: problemTypeUri(problem.slug),
+        title: problem.title,
+        status: problem.status,
+        ...(problem.detail ? { detail: problem.detail } : {}),
+        instance: req.originalUrl,
+        ...(req.id ? { requestId: req.id } : {}),
+        ...problem.extra,
+      });
+  };
+}
+
+export const unknownRoute: RequestHandler = (req, _res, next) => {
+  next(new HttpProblem(404, 'not-found', 'Not Found', `no route for ${req.method} ${req.path}`));
+};

@@ -1,0 +1,15 @@
+import 'express';
+
+declare global {
+   
+  namespace Express {
+    interface Request {
+      /** Request id echoed in X-Request-Id and every log line of the request. */
+      id?: string;
+    }
+    interface Locals {
+      /** The authenticated caller's user id, set by the auth middleware. */
+      userId?: string;
+    }
+  }
+}

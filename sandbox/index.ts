@@ -1,0 +1,39 @@
+import type { Config } from '../lib/config';
+
+export interface RunningSandbox {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** One provider's local emulator: `enabled` says whether config leaves it sandboxed (no real key). */
+export interface SandboxDefinition {
+  name: string;
+  enabled(config: Config): boolean;
+  start(config: Config): Promise<RunningSandbox>;
+}
+
+export interface RunningSandboxes {
+  /** Provider name → base URL of its local sandbox. */
+  urls: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Every provider sandbox; each provider module adds its definition here. */
+export const SANDBOXES: SandboxDefinition[] = [];
+
+/** Starts the local provider sandboxes for every provider without a configured key. */
+export async function startSandboxes(config: Config, definitions: SandboxDefinition[] = SANDBOXES): Promise<RunningSandboxes> {
+  const running: Array<[string, RunningSandbox]> = [];
+  try {
+    for (const def of definitions.filter((d) => d.enabled(config))) running.push([def.name, await def.start(config)]);
+  } catch (err) {
+    await Promise.allSettled(running.map(([, r]) => r.stop()));
+    throw err;
+  }
+  return {
+    urls: Object.fromEntries(running.map(([name, r]) => [name, r.url])),
+    stop: async () => {
+      await Promise.allSettled(running.map(([, r]) => r.stop()));
+    },
+  };
+}

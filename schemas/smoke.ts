@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+export const SmokeInputSchema = z.object({
+  name: z.string().trim().min(1).max(100).default('world'),
+  /** Durable timer before the activity, to show a run waiting (and surviving restarts). */
+  delayMs: z.number().int().min(0).max(3_600_000).default(0),
+});
+export type SmokeInput = z.infer<typeof SmokeInputSchema>;
+
+export interface SmokeWorkflowInput extends SmokeInput {
+  userId: string | null;
+}
+
+export interface SmokeResult {
+  greeting: string;
+}

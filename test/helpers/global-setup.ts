@@ -1,0 +1,37 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createDb } from '../../db/database';
+import { migrateToLatest } from '../../db/migrate';
+import { seedReferenceData } from '../../db/seed';
+import { startEmbeddedPostgres } from '../../lib/embedded-postgres';
+import { freePort } from '../../lib/ports';
+import { ensureDatabase } from '../../lib/runtime-postgres';
+import { startTemporalDevServer } from '../../lib/temporal-dev-server';
+import { STACK_ENV } from './stack-env';
+
+const TEMPLATE_DB = 'platform_template';
+
+/**
+ * One real PostgreSQL and one real Temporal dev server for the whole run; each test file then
+ * takes its own database (cloned from a migrated template) and its own task queues.
+ */
+export default async function globalSetup(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'platform-test-'));
+  chmodSync(root, 0o755); // the postgres OS user (when running as root) must reach the data dir
+  const [pgPort, temporalPort] = [await freePort(), await freePort()];
+  const [postgres, temporal] = await Promise.all([
+    startEmbeddedPostgres(join(root, 'pg'), pgPort),
+    startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
+  ]);
+  const templateUrl = await ensureDatabase(postgres.url, TEMPLATE_DB);
+  const db = createDb(templateUrl, 2);
+  await migrateToLatest(db);
+  await seedReferenceData(db);
+  await db.destroy();
+
+  process.env[STACK_ENV.pgServerUrl] = postgres.url;
+  process.env[STACK_ENV.temporalAddress] = temporal.address;
+  process.env[STACK_ENV.templateDb] = TEMPLATE_DB;
+  (globalThis as Record<string, unknown>).__PLATFORM_TEST_STACK__ = { postgres, temporal, root };
+}

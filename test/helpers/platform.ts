@@ -1,0 +1,86 @@
+import type { Server } from 'node:http';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { createActivities, type Activities } from '../../activities';
+import { createApp } from '../../api/app';
+import { loadConfig, type Config } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
+import type { TaskQueues } from '../../lib/task-queues';
+import { createMainWorker } from '../../worker/create-worker';
+import { createTestDatabase, type TestDatabase } from './database';
+import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
+
+export interface TestPlatform {
+  apiUrl: string;
+  database: TestDatabase;
+  client: Client;
+  queues: TaskQueues & { prefix: string };
+  config: Config;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+export interface TestPlatformOptions {
+  /** Replace some activities (workflow-level fakes); real ones otherwise. */
+  activities?: (real: Activities) => Activities;
+  env?: Record<string, string>;
+}
+
+/** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
+export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
+  const database = await createTestDatabase();
+  const queues = uniqueTaskQueues();
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix, PORT: '0', ...options.env });
+  const logger = createLogger('silent');
+  const client = await testClient();
+  const real = createActivities({ db: database.db, logger });
+  const connection = await testNativeConnection();
+  const worker = await createMainWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: queues.main,
+    activities: options.activities ? options.activities(real) : real,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = worker.run();
+  const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    apiUrl: `http://127.0.0.1:${port}`,
+    database,
+    client,
+    queues,
+    config,
+    worker,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await client.connection.close();
+      await database.drop();
+    },
+  };
+}
+
+/** fetch + JSON helper for API tests. */
+export async function api(baseUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: any;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}

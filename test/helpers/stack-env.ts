@@ -1,0 +1,12 @@
+/** Environment variables through which global setup hands the shared test stack to test files. */
+export const STACK_ENV = {
+  pgServerUrl: 'TEST_PG_SERVER_URL',
+  temporalAddress: 'TEST_TEMPORAL_ADDRESS',
+  templateDb: 'TEST_TEMPLATE_DB',
+} as const;
+
+export function stackValue(name: keyof typeof STACK_ENV): string {
+  const value = process.env[STACK_ENV[name]];
+  if (!value) throw new Error(`${STACK_ENV[name]} is not set: run tests through jest (global setup starts PostgreSQL and Temporal)`);
+  return value;
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DefaultLogger } from '@temporalio/worker';
+import { taskQueues, type TaskQueues } from '../../lib/task-queues';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { stackValue } from './stack-env';
+
+let runtimeInstalled = false;
+/** Keeps the SDK's own logs to warnings so test output stays readable. */
+export function quietTemporalRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* already installed in this process */
+  }
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  quietTemporalRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+  return bundle;
+}
+
+/** Unique task queues, so test files sharing the dev server never steal each other's tasks. */
+export function uniqueTaskQueues(): TaskQueues & { prefix: string } {
+  const prefix = `t${randomBytes(4).toString('hex')}-`;
+  return { prefix, ...taskQueues(prefix) };
+}
+
+export async function testClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: stackValue('temporalAddress') });
+  return new Client({ connection, namespace: 'default' });
+}
+
+export function testNativeConnection(): Promise<NativeConnection> {
+  quietTemporalRuntime();
+  return NativeConnection.connect({ address: stackValue('temporalAddress') });
+}

@@ -1,0 +1,101 @@
+import type { Server } from 'node:http';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createApp } from '../api/app';
+import { createDb, type Db } from '../db/database';
+import { migrateToLatest } from '../db/migrate';
+import { seedReferenceData } from '../db/seed';
+import { ConfigError, type Config } from '../lib/config';
+import type { Logger } from '../lib/logger';
+import { isPortFree } from '../lib/ports';
+import { taskQueues } from '../lib/task-queues';
+import { connectTemporalClient } from '../lib/temporal';
+import { createMainWorker } from './create-worker';
+
+export interface PlatformEndpoints {
+  databaseUrl: string;
+  temporalAddress: string;
+}
+
+export interface PlatformParts {
+  worker?: boolean;
+  api?: boolean;
+}
+
+export interface RunningPlatform {
+  db: Db;
+  apiUrl?: string;
+  workers: Worker[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The composition root: builds real dependencies from config and starts the worker(s)
+ * and/or the API against the given PostgreSQL and Temporal.
+ */
+export async function startPlatform(config: Config, endpoints: PlatformEndpoints, logger: Logger, parts: PlatformParts = { worker: true, api: true }): Promise<RunningPlatform> {
+  const db = createDb(endpoints.databaseUrl);
+  try {
+    await migrateToLatest(db);
+    await seedReferenceData(db);
+  } catch (err) {
+    await db.destroy();
+    const message = (err as Error).message;
+    throw message.includes('migration') ? err : new ConfigError(`PostgreSQL unreachable at DATABASE_URL: ${message}`);
+  }
+  const queues = taskQueues(config.TASK_QUEUE_PREFIX);
+  const stops: Array<() => Promise<void>> = [() => db.destroy()];
+  const workers: Worker[] = [];
+  let apiUrl: string | undefined;
+
+  try {
+    if (parts.worker) {
+      const connection = await NativeConnection.connect({ address: endpoints.temporalAddress }).catch((err: Error) => {
+        throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${endpoints.temporalAddress}: ${err.message.split('\n')[0]}`);
+      });
+      const worker = await createMainWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: queues.main,
+        activities: createActivities({ db, logger: logger.child({ component: 'activities' }) }),
+      });
+      workers.push(worker);
+      const running = worker.run();
+      stops.unshift(async () => {
+        worker.shutdown();
+        await running;
+        await connection.close();
+      });
+      running.catch((err: unknown) => logger.fatal({ err }, 'worker stopped unexpectedly'));
+    }
+    if (parts.api) {
+      if (!(await isPortFree(config.PORT, config.HOST))) throw new ConfigError(`PORT ${config.PORT} is already in use`);
+      const temporal = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      const app = createApp({ db, temporal, logger: logger.child({ component: 'api' }), config, taskQueues: queues });
+      const server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+        s.once('error', reject);
+      });
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.PORT;
+      apiUrl = `http://${config.HOST}:${port}`;
+      stops.unshift(async () => {
+        server.closeAllConnections();
+        await new Promise<void>((r) => server.close(() => r()));
+        await temporal.connection.close();
+      });
+    }
+  } catch (err) {
+    for (const stop of stops) await stop().catch(() => undefined);
+    throw err;
+  }
+
+  return {
+    db,
+    apiUrl,
+    workers,
+    async stop() {
+      for (const stop of stops) await stop().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
+    },
+  };
+}
