@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     stops.push(() => temporal.stop());
     const sandboxes = await startSandboxes(config);
     stops.push(() => sandboxes.stop());
-    const platform = await startPlatform(config, { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address }, logger);
+    const platform = await startPlatform(config, { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls }, logger);
     stops.push(() => platform.stop());
 
     const manifest = {

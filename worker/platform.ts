@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { createProviders } from '../activities/providers';
 import { createApp } from '../api/app';
 import { createDb, type Db } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
@@ -15,6 +16,8 @@ import { createMainWorker } from './create-worker';
 export interface PlatformEndpoints {
   databaseUrl: string;
   temporalAddress: string;
+  /** Provider name → local sandbox URL, for providers without a configured key. */
+  sandboxUrls?: Record<string, string>;
 }
 
 export interface PlatformParts {
@@ -57,7 +60,11 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queues.main,
-        activities: createActivities({ db, logger: logger.child({ component: 'activities' }) }),
+        activities: createActivities({
+          db,
+          logger: logger.child({ component: 'activities' }),
+          providers: createProviders({ config, logger, sandboxUrls: endpoints.sandboxUrls ?? {} }),
+        }),
       });
       workers.push(worker);
       const running = worker.run();

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
+import type { Providers } from '../../activities/providers';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
@@ -24,6 +25,8 @@ export interface TestPlatformOptions {
   /** Replace some activities (workflow-level fakes); real ones otherwise. */
   activities?: (real: Activities) => Activities;
   env?: Record<string, string>;
+  /** Provider adapters (usually pointed at sandboxes the test started). */
+  providers?: Providers;
 }
 
 /** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
@@ -33,7 +36,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix, PORT: '0', ...options.env });
   const logger = createLogger('silent');
   const client = await testClient();
-  const real = createActivities({ db: database.db, logger });
+  const real = createActivities({ db: database.db, logger, providers: options.providers ?? {} });
   const connection = await testNativeConnection();
   const worker = await createMainWorker({
     connection,
