@@ -13,4 +13,5 @@ module.exports = {
   // Temporal workers and pools close asynchronously; a file that leaks a handle must still end.
   forceExit: true,
   verbose: false,
+  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
 };

@@ -6,11 +6,13 @@ import { createApp } from '../api/app';
 import { createDb, type Db } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { seedReferenceData } from '../db/seed';
+import { seedDevAccess, type DevAccess } from '../db/seed/dev-access';
 import { ConfigError, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { isPortFree } from '../lib/ports';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
+import { installTemporalRuntime } from '../lib/temporal-runtime';
 import { createMainWorker } from './create-worker';
 
 export interface PlatformEndpoints {
@@ -27,6 +29,8 @@ export interface PlatformParts {
 
 export interface RunningPlatform {
   db: Db;
+  /** The demo API key seeded at start (DEV_API_KEY, or generated in development). */
+  devAccess: DevAccess;
   apiUrl?: string;
   workers: Worker[];
   stop(): Promise<void>;
@@ -38,9 +42,11 @@ export interface RunningPlatform {
  */
 export async function startPlatform(config: Config, endpoints: PlatformEndpoints, logger: Logger, parts: PlatformParts = { worker: true, api: true }): Promise<RunningPlatform> {
   const db = createDb(endpoints.databaseUrl);
+  let devAccess: DevAccess;
   try {
     await migrateToLatest(db);
     await seedReferenceData(db);
+    devAccess = await seedDevAccess(db, config);
   } catch (err) {
     await db.destroy();
     const message = (err as Error).message;
@@ -53,6 +59,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
 
   try {
     if (parts.worker) {
+      installTemporalRuntime(logger);
       const connection = await NativeConnection.connect({ address: endpoints.temporalAddress }).catch((err: Error) => {
         throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${endpoints.temporalAddress}: ${err.message.split('\n')[0]}`);
       });
@@ -99,6 +106,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
 
   return {
     db,
+    devAccess,
     apiUrl,
     workers,
     async stop() {

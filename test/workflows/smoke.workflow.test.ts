@@ -1,0 +1,100 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { RunClosure } from '../../db/repositories/runs';
+import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
+import { progressQuery } from '../../workflows/common/progress';
+import { smokeWorkflowId } from '../../workflows/smoke/contract';
+import { workflowBundle, quietTemporalRuntime } from '../helpers/temporal';
+
+/** Workflow logic with mocked activities on the time-skipping server: a one-hour timer takes no real time. */
+describe('smokeWorkflow (time-skipping, mocked activities)', () => {
+  let env: TestWorkflowEnvironment;
+  beforeAll(async () => {
+    quietTemporalRuntime();
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
+    });
+  });
+  afterAll(() => env?.teardown());
+
+  function fakeActivities(overrides: Partial<Activities> = {}) {
+    const calls: Array<[string, unknown[]]> = [];
+    const record =
+      (name: string, impl: (...args: any[]) => unknown = () => undefined) =>
+      async (...args: unknown[]) => {
+        calls.push([name, args]);
+        return impl(...args);
+      };
+    const activities = {
+      recordRunStarted: record('recordRunStarted'),
+      recordRunProgress: record('recordRunProgress'),
+      recordRunClosed: record('recordRunClosed'),
+      composeGreeting: record('composeGreeting', (name: string) => `hi ${name}`),
+      ...overrides,
+    } as unknown as Activities;
+    return { activities, calls };
+  }
+
+  async function run(taskQueue: string, activities: Activities, fn: () => Promise<void>) {
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    await worker.runUntil(fn());
+  }
+
+  it('waits on its durable timer, greets, and records start, progress and completion', async () => {
+    const { activities, calls } = fakeActivities();
+    const workflowId = smokeWorkflowId('wf-1');
+    await run('smoke-wf-1', activities, async () => {
+      const startedAt = await env.currentTimeMs();
+      const result = await env.client.workflow.execute('smokeWorkflow', {
+        workflowId,
+        taskQueue: 'smoke-wf-1',
+        args: [{ name: 'ada', delayMs: 3_600_000, userId: 'u1' }],
+      });
+      expect(result).toEqual({ greeting: 'hi ada' });
+      expect((await env.currentTimeMs()) - startedAt).toBeGreaterThanOrEqual(3_600_000);
+    });
+    expect(calls.map(([name]) => name)).toEqual([
+      'recordRunStarted',
+      'recordRunProgress',
+      'recordRunProgress',
+      'composeGreeting',
+      'recordRunClosed',
+    ]);
+    expect(calls[0]![1][0]).toMatchObject({ id: workflowId, type: 'smoke', userId: 'u1' });
+    expect((calls.at(-1)![1][1] as RunClosure).status).toBe('completed');
+  });
+
+  it('exposes stage and progress through the progress query while waiting', async () => {
+    const { activities } = fakeActivities();
+    await run('smoke-wf-2', activities, async () => {
+      const handle = await env.client.workflow.start('smokeWorkflow', {
+        workflowId: smokeWorkflowId('wf-2'),
+        taskQueue: 'smoke-wf-2',
+        args: [{ name: 'bo', delayMs: 60_000, userId: null }],
+      });
+      // Until the timer fires the workflow sits in its "waiting" stage.
+      let progress = await handle.query(progressQuery);
+      for (let i = 0; i < 50 && progress.stage !== 'waiting'; i++) progress = await handle.query(progressQuery);
+      expect(progress).toMatchObject({ stage: 'waiting', progress: 10 });
+      await handle.result();
+      expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', progress: 100 });
+    });
+  });
+
+  it('records a failed run with the typed error when the activity fails for good', async () => {
+    const { activities, calls } = fakeActivities({
+      composeGreeting: async () => {
+        throw ApplicationFailure.nonRetryable('name rejected', 'InvalidInput');
+      },
+    } as Partial<Activities>);
+    await run('smoke-wf-3', activities, async () => {
+      await expect(
+        env.client.workflow.execute('smokeWorkflow', { workflowId: smokeWorkflowId('wf-3'), taskQueue: 'smoke-wf-3', args: [{ name: 'x', delayMs: 0, userId: null }] }),
+      ).rejects.toThrow();
+    });
+    const closure = calls.find(([name]) => name === 'recordRunClosed')![1][1] as RunClosure;
+    expect(closure).toMatchObject({ status: 'failed', error: { type: 'InvalidInput', message: 'name rejected' } });
+  });
+});
