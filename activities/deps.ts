@@ -1,5 +1,6 @@
 import type { Db } from '../db/database';
 import type { Logger } from '../lib/logger';
+import type { SecretBox } from '../lib/secrets';
 import type { Providers } from './providers';
 
 /** What activity factories receive from the composition root (worker) or from tests. */
@@ -7,4 +8,6 @@ export interface ActivityDeps {
   db: Db;
   logger: Logger;
   providers: Providers;
+  /** Opens and seals stored OAuth tokens (lib/secrets.ts); activities that need it fail without it. */
+  secrets?: SecretBox;
 }

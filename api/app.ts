@@ -1,28 +1,66 @@
-import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, unknownRoute } from './error-handler';
-import { healthRouter } from './routes/health';
-import { smokeRouter } from './routes/smoke';
+import { requestId, requestLog, requireJsonBody } from './middleware';
+import { docsRouter } from './openapi';
+import type { RouteModule } from './route-module';
+import { adminRoutes } from './routes/admin';
+import { apiKeyRoutes } from './routes/api-keys';
+import { billingRoutes } from './routes/billing';
+import { healthRoutes } from './routes/health';
+import { runRoutes } from './routes/runs';
+import { smokeRoutes } from './routes/smoke';
+import { stripeWebhookRoutes } from './routes/stripe-webhooks';
+import { videoRoutes } from './routes/videos';
 
 export const JSON_BODY_LIMIT = '256kb';
+
+/**
+ * Every domain's routes. Add a module here to serve it and publish it in /openapi.json.
+ * Routes that must see the raw body (signed webhooks) go in RAW_BODY_ROUTE_MODULES instead.
+ */
+export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes];
+
+/** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
+export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];
+
+export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...RAW_BODY_ROUTE_MODULES, ...ROUTE_MODULES];
+
+const CONSOLE_DIR = join(__dirname, 'console');
+
+function corsOrigins(setting: string | undefined): string[] | false {
+  const origins = (setting ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  return origins.length > 0 ? origins : false;
+}
 
 /** The Express app, built from its dependencies (used by npm start, npm run api and tests). */
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(requestId);
+  app.use(requestLog(deps.logger));
   app.use(helmet());
-  app.use((req, res, next) => {
-    const incoming = req.header('x-request-id');
-    req.id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
-    res.setHeader('X-Request-Id', req.id);
-    next();
-  });
-  app.use(healthRouter(deps));
+  app.use(
+    cors({
+      origin: corsOrigins(deps.config.CORS_ORIGINS),
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'Last-Event-ID', 'X-Request-Id'],
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'Idempotent-Replayed'],
+      maxAge: 600,
+    }),
+  );
+  app.use(docsRouter(ALL_ROUTE_MODULES));
+  // The web console: one static page and its script, no build step.
+  app.use(express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
+  app.use(authenticate(deps));
+  app.use(requireJsonBody);
+  for (const module of RAW_BODY_ROUTE_MODULES) app.use(module.router(deps));
   app.use(express.json({ limit: JSON_BODY_LIMIT }));
-  app.use(smokeRouter(deps));
+  for (const module of ROUTE_MODULES) app.use(module.router(deps));
   app.use(unknownRoute);
   app.use(errorHandler(deps.logger));
   return app;

@@ -36,7 +36,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
         title: problem.title,
         status: problem.status,
         ...(problem.detail ? { detail: problem.detail } : {}),
-        instance: req.originalUrl,
+        // The path only: a query string may carry an access token.
+        instance: req.path,
         ...(req.id ? { requestId: req.id } : {}),
         ...problem.extra,
       });

@@ -1,7 +1,7 @@
 import 'express';
+import type { AuthContext } from './auth';
 
 declare global {
-   
   namespace Express {
     interface Request {
       /** Request id echoed in X-Request-Id and every log line of the request. */
@@ -10,6 +10,8 @@ declare global {
     interface Locals {
       /** The authenticated caller's user id, set by the auth middleware. */
       userId?: string;
+      /** The authenticated caller (key, role, plan, scopes), set by the auth middleware. */
+      auth?: AuthContext;
     }
   }
 }

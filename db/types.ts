@@ -1,12 +1,25 @@
-import type { ColumnType, Generated, Insertable, JSONColumnType, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
 
 /**
- * Hand-written kysely types for the live schema; test/integration/db-schema.test.ts checks
- * every table and column here against information_schema so they cannot drift.
+ * Hand-written kysely types for the live schema; test/integration/db-types.test.ts checks every
+ * table and column here against information_schema (names, nullability, defaults) so they cannot drift.
  */
-export type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+// kysely's Generated<> must not wrap another ColumnType (the select type would be the wrapper), so
+// the defaulted variants are spelled out: an insert type including `undefined` means "has a default".
+export type Timestamp = ColumnType<Date, Date | string, Date | string>;
+/** NOT NULL timestamptz with a default (updated_at, started_at...). */
+export type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 export type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+/** A nullable jsonb. Insert JSON text: node-postgres would turn a JS array into a PG array. */
 export type Json<T = unknown> = ColumnType<T, T | string | undefined | null, T | string | null>;
+/** A NOT NULL jsonb without a default. */
+export type RequiredJson<T = unknown> = ColumnType<T, string, string>;
+/** A NOT NULL jsonb with a default. */
+export type DefaultedJson<T = Record<string, unknown>> = ColumnType<T, string | undefined, string>;
+/** A `date` column: node-postgres parses it into a Date at local midnight (run processes in UTC). */
+export type DateColumn = ColumnType<Date, Date | string, Date | string>;
+/** numeric with a default: node-postgres returns a string to keep precision; Number() it where a float suffices. */
+export type DefaultNumeric = ColumnType<string, number | string | undefined, number | string>;
 
 export interface UsersTable {
   id: Generated<string>;
@@ -27,17 +40,17 @@ export interface UsersTable {
   is_affiliate: Generated<boolean>;
   affiliate_status: Generated<string>;
   affiliate_joined_at: Timestamp | null;
-  metadata: Generated<JSONColumnType<Record<string, unknown>, string | undefined, string>>;
-  created_at: Generated<CreatedAt>;
-  updated_at: Generated<Timestamp>;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
 }
 
 export interface WorkspacesTable {
   id: Generated<string>;
   name: string;
   owner_id: string;
-  created_at: Generated<CreatedAt>;
-  updated_at: Generated<Timestamp>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
 }
 
 export interface TeamMembersTable {
@@ -45,8 +58,8 @@ export interface TeamMembersTable {
   workspace_id: string;
   user_id: string;
   role: Generated<'owner' | 'admin' | 'editor' | 'viewer'>;
-  created_at: Generated<CreatedAt>;
-  updated_at: Generated<Timestamp>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
 }
 
 export interface ApiKeysTable {
@@ -61,8 +74,8 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
   last_used_at: Timestamp | null;
   usage_count: Generated<number>;
-  created_at: Generated<CreatedAt>;
-  updated_at: Generated<Timestamp>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
 }
 
 export interface AuditLogTable {
@@ -76,7 +89,7 @@ export interface AuditLogTable {
   ip_address: string | null;
   user_agent: string | null;
   request_id: string | null;
-  created_at: Generated<CreatedAt>;
+  created_at: CreatedAt;
 }
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'canceled' | 'terminated' | 'timed_out';
@@ -93,10 +106,10 @@ export interface JobRunsTable {
   result: Json | null;
   error_type: string | null;
   error_message: string | null;
-  started_at: Generated<Timestamp>;
+  started_at: DefaultTimestamp;
   closed_at: Timestamp | null;
-  created_at: Generated<CreatedAt>;
-  updated_at: Generated<Timestamp>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
 }
 
 export interface IdempotencyKeysTable {
@@ -105,7 +118,919 @@ export interface IdempotencyKeysTable {
   request_hash: string;
   response_status: number | null;
   response_body: Json | null;
-  created_at: Generated<CreatedAt>;
+  created_at: CreatedAt;
+}
+
+// ---- Billing (0002) -------------------------------------------------------------------------
+
+export type PlanSlug = 'free' | 'basic' | 'premium' | 'creator' | 'enterprise';
+export type SubscriptionStatus =
+  'trialing' | 'active' | 'past_due' | 'unpaid' | 'paused' | 'canceled' | 'incomplete' | 'incomplete_expired';
+export type BillingPeriod = 'month' | 'year';
+
+export interface SubscriptionPlansTable {
+  id: Generated<string>;
+  slug: PlanSlug;
+  name: string;
+  description: string | null;
+  is_active: Generated<boolean>;
+  is_visible: Generated<boolean>;
+  sort_order: Generated<number>;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SubscriptionPlanFeaturesTable {
+  id: Generated<string>;
+  plan_id: string;
+  /** null = unlimited */
+  video_limit: number | null;
+  /** content_types.key values the plan may generate */
+  allowed_content_types: Generated<string[]>;
+  priority_processing: Generated<boolean>;
+  youtube_channel_limit: Generated<number>;
+  youtube_auto_import: Generated<boolean>;
+  api_rate_limit_per_minute: Generated<number>;
+  max_concurrent_jobs: Generated<number>;
+  /** null = unlimited */
+  posts_per_month: number | null;
+  clips_per_video: Generated<number>;
+  max_video_duration_seconds: number;
+  max_upload_bytes: number;
+  social_accounts: Generated<number>;
+  team_members: Generated<number>;
+  /** null = unlimited */
+  storage_limit_gb: number | null;
+  /** credits granted into the ledger each paid period */
+  monthly_credits: Generated<number>;
+  support_level: Generated<'community' | 'email' | 'priority' | 'dedicated'>;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SubscriptionPlanPricesTable {
+  id: Generated<string>;
+  plan_id: string;
+  stripe_price_id: string;
+  stripe_product_id: string | null;
+  amount_cents: number;
+  currency: Generated<string>;
+  billing_period: BillingPeriod;
+  billing_interval: Generated<number>;
+  trial_period_days: Generated<number>;
+  is_active: Generated<boolean>;
+  is_default: Generated<boolean>;
+  archived_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface UserSubscriptionsTable {
+  id: Generated<string>;
+  user_id: string;
+  plan_id: string;
+  stripe_subscription_id: string | null;
+  stripe_customer_id: string | null;
+  stripe_price_id: string | null;
+  status: SubscriptionStatus;
+  billing_period: BillingPeriod | null;
+  current_period_start: Timestamp | null;
+  current_period_end: Timestamp | null;
+  trial_start: Timestamp | null;
+  trial_end: Timestamp | null;
+  cancel_at_period_end: Generated<boolean>;
+  canceled_at: Timestamp | null;
+  ended_at: Timestamp | null;
+  last_event_at: Timestamp | null;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type SubscriptionEventStatus = 'pending' | 'processed' | 'failed' | 'ignored';
+
+export interface SubscriptionEventsTable {
+  id: Generated<string>;
+  stripe_event_id: string;
+  event_type: string;
+  stripe_subscription_id: string | null;
+  stripe_created_at: Timestamp | null;
+  user_id: string | null;
+  user_subscription_id: string | null;
+  status: Generated<SubscriptionEventStatus>;
+  payload: RequiredJson;
+  webhook_received_at: DefaultTimestamp;
+  processed_at: Timestamp | null;
+  error_message: string | null;
+  retry_count: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SubscriptionUsageTable {
+  id: Generated<string>;
+  user_id: string;
+  user_subscription_id: string | null;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  /** snapshot of the plan's video_limit; null = unlimited */
+  usage_limit: number | null;
+  videos_processed: Generated<number>;
+  videos_reserved: Generated<number>;
+  content_generated: Generated<number>;
+  clips_generated: Generated<number>;
+  posts_published: Generated<number>;
+  api_calls_made: Generated<number>;
+  storage_used_mb: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SubscriptionPlanMigrationsTable {
+  id: Generated<string>;
+  user_id: string;
+  user_subscription_id: string | null;
+  from_plan_id: string | null;
+  to_plan_id: string;
+  migration_type: 'upgrade' | 'downgrade' | 'crossgrade' | 'reactivation';
+  migration_reason: string | null;
+  effective_date: Timestamp;
+  is_prorated: Generated<boolean>;
+  proration_amount_cents: number | null;
+  currency: Generated<string>;
+  stripe_subscription_id: string | null;
+  stripe_invoice_id: string | null;
+  stripe_event_id: string | null;
+  status: Generated<'pending' | 'scheduled' | 'completed' | 'canceled'>;
+  completed_at: Timestamp | null;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type AdminGrantType = 'full_access' | 'video_limit_override' | 'unlimited_videos' | 'trial_extension';
+
+export interface AdminSubscriptionGrantsTable {
+  id: Generated<string>;
+  user_id: string;
+  granted_by_id: string | null;
+  grant_type: AdminGrantType;
+  tier_override: Exclude<PlanSlug, 'free'> | null;
+  video_limit_override: number | null;
+  reason: string;
+  expires_at: Timestamp | null;
+  is_active: Generated<boolean>;
+  revoked_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface UserCreditsTable {
+  user_id: string;
+  balance: Generated<number>;
+  total_purchased: Generated<number>;
+  total_granted: Generated<number>;
+  total_used: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type CreditTransactionType =
+  'purchase' | 'subscription_grant' | 'usage' | 'reservation' | 'refund' | 'bonus' | 'adjustment' | 'expiry';
+
+export interface CreditTransactionsTable {
+  id: Generated<string>;
+  user_id: string;
+  amount: number;
+  transaction_type: CreditTransactionType;
+  balance_after: number;
+  description: string | null;
+  reference_id: string | null;
+  idempotency_key: string | null;
+  stripe_payment_id: string | null;
+  payment_amount_cents: number | null;
+  currency: string | null;
+  created_at: CreatedAt;
+}
+
+export interface PaymentsTable {
+  id: Generated<string>;
+  user_id: string | null;
+  stripe_payment_id: string;
+  stripe_invoice_id: string | null;
+  stripe_subscription_id: string | null;
+  stripe_customer_id: string | null;
+  amount_cents: number;
+  amount_refunded_cents: Generated<number>;
+  currency: Generated<string>;
+  status: 'pending' | 'succeeded' | 'failed' | 'refunded' | 'partially_refunded' | 'disputed';
+  payment_type: 'subscription' | 'credit_topup' | 'one_time';
+  description: string | null;
+  failure_reason: string | null;
+  paid_at: Timestamp | null;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Content (0003) -------------------------------------------------------------------------
+
+export type VideoSourceType = 'youtube' | 'upload' | 'url' | 'drive';
+export type VideoProcessingStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
+export type TranscriptSource = 'youtube_captions' | 'youtube_auto_captions' | 'uploaded_srt' | 'uploaded_vtt' | 'uploaded_words' | 'manual';
+
+export interface VideosTable {
+  id: Generated<string>;
+  user_id: string;
+  workspace_id: string | null;
+  source_type: VideoSourceType;
+  source_url: string | null;
+  youtube_video_id: string | null;
+  title: string | null;
+  description: string | null;
+  channel_id: string | null;
+  channel_title: string | null;
+  duration_seconds: number | null;
+  view_count: number | null;
+  like_count: number | null;
+  comment_count: number | null;
+  tags: Generated<string[]>;
+  category: string | null;
+  language: string | null;
+  thumbnail_url: string | null;
+  published_at: Timestamp | null;
+  transcript: string | null;
+  transcript_source: TranscriptSource | null;
+  transcript_segments: Json | null;
+  processing_status: Generated<VideoProcessingStatus>;
+  progress: Generated<number>;
+  error_message: string | null;
+  processed_at: Timestamp | null;
+  file_path: string | null;
+  media_url: string | null;
+  file_size_bytes: number | null;
+  mime_type: string | null;
+  width: number | null;
+  height: number | null;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ContentTypesTable {
+  id: Generated<string>;
+  key: string;
+  name: string;
+  description: string | null;
+  icon: string | null;
+  requires_ai: Generated<boolean>;
+  is_active: Generated<boolean>;
+  sort_order: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type AiProvider = 'anthropic' | 'openai' | 'gemini';
+
+export interface AiPromptsTable {
+  id: Generated<string>;
+  content_type_id: string;
+  name: string;
+  description: string | null;
+  ai_provider: Generated<AiProvider>;
+  model: string;
+  system_prompt: string;
+  user_prompt_template: string;
+  temperature: DefaultNumeric;
+  max_tokens: Generated<number>;
+  version: Generated<number>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type VideoContentStatus = 'pending' | 'generating' | 'completed' | 'failed';
+
+export interface VideoContentTable {
+  id: Generated<string>;
+  video_id: string;
+  content_type_id: string;
+  version: Generated<number>;
+  parent_content_id: string | null;
+  status: Generated<VideoContentStatus>;
+  content: string | null;
+  content_url: string | null;
+  instructions: string | null;
+  ai_provider: string | null;
+  model: string | null;
+  prompt_used_id: string | null;
+  tokens_used: number | null;
+  response_length: number | null;
+  generation_started_at: Timestamp | null;
+  generation_completed_at: Timestamp | null;
+  generation_duration_ms: number | null;
+  error_message: string | null;
+  run_id: string | null;
+  created_by_user_id: string | null;
+  is_published: Generated<boolean>;
+  user_rating: number | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type CloudStorageProvider = 'google_drive' | 'onedrive' | 'dropbox';
+export type ExportFormat = 'docx' | 'pdf' | 'txt' | 'md';
+export type CredentialStatus = 'active' | 'expired' | 'revoked' | 'error';
+
+export interface UserPreferencesTable {
+  user_id: string;
+  cloud_storage_provider: CloudStorageProvider | null;
+  cloud_storage_auto_upload: Generated<boolean>;
+  cloud_storage_upload_formats: Generated<ExportFormat[]>;
+  cloud_storage_folder_per_video: Generated<boolean>;
+  email_notifications: Generated<boolean>;
+  language: Generated<string>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CloudStorageCredentialsTable {
+  id: Generated<string>;
+  user_id: string;
+  provider: CloudStorageProvider;
+  /** lib/secrets.ts envelope; AAD secretAad('cloud_storage_credentials', 'encrypted_tokens', id) */
+  encrypted_tokens: string;
+  token_expires_at: Timestamp | null;
+  last_refreshed_at: Timestamp | null;
+  scopes: Generated<string[]>;
+  account_email: string | null;
+  account_name: string | null;
+  account_id: string | null;
+  root_folder_id: string | null;
+  root_folder_path: string | null;
+  folder_naming_pattern: Generated<string>;
+  status: Generated<CredentialStatus>;
+  last_used_at: Timestamp | null;
+  last_error: string | null;
+  error_count: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CloudStorageUploadsTable {
+  id: Generated<string>;
+  user_id: string;
+  cloud_storage_credentials_id: string | null;
+  video_id: string;
+  video_content_id: string;
+  provider: CloudStorageProvider;
+  content_type: string;
+  file_format: ExportFormat;
+  file_name: string;
+  file_size_bytes: number | null;
+  cloud_file_id: string | null;
+  cloud_file_url: string | null;
+  cloud_folder_id: string | null;
+  cloud_folder_path: string | null;
+  status: Generated<'pending' | 'uploading' | 'completed' | 'failed' | 'canceled'>;
+  error_message: string | null;
+  retry_count: Generated<number>;
+  max_retries: Generated<number>;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface YoutubeOauthTokensTable {
+  id: Generated<string>;
+  user_id: string;
+  channel_id: string;
+  channel_name: string | null;
+  channel_thumbnail: string | null;
+  /** lib/secrets.ts envelope; AAD secretAad('youtube_oauth_tokens', 'encrypted_tokens', id) */
+  encrypted_tokens: string;
+  scope: string | null;
+  token_type: string | null;
+  token_expires_at: Timestamp | null;
+  last_refreshed_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  status: Generated<CredentialStatus>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface UserYoutubeChannelsTable {
+  id: Generated<string>;
+  user_id: string;
+  youtube_oauth_token_id: string | null;
+  channel_id: string;
+  channel_name: string | null;
+  channel_handle: string | null;
+  channel_description: string | null;
+  channel_thumbnail: string | null;
+  subscriber_count: number | null;
+  video_count: Generated<number>;
+  is_active: Generated<boolean>;
+  is_primary: Generated<boolean>;
+  auto_import: Generated<boolean>;
+  last_synced_at: Timestamp | null;
+  channel_data: Json | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Thumbnails (0004) ----------------------------------------------------------------------
+
+export type ThumbnailAspectRatio = '16:9' | '9:16';
+
+export interface ThumbnailStyleDesign {
+  background: string;
+  accent: string;
+  text: string;
+  stroke: string;
+  fontWeight: 'bold' | 'black' | 'regular';
+  textPosition: 'top' | 'center' | 'bottom' | 'left' | 'right';
+  textCase: 'upper' | 'title';
+}
+
+export interface ThumbnailStylesTable {
+  id: Generated<string>;
+  key: string;
+  name: string;
+  description: string;
+  design: DefaultedJson<ThumbnailStyleDesign>;
+  sort_order: Generated<number>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ThumbnailExpressionsTable {
+  id: Generated<string>;
+  key: string;
+  name: string;
+  primary_emotion: string;
+  face_details: string;
+  eye_details: string;
+  /** 1 subtle … 3 extreme */
+  intensity: number;
+  sort_order: Generated<number>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ThumbnailContentCategoriesTable {
+  id: Generated<string>;
+  key: string;
+  name: string;
+  description: string | null;
+  sort_order: Generated<number>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ThumbnailTierLimitsTable {
+  id: Generated<string>;
+  subscription_tier: PlanSlug;
+  iterations_16_9: Generated<number>;
+  iterations_9_16: Generated<number>;
+  is_unlimited: Generated<boolean>;
+  reset_monthly: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ThumbnailUsageTable {
+  id: Generated<string>;
+  user_id: string;
+  aspect_ratio: ThumbnailAspectRatio;
+  iterations_used: Generated<number>;
+  iterations_reserved: Generated<number>;
+  thumbnails_generated: Generated<number>;
+  period_start: Timestamp;
+  period_end: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface UserCharacterProfilesTable {
+  id: Generated<string>;
+  user_id: string;
+  profile_name: Generated<string>;
+  race_ethnicity: string | null;
+  age_range: string | null;
+  gender: string | null;
+  face_shape: string | null;
+  eye_description: string | null;
+  hair_description: string | null;
+  skin_tone: string | null;
+  facial_hair: string | null;
+  glasses_description: string | null;
+  distinguishing_features: string | null;
+  full_anchor_text: string | null;
+  is_default: Generated<boolean>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ThumbnailReferenceImagesTable {
+  id: Generated<string>;
+  user_id: string;
+  cloudinary_public_id: string;
+  cloudinary_url: string;
+  cloudinary_secure_url: string;
+  original_filename: string | null;
+  file_size_bytes: number | null;
+  width: number | null;
+  height: number | null;
+  mime_type: string | null;
+  display_name: string | null;
+  is_default: Generated<boolean>;
+  usage_count: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type ThumbnailJobStatus = 'pending' | 'processing' | 'completed' | 'completed_with_errors' | 'failed' | 'canceled';
+
+export interface ThumbnailGenerationJobsTable {
+  id: Generated<string>;
+  video_id: string;
+  user_id: string;
+  topic: string;
+  sub_topic: string | null;
+  /** thumbnail_expressions.key */
+  expression_category: string;
+  aspect_ratio: ThumbnailAspectRatio;
+  /** thumbnail_content_categories.key */
+  content_category: string | null;
+  /** thumbnail_styles.key values requested; empty = every active style */
+  styles: Generated<string[]>;
+  reference_image_ids: Generated<string[]>;
+  character_profile_id: string | null;
+  status: Generated<ThumbnailJobStatus>;
+  progress: Generated<number>;
+  current_style: string | null;
+  thumbnails_requested: Generated<number>;
+  thumbnails_generated: Generated<number>;
+  error_message: string | null;
+  retry_count: Generated<number>;
+  run_id: string | null;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface VideoThumbnailsTable {
+  id: Generated<string>;
+  video_id: string;
+  user_id: string;
+  job_id: string | null;
+  cloudinary_public_id: string;
+  cloudinary_url: string;
+  cloudinary_secure_url: string;
+  topic: string;
+  sub_topic: string | null;
+  expression_category: string;
+  aspect_ratio: ThumbnailAspectRatio;
+  style_name: string;
+  content_category: string | null;
+  overlay_text: string | null;
+  layout: Json | null;
+  file_size_bytes: number | null;
+  width: number | null;
+  height: number | null;
+  format: Generated<'png' | 'jpg' | 'webp'>;
+  is_selected: Generated<boolean>;
+  is_uploaded_to_youtube: Generated<boolean>;
+  generation_order: number;
+  version: Generated<number>;
+  refinement_instruction: string | null;
+  parent_thumbnail_id: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Clips and social (0005) ----------------------------------------------------------------
+
+export type ClipAspectRatio = '9:16' | '1:1' | '16:9';
+
+export interface ClipsTable {
+  id: Generated<string>;
+  video_id: string;
+  user_id: string;
+  workspace_id: string | null;
+  run_id: string;
+  clip_index: number;
+  title: string | null;
+  description: string | null;
+  start_time: number;
+  end_time: number;
+  duration_seconds: GeneratedAlways<number>;
+  /** { "9:16": url, "16:9": url } */
+  file_urls: DefaultedJson<Partial<Record<ClipAspectRatio, string>>>;
+  thumbnail_url: string | null;
+  virality_score: number | null;
+  hook_score: number | null;
+  engagement_score: number | null;
+  topics: Generated<string[]>;
+  emotions: Generated<string[]>;
+  transcript_segment: string | null;
+  has_captions: Generated<boolean>;
+  caption_style: string | null;
+  render_status: Generated<'pending' | 'rendering' | 'completed' | 'failed'>;
+  render_error: string | null;
+  status: Generated<'generated' | 'edited' | 'approved' | 'rejected' | 'published'>;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  rejection_reason: string | null;
+  times_published: Generated<number>;
+  deleted_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CaptionWord {
+  word: string;
+  start: number;
+  end: number;
+  confidence?: number;
+}
+
+export interface CaptionsTable {
+  id: Generated<string>;
+  clip_id: string;
+  language: Generated<string>;
+  style: string;
+  font_family: string | null;
+  font_size: number | null;
+  font_color: string | null;
+  background_color: string | null;
+  position: Generated<'top' | 'middle' | 'bottom'>;
+  words: RequiredJson<CaptionWord[]>;
+  srt: string | null;
+  vtt: string | null;
+  srt_url: string | null;
+  vtt_url: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type SocialPlatform = 'youtube' | 'instagram' | 'tiktok' | 'facebook' | 'linkedin' | 'twitter' | 'pinterest' | 'threads';
+export type SocialAccountStatus = 'active' | 'expired' | 'revoked' | 'error' | 'disconnected';
+
+export interface SocialAccountsTable {
+  id: Generated<string>;
+  user_id: string;
+  workspace_id: string | null;
+  platform: SocialPlatform;
+  platform_user_id: string | null;
+  username: string | null;
+  display_name: string | null;
+  profile_image_url: string | null;
+  /** lib/secrets.ts envelope; AAD secretAad('social_accounts', 'encrypted_tokens', id) */
+  encrypted_tokens: string;
+  token_expires_at: Timestamp | null;
+  scopes: Generated<string[]>;
+  account_type: 'personal' | 'business' | 'creator' | null;
+  follower_count: number | null;
+  status: Generated<SocialAccountStatus>;
+  last_error: string | null;
+  last_sync_at: Timestamp | null;
+  disconnected_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type PostStatus = 'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
+
+export interface PostsTable {
+  id: Generated<string>;
+  user_id: string;
+  workspace_id: string | null;
+  social_account_id: string;
+  clip_id: string | null;
+  caption: string | null;
+  hashtags: Generated<string[]>;
+  mentions: Generated<string[]>;
+  media_urls: Generated<string[]>;
+  media_type: 'video' | 'image' | 'carousel';
+  thumbnail_url: string | null;
+  platform_options: DefaultedJson;
+  status: Generated<PostStatus>;
+  scheduled_at: Timestamp | null;
+  published_at: Timestamp | null;
+  platform_post_id: string | null;
+  platform_url: string | null;
+  publish_error: string | null;
+  retry_count: Generated<number>;
+  needs_approval: Generated<boolean>;
+  approved_by: string | null;
+  approved_at: Timestamp | null;
+  rejection_reason: string | null;
+  last_metrics_sync_at: Timestamp | null;
+  run_id: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface PostMetricsTable {
+  id: Generated<string>;
+  post_id: string;
+  checkpoint: string | null;
+  recorded_at: Timestamp;
+  views: Generated<number>;
+  likes: Generated<number>;
+  comments: Generated<number>;
+  shares: Generated<number>;
+  saves: Generated<number>;
+  impressions: Generated<number>;
+  reach: Generated<number>;
+  watch_time_seconds: Generated<number>;
+  avg_watch_percent: number | null;
+  profile_visits: Generated<number>;
+  follows: Generated<number>;
+  link_clicks: Generated<number>;
+  raw_data: Json | null;
+  created_at: CreatedAt;
+}
+
+export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+
+export interface PostingSchedulesTable {
+  id: Generated<string>;
+  user_id: string;
+  social_account_id: string | null;
+  /** IANA zone the days and times are read in */
+  timezone: string;
+  posting_days: Weekday[];
+  /** 'HH:MM' or 'HH:MM:SS' on insert; node-postgres returns 'HH:MM:SS' */
+  posting_times: string[];
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Affiliates (0006) ----------------------------------------------------------------------
+
+export interface AffiliatesTable {
+  id: Generated<string>;
+  user_id: string;
+  referral_code: string;
+  /** basis points: 2000 = 20 % */
+  commission_rate_bps: Generated<number>;
+  currency: Generated<string>;
+  stripe_connected_account_id: string | null;
+  status: Generated<'pending' | 'active' | 'paused' | 'suspended'>;
+  last_payout_at: Timestamp | null;
+  metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface AffiliateClicksTable {
+  id: Generated<string>;
+  affiliate_id: string;
+  referral_code: string;
+  ip_hash: string | null;
+  user_agent: string | null;
+  referrer_url: string | null;
+  landing_page: string | null;
+  utm_source: string | null;
+  utm_medium: string | null;
+  utm_campaign: string | null;
+  utm_term: string | null;
+  utm_content: string | null;
+  country: string | null;
+  device_type: Generated<'desktop' | 'mobile' | 'tablet' | 'bot' | 'unknown'>;
+  converted: Generated<boolean>;
+  converted_user_id: string | null;
+  clicked_at: DefaultTimestamp;
+}
+
+export interface AffiliateReferralsTable {
+  id: Generated<string>;
+  affiliate_id: string;
+  referred_user_id: string;
+  referral_code: string;
+  click_id: string | null;
+  stripe_customer_id: string | null;
+  stripe_subscription_id: string | null;
+  status: Generated<'signed_up' | 'converted' | 'churned'>;
+  referred_at: DefaultTimestamp;
+  converted_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type AffiliateCommissionStatus = 'pending' | 'eligible' | 'paid' | 'reversed';
+
+export interface AffiliateCommissionsTable {
+  id: Generated<string>;
+  affiliate_id: string;
+  referral_id: string | null;
+  kind: Generated<'commission' | 'adjustment'>;
+  stripe_invoice_id: string;
+  stripe_charge_id: string | null;
+  invoice_amount_cents: number;
+  commission_rate_bps: number;
+  /** >= 0 for a commission, < 0 for an adjustment */
+  amount_cents: number;
+  currency: Generated<string>;
+  status: Generated<AffiliateCommissionStatus>;
+  eligible_at: Timestamp;
+  payout_id: string | null;
+  paid_at: Timestamp | null;
+  reversed_at: Timestamp | null;
+  reversal_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type AffiliatePayoutStatus = 'pending' | 'processing' | 'paid' | 'failed' | 'canceled';
+
+export interface AffiliatePayoutsTable {
+  id: Generated<string>;
+  affiliate_id: string;
+  period_start: DateColumn;
+  period_end: DateColumn;
+  amount_cents: number;
+  currency: Generated<string>;
+  commission_count: Generated<number>;
+  status: Generated<AffiliatePayoutStatus>;
+  payout_method: Generated<string>;
+  stripe_transfer_id: string | null;
+  failure_reason: string | null;
+  paid_at: Timestamp | null;
+  run_id: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Operations (0007) ----------------------------------------------------------------------
+
+export interface AiUsageLogsTable {
+  id: Generated<string>;
+  user_id: string | null;
+  run_id: string | null;
+  provider: string;
+  model: string;
+  operation: string;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  /** integer micro-dollars */
+  cost_micro_usd: Generated<number>;
+  latency_ms: number | null;
+  metadata: Json | null;
+  created_at: CreatedAt;
+}
+
+export interface ProviderQuotaUsageTable {
+  id: Generated<string>;
+  provider: string;
+  project_key: string;
+  period_date: DateColumn;
+  units_used: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface WebhooksTable {
+  id: Generated<string>;
+  user_id: string;
+  workspace_id: string | null;
+  url: string;
+  /** lib/secrets.ts envelope; AAD secretAad('webhooks', 'encrypted_secret', id) */
+  encrypted_secret: string;
+  events: string[];
+  is_active: Generated<boolean>;
+  last_triggered_at: Timestamp | null;
+  last_response_code: number | null;
+  failure_count: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface WebhookLogsTable {
+  id: Generated<string>;
+  webhook_id: string;
+  event_type: string;
+  event_id: string;
+  attempt: Generated<number>;
+  request_body: RequiredJson;
+  response_code: number | null;
+  response_body: string | null;
+  response_time_ms: number | null;
+  success: boolean;
+  error: string | null;
+  created_at: CreatedAt;
 }
 
 export interface Database {
@@ -116,6 +1041,50 @@ export interface Database {
   audit_log: AuditLogTable;
   job_runs: JobRunsTable;
   idempotency_keys: IdempotencyKeysTable;
+  subscription_plans: SubscriptionPlansTable;
+  subscription_plan_features: SubscriptionPlanFeaturesTable;
+  subscription_plan_prices: SubscriptionPlanPricesTable;
+  user_subscriptions: UserSubscriptionsTable;
+  subscription_events: SubscriptionEventsTable;
+  subscription_usage: SubscriptionUsageTable;
+  subscription_plan_migrations: SubscriptionPlanMigrationsTable;
+  admin_subscription_grants: AdminSubscriptionGrantsTable;
+  user_credits: UserCreditsTable;
+  credit_transactions: CreditTransactionsTable;
+  payments: PaymentsTable;
+  videos: VideosTable;
+  content_types: ContentTypesTable;
+  ai_prompts: AiPromptsTable;
+  video_content: VideoContentTable;
+  user_preferences: UserPreferencesTable;
+  cloud_storage_credentials: CloudStorageCredentialsTable;
+  cloud_storage_uploads: CloudStorageUploadsTable;
+  youtube_oauth_tokens: YoutubeOauthTokensTable;
+  user_youtube_channels: UserYoutubeChannelsTable;
+  thumbnail_styles: ThumbnailStylesTable;
+  thumbnail_expressions: ThumbnailExpressionsTable;
+  thumbnail_content_categories: ThumbnailContentCategoriesTable;
+  thumbnail_tier_limits: ThumbnailTierLimitsTable;
+  thumbnail_usage: ThumbnailUsageTable;
+  user_character_profiles: UserCharacterProfilesTable;
+  thumbnail_reference_images: ThumbnailReferenceImagesTable;
+  thumbnail_generation_jobs: ThumbnailGenerationJobsTable;
+  video_thumbnails: VideoThumbnailsTable;
+  clips: ClipsTable;
+  captions: CaptionsTable;
+  social_accounts: SocialAccountsTable;
+  posts: PostsTable;
+  post_metrics: PostMetricsTable;
+  posting_schedules: PostingSchedulesTable;
+  affiliates: AffiliatesTable;
+  affiliate_clicks: AffiliateClicksTable;
+  affiliate_referrals: AffiliateReferralsTable;
+  affiliate_commissions: AffiliateCommissionsTable;
+  affiliate_payouts: AffiliatePayoutsTable;
+  ai_usage_logs: AiUsageLogsTable;
+  provider_quota_usage: ProviderQuotaUsageTable;
+  webhooks: WebhooksTable;
+  webhook_logs: WebhookLogsTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -123,3 +1092,10 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type JobRun = Selectable<JobRunsTable>;
+export type SubscriptionPlan = Selectable<SubscriptionPlansTable>;
+export type SubscriptionPlanFeatures = Selectable<SubscriptionPlanFeaturesTable>;
+export type CreditTransaction = Selectable<CreditTransactionsTable>;
+export type Video = Selectable<VideosTable>;
+export type ContentType = Selectable<ContentTypesTable>;
+export type AiPrompt = Selectable<AiPromptsTable>;
+export type VideoContent = Selectable<VideoContentTable>;

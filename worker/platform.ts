@@ -10,6 +10,7 @@ import { seedDevAccess, type DevAccess } from '../db/seed/dev-access';
 import { ConfigError, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { isPortFree } from '../lib/ports';
+import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
@@ -70,7 +71,8 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
         activities: createActivities({
           db,
           logger: logger.child({ component: 'activities' }),
-          providers: createProviders({ config, logger, sandboxUrls: endpoints.sandboxUrls ?? {} }),
+          providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {} }),
+          secrets: createSecretBox(loadEncryptionKey(config)),
         }),
       });
       workers.push(worker);

@@ -1,2 +1,6 @@
 // Every workflow the worker registers. Workflow code imports only types from activities.
 export { smokeWorkflow } from './smoke/workflow';
+export { regenerateContentWorkflow, videoImportWorkflow } from './video-import/workflow';
+export { billingEventWorkflow, subscriptionWorkflow } from './subscription/workflow';
+export { postWorkflow } from './posts/workflow';
+export { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './thumbnails/workflow';

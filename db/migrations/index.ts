@@ -1,7 +1,19 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_core';
+import * as m0002 from './0002_billing';
+import * as m0003 from './0003_content';
+import * as m0004 from './0004_thumbnails';
+import * as m0005 from './0005_clips_social';
+import * as m0006 from './0006_affiliates';
+import * as m0007 from './0007_operations';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
   '0001_core': m0001,
+  '0002_billing': m0002,
+  '0003_content': m0003,
+  '0004_thumbnails': m0004,
+  '0005_clips_social': m0005,
+  '0006_affiliates': m0006,
+  '0007_operations': m0007,
 };

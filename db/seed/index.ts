@@ -1,6 +1,22 @@
+import { sql } from 'kysely';
 import type { Db } from '../database';
+import { seedContentTypes } from './content-types';
+import { seedPlans } from './plans';
+import { seedThumbnailReferenceData } from './thumbnails';
 
-/** Idempotent reference data (plans, content types, prompts, thumbnail styles...): safe to run on every start. */
-export async function seedReferenceData(_db: Db): Promise<void> {
-  // Filled by the data layer: each seed upserts by natural key.
+/** Arbitrary constant: processes starting together (API and worker) seed one after the other. */
+const SEED_LOCK_KEY = 7_240_311;
+
+/**
+ * Idempotent reference data (plans with features and prices, content types and prompts, thumbnail
+ * styles/expressions/categories/tier limits): every row is upserted by its natural key, so this
+ * runs on every start. All or nothing, in one transaction.
+ */
+export async function seedReferenceData(db: Db): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await sql`select pg_advisory_xact_lock(${SEED_LOCK_KEY})`.execute(tx);
+    await seedPlans(tx);
+    await seedContentTypes(tx);
+    await seedThumbnailReferenceData(tx);
+  });
 }

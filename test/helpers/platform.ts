@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
-import type { Providers } from '../../activities/providers';
+import { createProviders, type Providers } from '../../activities/providers';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
@@ -36,7 +36,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix, PORT: '0', ...options.env });
   const logger = createLogger('silent');
   const client = await testClient();
-  const real = createActivities({ db: database.db, logger, providers: options.providers ?? {} });
+  const real = createActivities({ db: database.db, logger, providers: options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: {} }) });
   const connection = await testNativeConnection();
   const worker = await createMainWorker({
     connection,

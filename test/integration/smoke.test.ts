@@ -1,9 +1,12 @@
+import { createCaller, type TestCaller } from '../api/fixtures';
 import { startTestPlatform, api, type TestPlatform } from '../helpers/platform';
 
 describe('smoke path: API → Temporal → worker → activity → PostgreSQL', () => {
   let platform: TestPlatform;
+  let caller: TestCaller;
   beforeAll(async () => {
     platform = await startTestPlatform();
+    caller = await createCaller(platform.database.db);
   });
   afterAll(() => platform?.stop());
 
@@ -15,7 +18,7 @@ describe('smoke path: API → Temporal → worker → activity → PostgreSQL', 
   });
 
   it('starts a smoke workflow that completes and records its run row', async () => {
-    const started = await api(platform.apiUrl, 'POST', '/v1/smoke', { name: 'ada', delayMs: 200 });
+    const started = await api(platform.apiUrl, 'POST', '/v1/smoke', { name: 'ada', delayMs: 200 }, caller.auth);
     expect(started.status).toBe(202);
     const runId: string = started.json.runId;
     expect(runId).toMatch(/^smoke:[0-9a-f-]{36}$/);
@@ -24,7 +27,7 @@ describe('smoke path: API → Temporal → worker → activity → PostgreSQL', 
     expect(result.greeting).toMatch(/^hello, ada \(database time \d{4}-/);
 
     const row = await platform.database.db.selectFrom('job_runs').selectAll().where('id', '=', runId).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ type: 'smoke', status: 'completed', progress: 100, stage: 'done' });
+    expect(row).toMatchObject({ type: 'smoke', status: 'completed', progress: 100, stage: 'done', user_id: caller.userId });
     expect(row.closed_at).toBeInstanceOf(Date);
 
     // Visible to ops: the run is listed by the server with its search attributes.
@@ -33,7 +36,7 @@ describe('smoke path: API → Temporal → worker → activity → PostgreSQL', 
   });
 
   it('rejects an invalid body with a problem+json naming the field', async () => {
-    const res = await api(platform.apiUrl, 'POST', '/v1/smoke', { name: '', delayMs: -1 });
+    const res = await api(platform.apiUrl, 'POST', '/v1/smoke', { name: '', delayMs: -1 }, caller.auth);
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(res.json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['delayMs', 'name']);

@@ -50,6 +50,9 @@ describe('npm start (scripts/start.ts)', () => {
     const first = start();
     await first.waitForOutput(/Creator jobs platform is up[\s\S]*Manifest/, 120_000);
     const manifest = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8'));
+    // Without DEV_API_KEY a demo key is generated once, printed, and kept in DATA_DIR.
+    const demoKey = readFileSync(join(dataDir, 'demo-api-key'), 'utf8').trim();
+    expect(first.output()).toContain(`Demo API key   ${demoKey}`);
     expect(manifest).toMatchObject({ apiUrl: `http://127.0.0.1:${env.PORT}`, temporalUiUrl: `http://127.0.0.1:${env.TEMPORAL_UI_PORT}` });
 
     expect((await fetch(`${manifest.apiUrl}/readyz`)).status).toBe(200);
@@ -59,11 +62,11 @@ describe('npm start (scripts/start.ts)', () => {
 
     const smoke = await fetch(`${manifest.apiUrl}/v1/smoke`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(manifest.demoApiKey ? { authorization: `Bearer ${manifest.demoApiKey}` } : {}) },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${demoKey}` },
       body: JSON.stringify({ name: 'first-start' }),
     });
     expect(smoke.status).toBe(202);
-    const { runId } = await smoke.json();
+    const { runId } = (await smoke.json()) as { runId: string };
 
     // The run is visible to the Temporal CLI (and so the UI) and completes.
     const temporalCli = join(__dirname, '../../.tools/bin/temporal');

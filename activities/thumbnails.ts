@@ -1,0 +1,399 @@
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  countThumbnailJobRetry,
+  findThumbnail,
+  findThumbnailJob,
+  listActiveThumbnailStyles,
+  markThumbnailOnYoutube,
+  settleThumbnailJob,
+  startThumbnailJobRow,
+  updateThumbnailJobProgress,
+  upsertVideoThumbnail,
+  type ThumbnailJob,
+  type ThumbnailStyle,
+} from '../db/repositories/thumbnails';
+import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
+import { secretAad, type SecretBox } from '../lib/secrets';
+import {
+  ThumbnailLayoutSpecSchema,
+  type RenderedThumbnail,
+  type RenderThumbnailInput,
+  type ThumbnailCopy,
+  type ThumbnailJobEnding,
+  type ThumbnailJobPlan,
+  type ThumbnailJobSettlement,
+  type ThumbnailLayoutSpec,
+  type ThumbnailRefinement,
+} from '../schemas/thumbnails';
+import type { ActivityDeps } from './deps';
+import { FailureType } from './providers/errors';
+
+export interface ThumbnailActivityDeps extends ActivityDeps {
+  /** The worker's media toolkit; one is created on first render when not given. */
+  media?: MediaToolkit;
+  /** Opens stored YouTube OAuth tokens; without it uploading to YouTube fails as not connected. */
+  secrets?: SecretBox;
+}
+
+/** Heartbeats well inside the render activity's heartbeat timeout, so a dead worker's render is retried in seconds. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+/** Thumbnail text is read at phone size: a few words at most. */
+const MAX_OVERLAY_WORDS = 6;
+const MAX_OVERLAY_CHARS = 40;
+const TRANSCRIPT_EXCERPT_CHARS = 3_000;
+/** A token this close to expiry is refreshed before use. */
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+const COPY_SYSTEM =
+  'You are a YouTube thumbnail designer. You write the overlay text of one thumbnail (two to five punchy words, no quotes, no emojis) and choose its text layout. Answer with JSON only.';
+
+const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
+/** The style's own layout, used as the AI's starting point and for any field it gets wrong. */
+export function defaultLayout(design: ThumbnailStyle['design']): ThumbnailLayoutSpec {
+  const side = design.textPosition === 'left' || design.textPosition === 'right';
+  return {
+    position: side ? 'center' : design.textPosition,
+    align: side ? (design.textPosition as 'left' | 'right') : 'center',
+    uppercase: design.textCase === 'upper',
+    fontScale: design.fontWeight === 'black' ? 1.15 : design.fontWeight === 'bold' ? 1 : 0.9,
+    textColor: design.text,
+    strokeColor: design.stroke,
+    box: false,
+    boxColor: design.accent,
+    gradient: side ? 'horizontal' : design.textPosition === 'center' ? 'diagonal' : 'vertical',
+  };
+}
+
+/** Overlay text cut to what reads at phone size, without quotes or line breaks. */
+export function clampOverlayText(text: string): string {
+  const words = text
+    .replace(/["“”«»]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[.,;:]+$/, '')
+    .split(' ')
+    .filter(Boolean);
+  let kept = words.slice(0, MAX_OVERLAY_WORDS);
+  while (kept.length > 1 && kept.join(' ').length > MAX_OVERLAY_CHARS) kept = kept.slice(0, -1);
+  return kept.join(' ').slice(0, MAX_OVERLAY_CHARS).replace(/[.,;:]+$/, '');
+}
+
+/**
+ * Reads the model's answer: the first JSON object in it, its headline clamped, and each layout
+ * field kept only when valid (else the style's default), so one bad field never spoils the render.
+ */
+export function parseThumbnailCopy(answer: string, fallback: ThumbnailLayoutSpec): ThumbnailCopy | undefined {
+  const start = answer.indexOf('{');
+  const end = answer.lastIndexOf('}');
+  if (start === -1 || end <= start) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(answer.slice(start, end + 1));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const fields = parsed as Record<string, unknown>;
+  const overlayText = typeof fields.headline === 'string' ? clampOverlayText(fields.headline) : '';
+  if (!overlayText) return undefined;
+  const shape = ThumbnailLayoutSpecSchema.shape;
+  const layoutFields = (typeof fields.layout === 'object' && fields.layout !== null ? fields.layout : {}) as Record<string, unknown>;
+  const pick = <K extends keyof ThumbnailLayoutSpec>(key: K): ThumbnailLayoutSpec[K] => {
+    const checked = shape[key].safeParse(layoutFields[key]);
+    return (checked.success ? checked.data : fallback[key]) as ThumbnailLayoutSpec[K];
+  };
+  const layout = Object.fromEntries((Object.keys(shape) as Array<keyof ThumbnailLayoutSpec>).map((key) => [key, pick(key)])) as ThumbnailLayoutSpec;
+  return { overlayText, layout };
+}
+
+/** The toolkit's text overlay from the layout spec, sized for the thumbnail. */
+export function overlayFor(copy: ThumbnailCopy, size: { width: number; height: number }, weight: ThumbnailStyle['design']['fontWeight']): ThumbnailText {
+  const { layout } = copy;
+  const fontSize = Math.round(Math.min(size.width, size.height) * 0.12 * layout.fontScale);
+  return {
+    text: copy.overlayText,
+    fontSize,
+    weight: weight === 'regular' ? 'regular' : 'bold',
+    color: layout.textColor,
+    ...(layout.box
+      ? { box: { color: layout.boxColor, opacity: 0.85 } }
+      : { stroke: { color: layout.strokeColor, width: Math.max(2, Math.round(fontSize * 0.06)) } }),
+    position: layout.position,
+    align: layout.align,
+    maxWidth: layout.align === 'center' ? 0.9 : 0.6,
+    maxLines: 3,
+    uppercase: layout.uppercase,
+  };
+}
+
+/** Where in the video each style takes its frame, so styles do not all show the same moment. */
+export const frameFraction = (generationOrder: number) => 0.2 + ((generationOrder * 0.17) % 0.6);
+
+/** Cloudinary public id (inside folder `thumbnails/<jobId>`) from job, style and version: a retry overwrites, never adds. */
+export const thumbnailPublicId = (style: string, version: number) => `${style}-v${version}`;
+
+const runIdOf = () => Context.current().info.workflowExecution.workflowId;
+
+/** Keeps the activity heartbeating while `work` runs. */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Media toolkit errors as typed failures; an aborted render rethrows the activity's cancellation. */
+function mediaFailure(err: unknown): unknown {
+  if (err instanceof MediaAbortError) return err.cause ?? err;
+  if (err instanceof MediaError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
+  return err;
+}
+
+interface GoogleTokens {
+  access_token: string;
+  refresh_token?: string | null;
+}
+
+/** Thumbnail generation (AmplifyContent.ai): job bookkeeping, AI copy, render + upload, YouTube. Each is safe to retry. */
+export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
+  const { db, providers, logger } = deps;
+  let media = deps.media;
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }) }));
+
+  async function requireJob(jobId: string): Promise<ThumbnailJob> {
+    const job = await findThumbnailJob(db, jobId);
+    if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
+    return job;
+  }
+
+  async function requireStyle(key: string): Promise<ThumbnailStyle> {
+    const style = (await listActiveThumbnailStyles(db)).find((s) => s.key === key);
+    if (!style) throw nonRetryable(`thumbnail style ${key} is unknown or inactive`, FailureType.InvalidInput);
+    return style;
+  }
+
+  /** Counts each retried attempt of a style on the job row (retry_count), where the API reports it. */
+  async function countRetry(jobId: string): Promise<void> {
+    if (Context.current().info.attempt > 1) await countThumbnailJobRetry(db, jobId);
+  }
+
+  async function copyPrompt(job: ThumbnailJob, style: ThumbnailStyle, refinement: ThumbnailRefinement | undefined): Promise<string> {
+    const [video, expression, category, profile, parent] = await Promise.all([
+      db.selectFrom('videos').select(['title', 'description', 'transcript']).where('id', '=', job.video_id).executeTakeFirst(),
+      db.selectFrom('thumbnail_expressions').selectAll().where('key', '=', job.expression_category).executeTakeFirst(),
+      job.content_category
+        ? db.selectFrom('thumbnail_content_categories').select(['name', 'description']).where('key', '=', job.content_category).executeTakeFirst()
+        : undefined,
+      job.character_profile_id
+        ? db.selectFrom('user_character_profiles').select(['full_anchor_text', 'profile_name']).where('id', '=', job.character_profile_id).executeTakeFirst()
+        : undefined,
+      refinement ? findThumbnail(db, refinement.parentThumbnailId) : undefined,
+    ]);
+    if (!expression) throw nonRetryable(`expression ${job.expression_category} not found`, FailureType.InvalidInput);
+    const example = { headline: 'Two to five words', layout: defaultLayout(style.design) };
+    const lines = [
+      `Style: ${style.name}. ${style.description}`,
+      `Expression of the person in the thumbnail: ${expression.name} (${expression.primary_emotion}, intensity ${expression.intensity} of 3). Face: ${expression.face_details}. Eyes: ${expression.eye_details}.`,
+      category ? `Category: ${category.name}. ${category.description ?? ''}` : '',
+      profile?.full_anchor_text ? `The person always looks like this: ${profile.full_anchor_text}` : '',
+      parent
+        ? `Refine the earlier thumbnail whose text was "${parent.overlay_text ?? ''}" with layout ${JSON.stringify(parent.layout)}. The creator asks: ${refinement?.instruction ?? ''}`
+        : '',
+      'Return JSON shaped like this example, which holds the style\'s default layout (position top|center|bottom, align left|center|right, colours as #rrggbb, gradient vertical|horizontal|diagonal, fontScale 0.6-1.5):',
+      '```json',
+      JSON.stringify(example, null, 2),
+      '```',
+      '<content>',
+      `Topic: ${job.topic}.${job.sub_topic ? ` ${job.sub_topic}.` : ''}`,
+      video?.title ? `Video title: ${video.title}.` : '',
+      video?.description ?? '',
+      (video?.transcript ?? '').slice(0, TRANSCRIPT_EXCERPT_CHARS),
+      '</content>',
+    ];
+    return lines.filter(Boolean).join('\n');
+  }
+
+  async function youtubeAccessToken(userId: string, channelId: string | null): Promise<string> {
+    const notConnected = nonRetryable('no connected YouTube channel can set this thumbnail; connect YouTube first', FailureType.ProviderAuth);
+    if (!deps.secrets) throw notConnected;
+    const rows = await db
+      .selectFrom('youtube_oauth_tokens')
+      .select(['id', 'channel_id', 'encrypted_tokens', 'token_expires_at'])
+      .where('user_id', '=', userId)
+      .where('status', '=', 'active')
+      .orderBy('updated_at', 'desc')
+      .execute();
+    const row = rows.find((r) => r.channel_id === channelId) ?? rows[0];
+    if (!row) throw notConnected;
+    const aad = secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id);
+    const tokens = JSON.parse(deps.secrets.decrypt(row.encrypted_tokens, aad)) as GoogleTokens;
+    const fresh = !row.token_expires_at || row.token_expires_at.getTime() > Date.now() + TOKEN_REFRESH_MARGIN_MS;
+    if (fresh || !tokens.refresh_token) return tokens.access_token;
+    try {
+      const refreshed = await providers.googleAuth.refreshGoogleToken(tokens.refresh_token);
+      const sealed = deps.secrets.encrypt(JSON.stringify({ ...tokens, access_token: refreshed.accessToken, refresh_token: refreshed.refreshToken ?? tokens.refresh_token }), aad);
+      await db
+        .updateTable('youtube_oauth_tokens')
+        .set({ encrypted_tokens: sealed, token_expires_at: refreshed.expiresAt, last_refreshed_at: new Date() })
+        .where('id', '=', row.id)
+        .execute();
+      return refreshed.accessToken;
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth) {
+        await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', row.id).execute();
+      }
+      throw err;
+    }
+  }
+
+  return {
+    /** Picks the job up: resolves its styles (requested ones, else every active style) and marks it processing. */
+    async startThumbnailJob(input: { jobId: string }): Promise<ThumbnailJobPlan> {
+      const job = await requireJob(input.jobId);
+      const active = await listActiveThumbnailStyles(db);
+      const styles = job.styles.length > 0 ? job.styles.filter((key) => active.some((s) => s.key === key)) : active.map((s) => s.key);
+      if (styles.length === 0) throw nonRetryable('none of the requested thumbnail styles is available', FailureType.InvalidInput);
+      await startThumbnailJobRow(db, job.id, runIdOf(), styles);
+      return { styles };
+    },
+
+    async updateThumbnailProgress(input: { jobId: string; progress: number; currentStyle: string | null }): Promise<void> {
+      await updateThumbnailJobProgress(db, input.jobId, input.progress, input.currentStyle);
+    },
+
+    /** The AI writes the overlay text and the layout spec for one style. */
+    async writeThumbnailCopy(input: { jobId: string; style: string; refinement?: ThumbnailRefinement }): Promise<ThumbnailCopy> {
+      await countRetry(input.jobId);
+      const job = await requireJob(input.jobId);
+      const style = await requireStyle(input.style);
+      const result = await providers.anthropic.generate({
+        system: COPY_SYSTEM,
+        prompt: await copyPrompt(job, style, input.refinement),
+        maxTokens: 400,
+        userId: job.user_id,
+        runId: runIdOf(),
+        operation: 'thumbnails.copy',
+      });
+      const copy = parseThumbnailCopy(result.text, defaultLayout(style.design));
+      // A malformed answer is worth another attempt: the next one usually parses.
+      if (!copy) throw ApplicationFailure.retryable(`the model's thumbnail copy for ${input.style} was not the requested JSON`, 'InvalidAiOutput');
+      return copy;
+    },
+
+    /**
+     * Renders one style (a frame of the video when its file is here, else the style's gradient),
+     * uploads it to Cloudinary under a public id fixed by job/style/version, and upserts its row
+     * by the natural key: a retry after any failure overwrites the same asset and row.
+     */
+    async renderThumbnail(input: RenderThumbnailInput): Promise<RenderedThumbnail> {
+      await countRetry(input.jobId);
+      const job = await requireJob(input.jobId);
+      const style = await requireStyle(input.style);
+      const video = await db.selectFrom('videos').select(['file_path']).where('id', '=', job.video_id).executeTakeFirstOrThrow();
+      const size = THUMBNAIL_SIZES[job.aspect_ratio];
+      const videoFile = video.file_path && (await access(video.file_path).then(() => true, () => false)) ? video.file_path : undefined;
+      // A video frame is photographic (JPEG keeps it small); a flat gradient with text is crisper and small as PNG.
+      const format = videoFile ? 'jpg' : 'png';
+      const ctx = Context.current();
+      const dir = await mkdtemp(join(tmpdir(), 'thumbnail-'));
+      try {
+        return await heartbeating(async () => {
+          const tools = toolkit();
+          let background: ThumbnailBackground;
+          if (videoFile) {
+            const { durationSeconds } = await tools.probe(videoFile);
+            background = { kind: 'frame', video: videoFile, atSeconds: durationSeconds * frameFraction(input.generationOrder), dim: 0.35 };
+          } else {
+            background = { kind: 'gradient', from: style.design.background, to: style.design.accent, direction: input.copy.layout.gradient };
+          }
+          const image = await tools
+            .composeThumbnail(
+              {
+                output: join(dir, `thumbnail.${format}`),
+                aspectRatio: job.aspect_ratio,
+                background,
+                text: overlayFor(input.copy, size, style.design.fontWeight),
+                format: format === 'jpg' ? 'jpeg' : 'png',
+              },
+              { signal: ctx.cancellationSignal },
+            )
+            .catch((err: unknown) => {
+              throw mediaFailure(err);
+            });
+          const asset = await providers.cloudinary.upload({
+            source: image.path,
+            publicId: thumbnailPublicId(input.style, input.version),
+            folder: `thumbnails/${job.id}`,
+            resourceType: 'image',
+            tags: ['thumbnail', `style_${input.style}`],
+          });
+          const thumbnailId = await upsertVideoThumbnail(db, {
+            video_id: job.video_id,
+            user_id: job.user_id,
+            job_id: job.id,
+            cloudinary_public_id: asset.publicId,
+            cloudinary_url: asset.url,
+            cloudinary_secure_url: asset.url,
+            topic: job.topic,
+            sub_topic: job.sub_topic,
+            expression_category: job.expression_category,
+            aspect_ratio: job.aspect_ratio,
+            style_name: input.style,
+            content_category: job.content_category,
+            overlay_text: input.copy.overlayText,
+            layout: input.copy.layout,
+            file_size_bytes: image.sizeBytes,
+            width: image.width,
+            height: image.height,
+            format,
+            generation_order: input.generationOrder,
+            version: input.version,
+            refinement_instruction: input.refinement?.instruction ?? null,
+            parent_thumbnail_id: input.refinement?.parentThumbnailId ?? null,
+          });
+          return { thumbnailId, style: input.style, width: image.width, height: image.height, bytes: image.sizeBytes, format };
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+
+    /** Ends the job: status from the rows that exist, the reserved iteration charged or given back (once). */
+    async finishThumbnailJob(input: { jobId: string; ending: ThumbnailJobEnding; errorMessage: string | null }): Promise<ThumbnailJobSettlement> {
+      return settleThumbnailJob(db, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
+    },
+
+    /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */
+    async uploadThumbnailToYoutube(input: { thumbnailId: string; userId: string }): Promise<{ url: string | null }> {
+      const thumbnail = await findThumbnail(db, input.thumbnailId);
+      if (!thumbnail || thumbnail.user_id !== input.userId) throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
+      const video = await db.selectFrom('videos').select(['youtube_video_id', 'channel_id']).where('id', '=', thumbnail.video_id).executeTakeFirstOrThrow();
+      if (!video.youtube_video_id) throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
+      const accessToken = await youtubeAccessToken(input.userId, video.channel_id);
+      const response = await fetch(thumbnail.cloudinary_secure_url);
+      if (!response.ok) {
+        const failure = `the thumbnail image could not be read from Cloudinary (HTTP ${response.status})`;
+        throw response.status >= 500 ? ApplicationFailure.retryable(failure, FailureType.ProviderUnavailable) : nonRetryable(failure, FailureType.NotFound);
+      }
+      const image = Buffer.from(await response.arrayBuffer());
+      const result = await providers.youtube.setThumbnail({
+        accessToken,
+        videoId: video.youtube_video_id,
+        image,
+        mimeType: thumbnail.format === 'png' ? 'image/png' : 'image/jpeg',
+      });
+      await markThumbnailOnYoutube(db, thumbnail.id, thumbnail.video_id);
+      return result;
+    },
+  };
+}
+
+export type ThumbnailActivities = ReturnType<typeof createThumbnailActivities>;

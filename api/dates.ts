@@ -1,0 +1,5 @@
+/**
+ * ISO string of a timestamptz column. db/types.ts types created_at/started_at as
+ * Generated<ColumnType<Date,…>>, whose selected type is not `Date` although pg returns a Date.
+ */
+export const isoTimestamp = (value: unknown): string => (value as Date).toISOString();

@@ -1,0 +1,463 @@
+import { sql } from 'kysely';
+import type { DbOrTx, Tx } from '../database';
+import type { CreditTransactionType, PlanSlug, SubscriptionStatus } from '../types';
+
+/** Queries of the Stripe billing lifecycle: webhook intake, subscriptions, payments, usage periods, the credit ledger. */
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
+
+// ---- webhook intake ---------------------------------------------------------------------
+
+export interface NewStripeEvent {
+  stripeEventId: string;
+  eventType: string;
+  stripeSubscriptionId: string | null;
+  stripeCreatedAt: Date;
+  /** Our user id when the event names it (checkout's client_reference_id); kept only if the user exists. */
+  userId: string | null;
+  payload: string;
+  status: 'pending' | 'ignored';
+}
+
+/** Inserts the event unless its id is known; false for a duplicate delivery. */
+export async function insertStripeEvent(db: DbOrTx, event: NewStripeEvent): Promise<boolean> {
+  const userId = isUuid(event.userId) ? sql<string | null>`(select id from users where id = ${event.userId}::uuid)` : null;
+  const inserted = await db
+    .insertInto('subscription_events')
+    .values({
+      stripe_event_id: event.stripeEventId,
+      event_type: event.eventType,
+      stripe_subscription_id: event.stripeSubscriptionId,
+      stripe_created_at: event.stripeCreatedAt,
+      user_id: userId,
+      payload: event.payload,
+      status: event.status,
+      processed_at: event.status === 'ignored' ? new Date() : null,
+    })
+    .onConflict((oc) => oc.column('stripe_event_id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+export interface StoredStripeEvent {
+  id: string;
+  type: string;
+  createdAt: Date | null;
+  userId: string | null;
+  /** The event's `data.object`. */
+  object: Record<string, unknown>;
+}
+
+export async function findStripeEvent(db: DbOrTx, stripeEventId: string): Promise<StoredStripeEvent | undefined> {
+  const row = await db
+    .selectFrom('subscription_events')
+    .select(['stripe_event_id', 'event_type', 'stripe_created_at', 'user_id', 'payload'])
+    .where('stripe_event_id', '=', stripeEventId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const payload = row.payload as { data?: { object?: Record<string, unknown> } };
+  return { id: row.stripe_event_id, type: row.event_type, createdAt: row.stripe_created_at, userId: row.user_id, object: payload.data?.object ?? {} };
+}
+
+export async function markStripeEvent(
+  db: DbOrTx,
+  stripeEventId: string,
+  outcome: { status: 'processed' | 'ignored' | 'failed'; error?: string; userSubscriptionId?: string | null; userId?: string | null },
+): Promise<void> {
+  await db
+    .updateTable('subscription_events')
+    .set((eb) => ({
+      status: outcome.status,
+      processed_at: new Date(),
+      error_message: outcome.error ?? null,
+      retry_count: outcome.status === 'failed' ? eb('retry_count', '+', 1) : eb.ref('retry_count'),
+      ...(outcome.userSubscriptionId ? { user_subscription_id: outcome.userSubscriptionId } : {}),
+      ...(outcome.userId ? { user_id: outcome.userId } : {}),
+    }))
+    .where('stripe_event_id', '=', stripeEventId)
+    .execute();
+}
+
+/** The user a subscription's checkout named (client_reference_id), if any event carried it. */
+export async function userIdFromSubscriptionEvents(db: DbOrTx, stripeSubscriptionId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('subscription_events')
+    .select('user_id')
+    .where('stripe_subscription_id', '=', stripeSubscriptionId)
+    .where('user_id', 'is not', null)
+    .orderBy('webhook_received_at')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.user_id ?? undefined;
+}
+
+// ---- plans and subscriptions ----------------------------------------------------------------
+
+export interface PlanForPrice {
+  planId: string;
+  slug: PlanSlug;
+  sortOrder: number;
+  amountCents: number;
+  billingPeriod: 'month' | 'year';
+  monthlyCredits: number;
+  videoLimit: number | null;
+}
+
+export async function findPlanByStripePrice(db: DbOrTx, stripePriceId: string): Promise<PlanForPrice | undefined> {
+  const row = await db
+    .selectFrom('subscription_plan_prices as pr')
+    .innerJoin('subscription_plans as p', 'p.id', 'pr.plan_id')
+    .leftJoin('subscription_plan_features as f', 'f.plan_id', 'p.id')
+    .select(['p.id', 'p.slug', 'p.sort_order', 'pr.amount_cents', 'pr.billing_period', 'f.monthly_credits', 'f.video_limit'])
+    .where('pr.stripe_price_id', '=', stripePriceId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    planId: row.id,
+    slug: row.slug,
+    sortOrder: row.sort_order,
+    amountCents: row.amount_cents,
+    billingPeriod: row.billing_period,
+    monthlyCredits: row.monthly_credits ?? 0,
+    videoLimit: row.video_limit ?? null,
+  };
+}
+
+export async function findPlanById(db: DbOrTx, planId: string): Promise<{ slug: PlanSlug; sortOrder: number; monthlyCredits: number; videoLimit: number | null }> {
+  const row = await db
+    .selectFrom('subscription_plans as p')
+    .leftJoin('subscription_plan_features as f', 'f.plan_id', 'p.id')
+    .select(['p.slug', 'p.sort_order', 'f.monthly_credits', 'f.video_limit'])
+    .where('p.id', '=', planId)
+    .executeTakeFirstOrThrow();
+  return { slug: row.slug, sortOrder: row.sort_order, monthlyCredits: row.monthly_credits ?? 0, videoLimit: row.video_limit ?? null };
+}
+
+export async function findUserSubscription(db: DbOrTx, stripeSubscriptionId: string, lock = false) {
+  let query = db.selectFrom('user_subscriptions').selectAll().where('stripe_subscription_id', '=', stripeSubscriptionId);
+  if (lock) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+/** The user's most recently updated Stripe subscription. */
+export async function latestUserSubscription(db: DbOrTx, userId: string) {
+  return db
+    .selectFrom('user_subscriptions as s')
+    .innerJoin('subscription_plans as p', 'p.id', 's.plan_id')
+    .selectAll('s')
+    .select('p.slug as plan_slug')
+    .where('s.user_id', '=', userId)
+    .where('s.stripe_subscription_id', 'is not', null)
+    .orderBy('s.updated_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Another subscription of the user, still giving access, created after the given one. */
+export async function findNewerLiveSubscription(db: DbOrTx, userId: string, subscriptionRowId: string, since: Date) {
+  return db
+    .selectFrom('user_subscriptions')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('id', '<>', subscriptionRowId)
+    .where('status', 'in', ['trialing', 'active', 'past_due', 'unpaid'])
+    .where('created_at', '>', since)
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export interface SubscriptionState {
+  userId: string;
+  planId: string;
+  stripeSubscriptionId: string;
+  stripeCustomerId: string;
+  stripePriceId: string;
+  status: SubscriptionStatus;
+  billingPeriod: 'month' | 'year' | null;
+  currentPeriodStart: string | null;
+  currentPeriodEnd: string | null;
+  trialStart: string | null;
+  trialEnd: string | null;
+  cancelAtPeriodEnd: boolean;
+  canceledAt: string | null;
+  endedAt: string | null;
+  latestInvoiceId: string | null;
+  lastEventAt: Date | null;
+}
+
+/** Inserts or overwrites the subscription row with Stripe's state; last_event_at only moves forward. */
+export async function upsertUserSubscription(tx: Tx, state: SubscriptionState): Promise<{ id: string }> {
+  const values = {
+    user_id: state.userId,
+    plan_id: state.planId,
+    stripe_customer_id: state.stripeCustomerId,
+    stripe_price_id: state.stripePriceId,
+    status: state.status,
+    billing_period: state.billingPeriod,
+    current_period_start: state.currentPeriodStart,
+    current_period_end: state.currentPeriodEnd,
+    trial_start: state.trialStart,
+    trial_end: state.trialEnd,
+    cancel_at_period_end: state.cancelAtPeriodEnd,
+    canceled_at: state.canceledAt,
+    ended_at: state.endedAt,
+    last_event_at: state.lastEventAt,
+    metadata: JSON.stringify({ latest_invoice_id: state.latestInvoiceId }),
+  };
+  return tx
+    .insertInto('user_subscriptions')
+    .values({ ...values, stripe_subscription_id: state.stripeSubscriptionId })
+    .onConflict((oc) =>
+      oc.column('stripe_subscription_id').doUpdateSet({
+        ...values,
+        last_event_at: sql`greatest(user_subscriptions.last_event_at, excluded.last_event_at)`,
+        updated_at: sql`now()`,
+      }),
+    )
+    .returning('id')
+    .executeTakeFirstOrThrow();
+}
+
+export interface NewPlanMigration {
+  userId: string;
+  userSubscriptionId: string;
+  fromPlanId: string;
+  toPlanId: string;
+  migrationType: 'upgrade' | 'downgrade' | 'crossgrade';
+  effectiveDate: Date;
+  prorationAmountCents: number;
+  currency: string;
+  stripeSubscriptionId: string;
+  stripeInvoiceId: string | null;
+  stripeEventId: string;
+}
+
+/** One row per plan change; the event id makes a redelivered event record nothing twice. */
+export async function insertPlanMigration(tx: Tx, m: NewPlanMigration): Promise<void> {
+  await tx
+    .insertInto('subscription_plan_migrations')
+    .values({
+      user_id: m.userId,
+      user_subscription_id: m.userSubscriptionId,
+      from_plan_id: m.fromPlanId,
+      to_plan_id: m.toPlanId,
+      migration_type: m.migrationType,
+      migration_reason: 'stripe_subscription_updated',
+      effective_date: m.effectiveDate,
+      is_prorated: m.prorationAmountCents !== 0,
+      proration_amount_cents: m.prorationAmountCents,
+      currency: m.currency,
+      stripe_subscription_id: m.stripeSubscriptionId,
+      stripe_invoice_id: m.stripeInvoiceId,
+      stripe_event_id: m.stripeEventId,
+      status: 'completed',
+      completed_at: m.effectiveDate,
+    })
+    .onConflict((oc) => oc.column('stripe_event_id').doNothing())
+    .execute();
+}
+
+export async function hasPaidSubscriptionInvoice(db: DbOrTx, stripeSubscriptionId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('payments')
+    .select('id')
+    .where('stripe_subscription_id', '=', stripeSubscriptionId)
+    .where('status', 'in', ['succeeded', 'partially_refunded', 'refunded'])
+    .where('amount_cents', '>', 0)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface UserBillingFields {
+  status: SubscriptionStatus | null;
+  periodEnd: string | null;
+  trialEnd: string | null;
+}
+
+/** The Stripe status, period end and trial end shown on the user. */
+export async function setUserBillingFields(db: DbOrTx, userId: string, fields: UserBillingFields): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ subscription_status: fields.status, subscription_period_end: fields.periodEnd, trial_end: fields.trialEnd, updated_at: sql`now()` })
+    .where('id', '=', userId)
+    .execute();
+}
+
+/**
+ * The tier a user gets: the higher of the subscription's tier and any active admin grant
+ * (plans ranked by sort_order), plus the Stripe status and period end to show.
+ */
+export async function setUserTier(
+  db: DbOrTx,
+  userId: string,
+  subscriptionTier: PlanSlug,
+  fields: UserBillingFields,
+): Promise<PlanSlug> {
+  const grant = await db
+    .selectFrom('admin_subscription_grants as g')
+    .innerJoin('subscription_plans as p', 'p.slug', 'g.tier_override')
+    .select(['p.slug', 'p.sort_order'])
+    .where('g.user_id', '=', userId)
+    .where('g.is_active', '=', true)
+    .where((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)]))
+    .orderBy('p.sort_order', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  const own = await db.selectFrom('subscription_plans').select('sort_order').where('slug', '=', subscriptionTier).executeTakeFirst();
+  const tier = grant && grant.sort_order > (own?.sort_order ?? 0) ? grant.slug : subscriptionTier;
+  await db.updateTable('users').set({ subscription_tier: tier }).where('id', '=', userId).execute();
+  await setUserBillingFields(db, userId, fields);
+  return tier;
+}
+
+// ---- payments and usage periods -------------------------------------------------------------
+
+export interface PaymentRecord {
+  userId: string | null;
+  stripePaymentId: string;
+  stripeInvoiceId: string | null;
+  stripeSubscriptionId: string | null;
+  stripeCustomerId: string | null;
+  amountCents: number;
+  currency: string;
+  status: 'succeeded' | 'failed';
+  paymentType: 'subscription' | 'credit_topup';
+  description: string;
+  failureReason?: string;
+  paidAt: string | null;
+}
+
+/** One row per Stripe payment; a later success overwrites a failure, never the reverse. */
+export async function upsertPayment(db: DbOrTx, p: PaymentRecord): Promise<{ id: string; status: string }> {
+  const values = {
+    user_id: p.userId,
+    stripe_invoice_id: p.stripeInvoiceId,
+    stripe_subscription_id: p.stripeSubscriptionId,
+    stripe_customer_id: p.stripeCustomerId,
+    amount_cents: p.amountCents,
+    currency: p.currency,
+    status: p.status,
+    payment_type: p.paymentType,
+    description: p.description,
+    failure_reason: p.failureReason ?? null,
+    paid_at: p.paidAt,
+  };
+  return db
+    .insertInto('payments')
+    .values({ stripe_payment_id: p.stripePaymentId, ...values })
+    .onConflict((oc) =>
+      oc
+        .column('stripe_payment_id')
+        .doUpdateSet({ ...values, updated_at: sql`now()` })
+        .where('payments.status', 'not in', ['succeeded', 'refunded', 'partially_refunded']),
+    )
+    .returning(['id', 'status'])
+    .executeTakeFirst()
+    .then(async (row) => row ?? db.selectFrom('payments').select(['id', 'status']).where('stripe_payment_id', '=', p.stripePaymentId).executeTakeFirstOrThrow());
+}
+
+/** Records a refund on the payment it belongs to (by invoice or payment intent id); undefined if unknown. */
+export async function recordPaymentRefund(db: DbOrTx, stripePaymentIds: string[], amountRefundedCents: number) {
+  return db
+    .updateTable('payments')
+    .set((eb) => ({
+      amount_refunded_cents: sql<number>`least(${amountRefundedCents}, amount_cents)`,
+      status: eb.case().when(sql<boolean>`${amountRefundedCents} >= amount_cents`).then('refunded' as const).else('partially_refunded' as const).end(),
+      updated_at: sql`now()`,
+    }))
+    .where('stripe_payment_id', 'in', stripePaymentIds)
+    .returning(['id', 'user_id', 'stripe_payment_id', 'stripe_invoice_id', 'stripe_subscription_id', 'amount_cents', 'amount_refunded_cents', 'currency', 'payment_type'])
+    .executeTakeFirst();
+}
+
+/** A fresh usage row for the period (counters at zero); false when the period already has one. */
+export async function openUsagePeriod(
+  db: DbOrTx,
+  row: { userId: string; userSubscriptionId: string; periodStart: string; periodEnd: string; usageLimit: number | null },
+): Promise<boolean> {
+  const inserted = await db
+    .insertInto('subscription_usage')
+    .values({ user_id: row.userId, user_subscription_id: row.userSubscriptionId, period_start: row.periodStart, period_end: row.periodEnd, usage_limit: row.usageLimit })
+    .onConflict((oc) => oc.columns(['user_id', 'period_start']).doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+// ---- credit ledger ------------------------------------------------------------------------
+
+export interface CreditEntry {
+  userId: string;
+  /** Positive adds, negative spends. */
+  amount: number;
+  type: CreditTransactionType;
+  /** Derived from the cause (invoice, checkout session, run): the entry is written at most once. */
+  idempotencyKey: string;
+  description: string;
+  referenceId?: string;
+  stripePaymentId?: string;
+  paymentAmountCents?: number;
+  currency?: string;
+}
+
+export class InsufficientCreditsError extends Error {
+  override name = 'InsufficientCreditsError';
+}
+
+/**
+ * Appends one ledger entry and moves the balance, under the user's balance-row lock so
+ * concurrent entries serialize; an entry whose idempotency key exists is returned unchanged.
+ */
+export async function appendCreditEntry(tx: Tx, entry: CreditEntry): Promise<{ id: string; balanceAfter: number; created: boolean }> {
+  await tx.insertInto('user_credits').values({ user_id: entry.userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
+  const { balance } = await tx.selectFrom('user_credits').select('balance').where('user_id', '=', entry.userId).forUpdate().executeTakeFirstOrThrow();
+  const prior = await tx.selectFrom('credit_transactions').select(['id', 'balance_after']).where('idempotency_key', '=', entry.idempotencyKey).executeTakeFirst();
+  if (prior) return { id: prior.id, balanceAfter: prior.balance_after, created: false };
+  const balanceAfter = balance + entry.amount;
+  if (balanceAfter < 0) throw new InsufficientCreditsError(`balance ${balance} cannot cover ${-entry.amount} credits`);
+  await tx
+    .updateTable('user_credits')
+    .set((eb) => ({
+      balance: balanceAfter,
+      total_purchased: entry.type === 'purchase' ? eb('total_purchased', '+', entry.amount) : eb.ref('total_purchased'),
+      total_granted: entry.type === 'subscription_grant' || entry.type === 'bonus' ? eb('total_granted', '+', entry.amount) : eb.ref('total_granted'),
+      total_used: entry.type === 'usage' ? eb('total_used', '+', -entry.amount) : eb.ref('total_used'),
+      updated_at: sql`now()`,
+    }))
+    .where('user_id', '=', entry.userId)
+    .execute();
+  const row = await tx
+    .insertInto('credit_transactions')
+    .values({
+      user_id: entry.userId,
+      amount: entry.amount,
+      transaction_type: entry.type,
+      balance_after: balanceAfter,
+      description: entry.description,
+      reference_id: entry.referenceId ?? null,
+      idempotency_key: entry.idempotencyKey,
+      stripe_payment_id: entry.stripePaymentId ?? null,
+      payment_amount_cents: entry.paymentAmountCents ?? null,
+      currency: entry.currency ?? null,
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return { id: row.id, balanceAfter, created: true };
+}
+
+export async function creditBalance(db: DbOrTx, userId: string) {
+  return db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirst();
+}
+
+/** Ledger rows newest first; `before` is the (created_at, id) of the last row of the previous page. */
+export async function creditHistory(db: DbOrTx, userId: string, limit: number, before?: { createdAt: Date; id: string }) {
+  let query = db
+    .selectFrom('credit_transactions')
+    .select(['id', 'amount', 'transaction_type', 'balance_after', 'description', 'created_at'])
+    .where('user_id', '=', userId);
+  if (before) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.createdAt, before.id)));
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+}

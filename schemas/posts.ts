@@ -1,0 +1,245 @@
+import { z } from 'zod';
+
+/** Platforms a post can be scheduled to (the publishers in activities/providers/social). */
+export const POST_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x'] as const;
+export const PostPlatformSchema = z.enum(POST_PLATFORMS);
+export type PostPlatform = z.infer<typeof PostPlatformSchema>;
+
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export const WeekdaySchema = z.enum(WEEKDAYS);
+export type Weekday = z.infer<typeof WeekdaySchema>;
+
+export const MEDIA_TYPES = ['video', 'image', 'carousel'] as const;
+export const MediaTypeSchema = z.enum(MEDIA_TYPES);
+export type MediaType = z.infer<typeof MediaTypeSchema>;
+
+export const POST_STATUSES = ['draft', 'pending_approval', 'scheduled', 'publishing', 'published', 'failed', 'canceled'] as const;
+export const PostStatusSchema = z.enum(POST_STATUSES);
+export type PostStatus = z.infer<typeof PostStatusSchema>;
+
+/** ISO 8601 with an explicit offset (`Z` or `+02:00`): a bare local time is ambiguous across zones. */
+export const OffsetDateTimeSchema = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time with an offset, e.g. 2026-03-08T09:00:00-05:00');
+
+/** An IANA zone name the runtime's Intl data knows (America/New_York, Europe/Berlin, UTC). */
+export const TimezoneSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a known IANA time zone');
+
+/** Public media the platform pulls itself (we never fetch it), so https is all we require. */
+const MediaUrlSchema = z.url({ protocol: /^https$/, error: 'an https URL' }).max(2048);
+
+export const ConnectSocialAccountBodySchema = z
+  .object({
+    platform: PostPlatformSchema,
+    accessToken: z.string().min(1).max(4096),
+    refreshToken: z.string().min(1).max(4096).optional(),
+    tokenExpiresAt: OffsetDateTimeSchema.optional(),
+    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, LinkedIn author URN, X user id; TikTok needs none'),
+    username: z.string().min(1).max(255).optional(),
+  })
+  .strict();
+export type ConnectSocialAccountBody = z.infer<typeof ConnectSocialAccountBodySchema>;
+
+export const SocialAccountViewSchema = z
+  .object({
+    id: z.uuid(),
+    platform: PostPlatformSchema,
+    platformUserId: z.string().nullable(),
+    username: z.string().nullable(),
+    status: z.enum(['active', 'expired', 'revoked', 'error', 'disconnected']),
+    lastError: z.string().nullable(),
+    tokenExpiresAt: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'SocialAccount' });
+export type SocialAccountView = z.infer<typeof SocialAccountViewSchema>;
+
+export const CreatePostBodySchema = z
+  .object({
+    socialAccountId: z.uuid(),
+    caption: z.string().max(100_000),
+    hashtags: z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag: letters, digits, underscore')).max(100).optional(),
+    mentions: z.array(z.string().regex(/^@?[A-Za-z0-9_.]{1,100}$/, 'a handle: letters, digits, underscore, dot')).max(50).optional(),
+    mediaUrls: z.array(MediaUrlSchema).min(1).max(35).optional(),
+    clipId: z.uuid().optional().describe('a rendered clip whose 9:16 (else 16:9) file is posted'),
+    mediaType: MediaTypeSchema,
+    scheduledAt: OffsetDateTimeSchema.optional(),
+    slot: z.literal('next').optional().describe("the next free slot of the posting schedule (PUT /v1/posting-schedule) in its time zone"),
+    needsApproval: z.boolean().optional(),
+    platformOptions: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict()
+  .refine((b) => (b.scheduledAt === undefined) !== (b.slot === undefined), { message: 'give exactly one of scheduledAt and slot', path: ['scheduledAt'] })
+  .refine((b) => !(b.mediaUrls && b.clipId), { message: 'give mediaUrls or clipId, not both', path: ['clipId'] });
+export type CreatePostBody = z.infer<typeof CreatePostBodySchema>;
+
+export const ReschedulePostBodySchema = z.object({ scheduledAt: OffsetDateTimeSchema }).strict();
+export const RejectPostBodySchema = z.object({ reason: z.string().trim().min(1).max(1000) }).strict();
+export const PostCalendarQuerySchema = z.object({ from: OffsetDateTimeSchema, to: OffsetDateTimeSchema }).refine((q) => Date.parse(q.from) < Date.parse(q.to), {
+  message: 'from must be before to',
+  path: ['to'],
+});
+
+export const PostMetricsViewSchema = z.object({
+  checkpoint: z.string().nullable(),
+  recordedAt: z.string(),
+  views: z.number(),
+  likes: z.number(),
+  comments: z.number(),
+  shares: z.number(),
+});
+
+export const PostViewSchema = z
+  .object({
+    id: z.uuid(),
+    socialAccountId: z.uuid(),
+    platform: PostPlatformSchema,
+    status: PostStatusSchema,
+    caption: z.string().nullable(),
+    hashtags: z.array(z.string()),
+    mentions: z.array(z.string()),
+    mediaType: MediaTypeSchema,
+    mediaUrls: z.array(z.string()),
+    scheduledAt: z.string().nullable(),
+    publishedAt: z.string().nullable(),
+    platformPostId: z.string().nullable(),
+    platformUrl: z.string().nullable(),
+    error: z.string().nullable(),
+    needsApproval: z.boolean(),
+    approvedAt: z.string().nullable(),
+    rejectionReason: z.string().nullable(),
+    runId: z.string().nullable(),
+    latestMetrics: PostMetricsViewSchema.nullable(),
+    createdAt: z.string(),
+  })
+  .meta({ id: 'Post' });
+export type PostView = z.infer<typeof PostViewSchema>;
+
+export const PostCreatedSchema = z.object({ postId: z.uuid(), runId: z.string(), status: PostStatusSchema, scheduledAt: z.string() });
+export type PostCreated = z.infer<typeof PostCreatedSchema>;
+
+export const PostingScheduleBodySchema = z
+  .object({
+    timezone: TimezoneSchema,
+    days: z.array(WeekdaySchema).min(1).max(7).refine((d) => new Set(d).size === d.length, 'days must not repeat'),
+    times: z
+      .array(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour'))
+      .min(1)
+      .max(48)
+      .refine((t) => new Set(t).size === t.length, 'times must not repeat'),
+    socialAccountId: z.uuid().optional().describe('a schedule for one account; default: the schedule of every account'),
+  })
+  .strict();
+export type PostingScheduleBody = z.infer<typeof PostingScheduleBodySchema>;
+
+export const PostingScheduleViewSchema = z.object({
+  timezone: z.string(),
+  days: z.array(WeekdaySchema),
+  times: z.array(z.string()),
+  socialAccountId: z.uuid().nullable(),
+});
+
+// ---- workflow contract payloads (ids and times only: no tokens, no captions) ----
+
+export interface PostWorkflowInput {
+  postId: string;
+  userId: string;
+  /** ISO instant the post is due. */
+  scheduledAt: string;
+  needsApproval: boolean;
+}
+
+export interface PostWorkflowState {
+  status: PostStatus;
+  scheduledAt: string;
+  platformPostId: string | null;
+  /** Metric checkpoints taken so far ('1h', '24h', '7d'). */
+  metricsSynced: string[];
+  error: { type: string; message: string } | null;
+}
+
+export interface PostWorkflowResult {
+  status: Extract<PostStatus, 'published' | 'failed' | 'canceled'>;
+  platformPostId: string | null;
+  error: { type: string; message: string } | null;
+}
+
+export interface ApprovePostRequest {
+  approvedBy: string;
+}
+export interface ApprovePostReply {
+  status: PostStatus;
+  scheduledAt: string;
+  /** Approved after the due time: published at once instead of waiting. */
+  publishesImmediately: boolean;
+}
+export interface ReschedulePostReply {
+  scheduledAt: string;
+}
+
+// ---- platform limits, checked at request time ----
+
+export interface PlatformLimits {
+  captionChars: number;
+  hashtags: number;
+  /** Media items per post by media type; absent = that media type is not supported. */
+  media: Partial<Record<MediaType, { min: number; max: number }>>;
+  /** URLs in the text count as this many characters (X shortens every link to t.co). */
+  urlChars?: number;
+  /** Media travel as links inside the text (X, LinkedIn articles). */
+  mediaInText?: boolean;
+}
+
+/** The platforms' published limits (Instagram Graph API, TikTok Content Posting API, LinkedIn Posts API, X API v2, Facebook Pages). */
+export const PLATFORM_LIMITS: Record<PostPlatform, PlatformLimits> = {
+  instagram: { captionChars: 2200, hashtags: 30, media: { image: { min: 1, max: 1 }, video: { min: 1, max: 1 }, carousel: { min: 2, max: 10 } } },
+  facebook: { captionChars: 63_206, hashtags: 30, media: { image: { min: 1, max: 1 }, video: { min: 1, max: 1 } } },
+  tiktok: { captionChars: 2200, hashtags: 30, media: { video: { min: 1, max: 1 }, image: { min: 1, max: 1 }, carousel: { min: 2, max: 35 } } },
+  linkedin: { captionChars: 3000, hashtags: 30, media: { image: { min: 0, max: 1 }, video: { min: 0, max: 1 } } },
+  x: { captionChars: 280, hashtags: 10, urlChars: 23, mediaInText: true, media: { image: { min: 0, max: 4 }, video: { min: 0, max: 1 } } },
+};
+
+/** The text as published: caption, then hashtags, then mentions. */
+export function composeCaption(post: { caption: string; hashtags?: string[]; mentions?: string[] }): string {
+  const tags = (post.hashtags ?? []).map((h) => (h.startsWith('#') ? h : `#${h}`));
+  const mentions = (post.mentions ?? []).map((m) => (m.startsWith('@') ? m : `@${m}`));
+  return [post.caption.trim(), [...tags, ...mentions].join(' ')].filter(Boolean).join('\n\n');
+}
+
+export interface LimitViolation {
+  field: string;
+  message: string;
+}
+
+/** Every way the post breaks the platform's limits, each naming the request field to fix. */
+export function checkPlatformLimits(
+  platform: PostPlatform,
+  post: { caption: string; hashtags?: string[]; mentions?: string[]; mediaType: MediaType; mediaUrls: string[] },
+): LimitViolation[] {
+  const limits = PLATFORM_LIMITS[platform];
+  const violations: LimitViolation[] = [];
+  const text = composeCaption(post);
+  // Characters as the platforms count them: code points, not UTF-16 units.
+  let length = [...text].length;
+  if (limits.mediaInText) length += post.mediaUrls.length * ((limits.urlChars ?? 0) + 1);
+  if (length > limits.captionChars)
+    violations.push({ field: 'caption', message: `${platform} allows ${limits.captionChars} characters; this post has ${length} (caption, hashtags, mentions${limits.mediaInText ? ' and media links' : ''})` });
+  if ((post.hashtags?.length ?? 0) > limits.hashtags) violations.push({ field: 'hashtags', message: `${platform} allows at most ${limits.hashtags} hashtags` });
+  const media = limits.media[post.mediaType];
+  if (!media) violations.push({ field: 'mediaType', message: `${platform} does not support ${post.mediaType} posts` });
+  else if (post.mediaUrls.length < media.min || post.mediaUrls.length > media.max)
+    violations.push({
+      field: 'mediaUrls',
+      message: `a ${platform} ${post.mediaType} post takes ${media.min === media.max ? media.min : `${media.min}-${media.max}`} media item(s); got ${post.mediaUrls.length}`,
+    });
+  return violations;
+}

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import Stripe from 'stripe';
+import type { Providers } from '../../activities/providers';
+import type { BillingMailer } from '../../activities/billing';
+import { providerCall } from '../../activities/providers/call';
+import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import { createApiKey } from '../../db/repositories/api-keys';
+import { createUser } from '../../db/repositories/users';
+import { USER_SCOPES } from '../../schemas/api-keys';
+import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
+import type { AdvanceAction, EventObject } from '../../sandbox/stripe-state';
+import { subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
+import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+
+const SECRET = 'whsec_integration_test';
+const WEBHOOK_PATH = '/v1/webhooks/stripe';
+/** Sandbox catalogue prices → seeded plans (the sandbox's price ids are fixed). */
+const PRICE_PLANS = { price_sbx_starter_monthly: 'basic', price_sbx_pro_monthly: 'premium', price_sbx_business_monthly: 'creator' } as const;
+
+/** The real stack (PostgreSQL, Temporal, worker, API) with the Stripe sandbox delivering signed webhooks to it. */
+describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox)', () => {
+  let platform: TestPlatform;
+  let sandbox: StripeSandbox;
+  let adapter: StripeAdapter;
+  const emails: Array<Parameters<BillingMailer['send']>[0]> = [];
+
+  beforeAll(async () => {
+    sandbox = await startStripeSandbox({ webhookSecret: SECRET, deliveryRetryDelaysMs: [200, 1_000] });
+    adapter = new StripeAdapter(createStripeClient('sk_test_integration', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })));
+    const mailer: BillingMailer = { send: async (message) => void emails.push(message) };
+    platform = await startTestPlatform({
+      env: { STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SECRET_KEY: 'sk_test_integration' },
+      providers: { stripe: adapter, email: mailer } as unknown as Providers,
+    });
+    sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
+    const plans = await platform.database.db.selectFrom('subscription_plans').select(['id', 'slug']).execute();
+    for (const [price, slug] of Object.entries(PRICE_PLANS)) {
+      const planId = plans.find((p) => p.slug === slug)!.id;
+      await platform.database.db
+        .insertInto('subscription_plan_prices')
+        .values({ plan_id: planId, stripe_price_id: price, amount_cents: slug === 'basic' ? 1900 : slug === 'premium' ? 4900 : 9900, billing_period: 'month' })
+        .execute();
+    }
+  });
+  afterAll(async () => {
+    await sandbox?.stop();
+    await platform?.stop();
+  });
+
+  const db = () => platform.database.db;
+
+  async function newUser() {
+    const user = await createUser(db(), { email: `billing-${randomUUID()}@example.test` });
+    const { plaintext } = await createApiKey(db(), { userId: user.id, name: 'test', scopes: [...USER_SCOPES] });
+    return { id: user.id, email: user.email, auth: { authorization: `Bearer ${plaintext}` } };
+  }
+
+  async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let value = await read();
+    while (!accept(value)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      value = await read();
+    }
+    return value;
+  }
+
+  const eventRows = (ids: string[]) => db().selectFrom('subscription_events').select(['stripe_event_id', 'status', 'event_type']).where('stripe_event_id', 'in', ids).execute();
+
+  /** Waits until the sandbox delivered everything and the platform handled every event it stored. */
+  async function settled(): Promise<void> {
+    await sandbox.idle();
+    await eventually(() => db().selectFrom('subscription_events').select('stripe_event_id').where('status', '=', 'pending').execute(), (rows) => rows.length === 0, 'no pending events');
+  }
+
+  const advance = (subscription: string, action: AdvanceAction) =>
+    fetch(`${sandbox.url}/__sandbox/stripe/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscription, action }) }).then((r) => expect(r.status).toBe(200));
+
+  async function subscribe(userId: string, email: string, priceId: keyof typeof PRICE_PLANS, trialDays?: number): Promise<string> {
+    const session = await adapter.createSubscriptionCheckout({ userId, email, priceId, trialDays, checkoutId: randomUUID(), successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no' });
+    const res = await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' });
+    const completed = (await res.json()) as { subscription: string };
+    return completed.subscription;
+  }
+
+  const userRow = (id: string) => db().selectFrom('users').select(['subscription_tier', 'subscription_status', 'subscription_period_end', 'stripe_customer_id']).where('id', '=', id).executeTakeFirstOrThrow();
+  const subscriptionRow = (id: string) => db().selectFrom('user_subscriptions').selectAll().where('stripe_subscription_id', '=', id).executeTakeFirst();
+  const ledger = (userId: string) =>
+    db().selectFrom('credit_transactions').select(['amount', 'transaction_type', 'balance_after', 'idempotency_key']).where('user_id', '=', userId).orderBy('created_at').orderBy('balance_after').execute();
+  const usage = (userId: string) => db().selectFrom('subscription_usage').select(['period_start', 'period_end', 'videos_processed', 'usage_limit']).where('user_id', '=', userId).orderBy('period_start').execute();
+
+  function signedPost(payload: string, header = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET })) {
+    return fetch(`${platform.apiUrl}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header }, body: payload });
+  }
+
+  async function signalCount(handle: WorkflowHandle, eventId: string): Promise<number> {
+    const history = await handle.fetchHistory();
+    return (history.events ?? []).filter((e) => {
+      const attrs = e.workflowExecutionSignaledEventAttributes ?? e.workflowExecutionStartedEventAttributes;
+      const payloads = e.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [];
+      return attrs && payloads.some((p) => Buffer.from(p.data ?? []).toString().includes(eventId));
+    }).length;
+  }
+
+  it('rejects a bad signature, a tampered body and a stale timestamp with 400, storing and signalling nothing', async () => {
+    const subscriptionId = `sub_sig_${randomUUID().slice(0, 8)}`;
+    const event = { id: `evt_sig_${randomUUID().slice(0, 8)}`, object: 'event', type: 'customer.subscription.updated', created: Math.floor(Date.now() / 1000), data: { object: { id: subscriptionId, object: 'subscription' } } };
+    const payload = JSON.stringify(event);
+    const attempts = [
+      signedPost(payload, Stripe.webhooks.generateTestHeaderString({ payload, secret: 'whsec_someone_else' })),
+      signedPost(payload.replace('customer.subscription.updated', 'customer.subscription.deleted'), Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET })),
+      signedPost(payload, Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, timestamp: Math.floor(Date.now() / 1000) - 600 })),
+      fetch(`${platform.apiUrl}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload }),
+    ];
+    for (const res of await Promise.all(attempts)) {
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(await res.json()).toMatchObject({ status: 400 });
+    }
+    expect(await eventRows([event.id])).toEqual([]);
+    await expect(platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).describe()).rejects.toThrow(/not found/i);
+
+    // The same body, correctly signed: stored, and signalWithStart reached `subscription:<id>`.
+    const accepted = await signedPost(payload);
+    expect(accepted.status).toBe(200);
+    expect(await accepted.json()).toEqual({ received: true, duplicate: false, routedTo: subscriptionWorkflowId(subscriptionId) });
+    expect((await eventRows([event.id])).map((r) => r.event_type)).toEqual(['customer.subscription.updated']);
+    const handle = platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
+    expect(await signalCount(handle, event.id)).toBe(1);
+    // Stripe knows no such subscription: the event fails alone, recorded as failed.
+    await eventually(() => eventRows([event.id]), (rows) => rows[0]?.status === 'failed', 'event marked failed');
+
+    const duplicate = await signedPost(payload);
+    expect(duplicate.status).toBe(200);
+    expect(await duplicate.json()).toEqual({ received: true, duplicate: true, routedTo: null });
+    expect(await signalCount(handle, event.id)).toBe(1);
+    await handle.terminate();
+  });
+
+  it('drives checkout → trial → renewals → failed payment (dunning) → recovery → cancel at period end → free', async () => {
+    const user = await newUser();
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_pro_monthly', 14);
+    const handle = platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
+
+    // Trial: premium access, one (trial) usage period, no credits for a $0 invoice.
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'premium', 'trial tier');
+    expect(await userRow(user.id)).toMatchObject({ subscription_status: 'trialing', stripe_customer_id: sandbox.state.subscription(subscriptionId).customer });
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ user_id: user.id, status: 'trialing', stripe_price_id: 'price_sbx_pro_monthly' });
+    expect(await usage(user.id)).toHaveLength(1);
+    expect(await ledger(user.id)).toEqual([]);
+    const trialView = await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth);
+    expect(trialView.json).toMatchObject({ tier: 'premium', source: 'workflow', subscription: { stripeSubscriptionId: subscriptionId, plan: 'premium', status: 'trialing' } });
+
+    // Trial converts, then renews twice: a fresh usage row and 300 credits per paid period.
+    for (const action of ['end_trial', 'renew', 'renew'] as const) {
+      await advance(subscriptionId, action);
+      await settled();
+    }
+    await eventually(() => ledger(user.id), (rows) => rows.length === 3, 'three grants');
+    expect((await ledger(user.id)).map((r) => [r.transaction_type, r.amount, r.balance_after])).toEqual([
+      ['subscription_grant', 300, 300],
+      ['subscription_grant', 300, 600],
+      ['subscription_grant', 300, 900],
+    ]);
+    const periods = await usage(user.id);
+    expect(periods).toHaveLength(4);
+    expect(periods.every((p) => p.videos_processed === 0 && p.usage_limit === 30)).toBe(true);
+    const sub = sandbox.state.subscription(subscriptionId);
+    await eventually(() => subscriptionRow(subscriptionId), (row) => row?.status === 'active', 'active');
+    expect((await subscriptionRow(subscriptionId))!.current_period_end!.getTime()).toBe(sub.items.data[0]!.current_period_end * 1000);
+    expect((await userRow(user.id)).subscription_period_end!.getTime()).toBe(sub.items.data[0]!.current_period_end * 1000);
+
+    // A failed renewal: past_due, dunning starts (day-0 reminder), access kept during the grace period.
+    await advance(subscriptionId, 'renew_fail');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_status === 'past_due', 'past_due');
+    expect((await userRow(user.id)).subscription_tier).toBe('premium');
+    await eventually(async () => emails.filter((e) => e.to === user.email), (list) => list.length === 1, 'day-0 reminder');
+    expect(emails.find((e) => e.to === user.email)).toMatchObject({ template: 'dunning_reminder', data: { day: 0 } });
+    const dunningView = await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth);
+    expect(dunningView.json.dunning).toMatchObject({ remindersSent: 1 });
+    expect(Date.parse(dunningView.json.dunning.graceEndsAt) - Date.parse(dunningView.json.dunning.startedAt)).toBe(14 * 86_400_000);
+    expect(await db().selectFrom('payments').select('status').where('stripe_invoice_id', '=', sandbox.state.subscription(subscriptionId).latest_invoice!).executeTakeFirst()).toEqual({ status: 'failed' });
+
+    // Paid after all: active again, dunning over, that period's credits granted.
+    await advance(subscriptionId, 'pay_latest');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_status === 'active', 'recovered');
+    expect((await handle.query(subscriptionStateQuery)).dunning).toBeNull();
+    expect((await ledger(user.id)).at(-1)).toMatchObject({ amount: 300, balance_after: 1200 });
+
+    // Cancel at period end: access stays until Stripe ends the subscription at the period's end.
+    await advance(subscriptionId, 'cancel_at_period_end');
+    await settled();
+    await eventually(() => subscriptionRow(subscriptionId), (row) => row?.cancel_at_period_end === true, 'cancel_at_period_end');
+    expect((await userRow(user.id)).subscription_tier).toBe('premium');
+    await advance(subscriptionId, 'renew');
+    await settled();
+    expect(await handle.result()).toMatchObject({ stripeSubscriptionId: subscriptionId, finalStatus: 'canceled' });
+    expect(await userRow(user.id)).toMatchObject({ subscription_tier: 'free', subscription_status: 'canceled' });
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: 'canceled' });
+
+    // Data is kept: the ledger and usage history stay; GET /v1/credits shows them.
+    const credits = await api(platform.apiUrl, 'GET', '/v1/credits?limit=2', undefined, user.auth);
+    expect(credits.json).toMatchObject({ balance: 1200, totalGranted: 1200 });
+    expect(credits.json.history).toHaveLength(2);
+    const next = await api(platform.apiUrl, 'GET', `/v1/credits?limit=2&cursor=${credits.json.nextCursor}`, undefined, user.auth);
+    expect(next.json.history.map((h: { balanceAfter: number }) => h.balanceAfter)).toEqual([600, 300]);
+    expect(next.json.nextCursor).toBeNull();
+    const payments = await db().selectFrom('payments').select(['status', 'amount_cents']).where('stripe_subscription_id', '=', subscriptionId).execute();
+    expect(payments.map((p) => [p.status, p.amount_cents])).toEqual(expect.arrayContaining([['succeeded', 4900]]));
+    expect(payments).toHaveLength(4);
+
+    // A refund of the last paid invoice is recorded on its payment row.
+    await advance(subscriptionId, 'refund_latest');
+    await settled();
+    expect(await db().selectFrom('payments').select('id').where('stripe_subscription_id', '=', subscriptionId).where('status', '=', 'refunded').execute()).toHaveLength(1);
+  });
+
+  it('handles the same event delivered 5 times at once as one state change', async () => {
+    const user = await newUser();
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_starter_monthly');
+    await settled();
+    await advance(subscriptionId, 'cancel_at_period_end');
+    await settled();
+    const event = sandbox.state.events.filter((e) => e.type === 'customer.subscription.updated' && (e.data.object as { id: string }).id === subscriptionId).at(-1)!;
+    const payload = JSON.stringify(event);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => signedPost(payload).then((r) => r.json() as Promise<{ duplicate: boolean }>)));
+    // The sandbox's own delivery came first, so all five are duplicates: none reaches the workflow.
+    expect(answers.every((a) => a.duplicate)).toBe(true);
+
+    // A fresh event id, sent five times concurrently: one row, one signal, one processing.
+    const fresh = { ...event, id: `evt_conc_${randomUUID().slice(0, 8)}` };
+    const freshPayload = JSON.stringify(fresh);
+    const freshAnswers = await Promise.all(Array.from({ length: 5 }, () => signedPost(freshPayload).then(async (r) => ({ status: r.status, body: (await r.json()) as { duplicate: boolean } }))));
+    expect(freshAnswers.every((a) => a.status === 200)).toBe(true);
+    expect(freshAnswers.filter((a) => !a.body.duplicate)).toHaveLength(1);
+    await settled();
+    expect(await eventRows([fresh.id])).toEqual([{ stripe_event_id: fresh.id, status: 'processed', event_type: 'customer.subscription.updated' }]);
+    expect(await signalCount(platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)), fresh.id)).toBe(1);
+  });
+
+  it('ends in the provider state when events arrive in reverse order', async () => {
+    const user = await newUser();
+    sandbox.setWebhookUrl(undefined);
+    const firstEvent = sandbox.state.events.length;
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_business_monthly', 7);
+    await advance(subscriptionId, 'end_trial');
+    await advance(subscriptionId, 'cancel_at_period_end');
+    sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
+    const events: EventObject[] = sandbox.state.events.slice(firstEvent).reverse();
+    for (const event of events) expect((await signedPost(JSON.stringify(event))).status).toBe(200);
+    await settled();
+
+    const provider = sandbox.state.subscription(subscriptionId);
+    const row = await subscriptionRow(subscriptionId);
+    expect(row).toMatchObject({ status: provider.status, cancel_at_period_end: true, stripe_price_id: 'price_sbx_business_monthly' });
+    expect(row!.current_period_end!.getTime()).toBe(provider.items.data[0]!.current_period_end * 1000);
+    await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'creator', 'creator tier');
+    expect(await ledger(user.id)).toEqual([expect.objectContaining({ transaction_type: 'subscription_grant', amount: 1000, balance_after: 1000 })]);
+  });
+
+  it('adds one-time credit top-ups exactly once, also when Stripe redelivers the event', async () => {
+    const user = await newUser();
+    const session = await adapter.createCreditTopUpCheckout({
+      userId: user.id,
+      email: user.email,
+      priceId: 'price_sbx_credits_100',
+      credits: 100,
+      checkoutId: randomUUID(),
+      successUrl: 'http://127.0.0.1/ok',
+      cancelUrl: 'http://127.0.0.1/no',
+    });
+    await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' });
+    await settled();
+    await eventually(() => ledger(user.id), (rows) => rows.length === 1, 'top-up');
+    const event = sandbox.state.events.find((e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === session.id)!;
+    sandbox.resend(event.id);
+    await settled();
+    expect(await ledger(user.id)).toEqual([{ amount: 100, transaction_type: 'purchase', balance_after: 100, idempotency_key: `credit_topup:${session.id}` }]);
+    expect(await db().selectFrom('payments').select(['payment_type', 'amount_cents']).where('user_id', '=', user.id).execute()).toEqual([{ payment_type: 'credit_topup', amount_cents: 999 }]);
+    expect(await eventRows([event.id])).toEqual([expect.objectContaining({ status: 'processed' })]);
+  });
+});

@@ -1,0 +1,247 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../../activities';
+import type { RunClosure } from '../../db/repositories/runs';
+import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
+import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImportResult } from '../../schemas/video-import';
+import { progressQuery } from '../../workflows/common/progress';
+import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
+import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+
+/** The import workflow's decisions with mocked activities on the time-skipping server. */
+describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
+  let env: TestWorkflowEnvironment;
+  let queueCount = 0;
+  beforeAll(async () => {
+    quietTemporalRuntime();
+    env = await TestWorkflowEnvironment.createTimeSkipping({
+      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
+    });
+  });
+  afterAll(() => env?.teardown());
+
+  const PLAN: QuotaReservation = { gate: 'plan', plan: 'basic', allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'], maxDurationSeconds: 1800 };
+
+  let cancelledActivities = 0;
+  /** Blocks like a long model call: heartbeats until the activity is cancelled. */
+  async function untilCancelled(): Promise<never> {
+    const ctx = Context.current();
+    const beat = setInterval(() => ctx.heartbeat(), 100);
+    try {
+      return await ctx.cancelled;
+    } finally {
+      cancelledActivities += 1;
+      clearInterval(beat);
+    }
+  }
+
+  function fakeActivities(overrides: Partial<Record<string, (...args: any[]) => unknown>> = {}) {
+    const calls: Array<[string, any[]]> = [];
+    const record =
+      (name: string, impl: (...args: any[]) => unknown = () => undefined) =>
+      async (...args: any[]) => {
+        calls.push([name, args]);
+        return (overrides[name] ?? impl)(...args);
+      };
+    const activities = {
+      recordRunStarted: record('recordRunStarted'),
+      recordRunProgress: record('recordRunProgress'),
+      recordRunClosed: record('recordRunClosed'),
+      reserveVideoQuota: record('reserveVideoQuota', () => PLAN),
+      commitVideoQuota: record('commitVideoQuota', () => true),
+      releaseVideoQuota: record('releaseVideoQuota', () => true),
+      updateVideoStatus: record('updateVideoStatus'),
+      fetchVideoMetadata: record('fetchVideoMetadata', () => ({ title: 'A talk', durationSeconds: 600 })),
+      fetchVideoTranscript: record('fetchVideoTranscript', () => ({ source: 'youtube_captions', characters: 5000, needsCondensing: false })),
+      condenseTranscript: record('condenseTranscript', () => ({ characters: 100 })),
+      generateVideoContent: record('generateVideoContent', (g: GenerateContentInput) => ({ contentId: `c-${g.contentType}`, contentType: g.contentType, version: g.version, tokensUsed: 10 })),
+      exportVideoContent: record('exportVideoContent', (e: { contentIds: string[]; formats: string[] }) => ({ status: 'completed', uploaded: e.contentIds.length * e.formats.length, failed: 0 })),
+    } as unknown as Activities;
+    const named = (name: string) => calls.filter(([n]) => n === name);
+    return { activities, calls, named };
+  }
+
+  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = `video-import-wf-${++queueCount}`;
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    return worker.runUntil(fn(taskQueue));
+  }
+
+  const input = (videoId: string, overrides: Partial<VideoImportInput> = {}): VideoImportInput => ({ videoId, userId: 'u1', contentTypes: [], ...overrides });
+
+  const start = (taskQueue: string, i: VideoImportInput) =>
+    env.client.workflow.start('videoImportWorkflow', { workflowId: videoImportWorkflowId(i.videoId), taskQueue, args: [i] });
+
+  async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
+    const err: any = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeDefined();
+    const cause = err.cause instanceof ApplicationFailure ? err.cause : err.cause?.cause;
+    return { type: cause?.type, message: cause?.message ?? err.message };
+  }
+
+  it('generates the requested types the plan allows, commits the quota once and walks the stages in order', async () => {
+    const { activities, calls, named } = fakeActivities();
+    const result: VideoImportResult = await withWorker(activities, async (tq) => {
+      const handle = await start(tq, input('v-ok', { contentTypes: ['summary', 'blog_post', 'ebook'] }));
+      const r = await handle.result();
+      expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', progress: 100 });
+      return r;
+    });
+    expect(result).toEqual({
+      videoId: 'v-ok',
+      generatedContentTypes: ['summary', 'blog_post'],
+      failedContentTypes: [],
+      contentIds: { summary: 'c-summary', blog_post: 'c-blog_post' },
+      quota: 'committed',
+    });
+    // 'ebook' is outside the plan: never generated.
+    expect(named('generateVideoContent').map(([, [g]]) => g.contentType).sort()).toEqual(['blog_post', 'summary']);
+    expect(named('generateVideoContent').every(([, [g]]) => g.version === 1 && g.parentContentId === null)).toBe(true);
+    expect(named('commitVideoQuota')).toHaveLength(1);
+    expect(named('releaseVideoQuota')).toHaveLength(0);
+    expect(named('condenseTranscript')).toHaveLength(0);
+    const stages = named('recordRunProgress').map(([, [, p]]) => p.stage);
+    expect([...new Set(stages)]).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'completed']);
+    const progress = named('recordRunProgress').map(([, [, p]]) => p.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    const order = calls.map(([n]) => n);
+    expect(order.indexOf('reserveVideoQuota')).toBeLessThan(order.indexOf('fetchVideoMetadata'));
+    expect(order.lastIndexOf('generateVideoContent')).toBeLessThan(order.indexOf('commitVideoQuota'));
+    expect(named('updateVideoStatus').at(-1)![1]).toEqual(['v-ok', { status: 'completed', progress: 100 }]);
+    expect((named('recordRunClosed')[0]![1][1] as RunClosure).status).toBe('completed');
+  });
+
+  it('defaults to every plan-allowed type and condenses an over-long transcript once before generating', async () => {
+    const { activities, named } = fakeActivities({ fetchVideoTranscript: () => ({ source: 'manual', characters: 900_000, needsCondensing: true }) });
+    const result = await withWorker(activities, (tq) => start(tq, input('v-all')).then((h) => h.result()));
+    expect(result.generatedContentTypes.sort()).toEqual([...PLAN.allowedContentTypes].sort());
+    expect(named('condenseTranscript')).toHaveLength(1);
+  });
+
+  it('fails with QuotaExceeded when the gate refuses, touching neither YouTube nor the model', async () => {
+    const { activities, named } = fakeActivities({
+      reserveVideoQuota: () => {
+        throw ApplicationFailure.nonRetryable('the free plan includes one video, and it has been used', 'QuotaExceeded');
+      },
+    });
+    const failure = await withWorker(activities, (tq) => failureOf(start(tq, input('v-quota')).then((h) => h.result())));
+    expect(failure.type).toBe('QuotaExceeded');
+    expect(named('fetchVideoMetadata')).toHaveLength(0);
+    expect(named('generateVideoContent')).toHaveLength(0);
+    expect(named('commitVideoQuota')).toHaveLength(0);
+    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'failed', error: expect.stringContaining('free plan') });
+    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'failed', error: { type: 'QuotaExceeded' } });
+  });
+
+  it('fails with TranscriptUnavailable and releases the reserved slot', async () => {
+    const { activities, named } = fakeActivities({
+      fetchVideoTranscript: () => {
+        throw ApplicationFailure.nonRetryable('no transcript for video x', 'TranscriptUnavailable');
+      },
+    });
+    const failure = await withWorker(activities, (tq) => failureOf(start(tq, input('v-notranscript')).then((h) => h.result())));
+    expect(failure.type).toBe('TranscriptUnavailable');
+    expect(named('releaseVideoQuota')).toHaveLength(1);
+    expect(named('commitVideoQuota')).toHaveLength(0);
+    expect(named('generateVideoContent')).toHaveLength(0);
+  });
+
+  it('completes with failedContentTypes when one type fails for good, keeping and charging for the others', async () => {
+    const { activities, named } = fakeActivities({
+      generateVideoContent: (g: GenerateContentInput) => {
+        if (g.contentType === 'quotes') throw ApplicationFailure.nonRetryable('model refused', 'InvalidInput');
+        return { contentId: `c-${g.contentType}`, contentType: g.contentType, version: 1, tokensUsed: 5 };
+      },
+    });
+    const result = await withWorker(activities, (tq) => start(tq, input('v-partial', { contentTypes: ['summary', 'quotes', 'blog_post'] })).then((h) => h.result()));
+    expect(result.failedContentTypes).toEqual(['quotes']);
+    expect(result.generatedContentTypes.sort()).toEqual(['blog_post', 'summary']);
+    expect(named('commitVideoQuota')).toHaveLength(1);
+    expect(named('releaseVideoQuota')).toHaveLength(0);
+  });
+
+  it('fails with GenerationFailed and releases the slot when every type fails', async () => {
+    const { activities, named } = fakeActivities({
+      generateVideoContent: () => {
+        throw ApplicationFailure.nonRetryable('model refused', 'InvalidInput');
+      },
+    });
+    const failure = await withWorker(activities, (tq) => failureOf(start(tq, input('v-allfail', { contentTypes: ['summary'] })).then((h) => h.result())));
+    expect(failure.type).toBe('GenerationFailed');
+    expect(named('releaseVideoQuota')).toHaveLength(1);
+    expect(named('commitVideoQuota')).toHaveLength(0);
+  });
+
+  it('canceled before any content: releases the slot and closes the run as canceled', async () => {
+    const { activities, named } = fakeActivities({ fetchVideoMetadata: untilCancelled });
+    await withWorker(activities, async (tq) => {
+      const handle = await start(tq, input('v-cancel-early'));
+      while (named('fetchVideoMetadata').length === 0) await new Promise((r) => setTimeout(r, 20));
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+    });
+    expect(named('releaseVideoQuota')).toHaveLength(1);
+    expect(named('commitVideoQuota')).toHaveLength(0);
+    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
+    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
+  });
+
+  it('canceled mid-generation: stops unfinished types, keeps the finished one and commits the slot', async () => {
+    const { activities, named } = fakeActivities({
+      generateVideoContent: async (g: GenerateContentInput) => {
+        if (g.contentType !== 'summary') return untilCancelled();
+        return { contentId: 'c-summary', contentType: 'summary', version: 1, tokensUsed: 5 };
+      },
+    });
+    await withWorker(activities, async (tq) => {
+      const handle = await start(tq, input('v-cancel-mid', { contentTypes: ['summary', 'blog_post', 'quotes'] }));
+      // Cancel once the summary is done (its completion moves the generating counters).
+      for (;;) {
+        const p = await handle.query(progressQuery);
+        if (p.counters.contentDone === 1) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const before = cancelledActivities;
+      await handle.cancel();
+      // Awaiting the result lets the test server skip time; the blocked generations must have
+      // acknowledged the cancel first (heartbeat round trip), as they would on a real server.
+      while (cancelledActivities < before + 2) await new Promise((r) => setTimeout(r, 50));
+      await expect(handle.result()).rejects.toThrow();
+    });
+    expect(named('commitVideoQuota')).toHaveLength(1);
+    expect(named('releaseVideoQuota')).toHaveLength(0);
+    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
+    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
+  });
+
+  it('an export failure is reported in the result; the run still completes with its content', async () => {
+    const { activities, named } = fakeActivities({
+      exportVideoContent: () => {
+        throw ApplicationFailure.nonRetryable('Google Drive rejected the upload', 'InvalidInput');
+      },
+    });
+    const result = await withWorker(activities, (tq) =>
+      start(tq, input('v-export', { contentTypes: ['summary', 'blog_post'], export: { provider: 'google_drive', formats: ['md', 'pdf'] } })).then((h) => h.result()),
+    );
+    expect(result.export).toMatchObject({ status: 'failed', uploaded: 0, failed: 4, reason: expect.stringContaining('rejected the upload') });
+    expect(result.generatedContentTypes).toHaveLength(2);
+    expect(named('commitVideoQuota')).toHaveLength(1);
+    const stages = named('recordRunProgress').map(([, [, p]]) => p.stage);
+    expect(stages).toContain('exporting');
+  });
+
+  it('regenerateContentWorkflow writes the requested version with its parent', async () => {
+    const { activities, named } = fakeActivities();
+    const regen: GenerateContentInput = { videoId: 'v-ok', userId: 'u1', contentType: 'summary', version: 2, parentContentId: 'c-summary', instructions: 'shorter' };
+    const result = await withWorker(activities, (tq) =>
+      env.client.workflow.execute('regenerateContentWorkflow', { workflowId: contentRegenerateWorkflowId('v-ok', 'summary', 2), taskQueue: tq, args: [regen] }),
+    );
+    expect(result).toMatchObject({ contentType: 'summary', version: 2 });
+    expect(named('generateVideoContent')[0]![1][0]).toEqual(regen);
+  });
+});

@@ -1,0 +1,197 @@
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+} from '@temporalio/workflow';
+import type { PostActivities } from '../../activities/posts';
+import type { PostStatus, PostWorkflowInput, PostWorkflowResult, PostWorkflowState } from '../../schemas/posts';
+import { progressQuery } from '../common/progress';
+import {
+  approvePostUpdate,
+  cancelPostUpdate,
+  METRIC_CHECKPOINTS,
+  postStateQuery,
+  PostUpdateFailure,
+  rejectPostUpdate,
+  reschedulePostUpdate,
+} from './contract';
+
+const rows = proxyActivities<PostActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+});
+
+// Rate limits and platform outages are retried with backoff (or the platform's Retry-After) for
+// about half an hour; auth and bad input fail at once. The heartbeat timeout hands the publish of
+// a dead worker to another within seconds; publishPost looks for the earlier post before posting.
+const { publishPost } = proxyActivities<PostActivities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '5 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
+});
+
+const { syncPostMetrics } = proxyActivities<PostActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', maximumAttempts: 6 },
+});
+
+const PROGRESS: Record<PostStatus, number> = { draft: 0, pending_approval: 10, scheduled: 20, publishing: 60, published: 90, failed: 100, canceled: 100 };
+
+function describeFailure(err: unknown): { type: string; message: string } {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  if (failure instanceof ApplicationFailure) return { type: failure.type ?? 'ApplicationFailure', message: failure.message };
+  return { type: (failure as Error)?.name ?? 'Error', message: (failure as Error)?.message ?? String(failure) };
+}
+
+/** An activity's typed failure, rethrown so the update fails with that type (the API maps it to a status). */
+function rethrowTyped(err: unknown): never {
+  const { type, message } = describeFailure(err);
+  throw ApplicationFailure.nonRetryable(message, type);
+}
+
+/**
+ * One scheduled post, `post:<postId>`: waits for approval (when needed) and for its due time on a
+ * durable timer, publishes once, then takes metric snapshots at +1 h, +24 h and +7 d and ends.
+ *
+ * - approve / reject / reschedule / cancel are updates: validators refuse what the post's state
+ *   does not allow (nothing is written to history), handlers persist the change and reply.
+ * - A post approved after its due time is published at once: the approval is the last thing it
+ *   waited for, and the time the user chose has passed.
+ * - A reschedule restarts the wait. One that races the due time either lands before the timer
+ *   fires (the wait restarts) or is refused because publishing began: published once or never.
+ * - Metrics use timers in this run rather than a Schedule: each post has its own three instants,
+ *   the history stays small (three timers, three activities), and the run ends after the last.
+ */
+export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkflowResult> {
+  const { postId } = input;
+  const state: PostWorkflowState = {
+    status: input.needsApproval ? 'pending_approval' : 'scheduled',
+    scheduledAt: input.scheduledAt,
+    platformPostId: null,
+    metricsSynced: [],
+    error: null,
+  };
+  /** Bumped by every reschedule, so a wait knows its due time moved. */
+  let scheduleVersion = 0;
+  /** An update is persisting a change: others are refused and publishing waits for it. */
+  let changing = false;
+
+  setHandler(postStateQuery, () => state);
+  setHandler(progressQuery, () => ({ stage: state.status, progress: PROGRESS[state.status], counters: { metricsSynced: state.metricsSynced.length } }));
+
+  const requireChangeable = (action: string, allowed: PostStatus[]) => {
+    if (changing) throw ApplicationFailure.nonRetryable(`another change to this post is in progress; retry the ${action}`, PostUpdateFailure.InvalidState);
+    if (!allowed.includes(state.status))
+      throw ApplicationFailure.nonRetryable(`cannot ${action} a post that is ${state.status.replace('_', ' ')}`, PostUpdateFailure.InvalidState);
+  };
+  const persisting = async <T>(work: () => Promise<T>): Promise<T> => {
+    changing = true;
+    try {
+      return await work();
+    } catch (err) {
+      rethrowTyped(err);
+    } finally {
+      changing = false;
+    }
+  };
+
+  setHandler(
+    approvePostUpdate,
+    async ({ approvedBy }) => {
+      await persisting(() => rows.approvePost({ postId, approvedBy }));
+      state.status = 'scheduled';
+      return { status: state.status, scheduledAt: state.scheduledAt, publishesImmediately: Date.parse(state.scheduledAt) <= Date.now() };
+    },
+    { validator: () => requireChangeable('approve', ['pending_approval']) },
+  );
+
+  setHandler(
+    rejectPostUpdate,
+    async ({ reason }) => {
+      await persisting(() => rows.finishPost({ postId, status: 'canceled', rejectionReason: reason }));
+      state.status = 'canceled';
+      return { status: 'canceled' as const };
+    },
+    { validator: () => requireChangeable('reject', ['pending_approval']) },
+  );
+
+  setHandler(
+    reschedulePostUpdate,
+    async ({ scheduledAt }) => {
+      const at = new Date(Date.parse(scheduledAt)).toISOString();
+      await persisting(() => rows.reschedulePost({ postId, scheduledAt: at }));
+      state.scheduledAt = at;
+      scheduleVersion += 1;
+      return { scheduledAt: at };
+    },
+    {
+      validator: ({ scheduledAt }) => {
+        requireChangeable('reschedule', ['pending_approval', 'scheduled']);
+        const at = Date.parse(scheduledAt);
+        if (Number.isNaN(at)) throw ApplicationFailure.nonRetryable('scheduledAt is not a date-time', PostUpdateFailure.InvalidInput);
+        if (at <= Date.now()) throw ApplicationFailure.nonRetryable('scheduledAt must be in the future', PostUpdateFailure.InvalidInput);
+      },
+    },
+  );
+
+  setHandler(
+    cancelPostUpdate,
+    async () => {
+      await persisting(() => rows.finishPost({ postId, status: 'canceled' }));
+      state.status = 'canceled';
+      return { status: 'canceled' as const };
+    },
+    { validator: () => requireChangeable('cancel', ['pending_approval', 'scheduled']) },
+  );
+
+  const finish = async (result: PostWorkflowResult): Promise<PostWorkflowResult> => {
+    await condition(allHandlersFinished);
+    return result;
+  };
+
+  // Wait for approval and the due time; both can change while waiting.
+  for (;;) {
+    if (state.status === 'pending_approval') await condition(() => state.status !== 'pending_approval');
+    if (state.status === 'canceled') return finish({ status: 'canceled', platformPostId: null, error: null });
+    const version = scheduleVersion;
+    const dueInMs = Date.parse(state.scheduledAt) - Date.now();
+    if (dueInMs > 0 && (await condition(() => scheduleVersion !== version || state.status !== 'scheduled', dueInMs))) continue;
+    // An update still writing decides first (a reschedule moves the time, a cancel ends the run).
+    await condition(() => !changing);
+    if (scheduleVersion === version && state.status === 'scheduled') break;
+  }
+
+  state.status = 'publishing';
+  const since = new Date(Date.now()).toISOString();
+  let publishedAt: number;
+  try {
+    const published = await publishPost({ postId, since });
+    state.platformPostId = published.platformPostId;
+    publishedAt = Date.parse(published.publishedAt);
+  } catch (err) {
+    state.error = describeFailure(err);
+    state.status = 'failed';
+    await rows.finishPost({ postId, status: 'failed', error: `${state.error.type}: ${state.error.message}` });
+    await condition(allHandlersFinished);
+    throw ApplicationFailure.nonRetryable(state.error.message, state.error.type);
+  }
+  state.status = 'published';
+
+  for (const { checkpoint, afterMs } of METRIC_CHECKPOINTS) {
+    const waitMs = publishedAt + afterMs - Date.now();
+    if (waitMs > 0) await sleep(waitMs);
+    try {
+      await syncPostMetrics({ postId, checkpoint });
+      state.metricsSynced.push(checkpoint);
+    } catch (err) {
+      // A missed snapshot is not worth failing a published post over.
+      log.warn('post metrics sync failed', { postId, checkpoint, error: describeFailure(err).message });
+    }
+  }
+  return finish({ status: 'published', platformPostId: state.platformPostId, error: null });
+}

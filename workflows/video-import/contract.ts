@@ -1,0 +1,16 @@
+/** YouTube import → AI content (AmplifyContent.ai): names shared by the API, worker and tests. */
+export const VIDEO_IMPORT_WORKFLOW_TYPE = 'videoImportWorkflow';
+export const VIDEO_IMPORT_JOB_TYPE = 'video_import';
+export const videoImportWorkflowId = (videoId: string): string => `video-import:${videoId}`;
+
+export const CONTENT_REGENERATE_WORKFLOW_TYPE = 'regenerateContentWorkflow';
+export const CONTENT_REGENERATE_JOB_TYPE = 'content_regenerate';
+/** One run per version written: a retried request joins it, the next regenerate gets the next version. */
+export const contentRegenerateWorkflowId = (videoId: string, contentType: string, version: number): string =>
+  `video-content:${videoId}:${contentType}:v${version}`;
+
+/** Content generations in flight at once per import; the Anthropic limiter caps real concurrency per worker. */
+export const MAX_PARALLEL_GENERATIONS = 20;
+
+/** Stages in the order a run passes them; videos.processing_status mirrors them. */
+export const VIDEO_IMPORT_STAGES = ['queued', 'checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'exporting', 'completed'] as const;
