@@ -23,11 +23,6 @@ import type { ActivityDeps } from './deps';
 import { FailureType } from './providers/errors';
 import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from './providers/social';
 
-export interface PostActivityDeps extends ActivityDeps {
-  /** Opens and seals the accounts' OAuth tokens. */
-  secrets?: SecretBox;
-}
-
 /** What social_accounts.encrypted_tokens holds (sealed). */
 interface StoredTokens {
   access_token: string;
@@ -58,7 +53,7 @@ export interface PublishPostResult {
   alreadyPublished: boolean;
 }
 
-export function createPostActivities(deps: PostActivityDeps) {
+export function createPostActivities(deps: ActivityDeps) {
   const { db, logger } = deps;
 
   function secretBox(): SecretBox {

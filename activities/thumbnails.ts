@@ -55,10 +55,11 @@ const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRe
 
 /** The style's own layout, used as the AI's starting point and for any field it gets wrong. */
 export function defaultLayout(design: ThumbnailStyle['design']): ThumbnailLayoutSpec {
-  const side = design.textPosition === 'left' || design.textPosition === 'right';
+  const { textPosition } = design;
+  const side = textPosition === 'left' || textPosition === 'right';
   return {
-    position: side ? 'center' : design.textPosition,
-    align: side ? (design.textPosition as 'left' | 'right') : 'center',
+    position: textPosition === 'left' || textPosition === 'right' ? 'center' : textPosition,
+    align: textPosition === 'left' || textPosition === 'right' ? textPosition : 'center',
     uppercase: design.textCase === 'upper',
     fontScale: design.fontWeight === 'black' ? 1.15 : design.fontWeight === 'bold' ? 1 : 0.9,
     textColor: design.text,
@@ -137,7 +138,7 @@ export const frameFraction = (generationOrder: number) => 0.2 + ((generationOrde
 /** Cloudinary public id (inside folder `thumbnails/<jobId>`) from job, style and version: a retry overwrites, never adds. */
 export const thumbnailPublicId = (style: string, version: number) => `${style}-v${version}`;
 
-const runIdOf = () => Context.current().info.workflowExecution.workflowId;
+const runIdOf = (): string | null => Context.current().info.workflowExecution?.workflowId ?? null;
 
 /** Keeps the activity heartbeating while `work` runs. */
 async function heartbeating<T>(work: () => Promise<T>): Promise<T> {

@@ -124,6 +124,9 @@ export async function markSocialAccount(db: DbOrTx, id: string, status: Exclude<
 // ---- posts ----
 
 export interface NewPost {
+  /** Chosen by the caller, so the run id (`post:<id>`) is stored with the row. */
+  id: string;
+  runId: string;
   userId: string;
   socialAccountId: string;
   clipId: string | null;
@@ -142,6 +145,8 @@ export async function insertPost(db: DbOrTx, post: NewPost) {
   return db
     .insertInto('posts')
     .values({
+      id: post.id,
+      run_id: post.runId,
       user_id: post.userId,
       social_account_id: post.socialAccountId,
       clip_id: post.clipId,
@@ -158,10 +163,6 @@ export async function insertPost(db: DbOrTx, post: NewPost) {
     .returningAll()
     .executeTakeFirstOrThrow()
     .catch((err: unknown) => rethrowSlotConflict(err, post.scheduledAt));
-}
-
-export async function setPostRunId(db: DbOrTx, id: string, runId: string): Promise<void> {
-  await db.updateTable('posts').set({ run_id: runId }).where('id', '=', id).execute();
 }
 
 export async function deletePost(db: DbOrTx, id: string): Promise<void> {
@@ -182,6 +183,8 @@ export async function findUserPost(db: DbOrTx, userId: string, id: string) {
     .where('posts.user_id', '=', userId)
     .executeTakeFirst();
 }
+
+export type UserPost = NonNullable<Awaited<ReturnType<typeof findUserPost>>>;
 
 /** The user's posts due in [from, to), earliest first: the calendar. */
 export async function listUserPostsBetween(db: DbOrTx, userId: string, from: Date, to: Date) {

@@ -10,8 +10,30 @@ export interface NewRun {
   input?: unknown;
 }
 
-/** Registers a run; a second call for the same id (API then workflow, or a retry) changes nothing. */
+/** Closed states after which Temporal lets the same workflow id run again (ALLOW_DUPLICATE_FAILED_ONLY). */
+const RERUNNABLE: RunStatus[] = ['failed', 'canceled', 'terminated', 'timed_out'];
+
+/**
+ * Registers a run; a second call for the same id (API then workflow, or a retry) changes nothing,
+ * except that a row left failed/canceled/terminated/timed_out by an earlier run of the same id is
+ * reopened for the new run. A completed row is never reopened.
+ */
 export async function registerRun(db: DbOrTx, run: NewRun): Promise<void> {
+  await db
+    .updateTable('job_runs')
+    .set({
+      status: 'running',
+      stage: 'queued',
+      progress: 0,
+      result: null,
+      error_type: null,
+      error_message: null,
+      closed_at: null,
+      started_at: sql`now()`,
+    })
+    .where('id', '=', run.id)
+    .where('status', 'in', RERUNNABLE)
+    .execute();
   await db
     .insertInto('job_runs')
     .values({

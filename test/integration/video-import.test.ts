@@ -44,7 +44,7 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     // The worker registers these names now; they call the real activities built once the database exists.
     const names = Object.keys(createVideoImportActivities({} as VideoImportActivityDeps)) as Array<keyof VideoImportActivities>;
     const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (importActivities![name] as (...a: unknown[]) => unknown)(...args)]));
-    platform = await startTestPlatform({ activities: (real) => ({ ...real, ...late }) as typeof real });
+    platform = await startTestPlatform({ activities: (real) => ({ ...real, ...late }) });
     const logger = createLogger('silent');
     const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls: { google: google.url, anthropic: anthropic.url } });
     importActivities = createVideoImportActivities({ db: platform.database.db, logger, providers, secrets });

@@ -60,7 +60,9 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       exportVideoContent: record('exportVideoContent', (e: { contentIds: string[]; formats: string[] }) => ({ status: 'completed', uploaded: e.contentIds.length * e.formats.length, failed: 0 })),
     } as unknown as Activities;
     const named = (name: string) => calls.filter(([n]) => n === name);
-    return { activities, calls, named };
+    /** The `index`-th argument of every call of `name`. */
+    const args = <T>(name: string, index = 0): T[] => named(name).map(([, a]) => a[index] as T);
+    return { activities, calls, named, args };
   }
 
   async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
@@ -85,10 +87,10 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   }
 
   it('generates the requested types the plan allows, commits the quota once and walks the stages in order', async () => {
-    const { activities, calls, named } = fakeActivities();
+    const { activities, calls, named, args } = fakeActivities();
     const result: VideoImportResult = await withWorker(activities, async (tq) => {
       const handle = await start(tq, input('v-ok', { contentTypes: ['summary', 'blog_post', 'ebook'] }));
-      const r = await handle.result();
+      const r: VideoImportResult = await handle.result();
       expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', progress: 100 });
       return r;
     });
@@ -100,14 +102,15 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       quota: 'committed',
     });
     // 'ebook' is outside the plan: never generated.
-    expect(named('generateVideoContent').map(([, [g]]) => g.contentType).sort()).toEqual(['blog_post', 'summary']);
-    expect(named('generateVideoContent').every(([, [g]]) => g.version === 1 && g.parentContentId === null)).toBe(true);
+    const generations = args<GenerateContentInput>('generateVideoContent');
+    expect(generations.map((g) => g.contentType).sort()).toEqual(['blog_post', 'summary']);
+    expect(generations.every((g) => g.version === 1 && g.parentContentId === null)).toBe(true);
     expect(named('commitVideoQuota')).toHaveLength(1);
     expect(named('releaseVideoQuota')).toHaveLength(0);
     expect(named('condenseTranscript')).toHaveLength(0);
-    const stages = named('recordRunProgress').map(([, [, p]]) => p.stage);
-    expect([...new Set(stages)]).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'completed']);
-    const progress = named('recordRunProgress').map(([, [, p]]) => p.progress);
+    const reported = args<{ stage: string; progress: number }>('recordRunProgress', 1);
+    expect([...new Set(reported.map((p) => p.stage))]).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'completed']);
+    const progress = reported.map((p) => p.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const order = calls.map(([n]) => n);
     expect(order.indexOf('reserveVideoQuota')).toBeLessThan(order.indexOf('fetchVideoMetadata'));
@@ -220,7 +223,7 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   });
 
   it('an export failure is reported in the result; the run still completes with its content', async () => {
-    const { activities, named } = fakeActivities({
+    const { activities, named, args } = fakeActivities({
       exportVideoContent: () => {
         throw ApplicationFailure.nonRetryable('Google Drive rejected the upload', 'InvalidInput');
       },
@@ -231,8 +234,7 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     expect(result.export).toMatchObject({ status: 'failed', uploaded: 0, failed: 4, reason: expect.stringContaining('rejected the upload') });
     expect(result.generatedContentTypes).toHaveLength(2);
     expect(named('commitVideoQuota')).toHaveLength(1);
-    const stages = named('recordRunProgress').map(([, [, p]]) => p.stage);
-    expect(stages).toContain('exporting');
+    expect(args<{ stage: string }>('recordRunProgress', 1).map((p) => p.stage)).toContain('exporting');
   });
 
   it('regenerateContentWorkflow writes the requested version with its parent', async () => {
