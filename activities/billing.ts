@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { applyCreditTransaction } from '../db/repositories/credits';
+import { renderBillingEmail, type BillingEmailData, type BillingEmailTemplate } from './billing-emails';
 import type { Db } from '../db/database';
 import {
-  appendCreditEntry,
   findPlanById,
   findPlanByStripePrice,
   findStripeEvent,
@@ -71,22 +72,12 @@ export interface PaymentEvent {
   currency: string;
 }
 
-export type BillingEmailTemplate = 'dunning_reminder' | 'trial_will_end' | 'payment_action_required';
-
 export interface BillingEmail {
   userId: string;
   template: BillingEmailTemplate;
   /** Same key, same email: a retried activity or a replayed timer sends nothing twice. */
   dedupKey: string;
-  data: Record<string, string | number | null>;
-}
-
-/**
- * What billing needs of a mail adapter (`providers.email`): one templated message, sent at most
- * once per idempotency key.
- */
-export interface BillingMailer {
-  send(message: { to: string; template: BillingEmailTemplate; data: Record<string, string | number | null>; idempotencyKey: string }): Promise<unknown>;
+  data: BillingEmailData;
 }
 
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
@@ -255,7 +246,7 @@ export function createBillingActivities(deps: ActivityDeps) {
         let creditsGranted = 0;
         // A $0 (trial) invoice pays for nothing: credits come with paid periods only.
         if (invoice.amountPaid > 0 && plan.monthlyCredits > 0) {
-          const grant = await appendCreditEntry(tx, {
+          const grant = await applyCreditTransaction(tx, {
             userId: subscription.user_id,
             amount: plan.monthlyCredits,
             type: 'subscription_grant',
@@ -263,7 +254,7 @@ export function createBillingActivities(deps: ActivityDeps) {
             description: `${plan.slug} plan credits for the period starting ${invoice.servicePeriodStart.slice(0, 10)}`,
             referenceId: invoice.id,
           });
-          if (grant.created) creditsGranted = plan.monthlyCredits;
+          if (grant.applied) creditsGranted = plan.monthlyCredits;
         }
         return {
           invoice: {
@@ -338,12 +329,7 @@ export function createBillingActivities(deps: ActivityDeps) {
     async sendBillingEmail(email: BillingEmail): Promise<{ sent: boolean }> {
       const user = await db.selectFrom('users').select(['email', 'first_name']).where('id', '=', email.userId).executeTakeFirst();
       if (!user) throw nonRetryable(`user ${email.userId} not found`, FailureType.NotFound);
-      const mailer = (deps.providers as Partial<{ email: BillingMailer }>).email;
-      if (!mailer) {
-        logger.warn({ userId: email.userId, template: email.template }, 'no mail provider configured: billing email not sent');
-        return { sent: false };
-      }
-      await mailer.send({ to: user.email, template: email.template, data: { firstName: user.first_name, ...email.data }, idempotencyKey: email.dedupKey });
+      await deps.providers.mailer.send(renderBillingEmail(user.email, email.template, { firstName: user.first_name, ...email.data }, email.dedupKey));
       return { sent: true };
     },
 
@@ -389,7 +375,7 @@ export function createBillingActivities(deps: ActivityDeps) {
           description: `${credits} credits`,
           paidAt: iso(event.createdAt),
         });
-        return appendCreditEntry(tx, {
+        return applyCreditTransaction(tx, {
           userId,
           amount: credits,
           type: 'purchase',
@@ -403,7 +389,7 @@ export function createBillingActivities(deps: ActivityDeps) {
       });
       // Separate from the grant on purpose: a worker dying between the two must not grant twice.
       await markStripeEvent(db, event.id, { status: 'processed', userId });
-      return { topUp: true, credits, newEntry: granted.created };
+      return { topUp: true, credits, newEntry: granted.applied };
     },
 
     /** charge.refunded: the refunded amount on the payment it belongs to (subscription invoice or top-up). */

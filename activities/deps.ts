@@ -1,5 +1,6 @@
 import type { Db } from '../db/database';
 import type { Logger } from '../lib/logger';
+import type { AffiliatePolicy } from '../schemas/affiliates';
 import type { SecretBox } from '../lib/secrets';
 import type { Providers } from './providers';
 
@@ -10,4 +11,6 @@ export interface ActivityDeps {
   providers: Providers;
   /** Opens and seals stored OAuth tokens (lib/secrets.ts); activities that need it fail without it. */
   secrets?: SecretBox;
+  /** Affiliate program rules (refund window, minimum payout); defaults when unset. */
+  affiliatePolicy?: Partial<AffiliatePolicy>;
 }

@@ -37,7 +37,7 @@ const HEARTBEAT_INTERVAL_MS = 1_000;
 const tokensAad = (accountId: string) => secretAad('social_accounts', 'encrypted_tokens', accountId);
 const isAuthFailure = (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth;
 const accountName = (account: Pick<SocialAccount, 'platform' | 'username' | 'platform_user_id'>) =>
-  `${account.platform} account ${account.username ? `@${account.username}` : (account.platform_user_id ?? '')}`.trim();
+  `${fromStoredPlatform(account.platform) ?? account.platform} account ${account.username ? `@${account.username}` : (account.platform_user_id ?? '')}`.trim();
 
 export interface PublishPostInput {
   postId: string;
@@ -107,9 +107,9 @@ export function createPostActivities(deps: ActivityDeps) {
       });
     } catch (err) {
       if (!isAuthFailure(err) || !account) throw err;
-      const reason = `authorization expired or revoked and could not be refreshed: ${(err as Error).message}`;
+      const reason = `authorization expired or revoked and could not be refreshed (${(err as Error).message})`;
       await markSocialAccount(db, account.id, 'expired', reason);
-      throw ApplicationFailure.nonRetryable(`the ${accountName(account)} ${reason}; reconnect it to post`, FailureType.ProviderAuth);
+      throw ApplicationFailure.nonRetryable(`the ${accountName(account)}: ${reason}; reconnect it to post`, FailureType.ProviderAuth);
     }
   }
 

@@ -1,8 +1,9 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from '../db/database';
 import {
   countThumbnailJobRetry,
   findThumbnail,
@@ -17,7 +18,8 @@ import {
   type ThumbnailStyle,
 } from '../db/repositories/thumbnails';
 import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
-import { secretAad, type SecretBox } from '../lib/secrets';
+import { MediaNotFoundError, type MediaStore } from '../lib/media-store';
+import { secretAad } from '../lib/secrets';
 import {
   ThumbnailLayoutSpecSchema,
   type RenderedThumbnail,
@@ -32,11 +34,14 @@ import {
 import type { ActivityDeps } from './deps';
 import { FailureType } from './providers/errors';
 
-export interface ThumbnailActivityDeps extends ActivityDeps {
+/** What the media worker's render needs beyond ActivityDeps. */
+export interface ThumbnailMediaActivityDeps extends ActivityDeps {
+  /** Where videos' files are kept (lib/media-store.ts); a video with a stored file gets frame backgrounds. */
+  mediaStore: MediaStore;
   /** The worker's media toolkit; one is created on first render when not given. */
   media?: MediaToolkit;
-  /** Opens stored YouTube OAuth tokens; without it uploading to YouTube fails as not connected. */
-  secrets?: SecretBox;
+  /** Where temporary files go (always removed); default os.tmpdir(). */
+  tempRoot?: string;
 }
 
 /** Heartbeats well inside the render activity's heartbeat timeout, so a dead worker's render is retried in seconds. */
@@ -163,28 +168,26 @@ interface GoogleTokens {
   refresh_token?: string | null;
 }
 
-/** Thumbnail generation (AmplifyContent.ai): job bookkeeping, AI copy, render + upload, YouTube. Each is safe to retry. */
-export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
-  const { db, providers, logger } = deps;
-  let media = deps.media;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }) }));
+async function requireJob(db: Db, jobId: string): Promise<ThumbnailJob> {
+  const job = await findThumbnailJob(db, jobId);
+  if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
+  return job;
+}
 
-  async function requireJob(jobId: string): Promise<ThumbnailJob> {
-    const job = await findThumbnailJob(db, jobId);
-    if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
-    return job;
-  }
+async function requireStyle(db: Db, key: string): Promise<ThumbnailStyle> {
+  const style = (await listActiveThumbnailStyles(db)).find((s) => s.key === key);
+  if (!style) throw nonRetryable(`thumbnail style ${key} is unknown or inactive`, FailureType.InvalidInput);
+  return style;
+}
 
-  async function requireStyle(key: string): Promise<ThumbnailStyle> {
-    const style = (await listActiveThumbnailStyles(db)).find((s) => s.key === key);
-    if (!style) throw nonRetryable(`thumbnail style ${key} is unknown or inactive`, FailureType.InvalidInput);
-    return style;
-  }
+/** Counts each retried attempt of a style on the job row (retry_count), where the API reports it. */
+async function countRetry(db: Db, jobId: string): Promise<void> {
+  if (Context.current().info.attempt > 1) await countThumbnailJobRetry(db, jobId);
+}
 
-  /** Counts each retried attempt of a style on the job row (retry_count), where the API reports it. */
-  async function countRetry(jobId: string): Promise<void> {
-    if (Context.current().info.attempt > 1) await countThumbnailJobRetry(db, jobId);
-  }
+/** Thumbnail generation (AmplifyContent.ai) on the main queue: job bookkeeping, AI copy, YouTube. Each is safe to retry. */
+export function createThumbnailActivities(deps: ActivityDeps) {
+  const { db, providers } = deps;
 
   async function copyPrompt(job: ThumbnailJob, style: ThumbnailStyle, refinement: ThumbnailRefinement | undefined): Promise<string> {
     const [video, expression, category, profile, parent] = await Promise.all([
@@ -258,7 +261,7 @@ export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
   return {
     /** Picks the job up: resolves its styles (requested ones, else every active style) and marks it processing. */
     async startThumbnailJob(input: { jobId: string }): Promise<ThumbnailJobPlan> {
-      const job = await requireJob(input.jobId);
+      const job = await requireJob(db, input.jobId);
       const active = await listActiveThumbnailStyles(db);
       const styles = job.styles.length > 0 ? job.styles.filter((key) => active.some((s) => s.key === key)) : active.map((s) => s.key);
       if (styles.length === 0) throw nonRetryable('none of the requested thumbnail styles is available', FailureType.InvalidInput);
@@ -272,9 +275,9 @@ export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
 
     /** The AI writes the overlay text and the layout spec for one style. */
     async writeThumbnailCopy(input: { jobId: string; style: string; refinement?: ThumbnailRefinement }): Promise<ThumbnailCopy> {
-      await countRetry(input.jobId);
-      const job = await requireJob(input.jobId);
-      const style = await requireStyle(input.style);
+      await countRetry(db, input.jobId);
+      const job = await requireJob(db, input.jobId);
+      const style = await requireStyle(db, input.style);
       const result = await providers.anthropic.generate({
         system: COPY_SYSTEM,
         prompt: await copyPrompt(job, style, input.refinement),
@@ -289,29 +292,83 @@ export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
       return copy;
     },
 
+    /** Ends the job: status from the rows that exist, the reserved iteration charged or given back (once). */
+    async finishThumbnailJob(input: { jobId: string; ending: ThumbnailJobEnding; errorMessage: string | null }): Promise<ThumbnailJobSettlement> {
+      return settleThumbnailJob(db, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
+    },
+
+    /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */
+    async uploadThumbnailToYoutube(input: { thumbnailId: string; userId: string }): Promise<{ url: string | null }> {
+      const thumbnail = await findThumbnail(db, input.thumbnailId);
+      if (!thumbnail || thumbnail.user_id !== input.userId) throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
+      const video = await db.selectFrom('videos').select(['youtube_video_id', 'channel_id']).where('id', '=', thumbnail.video_id).executeTakeFirstOrThrow();
+      if (!video.youtube_video_id) throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
+      const accessToken = await youtubeAccessToken(input.userId, video.channel_id);
+      const response = await fetch(thumbnail.cloudinary_secure_url);
+      if (!response.ok) {
+        const failure = `the thumbnail image could not be read from Cloudinary (HTTP ${response.status})`;
+        throw response.status >= 500 ? ApplicationFailure.retryable(failure, FailureType.ProviderUnavailable) : nonRetryable(failure, FailureType.NotFound);
+      }
+      const image = Buffer.from(await response.arrayBuffer());
+      const result = await providers.youtube.setThumbnail({
+        accessToken,
+        videoId: video.youtube_video_id,
+        image,
+        mimeType: thumbnail.format === 'png' ? 'image/png' : 'image/jpeg',
+      });
+      await markThumbnailOnYoutube(db, thumbnail.id, thumbnail.video_id);
+      return result;
+    },
+  };
+}
+
+export type ThumbnailActivities = ReturnType<typeof createThumbnailActivities>;
+
+/** The CPU-bound render, run by the media worker (few slots, heartbeats). */
+export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps) {
+  const { db, providers, logger, mediaStore } = deps;
+  const tempRoot = deps.tempRoot ?? tmpdir();
+  let media = deps.media;
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
+
+  /** A local copy of the video's stored file in `dir`, or undefined when we have none (then the style's background is used). */
+  async function videoFile(video: { id: string; file_path: string | null; media_url: string | null }, dir: string, signal: AbortSignal): Promise<string | undefined> {
+    if (!video.file_path && !video.media_url) return undefined;
+    try {
+      return await mediaStore.localCopy({ path: video.file_path, url: video.media_url }, dir, signal);
+    } catch (err) {
+      if (!(err instanceof MediaNotFoundError)) throw err;
+      logger.warn({ videoId: video.id }, 'the video file is gone: rendering on the style background');
+      return undefined;
+    }
+  }
+
+  return {
     /**
      * Renders one style (a frame of the video when its file is here, else the style's gradient),
      * uploads it to Cloudinary under a public id fixed by job/style/version, and upserts its row
      * by the natural key: a retry after any failure overwrites the same asset and row.
      */
     async renderThumbnail(input: RenderThumbnailInput): Promise<RenderedThumbnail> {
-      await countRetry(input.jobId);
-      const job = await requireJob(input.jobId);
-      const style = await requireStyle(input.style);
-      const video = await db.selectFrom('videos').select(['file_path']).where('id', '=', job.video_id).executeTakeFirstOrThrow();
+      await countRetry(db, input.jobId);
+      const job = await requireJob(db, input.jobId);
+      const style = await requireStyle(db, input.style);
+      const video = await db.selectFrom('videos').select(['id', 'file_path', 'media_url']).where('id', '=', job.video_id).executeTakeFirstOrThrow();
       const size = THUMBNAIL_SIZES[job.aspect_ratio];
-      const videoFile = video.file_path && (await access(video.file_path).then(() => true, () => false)) ? video.file_path : undefined;
-      // A video frame is photographic (JPEG keeps it small); a flat gradient with text is crisper and small as PNG.
-      const format = videoFile ? 'jpg' : 'png';
       const ctx = Context.current();
-      const dir = await mkdtemp(join(tmpdir(), 'thumbnail-'));
+      const dir = await mkdtemp(join(tempRoot, 'thumbnail-'));
       try {
         return await heartbeating(async () => {
           const tools = toolkit();
+          const source = await videoFile(video, dir, ctx.cancellationSignal);
+          // A video frame is photographic (JPEG keeps it small); a flat gradient with text is crisper and small as PNG.
+          const format = source ? 'jpg' : 'png';
           let background: ThumbnailBackground;
-          if (videoFile) {
-            const { durationSeconds } = await tools.probe(videoFile);
-            background = { kind: 'frame', video: videoFile, atSeconds: durationSeconds * frameFraction(input.generationOrder), dim: 0.35 };
+          if (source) {
+            const { durationSeconds } = await tools.probe(source).catch((err: unknown) => {
+              throw mediaFailure(err);
+            });
+            background = { kind: 'frame', video: source, atSeconds: durationSeconds * frameFraction(input.generationOrder), dim: 0.35 };
           } else {
             background = { kind: 'gradient', from: style.design.background, to: style.design.accent, direction: input.copy.layout.gradient };
           }
@@ -367,34 +424,7 @@ export function createThumbnailActivities(deps: ThumbnailActivityDeps) {
       }
     },
 
-    /** Ends the job: status from the rows that exist, the reserved iteration charged or given back (once). */
-    async finishThumbnailJob(input: { jobId: string; ending: ThumbnailJobEnding; errorMessage: string | null }): Promise<ThumbnailJobSettlement> {
-      return settleThumbnailJob(db, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
-    },
-
-    /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */
-    async uploadThumbnailToYoutube(input: { thumbnailId: string; userId: string }): Promise<{ url: string | null }> {
-      const thumbnail = await findThumbnail(db, input.thumbnailId);
-      if (!thumbnail || thumbnail.user_id !== input.userId) throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
-      const video = await db.selectFrom('videos').select(['youtube_video_id', 'channel_id']).where('id', '=', thumbnail.video_id).executeTakeFirstOrThrow();
-      if (!video.youtube_video_id) throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
-      const accessToken = await youtubeAccessToken(input.userId, video.channel_id);
-      const response = await fetch(thumbnail.cloudinary_secure_url);
-      if (!response.ok) {
-        const failure = `the thumbnail image could not be read from Cloudinary (HTTP ${response.status})`;
-        throw response.status >= 500 ? ApplicationFailure.retryable(failure, FailureType.ProviderUnavailable) : nonRetryable(failure, FailureType.NotFound);
-      }
-      const image = Buffer.from(await response.arrayBuffer());
-      const result = await providers.youtube.setThumbnail({
-        accessToken,
-        videoId: video.youtube_video_id,
-        image,
-        mimeType: thumbnail.format === 'png' ? 'image/png' : 'image/jpeg',
-      });
-      await markThumbnailOnYoutube(db, thumbnail.id, thumbnail.video_id);
-      return result;
-    },
   };
 }
 
-export type ThumbnailActivities = ReturnType<typeof createThumbnailActivities>;
+export type ThumbnailMediaActivities = ReturnType<typeof createThumbnailMediaActivities>;

@@ -9,8 +9,10 @@ import { requestId, requestLog, requireJsonBody } from './middleware';
 import { docsRouter } from './openapi';
 import type { RouteModule } from './route-module';
 import { adminRoutes } from './routes/admin';
+import { affiliateRoutes } from './routes/affiliates';
 import { apiKeyRoutes } from './routes/api-keys';
 import { billingRoutes } from './routes/billing';
+import { clipRoutes, videoUploadRoutes } from './routes/clips';
 import { healthRoutes } from './routes/health';
 import { postRoutes } from './routes/posts';
 import { runRoutes } from './routes/runs';
@@ -26,12 +28,15 @@ export const JSON_BODY_LIMIT = '256kb';
  * Every domain's routes. Add a module here to serve it and publish it in /openapi.json.
  * Routes that must see the raw body (signed webhooks) go in RAW_BODY_ROUTE_MODULES instead.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, affiliateRoutes];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
 export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];
 
-export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...RAW_BODY_ROUTE_MODULES, ...ROUTE_MODULES];
+/** Mounted before the JSON-only body check; they accept multipart/form-data and parse it themselves (uploads). */
+export const MULTIPART_ROUTE_MODULES: readonly RouteModule[] = [videoUploadRoutes];
+
+export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...MULTIPART_ROUTE_MODULES, ...RAW_BODY_ROUTE_MODULES, ...ROUTE_MODULES];
 
 const CONSOLE_DIR = join(__dirname, 'console');
 
@@ -60,6 +65,7 @@ export function createApp(deps: ApiDeps): Express {
   // The web console: one static page and its script, no build step.
   app.use(express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
   app.use(authenticate(deps));
+  for (const module of MULTIPART_ROUTE_MODULES) app.use(module.router(deps));
   app.use(requireJsonBody);
   for (const module of RAW_BODY_ROUTE_MODULES) app.use(module.router(deps));
   app.use(express.json({ limit: JSON_BODY_LIMIT }));

@@ -53,8 +53,18 @@ const ConfigSchema = z.object({
   EMAIL_API_URL: z.string().default('https://api.resend.com'),
   EMAIL_FROM: z.string().default('Creator Platform <no-reply@example.com>'),
   CORS_ORIGINS: optionalString,
+  /** JSON { provider: url } of running sandboxes, for `npm run worker` / `npm run api` in a dev or test stack. */
+  SANDBOX_URLS: optionalString,
+  /** Days a past-due subscription keeps its plan before dropping to free. */
+  BILLING_GRACE_PERIOD_DAYS: z.coerce.number().int().min(0).max(90).default(14),
   /** host or host:port list user-supplied URLs may reach over http / on private addresses (local sandboxes); ignored in production. */
   SSRF_ALLOWED_HOSTS: optionalString,
+  /** Where /r/<code> sends visitors (the product's landing page); the code travels as ?ref= and a cookie. */
+  AFFILIATE_LANDING_URL: z.string().default('/'),
+  /** Days a paid invoice can still be refunded: its commission stays pending until then. */
+  AFFILIATE_REFUND_WINDOW_DAYS: z.coerce.number().int().min(0).default(30),
+  /** Eligible balance an affiliate needs to be paid; smaller balances carry over to the next month. */
+  AFFILIATE_MIN_PAYOUT_CENTS: z.coerce.number().int().min(1).default(5_000),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
@@ -99,4 +109,15 @@ export function anthropicPrices(config: Pick<Config, 'ANTHROPIC_PRICES_JSON'>): 
   const parsed = z.record(z.string(), z.object({ input: z.number().nonnegative(), output: z.number().nonnegative() })).safeParse(raw);
   if (!parsed.success) throw new ConfigError('invalid ANTHROPIC_PRICES_JSON: expected { model: { input, output } } in USD/MTok');
   return { ...ANTHROPIC_PRICES, ...parsed.data };
+}
+
+/** Parses SANDBOX_URLS ({"google":"http://127.0.0.1:4001",...}); a malformed value is a ConfigError. */
+export function sandboxUrlsFrom(config: Pick<Config, 'SANDBOX_URLS'>): Record<string, string> {
+  if (!config.SANDBOX_URLS) return {};
+  try {
+    const parsed = z.record(z.string(), z.url()).parse(JSON.parse(config.SANDBOX_URLS));
+    return parsed;
+  } catch {
+    throw new ConfigError('invalid environment variable SANDBOX_URLS: expected JSON {"provider":"http://host:port"}');
+  }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PLAN_SEEDS, sandboxPriceId } from '../db/seed/plans';
 import Stripe from 'stripe';
 import { HttpError } from './http';
 import { type FormObject, bool, int, list, metadata, obj, str } from './stripe-form';
@@ -128,14 +129,23 @@ export const ADVANCE_ACTIONS: readonly AdvanceAction[] = [
 ];
 
 /** Products and prices every sandbox starts with; the ids are stable so plan seeds can name them. */
-export const SANDBOX_CATALOGUE = [
-  { product: 'prod_sbx_starter', name: 'Starter', price: 'price_sbx_starter_monthly', lookupKey: 'starter_monthly', amount: 1900, interval: 'month' },
-  { product: 'prod_sbx_pro', name: 'Pro', price: 'price_sbx_pro_monthly', lookupKey: 'pro_monthly', amount: 4900, interval: 'month' },
-  { product: 'prod_sbx_business', name: 'Business', price: 'price_sbx_business_monthly', lookupKey: 'business_monthly', amount: 9900, interval: 'month' },
-  { product: 'prod_sbx_pro', name: 'Pro', price: 'price_sbx_pro_yearly', lookupKey: 'pro_yearly', amount: 49000, interval: 'year' },
+/** Our paid plans' prices (the ids the plan seeds write), plus one-time credit packs. */
+export const SANDBOX_CATALOGUE: ReadonlyArray<{ product: string; name: string; price: string; lookupKey: string; amount: number; interval: 'month' | 'year' | null }> = [
+  ...PLAN_SEEDS.flatMap((plan) =>
+    plan.monthlyCents === null
+      ? []
+      : (['month', 'year'] as const).map((interval) => ({
+          product: `prod_sbx_${plan.slug}`,
+          name: plan.name,
+          price: sandboxPriceId(plan.slug, interval),
+          lookupKey: `${plan.slug}_${interval === 'month' ? 'monthly' : 'yearly'}`,
+          amount: interval === 'month' ? plan.monthlyCents : plan.monthlyCents * 10,
+          interval,
+        })),
+  ),
   { product: 'prod_sbx_credits', name: '100 credits', price: 'price_sbx_credits_100', lookupKey: 'credits_100', amount: 999, interval: null },
   { product: 'prod_sbx_credits', name: '500 credits', price: 'price_sbx_credits_500', lookupKey: 'credits_500', amount: 3999, interval: null },
-] as const;
+];
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 

@@ -127,6 +127,8 @@ export interface ThumbnailsInput {
   /** Version the produced rows get: 1 for a new job, parent's lineage + 1 for a refinement. */
   version: number;
   refinement?: ThumbnailRefinement;
+  /** The media worker's task queue (renders are CPU-bound and run there). */
+  mediaTaskQueue: string;
 }
 
 export interface ThumbnailJobPlan {

@@ -90,7 +90,7 @@ export const VideoViewSchema = z
     processingStatus: z.enum(VIDEO_STATUSES),
     progress: z.number().int(),
     error: z.string().nullable(),
-    runId: z.string(),
+    runId: z.string().nullable().describe('the import run, for YouTube imports'),
     content: z.array(ContentSummarySchema).describe('latest version of each content type'),
     createdAt: z.string(),
   })

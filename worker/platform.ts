@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { createActivities, createMediaActivities } from '../activities';
 import { createProviders } from '../activities/providers';
 import { createApp } from '../api/app';
 import { createDb, type Db } from '../db/database';
@@ -9,12 +9,15 @@ import { seedReferenceData } from '../db/seed';
 import { seedDevAccess, type DevAccess } from '../db/seed/dev-access';
 import { ConfigError, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
+import { mediaStoreFor } from '../lib/media-store';
 import { isPortFree } from '../lib/ports';
 import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
+import { urlGuardOptions } from '../lib/ssrf';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
-import { createMainWorker } from './create-worker';
+import { createMainWorker, createMediaWorker } from './create-worker';
+import { ensurePayoutSchedule } from './schedules';
 
 export interface PlatformEndpoints {
   databaseUrl: string;
@@ -64,25 +67,44 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
       const connection = await NativeConnection.connect({ address: endpoints.temporalAddress }).catch((err: Error) => {
         throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${endpoints.temporalAddress}: ${err.message.split('\n')[0]}`);
       });
+      const activityDeps = {
+        db,
+        logger: logger.child({ component: 'activities' }),
+        providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {} }),
+        secrets: createSecretBox(loadEncryptionKey(config)),
+        affiliatePolicy: { refundWindowDays: config.AFFILIATE_REFUND_WINDOW_DAYS, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
+      };
       const worker = await createMainWorker({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queues.main,
-        activities: createActivities({
-          db,
-          logger: logger.child({ component: 'activities' }),
-          providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {} }),
-          secrets: createSecretBox(loadEncryptionKey(config)),
+        activities: createActivities(activityDeps),
+      });
+      const mediaWorker = await createMediaWorker({
+        connection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: queues.media,
+        activities: createMediaActivities({
+          ...activityDeps,
+          mediaStore: mediaStoreFor(config, () => activityDeps.providers.cloudinary),
+          urlGuard: urlGuardOptions(config),
         }),
       });
-      workers.push(worker);
-      const running = worker.run();
+      workers.push(worker, mediaWorker);
+      const running = Promise.all([worker.run(), mediaWorker.run()]);
       stops.unshift(async () => {
         worker.shutdown();
+        mediaWorker.shutdown();
         await running;
         await connection.close();
       });
       running.catch((err: unknown) => logger.fatal({ err }, 'worker stopped unexpectedly'));
+      const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      try {
+        await ensurePayoutSchedule(scheduler, { taskQueue: queues.main, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS }, logger);
+      } finally {
+        await scheduler.connection.close();
+      }
     }
     if (parts.api) {
       if (!(await isPortFree(config.PORT, config.HOST))) throw new ConfigError(`PORT ${config.PORT} is already in use`);

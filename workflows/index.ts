@@ -4,3 +4,5 @@ export { regenerateContentWorkflow, videoImportWorkflow } from './video-import/w
 export { billingEventWorkflow, subscriptionWorkflow } from './subscription/workflow';
 export { postWorkflow } from './posts/workflow';
 export { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './thumbnails/workflow';
+export { monthlyPayoutsWorkflow, payoutBatchWorkflow, payoutsWorkflow } from './payouts/workflow';
+export { clipsWorkflow } from './clips/workflow';

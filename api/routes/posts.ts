@@ -37,7 +37,6 @@ import {
   type PostPlatform,
   type PostView,
   type PostWorkflowInput,
-  type Weekday,
 } from '../../schemas/posts';
 import {
   approvePostUpdate,
@@ -266,7 +265,7 @@ function router(deps: ApiDeps): Router {
     const body = PostingScheduleBodySchema.parse(req.body ?? {});
     const { userId } = caller(res);
     if (body.socialAccountId && !(await findUserSocialAccount(db, userId, body.socialAccountId))) throw notFound('social account');
-    const saved = await upsertPostingSchedule(db, { userId, socialAccountId: body.socialAccountId ?? null, timezone: body.timezone, days: body.days as Weekday[], times: body.times });
+    const saved = await upsertPostingSchedule(db, { userId, socialAccountId: body.socialAccountId ?? null, timezone: body.timezone, days: body.days, times: body.times });
     res.json({ timezone: saved.timezone, days: saved.posting_days, times: saved.posting_times.map((t) => t.slice(0, 5)), socialAccountId: saved.social_account_id });
   });
 

@@ -110,7 +110,7 @@ function router(deps: ApiDeps): Router {
         await deps.temporal.workflow.signalWithStart(SUBSCRIPTION_WORKFLOW_TYPE, {
           workflowId: subscriptionWorkflowId(route.subscriptionId),
           taskQueue: deps.taskQueues.main,
-          args: [{ stripeSubscriptionId: route.subscriptionId, policy: DEFAULT_BILLING_POLICY }],
+          args: [{ stripeSubscriptionId: route.subscriptionId, policy: { ...DEFAULT_BILLING_POLICY, gracePeriodDays: deps.config.BILLING_GRACE_PERIOD_DAYS } }],
           signal: stripeEventSignal,
           signalArgs: [ref],
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,

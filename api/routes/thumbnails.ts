@@ -129,6 +129,7 @@ function router(deps: ApiDeps): Router {
       userId: job.userId,
       videoId: job.videoId,
       version,
+      mediaTaskQueue: deps.taskQueues.media,
       ...(refinement ? { refinement: { parentThumbnailId: refinement.parentThumbnailId, instruction: refinement.instruction } } : {}),
     };
     try {

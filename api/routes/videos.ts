@@ -85,7 +85,7 @@ function videoView(video: Video, content: VideoContentWithType[]): VideoView {
     processingStatus: video.processing_status,
     progress: video.progress,
     error: video.error_message,
-    runId: videoImportWorkflowId(video.id),
+    runId: video.source_type === 'youtube' ? videoImportWorkflowId(video.id) : null,
     content: [...latest.values()].map(({ row, versions }) => ({
       id: row.id,
       contentType: row.content_type_key,

@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../database';
-import type { CreditTransactionType, PlanSlug, SubscriptionStatus } from '../types';
+import type { PlanSlug, SubscriptionStatus } from '../types';
 
-/** Queries of the Stripe billing lifecycle: webhook intake, subscriptions, payments, usage periods, the credit ledger. */
+/** Queries of the Stripe billing lifecycle: webhook intake, subscriptions, payments, usage periods (the credit ledger is credits.ts). */
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
@@ -388,65 +388,6 @@ export async function openUsagePeriod(
 }
 
 // ---- credit ledger ------------------------------------------------------------------------
-
-export interface CreditEntry {
-  userId: string;
-  /** Positive adds, negative spends. */
-  amount: number;
-  type: CreditTransactionType;
-  /** Derived from the cause (invoice, checkout session, run): the entry is written at most once. */
-  idempotencyKey: string;
-  description: string;
-  referenceId?: string;
-  stripePaymentId?: string;
-  paymentAmountCents?: number;
-  currency?: string;
-}
-
-export class InsufficientCreditsError extends Error {
-  override name = 'InsufficientCreditsError';
-}
-
-/**
- * Appends one ledger entry and moves the balance, under the user's balance-row lock so
- * concurrent entries serialize; an entry whose idempotency key exists is returned unchanged.
- */
-export async function appendCreditEntry(tx: Tx, entry: CreditEntry): Promise<{ id: string; balanceAfter: number; created: boolean }> {
-  await tx.insertInto('user_credits').values({ user_id: entry.userId }).onConflict((oc) => oc.column('user_id').doNothing()).execute();
-  const { balance } = await tx.selectFrom('user_credits').select('balance').where('user_id', '=', entry.userId).forUpdate().executeTakeFirstOrThrow();
-  const prior = await tx.selectFrom('credit_transactions').select(['id', 'balance_after']).where('idempotency_key', '=', entry.idempotencyKey).executeTakeFirst();
-  if (prior) return { id: prior.id, balanceAfter: prior.balance_after, created: false };
-  const balanceAfter = balance + entry.amount;
-  if (balanceAfter < 0) throw new InsufficientCreditsError(`balance ${balance} cannot cover ${-entry.amount} credits`);
-  await tx
-    .updateTable('user_credits')
-    .set((eb) => ({
-      balance: balanceAfter,
-      total_purchased: entry.type === 'purchase' ? eb('total_purchased', '+', entry.amount) : eb.ref('total_purchased'),
-      total_granted: entry.type === 'subscription_grant' || entry.type === 'bonus' ? eb('total_granted', '+', entry.amount) : eb.ref('total_granted'),
-      total_used: entry.type === 'usage' ? eb('total_used', '+', -entry.amount) : eb.ref('total_used'),
-      updated_at: sql`now()`,
-    }))
-    .where('user_id', '=', entry.userId)
-    .execute();
-  const row = await tx
-    .insertInto('credit_transactions')
-    .values({
-      user_id: entry.userId,
-      amount: entry.amount,
-      transaction_type: entry.type,
-      balance_after: balanceAfter,
-      description: entry.description,
-      reference_id: entry.referenceId ?? null,
-      idempotency_key: entry.idempotencyKey,
-      stripe_payment_id: entry.stripePaymentId ?? null,
-      payment_amount_cents: entry.paymentAmountCents ?? null,
-      currency: entry.currency ?? null,
-    })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { id: row.id, balanceAfter, created: true };
-}
 
 export async function creditBalance(db: DbOrTx, userId: string) {
   return db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirst();

@@ -201,7 +201,7 @@ export async function findUserThumbnailJob(db: DbOrTx, userId: string, jobId: st
 }
 
 /** Marks the job as picked up by its run (first call only) and records the styles it will render. */
-export async function startThumbnailJobRow(db: DbOrTx, jobId: string, runId: string, styles: string[]): Promise<void> {
+export async function startThumbnailJobRow(db: DbOrTx, jobId: string, runId: string | null, styles: string[]): Promise<void> {
   await db
     .updateTable('thumbnail_generation_jobs')
     .set({ status: 'processing', run_id: runId, thumbnails_requested: styles.length, started_at: sql`coalesce(started_at, now())` })

@@ -1,13 +1,17 @@
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { createActivities, type Activities } from '../../activities';
+import { createActivities, createMediaActivities, type Activities } from '../../activities';
 import { createProviders, type Providers } from '../../activities/providers';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../lib/config';
+import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
 import { createLogger } from '../../lib/logger';
+import { mediaStoreFor } from '../../lib/media-store';
+import { urlGuardOptions } from '../../lib/ssrf';
 import type { TaskQueues } from '../../lib/task-queues';
-import { createMainWorker } from '../../worker/create-worker';
+import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
 import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
 
@@ -17,6 +21,8 @@ export interface TestPlatform {
   client: Client;
   queues: TaskQueues & { prefix: string };
   config: Config;
+  /** The platform's secret box, for tests that store sealed tokens. */
+  secrets: SecretBox;
   worker: Worker;
   stop(): Promise<void>;
 }
@@ -27,16 +33,27 @@ export interface TestPlatformOptions {
   env?: Record<string, string>;
   /** Provider adapters (usually pointed at sandboxes the test started). */
   providers?: Providers;
+  /** Or: provider name → URL of a sandbox the test started, for providers built on the platform's own database. */
+  sandboxUrls?: Record<string, string>;
 }
 
 /** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
   const database = await createTestDatabase();
   const queues = uniqueTaskQueues();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix, PORT: '0', ...options.env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    TASK_QUEUE_PREFIX: queues.prefix,
+    PORT: '0',
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    ...options.env,
+  });
+  const secrets = createSecretBox(loadEncryptionKey(config));
   const logger = createLogger('silent');
   const client = await testClient();
-  const real = createActivities({ db: database.db, logger, providers: options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: {} }) });
+  const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
+  const real = createActivities({ db: database.db, logger, providers, secrets });
   const connection = await testNativeConnection();
   const worker = await createMainWorker({
     connection,
@@ -45,7 +62,13 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     activities: options.activities ? options.activities(real) : real,
     workflowBundle: await workflowBundle(),
   });
-  const running = worker.run();
+  const mediaWorker = await createMediaWorker({
+    connection,
+    namespace: 'default',
+    taskQueue: queues.media,
+    activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary), urlGuard: urlGuardOptions(config) }),
+  });
+  const running = Promise.all([worker.run(), mediaWorker.run()]);
   const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -58,11 +81,13 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     client,
     queues,
     config,
+    secrets,
     worker,
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       worker.shutdown();
+      mediaWorker.shutdown();
       await running;
       await connection.close();
       await client.connection.close();

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import Stripe from 'stripe';
 import type { Providers } from '../../activities/providers';
-import type { BillingMailer } from '../../activities/billing';
+import { HttpMailer } from '../../activities/providers/email';
+import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
+import { startEmailSandbox, type EmailSandbox } from '../../sandbox/email';
 import { providerCall } from '../../activities/providers/call';
 import { ProviderLimiter } from '../../activities/providers/rate-limit';
 import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
@@ -16,36 +18,33 @@ import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 const SECRET = 'whsec_integration_test';
 const WEBHOOK_PATH = '/v1/webhooks/stripe';
-/** Sandbox catalogue prices → seeded plans (the sandbox's price ids are fixed). */
-const PRICE_PLANS = { price_sbx_starter_monthly: 'basic', price_sbx_pro_monthly: 'premium', price_sbx_business_monthly: 'creator' } as const;
+/** Seeded plan prices; the Stripe sandbox's catalogue carries the same ids. */
+type SeededPrice = 'price_sandbox_basic_monthly' | 'price_sandbox_premium_monthly' | 'price_sandbox_creator_monthly';
 
 /** The real stack (PostgreSQL, Temporal, worker, API) with the Stripe sandbox delivering signed webhooks to it. */
 describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox)', () => {
   let platform: TestPlatform;
   let sandbox: StripeSandbox;
   let adapter: StripeAdapter;
-  const emails: Array<Parameters<BillingMailer['send']>[0]> = [];
+  let mailSandbox: EmailSandbox;
 
   beforeAll(async () => {
     sandbox = await startStripeSandbox({ webhookSecret: SECRET, deliveryRetryDelaysMs: [200, 1_000] });
     adapter = new StripeAdapter(createStripeClient('sk_test_integration', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })));
-    const mailer: BillingMailer = { send: async (message) => void emails.push(message) };
+    mailSandbox = await startEmailSandbox({ apiKey: SANDBOX_CREDENTIALS.emailApiKey });
+    const mailer = new HttpMailer(
+      { baseUrl: mailSandbox.url, apiKey: SANDBOX_CREDENTIALS.emailApiKey, from: 'Billing <billing@creator-jobs.test>' },
+      providerCall(new ProviderLimiter('email', { maxConcurrent: 4 })),
+    );
     platform = await startTestPlatform({
       env: { STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SECRET_KEY: 'sk_test_integration' },
-      providers: { stripe: adapter, email: mailer } as unknown as Providers,
+      providers: { stripe: adapter, mailer } as unknown as Providers,
     });
     sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
-    const plans = await platform.database.db.selectFrom('subscription_plans').select(['id', 'slug']).execute();
-    for (const [price, slug] of Object.entries(PRICE_PLANS)) {
-      const planId = plans.find((p) => p.slug === slug)!.id;
-      await platform.database.db
-        .insertInto('subscription_plan_prices')
-        .values({ plan_id: planId, stripe_price_id: price, amount_cents: slug === 'basic' ? 1900 : slug === 'premium' ? 4900 : 9900, billing_period: 'month' })
-        .execute();
-    }
   });
   afterAll(async () => {
     await sandbox?.stop();
+    await mailSandbox?.stop();
     await platform?.stop();
   });
 
@@ -79,7 +78,7 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
   const advance = (subscription: string, action: AdvanceAction) =>
     fetch(`${sandbox.url}/__sandbox/stripe/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscription, action }) }).then((r) => expect(r.status).toBe(200));
 
-  async function subscribe(userId: string, email: string, priceId: keyof typeof PRICE_PLANS, trialDays?: number): Promise<string> {
+  async function subscribe(userId: string, email: string, priceId: SeededPrice, trialDays?: number): Promise<string> {
     const session = await adapter.createSubscriptionCheckout({ userId, email, priceId, trialDays, checkoutId: randomUUID(), successUrl: 'http://127.0.0.1/ok', cancelUrl: 'http://127.0.0.1/no' });
     const res = await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' });
     const completed = (await res.json()) as { subscription: string };
@@ -142,14 +141,14 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
 
   it('drives checkout → trial → renewals → failed payment (dunning) → recovery → cancel at period end → free', async () => {
     const user = await newUser();
-    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_pro_monthly', 14);
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sandbox_premium_monthly', 14);
     const handle = platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
 
     // Trial: premium access, one (trial) usage period, no credits for a $0 invoice.
     await settled();
     await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'premium', 'trial tier');
     expect(await userRow(user.id)).toMatchObject({ subscription_status: 'trialing', stripe_customer_id: sandbox.state.subscription(subscriptionId).customer });
-    expect(await subscriptionRow(subscriptionId)).toMatchObject({ user_id: user.id, status: 'trialing', stripe_price_id: 'price_sbx_pro_monthly' });
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ user_id: user.id, status: 'trialing', stripe_price_id: 'price_sandbox_premium_monthly' });
     expect(await usage(user.id)).toHaveLength(1);
     expect(await ledger(user.id)).toEqual([]);
     const trialView = await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth);
@@ -179,8 +178,10 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     await settled();
     await eventually(() => userRow(user.id), (u) => u.subscription_status === 'past_due', 'past_due');
     expect((await userRow(user.id)).subscription_tier).toBe('premium');
-    await eventually(async () => emails.filter((e) => e.to === user.email), (list) => list.length === 1, 'day-0 reminder');
-    expect(emails.find((e) => e.to === user.email)).toMatchObject({ template: 'dunning_reminder', data: { day: 0 } });
+    const mailTo = () => mailSandbox.messages.filter((m) => m.to.includes(user.email));
+    await eventually(async () => mailTo(), (list) => list.length === 1, 'day-0 reminder');
+    expect(mailTo()[0]).toMatchObject({ subject: 'Your payment did not go through', tags: expect.arrayContaining([{ name: 'template', value: 'dunning_reminder' }]) });
+    expect(mailTo()[0]!.idempotencyKey).toMatch(/^dunning:.*:0$/);
     const dunningView = await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth);
     expect(dunningView.json.dunning).toMatchObject({ remindersSent: 1 });
     expect(Date.parse(dunningView.json.dunning.graceEndsAt) - Date.parse(dunningView.json.dunning.startedAt)).toBe(14 * 86_400_000);
@@ -223,7 +224,7 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
 
   it('handles the same event delivered 5 times at once as one state change', async () => {
     const user = await newUser();
-    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_starter_monthly');
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sandbox_basic_monthly');
     await settled();
     await advance(subscriptionId, 'cancel_at_period_end');
     await settled();
@@ -248,7 +249,7 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     const user = await newUser();
     sandbox.setWebhookUrl(undefined);
     const firstEvent = sandbox.state.events.length;
-    const subscriptionId = await subscribe(user.id, user.email, 'price_sbx_business_monthly', 7);
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sandbox_creator_monthly', 7);
     await advance(subscriptionId, 'end_trial');
     await advance(subscriptionId, 'cancel_at_period_end');
     sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
@@ -258,7 +259,7 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
 
     const provider = sandbox.state.subscription(subscriptionId);
     const row = await subscriptionRow(subscriptionId);
-    expect(row).toMatchObject({ status: provider.status, cancel_at_period_end: true, stripe_price_id: 'price_sbx_business_monthly' });
+    expect(row).toMatchObject({ status: provider.status, cancel_at_period_end: true, stripe_price_id: 'price_sandbox_creator_monthly' });
     expect(row!.current_period_end!.getTime()).toBe(provider.items.data[0]!.current_period_end * 1000);
     await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'creator', 'creator tier');
     expect(await ledger(user.id)).toEqual([expect.objectContaining({ transaction_type: 'subscription_grant', amount: 1000, balance_after: 1000 })]);

@@ -105,7 +105,7 @@ describe('Stripe adapter against the sandbox', () => {
     const session = await adapter.createSubscriptionCheckout({
       userId: 'user-2',
       customerId: customer.id,
-      priceId: 'price_sbx_pro_monthly',
+      priceId: 'price_sandbox_premium_monthly',
       trialDays: 14,
       checkoutId: 'chk-1',
       successUrl: 'http://127.0.0.1/ok?session={CHECKOUT_SESSION_ID}',
@@ -118,7 +118,7 @@ describe('Stripe adapter against the sandbox', () => {
     const completed = receiver.received.find((r) => r.event.type === 'checkout.session.completed')!.event.data.object as Stripe.Checkout.Session;
     expect(completed).toMatchObject({ id: session.id, client_reference_id: 'user-2', customer: customer.id, mode: 'subscription', status: 'complete' });
     const sub = await adapter.retrieveSubscription(completed.subscription as string);
-    expect(sub).toMatchObject({ customerId: customer.id, status: 'trialing', priceId: 'price_sbx_pro_monthly', lookupKey: 'pro_monthly', cancelAtPeriodEnd: false });
+    expect(sub).toMatchObject({ customerId: customer.id, status: 'trialing', priceId: 'price_sandbox_premium_monthly', lookupKey: 'premium_monthly', cancelAtPeriodEnd: false });
     expect(Date.parse(sub.trialEnd!) - Date.parse(sub.trialStart!)).toBe(14 * 86_400_000);
     expect(sub.currentPeriodEnd).toBe(sub.trialEnd);
     expect(receiver.types()).toEqual(expect.arrayContaining(['customer.subscription.created', 'invoice.paid', 'checkout.session.completed']));
@@ -128,7 +128,7 @@ describe('Stripe adapter against the sandbox', () => {
 
   test('lifecycle through the test clock: trial end, renewal, failed renewal, recovery, cancel at period end', async () => {
     const customer = await adapter.createCustomer({ userId: 'user-3', email: 'c@example.com' });
-    const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sbx_starter_monthly' }], trial_period_days: 7 });
+    const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sandbox_basic_monthly' }], trial_period_days: 7 });
     await sandbox.idle();
 
     await advance(created.id, 'end_trial');
@@ -168,9 +168,9 @@ describe('Stripe adapter against the sandbox', () => {
 
   test('plan change, cancel-at-period-end toggle and immediate cancel through the adapter', async () => {
     const customer = await adapter.createCustomer({ userId: 'user-4', email: 'd@example.com' });
-    const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sbx_starter_monthly' }] });
-    const upgraded = await adapter.updateSubscription(created.id, { priceId: 'price_sbx_business_monthly', prorationBehavior: 'always_invoice' }, 'change-1');
-    expect(upgraded.priceId).toBe('price_sbx_business_monthly');
+    const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sandbox_basic_monthly' }] });
+    const upgraded = await adapter.updateSubscription(created.id, { priceId: 'price_sandbox_creator_monthly', prorationBehavior: 'always_invoice' }, 'change-1');
+    expect(upgraded.priceId).toBe('price_sandbox_creator_monthly');
     const proration = await adapter.retrieveInvoice(upgraded.latestInvoiceId!);
     expect(proration.billingReason).toBe('subscription_update');
     expect(proration.amountPaid).toBeGreaterThan(7000);
@@ -204,7 +204,7 @@ describe('Stripe adapter against the sandbox', () => {
     expect(receiver.types().filter((t) => t === 'charge.refunded')).toHaveLength(1);
 
     const customer = await adapter.createCustomer({ userId: 'user-6', email: 'f@example.com' });
-    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sbx_pro_monthly' }] });
+    const sub = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sandbox_premium_monthly' }] });
     await advance(sub.id, 'refund_latest');
     const refunded = receiver.received.filter((r) => r.event.type === 'charge.refunded').at(-1)!.event.data.object as Stripe.Charge;
     expect(await adapter.invoiceIdForPaymentIntent(refunded.payment_intent as string)).toBe(sub.latest_invoice);

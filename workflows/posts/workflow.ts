@@ -107,7 +107,7 @@ export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkfl
       state.status = 'scheduled';
       return { status: state.status, scheduledAt: state.scheduledAt, publishesImmediately: Date.parse(state.scheduledAt) <= Date.now() };
     },
-    { validator: () => requireChangeable('approve', ['pending_approval']) },
+    { validator: (_request) => requireChangeable('approve', ['pending_approval']) },
   );
 
   setHandler(
@@ -117,7 +117,7 @@ export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkfl
       state.status = 'canceled';
       return { status: 'canceled' as const };
     },
-    { validator: () => requireChangeable('reject', ['pending_approval']) },
+    { validator: (_rejection) => requireChangeable('reject', ['pending_approval']) },
   );
 
   setHandler(
@@ -130,7 +130,7 @@ export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkfl
       return { scheduledAt: at };
     },
     {
-      validator: ({ scheduledAt }) => {
+      validator: ({ scheduledAt }: { scheduledAt: string }) => {
         requireChangeable('reschedule', ['pending_approval', 'scheduled']);
         const at = Date.parse(scheduledAt);
         if (Number.isNaN(at)) throw ApplicationFailure.nonRetryable('scheduledAt is not a date-time', PostUpdateFailure.InvalidInput);

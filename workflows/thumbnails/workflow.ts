@@ -1,5 +1,5 @@
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { ThumbnailActivities } from '../../activities/thumbnails';
+import type { ThumbnailActivities, ThumbnailMediaActivities } from '../../activities/thumbnails';
 import type { RenderedThumbnail, ThumbnailsInput, ThumbnailsResult, ThumbnailYoutubeInput } from '../../schemas/thumbnails';
 import { trackRun, type RunTracker } from '../common/run-tracking';
 import { STYLES_PROGRESS_END, STYLES_PROGRESS_START, THUMBNAIL_YOUTUBE_JOB_TYPE, THUMBNAILS_JOB_TYPE } from './contract';
@@ -19,14 +19,18 @@ const ai = proxyActivities<ThumbnailActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: PERMANENT },
 });
 
-// The render is CPU-bound and heartbeats, so a dead worker's style is retried within seconds.
-// A cancel waits for the render to stop or finish: a row written as the job is canceled is still counted.
-const render = proxyActivities<ThumbnailActivities>({
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '15 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
-});
+// The render is CPU-bound: it runs on the media worker's queue and heartbeats, so a dead worker's
+// style is retried within seconds. A cancel waits for the render to stop or finish: a row written
+// as the job is canceled is still counted.
+function mediaActivities(taskQueue: string) {
+  return proxyActivities<ThumbnailMediaActivities>({
+    taskQueue,
+    startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '15 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+  });
+}
 
 const youtube = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '2 minutes',
@@ -54,6 +58,7 @@ async function advance(run: RunTracker, jobId: string, stage: string, progress: 
  */
 export async function thumbnailsWorkflow(input: ThumbnailsInput): Promise<ThumbnailsResult> {
   return trackRun({ type: THUMBNAILS_JOB_TYPE, userId: input.userId, domainId: input.jobId }, async (run) => {
+    const render = mediaActivities(input.mediaTaskQueue);
     const produced: RenderedThumbnail[] = [];
     const failedStyles: ThumbnailsResult['failedStyles'] = [];
     let settled = false;

@@ -11,6 +11,3 @@ export const contentRegenerateWorkflowId = (videoId: string, contentType: string
 
 /** Content generations in flight at once per import; the Anthropic limiter caps real concurrency per worker. */
 export const MAX_PARALLEL_GENERATIONS = 20;
-
-/** Stages in the order a run passes them; videos.processing_status mirrors them. */
-export const VIDEO_IMPORT_STAGES = ['queued', 'checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'exporting', 'completed'] as const;

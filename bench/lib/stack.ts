@@ -1,0 +1,122 @@
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { sql } from 'kysely';
+import { createDb, type Db } from '../../db/database';
+import { migrateToLatest } from '../../db/migrate';
+import { seedReferenceData } from '../../db/seed';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/embedded-postgres';
+import { freePort } from '../../lib/ports';
+import { ensureDatabase } from '../../lib/runtime-postgres';
+import { startTemporalDevServer, type DevServer } from '../../lib/temporal-dev-server';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
+
+export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');
+
+/**
+ * One ephemeral PostgreSQL + Temporal dev server (headless, in-memory history), started the way
+ * the test suite's global setup does, shared by every benchmark that needs it and stopped at the end.
+ */
+export interface BenchStack {
+  databaseUrl: string;
+  db: Db;
+  temporalAddress: string;
+  client: Client;
+  connection: NativeConnection;
+  /** The production bundle (workflows/) and the bench-only one (bench/workflows/), each built once. */
+  productionBundle(): Promise<WorkflowBundleWithSourceMap>;
+  benchBundle(): Promise<WorkflowBundleWithSourceMap>;
+  postgresVersion: string;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
+  });
+}
+
+export async function startBenchStack(workDir: string): Promise<BenchStack> {
+  quietRuntime();
+  const root = mkdtempSync(join(workDir, 'stack-'));
+  chmodSync(root, 0o755); // the postgres OS user (when running as root) must reach the data dir
+  const [pgPort, temporalPort] = [await freePort(), await freePort()];
+  let postgres: EmbeddedPostgresHandle | undefined;
+  let temporal: DevServer | undefined;
+  try {
+    [postgres, temporal] = await Promise.all([
+      startEmbeddedPostgres(join(root, 'pg'), pgPort),
+      startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
+    ]);
+  } catch (err) {
+    await Promise.allSettled([postgres?.stop(), temporal?.stop()]);
+    throw err;
+  }
+  const databaseUrl = await ensureDatabase(postgres.url, 'platform_bench');
+  const db = createDb(databaseUrl, 20);
+  await migrateToLatest(db);
+  await seedReferenceData(db);
+  const { rows } = await sql<{ server_version: string }>`show server_version`.execute(db);
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
+  const connection = await NativeConnection.connect({ address: temporal.address });
+
+  const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+  const bundle = (workflowsPath: string) => {
+    let built = bundles.get(workflowsPath);
+    if (!built) bundles.set(workflowsPath, (built = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })));
+    return built;
+  };
+  const [pg, dev] = [postgres, temporal];
+  return {
+    databaseUrl,
+    db,
+    temporalAddress: temporal.address,
+    client,
+    connection,
+    productionBundle: () => bundle(WORKFLOWS_PATH),
+    benchBundle: () => bundle(BENCH_WORKFLOWS_PATH),
+    postgresVersion: rows[0]?.server_version ?? 'unknown',
+    async stop() {
+      await client.connection.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await db.destroy().catch(() => undefined);
+      await Promise.allSettled([dev.stop(), pg.stop()]);
+    },
+  };
+}
+
+/**
+ * Worker options shared by ours and the baseline: the values createMainWorker (worker/create-worker.ts)
+ * uses in production, so the only difference is the workflow and activity code.
+ */
+export async function runWorkerDuring<T>(
+  stack: BenchStack,
+  taskQueue: string,
+  workflowBundle: WorkflowBundleWithSourceMap,
+  activities: object,
+  body: () => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: stack.connection,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    workflowBundle,
+    maxConcurrentActivityTaskExecutions: 50,
+    shutdownGraceTime: '10 seconds',
+  });
+  return worker.runUntil(body());
+}

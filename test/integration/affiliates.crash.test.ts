@@ -1,0 +1,133 @@
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { createActivities } from '../../activities';
+import type { Providers } from '../../activities/providers';
+import { providerCall } from '../../activities/providers/call';
+import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import { attributeReferral, createAffiliate, recordCommissionForInvoice } from '../../db/repositories/affiliates';
+import { createUser } from '../../db/repositories/users';
+import { createLogger } from '../../lib/logger';
+import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
+import { affiliatePayoutsScheduleId, payoutsWorkflowId, type PayoutsResult } from '../../workflows/payouts/contract';
+import { createMainWorker } from '../../worker/create-worker';
+import { createTestDatabase, type TestDatabase } from '../helpers/database';
+import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
+import { stackValue } from '../helpers/stack-env';
+import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from '../helpers/temporal';
+
+/**
+ * kill -9 the worker after Stripe created the transfer but before the payout activity finished:
+ * the retried activity on a new worker repeats the request with the same idempotency key and
+ * gets the same transfer back — exactly one transfer and one payout row.
+ */
+describe('payout durability: worker killed with SIGKILL between the transfer and the payout row update', () => {
+  let database: TestDatabase;
+  let client: Client;
+  let sandbox: StripeSandbox;
+  const workers: SpawnedProcess[] = [];
+  const queues = uniqueTaskQueues();
+  let replacement: { worker: Worker; running: Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    client = await testClient();
+    sandbox = await startStripeSandbox({ webhookSecret: 'whsec_payout_crash', port: 0 });
+  });
+  afterAll(async () => {
+    workers.forEach((w) => killGroup(w));
+    replacement?.worker.shutdown();
+    await replacement?.running;
+    await client?.schedule.getHandle(affiliatePayoutsScheduleId(queues.prefix)).delete().catch(() => undefined);
+    await client?.connection.close();
+    await sandbox?.stop();
+    await database?.drop();
+  });
+
+  it('makes exactly one transfer and one payout row', async () => {
+    const db = database.db;
+    const bundled = workflowBundle();
+    // The worker process: the real composition root (it also creates the payout schedule), pointed at our sandbox.
+    const first = spawnTs('test/integration/video-import.worker.ts', {
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
+      TASK_QUEUE_PREFIX: queues.prefix,
+      NODE_ENV: 'test',
+      TEST_SANDBOX_URLS: JSON.stringify({ stripe: sandbox.url }),
+    });
+    workers.push(first);
+
+    const owner = await createUser(db, { email: `affiliate-${queues.prefix}@example.test` });
+    const affiliate = await createAffiliate(db, { userId: owner.id, referralCode: `crash-${queues.prefix.slice(1, 7)}`, stripeConnectedAccountId: 'acct_1Crash' });
+    for (const n of [1, 2]) {
+      const customer = await createUser(db, { email: `customer${n}-${queues.prefix}@example.test` });
+      await attributeReferral(db, { userId: customer.id, referralCode: affiliate.referral_code });
+      await recordCommissionForInvoice(db, { stripeInvoiceId: `in_crash_${n}`, userId: customer.id, amountPaidCents: 25_000, currency: 'usd', paidAt: '2025-03-01T00:00:00Z', refundWindowDays: 30 });
+    }
+    await first.waitForOutput(/worker running/, 90_000);
+    const schedule = await client.schedule.getHandle(affiliatePayoutsScheduleId(queues.prefix)).describe();
+    expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'monthlyPayoutsWorkflow', taskQueue: queues.main });
+    expect(schedule.policies.overlap).toBe('SKIP');
+    expect(new Date(schedule.info.nextActionTimes[0] ?? 0).toISOString()).toMatch(/^\d{4}-\d{2}-01T02:00:00\.000Z$/);
+
+    // Stripe answers slowly, so the transfer request is in flight while we take the payout row's lock.
+    sandbox.server.faults.inject({ match: { method: 'POST', path: '/v1/transfers' }, delayMs: 2_000 });
+    const handle = await client.workflow.start('payoutsWorkflow', {
+      workflowId: payoutsWorkflowId('2025-04'),
+      taskQueue: queues.main,
+      args: [{ period: '2025-04', minimumPayoutCents: 5_000 }],
+    });
+
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      let payoutId: string | undefined;
+      const deadline = Date.now() + 60_000;
+      while (!payoutId && Date.now() < deadline) {
+        payoutId = (await db.selectFrom('affiliate_payouts').select('id').where('affiliate_id', '=', affiliate.id).executeTakeFirst())?.id;
+        if (!payoutId) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(payoutId).toBeDefined();
+      await blocker.query('begin');
+      await blocker.query('select 1 from affiliate_payouts where id = $1 for update', [payoutId]);
+      while (sandbox.state.transfers.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(sandbox.state.transfers.size).toBe(1);
+      await new Promise((r) => setTimeout(r, 200)); // the activity is now waiting on our lock to mark the payout paid
+      expect((await db.selectFrom('affiliate_payouts').select('status').where('id', '=', payoutId ?? '').executeTakeFirstOrThrow()).status).toBe('processing');
+      killGroup(first, 'SIGKILL');
+      expect(await first.exited).toBe('SIGKILL');
+    } finally {
+      await blocker.query('rollback').catch(() => undefined);
+      await blocker.end();
+    }
+
+    const stripe = new StripeAdapter(createStripeClient('sk_test_payout_crash', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 4 })));
+    const worker = await createMainWorker({
+      connection: await testNativeConnection(),
+      namespace: 'default',
+      taskQueue: queues.main,
+      activities: createActivities({ db, logger: createLogger('silent'), providers: { stripe } as unknown as Providers }),
+      workflowBundle: await bundled,
+    });
+    replacement = { worker, running: worker.run() };
+
+    const result: PayoutsResult = await handle.result();
+    expect(result.totals).toMatchObject({ paid: 1, paidCents: 10_000, unresolved: 0 });
+    expect(result.reconciliation).toMatchObject({ matched: true, transferCount: 1, transfersCents: 10_000 });
+
+    expect(sandbox.state.transfers.size).toBe(1);
+    const payouts = await db.selectFrom('affiliate_payouts').selectAll().where('affiliate_id', '=', affiliate.id).execute();
+    expect(payouts).toHaveLength(1);
+    const [transfer] = [...sandbox.state.transfers.values()];
+    expect(payouts[0]).toMatchObject({ status: 'paid', amount_cents: 10_000, stripe_transfer_id: transfer?.id });
+    const requests = sandbox.server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`payout:${payouts[0]?.id}`]));
+    const commissions = await db.selectFrom('affiliate_commissions').select(['status', 'payout_id']).where('affiliate_id', '=', affiliate.id).execute();
+    expect(commissions).toEqual([
+      { status: 'paid', payout_id: payouts[0]?.id },
+      { status: 'paid', payout_id: payouts[0]?.id },
+    ]);
+  });
+});

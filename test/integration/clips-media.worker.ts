@@ -1,0 +1,35 @@
+// A media-queue-only worker process (renders scale separately from orchestration), which the
+// clips crash test spawns and kills mid-render. It starts in seconds: no workflow bundle.
+import { NativeConnection } from '@temporalio/worker';
+import { createMediaActivities } from '../../activities';
+import { createProviders } from '../../activities/providers';
+import { createDb } from '../../db/database';
+import { loadConfig } from '../../lib/config';
+import { createLogger } from '../../lib/logger';
+import { runMain, untilSignal } from '../../lib/main-runner';
+import { mediaStoreFor } from '../../lib/media-store';
+import { taskQueues } from '../../lib/task-queues';
+import { installTemporalRuntime } from '../../lib/temporal-runtime';
+import { createMediaWorker } from '../../worker/create-worker';
+
+runMain(async () => {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'media-worker');
+  const db = createDb(config.DATABASE_URL ?? '');
+  installTemporalRuntime(logger);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS ?? '' });
+  const providers = createProviders({ config, logger, db, sandboxUrls: {} });
+  const worker = await createMediaWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).media,
+    activities: createMediaActivities({ db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
+  });
+  const running = worker.run();
+  logger.info('media worker running');
+  await untilSignal();
+  worker.shutdown();
+  await running;
+  await db.destroy();
+  process.exit(0);
+});

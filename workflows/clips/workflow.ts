@@ -1,0 +1,103 @@
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { ClipActivities, ClipMediaActivities } from '../../activities/clips';
+import type { ClipsInput, ClipsResult, RenderedClip } from '../../schemas/clips';
+import { trackRun } from '../common/run-tracking';
+import { CLIPS_JOB_TYPE, RENDER_PROGRESS_END, RENDER_PROGRESS_START } from './contract';
+
+/** Failures no retry can fix; activities throw them as non-retryable too, this makes the policy explicit. */
+const PERMANENT = ['InvalidInput', 'InvalidMedia', 'NotFound', 'ProviderAuth', 'QuotaExceeded', 'TranscriptUnavailable', 'NoClipMoments', 'MediaToolMissing'];
+
+const database = proxyActivities<ClipActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT },
+});
+
+const ai = proxyActivities<ClipActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+});
+
+/**
+ * Media activities run on the media worker's queue. Renders heartbeat: a dead worker's clip is
+ * retried within the heartbeat timeout, and a cancel reaches ffmpeg through the heartbeat and
+ * is waited for, so the run closes only once no ffmpeg of it is left.
+ */
+function mediaActivities(taskQueue: string) {
+  return proxyActivities<ClipMediaActivities>({
+    taskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '15 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+  });
+}
+
+function failureMessage(err: unknown): string {
+  if (isCancellation(err)) return 'canceled by request';
+  const cause = (err as { cause?: unknown }).cause;
+  const failure = err instanceof ApplicationFailure ? err : cause instanceof ApplicationFailure ? cause : undefined;
+  return failure?.message ?? (err as Error).message ?? String(err);
+}
+
+/**
+ * Video → clips: check the source (timed transcript, real video within the plan), let the AI
+ * pick moments that fit the real duration and requested lengths, then render every clip on
+ * the media queue (each ratio, burned captions, thumbnail, caption files). A failing clip does
+ * not stop the others; on failure or cancel, finished clips are kept and the rest marked failed.
+ */
+export async function clipsWorkflow(input: ClipsInput): Promise<ClipsResult> {
+  const media = mediaActivities(input.mediaTaskQueue);
+  return trackRun({ type: CLIPS_JOB_TYPE, userId: input.userId, domainId: input.videoId }, async (run) => {
+    try {
+      await run.stage('probing', 2);
+      const source = await media.prepareClipSource({ videoId: input.videoId, userId: input.userId });
+
+      await run.stage('picking-moments', 8);
+      const planned = await ai.pickClipMoments({
+        videoId: input.videoId,
+        userId: input.userId,
+        count: input.count,
+        minSeconds: input.minSeconds,
+        maxSeconds: input.maxSeconds,
+        durationSeconds: source.durationSeconds,
+        captionStyle: input.captionStyle,
+      });
+
+      const rendered: RenderedClip[] = [];
+      const failedClips: ClipsResult['failedClips'] = [];
+      const counters = () => ({ clipsTotal: planned.length, clipsDone: rendered.length, clipsFailed: failedClips.length });
+      const advance = () =>
+        run.stage('rendering', RENDER_PROGRESS_START + ((RENDER_PROGRESS_END - RENDER_PROGRESS_START) * (rendered.length + failedClips.length)) / planned.length, counters());
+      await advance();
+
+      // All clips are handed to the media queue at once; its worker's slot count sets the pace.
+      const outcomes = await Promise.allSettled(
+        planned.map(async (clip) => {
+          try {
+            rendered.push(await media.renderClip({ clipId: clip.clipId, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle }));
+          } catch (err) {
+            if (isCancellation(err)) throw err;
+            failedClips.push({ clipId: clip.clipId, clipIndex: clip.clipIndex, error: failureMessage(err) });
+            await database.failClip({ clipId: clip.clipId, error: failureMessage(err) });
+          }
+          await advance();
+        }),
+      );
+      const canceled = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (canceled) throw canceled.reason;
+
+      if (rendered.length === 0) {
+        throw ApplicationFailure.nonRetryable(`no clip could be rendered: ${failedClips.map((f) => f.error).join('; ')}`, 'ClipRenderFailed');
+      }
+      await run.stage(failedClips.length > 0 ? 'completed_with_errors' : 'completed', 100, counters());
+      return {
+        videoId: input.videoId,
+        clips: rendered.sort((a, b) => a.clipIndex - b.clipIndex),
+        failedClips: failedClips.sort((a, b) => a.clipIndex - b.clipIndex),
+      };
+    } catch (err) {
+      await CancellationScope.nonCancellable(() => database.settleUnfinishedClips({ reason: failureMessage(err) }));
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,95 @@
+import type { Reconciliation } from '../../schemas/affiliates';
+
+/** Monthly affiliate payouts (AmplifyContent.ai, Glow Social): names shared by the API, worker and tests. */
+export const PAYOUTS_WORKFLOW_TYPE = 'payoutsWorkflow';
+export const PAYOUT_BATCH_WORKFLOW_TYPE = 'payoutBatchWorkflow';
+export const MONTHLY_PAYOUTS_WORKFLOW_TYPE = 'monthlyPayoutsWorkflow';
+export const PAYOUTS_JOB_TYPE = 'payouts';
+
+/** One run per month: the API, the schedule and an operator all land on the same id. */
+export const payoutsWorkflowId = (period: string): string => `payouts:${period}`;
+/** A child per page of affiliates; `generation` counts continueAsNew hand-overs. */
+export const payoutBatchWorkflowId = (period: string, generation: number, batch: number): string => `payouts:${period}:batch-${generation}-${batch}`;
+
+/** The Temporal Schedule (per task-queue prefix, so parallel stacks never share one). */
+export const affiliatePayoutsScheduleId = (prefix = ''): string => `${prefix}affiliate-payouts`;
+
+/** Affiliates per child workflow: ~6 history events each keeps a child far below 2,000 events. */
+export const PAYOUT_BATCH_SIZE = 100;
+/** Children per parent run before it continues as new (Temporal allows 2,000 pending; we stay far below). */
+export const BATCHES_PER_RUN = 50;
+export const PARALLEL_BATCHES = 4;
+/** Transfers in flight per batch: Stripe's rate limit is the ceiling, not our CPU. */
+export const PAYMENTS_PER_BATCH_IN_FLIGHT = 10;
+
+export interface PayoutTotals {
+  paid: number;
+  paidCents: number;
+  failed: number;
+  /** Visited but below the minimum by the time it was their turn (a refund landed meanwhile). */
+  belowMinimum: number;
+  /** Already paid or failed earlier in this period (a re-run). */
+  alreadySettled: number;
+  /** Retries exhausted: the payout row stays `processing`; a re-run of the period resumes it. */
+  unresolved: number;
+}
+
+export const emptyTotals = (): PayoutTotals => ({ paid: 0, paidCents: 0, failed: 0, belowMinimum: 0, alreadySettled: 0, unresolved: 0 });
+
+export function addTotals(a: PayoutTotals, b: PayoutTotals): PayoutTotals {
+  return {
+    paid: a.paid + b.paid,
+    paidCents: a.paidCents + b.paidCents,
+    failed: a.failed + b.failed,
+    belowMinimum: a.belowMinimum + b.belowMinimum,
+    alreadySettled: a.alreadySettled + b.alreadySettled,
+    unresolved: a.unresolved + b.unresolved,
+  };
+}
+
+/** What a run hands to the next one through continueAsNew. */
+export interface PayoutsCarried {
+  cutoff: string;
+  cursor: string | null;
+  generation: number;
+  batches: number;
+  /** Affiliates to visit, counted when the period started (for progress). */
+  expected: number;
+  totals: PayoutTotals;
+}
+
+export interface PayoutsInput {
+  /** `YYYY-MM` */
+  period: string;
+  minimumPayoutCents?: number;
+  /** Page geometry; the defaults above unless a test wants many pages from few affiliates. */
+  paging?: { batchSize: number; batchesPerRun: number };
+  carried?: PayoutsCarried;
+}
+
+export interface PayoutsResult {
+  period: string;
+  cutoff: string;
+  totals: PayoutTotals;
+  reconciliation: Reconciliation;
+}
+
+export interface PayoutBatchInput {
+  period: string;
+  cutoff: string;
+  minimumPayoutCents: number;
+  affiliateIds: string[];
+  /** The parent's workflow id, stored on each payout row. */
+  runId: string;
+}
+
+export interface MonthlyPayoutsInput {
+  minimumPayoutCents?: number;
+}
+
+export interface MonthlyPayoutsResult {
+  period: string;
+  /** False when the month had already been run (by the API or an earlier firing). */
+  started: boolean;
+  result: PayoutsResult | null;
+}
