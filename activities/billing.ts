@@ -1,4 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { recordCommissionForInvoice, reverseCommissionForInvoice } from '../db/repositories/affiliates';
+import { DEFAULT_AFFILIATE_POLICY } from '../schemas/affiliates';
 import { applyCreditTransaction } from '../db/repositories/credits';
 import { renderBillingEmail, type BillingEmailData, type BillingEmailTemplate } from './billing-emails';
 import type { Db } from '../db/database';
@@ -236,6 +238,17 @@ export function createBillingActivities(deps: ActivityDeps) {
                 paidAt: invoice.paidAt,
               })
             : undefined;
+        // A referred customer's paid invoice earns its affiliate a commission (once per invoice).
+        await recordCommissionForInvoice(tx, {
+          stripeInvoiceId: invoice.id,
+          userId: subscription.user_id,
+          amountPaidCents: invoice.amountPaid,
+          currency: invoice.currency,
+          paidAt: invoice.paidAt,
+          stripeCustomerId: invoice.customerId,
+          stripeSubscriptionId: input.stripeSubscriptionId,
+          refundWindowDays: deps.affiliatePolicy?.refundWindowDays ?? DEFAULT_AFFILIATE_POLICY.refundWindowDays,
+        });
         const newPeriod = await openUsagePeriod(tx, {
           userId: subscription.user_id,
           userSubscriptionId: subscription.id,
@@ -404,6 +417,10 @@ export function createBillingActivities(deps: ActivityDeps) {
         if (invoiceId) candidates.push(invoiceId);
       }
       const payment = candidates.length > 0 ? await recordPaymentRefund(db, candidates, charge.amountRefunded) : undefined;
+      const refundedInvoiceId = payment?.stripe_invoice_id;
+      // The commission earned by the refunded invoice is reversed (or clawed back from the next payout).
+      if (refundedInvoiceId)
+        await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, { stripeInvoiceId: refundedInvoiceId, stripeChargeId: charge.id, reason: 'charge.refunded' }));
       await markStripeEvent(db, event.id, { status: payment ? 'processed' : 'ignored', userId: payment?.user_id ?? null });
       if (!payment) return null;
       return {

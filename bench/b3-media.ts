@@ -2,7 +2,15 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createMediaToolkit, resolveMediaBinaries, resolveMediaFonts, type MediaToolkit } from '../lib/media';
-import { atMostPlus, atMostTimes, type BenchmarkContext, type BenchmarkModule, type BenchmarkResult, type Check, type Series } from './lib/result';
+import {
+  atMostPlus,
+  atMostTimes,
+  type BenchmarkContext,
+  type BenchmarkModule,
+  type BenchmarkResult,
+  type Check,
+  type Series,
+} from './lib/result';
 import { summarize, timed } from './lib/stats';
 
 const run = promisify(execFile);
@@ -32,7 +40,8 @@ function operations(toolkit: MediaToolkit, ffmpeg: string, input: string, fontFi
         const result = await toolkit.renderClip({ input, output: out, startSeconds: CLIP.reencodeStart, durationSeconds: CLIP.seconds });
         if (result.mode !== 'reencode') throw new Error(`expected a re-encode, got ${result.mode}`);
       },
-      raw: (out) => raw(['-ss', String(CLIP.reencodeStart), '-i', input, '-t', String(CLIP.seconds), ...REENCODE, '-movflags', '+faststart', out]),
+      raw: (out) =>
+        raw(['-ss', String(CLIP.reencodeStart), '-i', input, '-t', String(CLIP.seconds), ...REENCODE, '-movflags', '+faststart', out]),
       check: (metric, ours, base) => atMostTimes(metric, ours, base, 1.05),
     },
     {
@@ -41,7 +50,8 @@ function operations(toolkit: MediaToolkit, ffmpeg: string, input: string, fontFi
         const result = await toolkit.renderClip({ input, output: out, startSeconds: CLIP.copyStart, durationSeconds: CLIP.seconds });
         if (result.mode !== 'copy') throw new Error(`expected a stream copy, got ${result.mode}`);
       },
-      raw: (out) => raw(['-ss', String(CLIP.copyStart), '-i', input, '-t', String(CLIP.seconds), '-c', 'copy', '-avoid_negative_ts', 'make_zero', out]),
+      raw: (out) =>
+        raw(['-ss', String(CLIP.copyStart), '-i', input, '-t', String(CLIP.seconds), '-c', 'copy', '-avoid_negative_ts', 'make_zero', out]),
       check: (metric, ours, base) => atMostPlus(metric, ours, base, 300),
     },
     {
@@ -61,8 +71,14 @@ function operations(toolkit: MediaToolkit, ffmpeg: string, input: string, fontFi
         }),
       raw: (out) =>
         raw([
-          '-ss', String(FRAME_AT), '-i', input, '-frames:v', '1',
-          '-vf', `scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,drawtext=fontfile=${fontFile}:text=${THUMBNAIL_TEXT}:fontsize=86:fontcolor=white:x=(w-tw)/2:y=(h-th)/2`,
+          '-ss',
+          String(FRAME_AT),
+          '-i',
+          input,
+          '-frames:v',
+          '1',
+          '-vf',
+          `scale=1280:720:force_original_aspect_ratio=increase,crop=1280:720,drawtext=fontfile=${fontFile}:text=${THUMBNAIL_TEXT}:fontsize=86:fontcolor=white:x=(w-tw)/2:y=(h-th)/2`,
           out,
         ]),
       check: (metric, ours, base) => atMostPlus(metric, ours, base, 300),
@@ -73,11 +89,34 @@ function operations(toolkit: MediaToolkit, ffmpeg: string, input: string, fontFi
 async function generateInput(ffmpeg: string, path: string): Promise<void> {
   const { width, height, fps, seconds, gopFrames } = SOURCE;
   await run(ffmpeg, [
-    '-nostdin', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(gopFrames), '-keyint_min', String(gopFrames), '-sc_threshold', '0',
-    '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path,
+    '-nostdin',
+    '-v',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    String(gopFrames),
+    '-keyint_min',
+    String(gopFrames),
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    path,
   ]);
 }
 

@@ -9,12 +9,21 @@ import { STRIPE_WEBHOOK_PATH } from '../api/routes/stripe-webhooks';
 import { loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { taskQueues } from '../lib/task-queues';
-import { DEFAULT_BILLING_POLICY, stripeEventSignal, SUBSCRIPTION_WORKFLOW_TYPE, subscriptionWorkflowId, type StripeEventRef } from '../workflows/subscription/contract';
+import {
+  DEFAULT_BILLING_POLICY,
+  stripeEventSignal,
+  SUBSCRIPTION_WORKFLOW_TYPE,
+  subscriptionWorkflowId,
+  type StripeEventRef,
+} from '../workflows/subscription/contract';
 import { absolute, atMostTimes, type BenchmarkContext, type BenchmarkModule, type BenchmarkResult } from './lib/result';
 import type { BenchStack } from './lib/stack';
 import { runBounded, summarize } from './lib/stats';
 
-const SIZES = { quick: { n: 300, concurrency: 10, warmup: 20, timeLimitMs: 60_000 }, full: { n: 5000, concurrency: 50, warmup: 200, timeLimitMs: 300_000 } };
+const SIZES = {
+  quick: { n: 300, concurrency: 10, warmup: 20, timeLimitMs: 60_000 },
+  full: { n: 5000, concurrency: 50, warmup: 200, timeLimitMs: 300_000 },
+};
 /** Share of deliveries that repeat an earlier event (Stripe redelivers on timeouts). */
 const DUPLICATE_SHARE = 0.1;
 const EVENTS_PER_SUBSCRIPTION = 4;
@@ -102,7 +111,11 @@ async function drive(url: string, list: Delivery[], concurrency: number, timeLim
     const signature = Stripe.webhooks.generateTestHeaderString({ payload: delivery.body, secret });
     const start = performance.now();
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: delivery.body });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+        body: delivery.body,
+      });
       const ack = (await res.json()) as { duplicate?: boolean };
       result.latencies.push(performance.now() - start);
       if (res.status !== 200) result.errors++;
@@ -140,7 +153,12 @@ export function stripeWebhookBenchmark(stack: () => Promise<BenchStack>): Benchm
       const prefix = `b4${randomBytes(3).toString('hex')}`;
       const secret = `whsec_${randomBytes(16).toString('hex')}`;
       const queues = taskQueues(`${prefix}-`);
-      const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', STRIPE_WEBHOOK_SECRET: secret, TASK_QUEUE_PREFIX: `${prefix}-` });
+      const config = loadConfig({
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        STRIPE_WEBHOOK_SECRET: secret,
+        TASK_QUEUE_PREFIX: `${prefix}-`,
+      });
       const ours = await listen(createApp({ db: s.db, temporal: s.client, logger: createLogger('silent'), config, taskQueues: queues }));
       const floor = await listen(floorApp(s, queues.main));
       try {
@@ -153,7 +171,12 @@ export function stripeWebhookBenchmark(stack: () => Promise<BenchStack>): Benchm
         const half = Math.ceil(size.n / 2);
         const load = { ours: [] as LoadResult[], floor: [] as LoadResult[] };
         const sent = { ours: [] as ReturnType<typeof deliveries>[], floor: [] as ReturnType<typeof deliveries>[] };
-        for (const [target, round] of [['ours', 'a'], ['floor', 'a'], ['floor', 'b'], ['ours', 'b']] as const) {
+        for (const [target, round] of [
+          ['ours', 'a'],
+          ['floor', 'a'],
+          ['floor', 'b'],
+          ['ours', 'b'],
+        ] as const) {
           context.log(`B4 ${target}: ${half} deliveries at concurrency ${size.concurrency}`);
           const batch = deliveries(`${prefix}${target}${round}`, half);
           sent[target].push(batch);
@@ -171,9 +194,14 @@ export function stripeWebhookBenchmark(stack: () => Promise<BenchStack>): Benchm
 
         const uniqueEvents = sent.ours.reduce((n, b) => n + b.unique, 0);
         const deliveriesSent = sent.ours.reduce((n, b) => n + b.list.length, 0);
-        const { rows } = await sql<{ count: string }>`select count(*)::text as count from subscription_events where stripe_event_id like ${`evt_${prefix}ours%`}`.execute(s.db);
+        const { rows } = await sql<{
+          count: string;
+        }>`select count(*)::text as count from subscription_events where stripe_event_id like ${`evt_${prefix}ours%`}`.execute(s.db);
         const stored = Number(rows[0]?.count ?? 0);
-        const signalled = await signalCount(s, sent.ours.flatMap((b) => b.subscriptions));
+        const signalled = await signalCount(
+          s,
+          sent.ours.flatMap((b) => b.subscriptions),
+        );
 
         return {
           id: 'B4',
@@ -183,20 +211,55 @@ export function stripeWebhookBenchmark(stack: () => Promise<BenchStack>): Benchm
           warmup: size.warmup,
           concurrency: size.concurrency,
           series: [
-            { label: 'POST /v1/webhooks/stripe (full app)', role: 'ours', latencyMs: oursLatency, throughputPerSec: o.perSec, errors: o.errors },
-            { label: 'floor: express.raw + signalWithStart', role: 'baseline', latencyMs: floorLatency, throughputPerSec: f.perSec, errors: f.errors },
+            {
+              label: 'POST /v1/webhooks/stripe (full app)',
+              role: 'ours',
+              latencyMs: oursLatency,
+              throughputPerSec: o.perSec,
+              errors: o.errors,
+            },
+            {
+              label: 'floor: express.raw + signalWithStart',
+              role: 'baseline',
+              latencyMs: floorLatency,
+              throughputPerSec: f.perSec,
+              errors: f.errors,
+            },
           ],
           checks: [
             atMostTimes('p99 latency', oursLatency.p99, floorLatency.p99, 1.3),
             absolute('p99 latency < 200 ms', oursLatency.p99, floorLatency.p99, '< 200 ms', oursLatency.p99 < 200),
             absolute('errors', o.errors, f.errors, '0', o.errors === 0, 'count'),
-            absolute('rows stored (baseline column: unique events)', stored, uniqueEvents, '= unique events', stored === uniqueEvents, 'count'),
-            absolute('signals delivered (baseline column: unique events)', signalled, uniqueEvents, '= unique events', signalled === uniqueEvents, 'count'),
-            absolute('deliveries answered duplicate (baseline column: redeliveries sent)', o.duplicatesAcked, deliveriesSent - uniqueEvents, '= redeliveries sent', o.duplicatesAcked === deliveriesSent - uniqueEvents, 'count'),
+            absolute(
+              'rows stored (baseline column: unique events)',
+              stored,
+              uniqueEvents,
+              '= unique events',
+              stored === uniqueEvents,
+              'count',
+            ),
+            absolute(
+              'signals delivered (baseline column: unique events)',
+              signalled,
+              uniqueEvents,
+              '= unique events',
+              signalled === uniqueEvents,
+              'count',
+            ),
+            absolute(
+              'deliveries answered duplicate (baseline column: redeliveries sent)',
+              o.duplicatesAcked,
+              deliveriesSent - uniqueEvents,
+              '= redeliveries sent',
+              o.duplicatesAcked === deliveriesSent - uniqueEvents,
+              'count',
+            ),
           ],
           notes: [
             `Deliveries: ${deliveriesSent} to ours, of which ${deliveriesSent - uniqueEvents} redeliveries of earlier events; ${uniqueEvents} unique events → ${stored} rows in subscription_events, ${signalled} signals in the subscription workflows' histories, ${o.duplicatesAcked} deliveries answered duplicate:true.`,
-            ...(o.skipped > 0 ? [`${o.skipped} deliveries to ours were skipped at the time limit, so the stored/signalled counts above are not comparable.`] : []),
+            ...(o.skipped > 0
+              ? [`${o.skipped} deliveries to ours were skipped at the time limit, so the stored/signalled counts above are not comparable.`]
+              : []),
             'The floor does no signature check, no storage and no de-duplication (its redeliveries are signalled again); it is the least any receiver must do.',
             `Load: closed loop of ${size.concurrency} fetch clients (Node's undici), keep-alive, 127.0.0.1; bounded to ${size.n} deliveries per series and ${size.timeLimitMs / 1000} s per phase; phases in ABBA order. autocannon is not installed.`,
           ],

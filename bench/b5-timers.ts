@@ -21,11 +21,7 @@ interface Phase {
   missing: number;
 }
 
-async function timerPhase(
-  count: number,
-  concurrency: number,
-  start: (delayMs: number) => Promise<WorkflowHandle>,
-): Promise<Phase> {
+async function timerPhase(count: number, concurrency: number, start: (delayMs: number) => Promise<WorkflowHandle>): Promise<Phase> {
   const dueAt = Date.now() + Math.max(MIN_LEAD_MS, count * LEAD_MS_PER_RUN);
   const handles: WorkflowHandle[] = [];
   await runBounded(count, concurrency, async () => void handles.push(await start(Math.max(1, dueAt - Date.now()))));
@@ -54,7 +50,8 @@ function phases(stack: BenchStack, queues: WorkerQueues) {
         workflowId: smokeWorkflowId(randomUUID()),
         args: [{ name: 'bench-timer', delayMs, userId: null } satisfies SmokeWorkflowInput],
       }),
-    bare: (delayMs: number) => workflow.start('bareSleepWorkflow', { taskQueue: queues.bare, workflowId: `bare-sleep:${randomUUID()}`, args: [delayMs] }),
+    bare: (delayMs: number) =>
+      workflow.start('bareSleepWorkflow', { taskQueue: queues.bare, workflowId: `bare-sleep:${randomUUID()}`, args: [delayMs] }),
   };
 }
 
@@ -77,7 +74,12 @@ export function timersBenchmark(stack: () => Promise<BenchStack>): BenchmarkModu
         context.log(`B5 bare: ${size.n} bare sleep workflows`);
         const bare = await timerPhase(size.n, size.concurrency, start.bare);
         const series: Series[] = [
-          { label: 'smoke workflow timer (trackRun + sleep + activity)', role: 'ours', latencyMs: summarize(ours.lateness), errors: ours.missing },
+          {
+            label: 'smoke workflow timer (trackRun + sleep + activity)',
+            role: 'ours',
+            latencyMs: summarize(ours.lateness),
+            errors: ours.missing,
+          },
           { label: 'bare sleep workflow', role: 'baseline', latencyMs: summarize(bare.lateness), errors: bare.missing },
         ];
         const [oursLate, bareLate] = [series[0]?.latencyMs, series[1]?.latencyMs];
@@ -87,7 +89,10 @@ export function timersBenchmark(stack: () => Promise<BenchStack>): BenchmarkModu
           `Time until all done after the shared due instant: ours ${Math.round(ours.allDoneMs)} ms, bare ${Math.round(bare.allDoneMs)} ms.`,
           'Latency columns for B5 are timer lateness (ms), not request latency.',
         ];
-        if (!ours.startsFinishedBeforeDue || !bare.startsFinishedBeforeDue) notes.push('Starting the runs took longer than the lead time, so some timers were due before all runs existed: lateness is overstated.');
+        if (!ours.startsFinishedBeforeDue || !bare.startsFinishedBeforeDue)
+          notes.push(
+            'Starting the runs took longer than the lead time, so some timers were due before all runs existed: lateness is overstated.',
+          );
         return {
           id: 'B5',
           title: this.title,
@@ -96,9 +101,7 @@ export function timersBenchmark(stack: () => Promise<BenchStack>): BenchmarkModu
           warmup: 0,
           concurrency: size.concurrency,
           series,
-          checks: [
-            atMostTimes('timer lateness p99', oursLate?.p99 ?? Number.NaN, bareLate?.p99 ?? Number.NaN, 1.2),
-          ],
+          checks: [atMostTimes('timer lateness p99', oursLate?.p99 ?? Number.NaN, bareLate?.p99 ?? Number.NaN, 1.2)],
           notes,
         };
       });

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { orchestrationBenchmark } from './b1-orchestration';
@@ -18,17 +18,30 @@ const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [
   {
     id: 'B2',
     title: '3-step persisted job vs DBOS, graphile-worker, pg-boss, bullmq',
-    reason: 'needs @dbos-inc/dbos-sdk, graphile-worker, pg-boss and bullmq (plus redis-server from Debian), none of which are dependencies; adding four packages only for a benchmark is left to a decision.',
+    reason:
+      'needs @dbos-inc/dbos-sdk, graphile-worker, pg-boss and bullmq (plus redis-server from Debian), none of which are dependencies; adding four packages only for a benchmark is left to a decision.',
   },
   { id: 'B6', title: 'Payouts over 100k referrals vs a paged Node script', reason: 'the payouts workflow does not exist yet.' },
-  { id: 'B7', title: 'Import with 10 content types at 2 s sandbox AI latency', reason: 'needs the video-import workflow driven against sandboxes with injectable latency; not wired for benchmarking yet.' },
+  {
+    id: 'B7',
+    title: 'Import with 10 content types at 2 s sandbox AI latency',
+    reason: 'needs the video-import workflow driven against sandboxes with injectable latency; not wired for benchmarking yet.',
+  },
   { id: 'B8', title: 'GET /v1/runs/:id at 200 requests/s vs a bare handle.query endpoint', reason: 'not written yet.' },
 ];
 
 function parseArgs(argv: string[]): { quick: boolean; only?: Set<string> } {
   const quick = argv.includes('--quick');
   const onlyArg = argv.find((a) => a.startsWith('--only='));
-  const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',').map((id) => id.trim().toUpperCase()).filter(Boolean)) : undefined;
+  const only = onlyArg
+    ? new Set(
+        onlyArg
+          .slice('--only='.length)
+          .split(',')
+          .map((id) => id.trim().toUpperCase())
+          .filter(Boolean),
+      )
+    : undefined;
   const unknown = argv.filter((a) => a !== '--quick' && !a.startsWith('--only='));
   if (unknown.length) throw new Error(`unknown arguments: ${unknown.join(' ')} (use --quick and --only=B1,B3)`);
   return { quick, only };
@@ -38,6 +51,7 @@ async function main(): Promise<void> {
   const { quick, only } = parseArgs(process.argv.slice(2));
   const startedAt = new Date();
   const workDir = mkdtempSync(join(tmpdir(), 'platform-bench-'));
+  chmodSync(workDir, 0o755); // the postgres OS user (when running as root) must reach the data dir
   const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
   let stack: Promise<BenchStack> | undefined;
@@ -48,10 +62,17 @@ async function main(): Promise<void> {
     }
     return stack;
   };
-  const modules: BenchmarkModule[] = [orchestrationBenchmark(sharedStack), mediaBenchmark, stripeWebhookBenchmark(sharedStack), timersBenchmark(sharedStack)];
+  const modules: BenchmarkModule[] = [
+    orchestrationBenchmark(sharedStack),
+    mediaBenchmark,
+    stripeWebhookBenchmark(sharedStack),
+    timersBenchmark(sharedStack),
+  ];
   const selected = modules.filter((m) => !only || only.has(m.id));
   const machine = await describeMachine();
-  log(`${quick ? 'quick' : 'full'} run: ${selected.map((m) => m.id).join(', ') || 'nothing selected'}; load average ${machine.loadAverageAtStart.join(' / ')}`);
+  log(
+    `${quick ? 'quick' : 'full'} run: ${selected.map((m) => m.id).join(', ') || 'nothing selected'}; load average ${machine.loadAverageAtStart.join(' / ')}`,
+  );
 
   const results: BenchmarkResult[] = [];
   let postgresVersion: string | undefined;

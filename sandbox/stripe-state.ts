@@ -131,15 +131,15 @@ export const ADVANCE_ACTIONS: readonly AdvanceAction[] = [
 /** Products and prices every sandbox starts with; the ids are stable so plan seeds can name them. */
 /** Our paid plans' prices (the ids the plan seeds write), plus one-time credit packs. */
 export const SANDBOX_CATALOGUE: ReadonlyArray<{ product: string; name: string; price: string; lookupKey: string; amount: number; interval: 'month' | 'year' | null }> = [
-  ...PLAN_SEEDS.flatMap((plan) =>
-    plan.monthlyCents === null
+  ...PLAN_SEEDS.flatMap(({ slug, name, monthlyCents }) =>
+    monthlyCents === null
       ? []
       : (['month', 'year'] as const).map((interval) => ({
-          product: `prod_sbx_${plan.slug}`,
-          name: plan.name,
-          price: sandboxPriceId(plan.slug, interval),
-          lookupKey: `${plan.slug}_${interval === 'month' ? 'monthly' : 'yearly'}`,
-          amount: interval === 'month' ? plan.monthlyCents : plan.monthlyCents * 10,
+          product: `prod_sbx_${slug}`,
+          name,
+          price: sandboxPriceId(slug, interval),
+          lookupKey: `${slug}_${interval === 'month' ? 'monthly' : 'yearly'}`,
+          amount: interval === 'month' ? monthlyCents : monthlyCents * 10,
           interval,
         })),
   ),

@@ -11,7 +11,8 @@ export interface RunReport {
   results: BenchmarkResult[];
 }
 
-const ms = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '–' : value >= 100 ? `${Math.round(value)}` : value.toFixed(1));
+const ms = (value: number | undefined) =>
+  value === undefined || Number.isNaN(value) ? '–' : value >= 100 ? `${Math.round(value)}` : value.toFixed(1);
 const formatValue = (value: number, unit: Check['unit']) =>
   Number.isNaN(value) ? '–' : unit === 'ms' ? `${ms(value)} ms` : unit === '/s' ? `${value.toFixed(1)}/s` : String(value);
 const ratio = (value: number) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
@@ -36,7 +37,9 @@ export function renderMarkdown(report: RunReport): string {
       `load average ${machine.loadAverageAtStart.join(' / ')} at start and ${report.loadAverageAtEnd.join(' / ')} at the end (1/5/15 min). ` +
       `Stack: ${report.stack}.`,
     '',
-    `Versions: ${Object.entries(machine.versions).map(([name, version]) => `${name} ${version}`).join('; ')}.`,
+    `Versions: ${Object.entries(machine.versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join('; ')}.`,
     '',
     'Every ratio is ours ÷ a baseline measured in the same run on the same machine.',
     '',
@@ -44,7 +47,10 @@ export function renderMarkdown(report: RunReport): string {
     '',
     '| | Metric | Ours | Baseline | Ratio | Goal | Met |',
     '|---|---|---:|---:|---:|---|---|',
-    ...checks.map((c) => `| ${c.id} | ${c.metric} | ${formatValue(c.ours, c.unit)} | ${formatValue(c.baseline, c.unit)} | ${ratio(c.ratio)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} |`),
+    ...checks.map(
+      (c) =>
+        `| ${c.id} | ${c.metric} | ${formatValue(c.ours, c.unit)} | ${formatValue(c.baseline, c.unit)} | ${ratio(c.ratio)} | ${c.goal} | ${c.met ? 'yes' : '**no**'} |`,
+    ),
     '',
     '### Series',
     '',
@@ -56,8 +62,12 @@ export function renderMarkdown(report: RunReport): string {
     '',
     '### Where we fall short',
     '',
-    ...(short.length ? short.map((c) => `- ${c.id} ${c.metric}: ${formatValue(c.ours, c.unit)} vs ${formatValue(c.baseline, c.unit)} (goal ${c.goal}).`) : ['- Every measured goal was met in this run.']),
-    ...report.results.filter((r) => r.status !== 'measured').map((r) => `- ${r.id} ${r.title}: ${r.status === 'failed' ? 'failed' : 'not measured'}: ${r.reason ?? ''}`),
+    ...(short.length
+      ? short.map((c) => `- ${c.id} ${c.metric}: ${formatValue(c.ours, c.unit)} vs ${formatValue(c.baseline, c.unit)} (goal ${c.goal}).`)
+      : ['- Every measured goal was met in this run.']),
+    ...report.results
+      .filter((r) => r.status !== 'measured')
+      .map((r) => `- ${r.id} ${r.title}: ${r.status === 'failed' ? 'failed' : 'not measured'}: ${r.reason ?? ''}`),
     '',
     '### Notes',
     '',

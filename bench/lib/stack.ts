@@ -14,10 +14,10 @@ import { sql } from 'kysely';
 import { createDb, type Db } from '../../db/database';
 import { migrateToLatest } from '../../db/migrate';
 import { seedReferenceData } from '../../db/seed';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../lib/embedded-postgres';
+import { startEmbeddedPostgres } from '../../lib/embedded-postgres';
 import { freePort } from '../../lib/ports';
 import { ensureDatabase } from '../../lib/runtime-postgres';
-import { startTemporalDevServer, type DevServer } from '../../lib/temporal-dev-server';
+import { startTemporalDevServer } from '../../lib/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 
 export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');
@@ -54,17 +54,19 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
   const root = mkdtempSync(join(workDir, 'stack-'));
   chmodSync(root, 0o755); // the postgres OS user (when running as root) must reach the data dir
   const [pgPort, temporalPort] = [await freePort(), await freePort()];
-  let postgres: EmbeddedPostgresHandle | undefined;
-  let temporal: DevServer | undefined;
-  try {
-    [postgres, temporal] = await Promise.all([
-      startEmbeddedPostgres(join(root, 'pg'), pgPort),
-      startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
+  const [pgStart, temporalStart] = await Promise.allSettled([
+    startEmbeddedPostgres(join(root, 'pg'), pgPort),
+    startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
+  ]);
+  if (pgStart.status === 'rejected' || temporalStart.status === 'rejected') {
+    // Stop whichever did start, or its process outlives the run.
+    await Promise.allSettled([
+      pgStart.status === 'fulfilled' && pgStart.value.stop(),
+      temporalStart.status === 'fulfilled' && temporalStart.value.stop(),
     ]);
-  } catch (err) {
-    await Promise.allSettled([postgres?.stop(), temporal?.stop()]);
-    throw err;
+    throw pgStart.status === 'rejected' ? pgStart.reason : (temporalStart as PromiseRejectedResult).reason;
   }
+  const [postgres, temporal] = [pgStart.value, temporalStart.value];
   const databaseUrl = await ensureDatabase(postgres.url, 'platform_bench');
   const db = createDb(databaseUrl, 20);
   await migrateToLatest(db);
@@ -79,7 +81,6 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
     if (!built) bundles.set(workflowsPath, (built = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })));
     return built;
   };
-  const [pg, dev] = [postgres, temporal];
   return {
     databaseUrl,
     db,
@@ -93,7 +94,7 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
       await client.connection.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await db.destroy().catch(() => undefined);
-      await Promise.allSettled([dev.stop(), pg.stop()]);
+      await Promise.allSettled([temporal.stop(), postgres.stop()]);
     },
   };
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 export const PROJECT_ROOT = resolve(__dirname, '../..');
 const TSX = resolve(PROJECT_ROOT, 'node_modules/.bin/tsx');
@@ -17,7 +19,8 @@ export interface SpawnedProcess {
 export function spawnTs(entry: string, env: Record<string, string | undefined>, args: string[] = []): SpawnedProcess {
   const child = spawn(TSX, [resolve(PROJECT_ROOT, entry), ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // A private DATA_DIR unless the test gives one: spawned pieces never write into the checkout.
+    env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: mkdtempSync(join(tmpdir(), 'platform-proc-')), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a test can kill the whole tree
   });

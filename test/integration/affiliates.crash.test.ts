@@ -49,12 +49,12 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
     const db = database.db;
     const bundled = workflowBundle();
     // The worker process: the real composition root (it also creates the payout schedule), pointed at our sandbox.
-    const first = spawnTs('test/integration/video-import.worker.ts', {
+    const first = spawnTs('worker/main.ts', {
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: stackValue('temporalAddress'),
       TASK_QUEUE_PREFIX: queues.prefix,
       NODE_ENV: 'test',
-      TEST_SANDBOX_URLS: JSON.stringify({ stripe: sandbox.url }),
+      SANDBOX_URLS: JSON.stringify({ stripe: sandbox.url }),
     });
     workers.push(first);
 

@@ -66,7 +66,8 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     const started = await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd }, admin.auth);
     expect(started.status).toBe(202);
     expect(started.json.runId).toBe(payoutsWorkflowId(periodEnd.slice(0, 7)));
-    return platform.client.workflow.getHandle(started.json.runId).result();
+    const result: PayoutsResult = await platform.client.workflow.getHandle(started.json.runId).result();
+    return result;
   }
 
   const transfersOf = (group: string) => [...sandbox.state.transfers.values()].filter((t) => t.transfer_group === group);
@@ -115,7 +116,7 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     const stripeCustomer = await adapter.createCustomer({ userId: customer.userId, email: `${customer.userId}@example.test` });
     const stripe = createStripeClient('sk_test_affiliates', sandbox.url);
     const subscription = await stripe.subscriptions.create({ customer: stripeCustomer.id, items: [{ price: 'price_sandbox_premium_monthly' }] });
-    const invoice = await adapter.retrieveInvoice(String(subscription.latest_invoice));
+    const invoice = await adapter.retrieveInvoice(subscription.latest_invoice as string);
     expect(invoice).toMatchObject({ status: 'paid', amountPaid: 4900 });
     const recorded = await activities.recordAffiliateCommission({ stripeInvoiceId: invoice.id, userId: customer.userId, amountPaidCents: invoice.amountPaid, currency: invoice.currency, paidAt: invoice.paidAt });
     expect(await activities.recordAffiliateCommission({ stripeInvoiceId: invoice.id, userId: customer.userId, amountPaidCents: invoice.amountPaid, currency: invoice.currency, paidAt: invoice.paidAt })).toEqual(recorded);

@@ -143,7 +143,8 @@ describe('clips survive a worker killed mid-render', () => {
 
     const clips = await database.db.selectFrom('clips').selectAll().where('video_id', '=', uploaded.videoId).orderBy('clip_index').execute();
     expect(clips.map((c) => c.clip_index)).toEqual([0, 1]);
-    expect(clips.map((c) => [c.run_id, c.render_status, c.render_error])).toEqual(clips.map(() => [started.json.runId, 'completed', null]));
+    const runId: string = started.json.runId;
+    expect(clips.map((c) => [c.run_id, c.render_status, c.render_error])).toEqual(clips.map(() => [runId, 'completed', null]));
     for (const clip of clips) {
       expect(Object.keys(clip.file_urls).sort()).toEqual(['1:1', '9:16']);
       const square = await probeMedia(fileURLToPath(clip.file_urls['1:1']!));

@@ -92,7 +92,7 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
     const listed = await call(auth, 'GET', `/v1/videos/${videoId}/clips`);
     expect(listed.status).toBe(200);
     const clips: any[] = listed.json.data;
-    expect(clips.map((c) => c.clipIndex)).toEqual([0, 1]);
+    expect(clips.map((c) => c.clipIndex as number)).toEqual([0, 1]);
     for (const clip of clips) {
       expect(clip).toMatchObject({ runId: started.json.runId, renderStatus: 'completed', status: 'generated' });
       expect(clip.durationSeconds).toBeGreaterThanOrEqual(1.5);
@@ -130,7 +130,7 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
       expect(changedPixelShare(captionedTop, plainTop)).toBeLessThan(0.01);
     }
 
-    const captionRows = await db().selectFrom('captions').select(['clip_id', 'style']).where('clip_id', 'in', clips.map((c) => c.id)).execute();
+    const captionRows = await db().selectFrom('captions').select(['clip_id', 'style']).where('clip_id', 'in', clips.map((c) => c.id as string)).execute();
     expect(captionRows).toHaveLength(2);
     const run = await db().selectFrom('job_runs').select(['status', 'progress']).where('id', '=', started.json.runId).executeTakeFirstOrThrow();
     expect(run).toEqual({ status: 'completed', progress: 100 });

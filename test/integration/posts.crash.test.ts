@@ -63,11 +63,12 @@ describe('a post survives a worker killed mid-publish', () => {
 
   const startWorkerProcess = async () => {
     // The generic worker entry point: worker/platform.ts with the sandbox URLs passed in.
-    const worker = spawnTs('test/integration/video-import.worker.ts', {
+    const worker = spawnTs('worker/main.ts', {
       ...env,
+      LOG_LEVEL: 'info', // the worker announces itself with "worker running"
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      TEST_SANDBOX_URLS: JSON.stringify({ social: social.url }),
+      SANDBOX_URLS: JSON.stringify({ social: social.url }),
     });
     workers.push(worker);
     await worker.waitForOutput(/worker running/, 90_000);

@@ -12,6 +12,7 @@ import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
 import { createSecretBox, loadEncryptionKey, secretAad } from '../../lib/secrets';
 import { startSocialSandbox, type SocialSandbox } from '../../sandbox/social';
 import { USER_SCOPES } from '../../schemas/api-keys';
+import { postStateQuery } from '../../workflows/posts/contract';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
@@ -34,7 +35,7 @@ describe('scheduled social posts (API + real stack + social sandbox)', () => {
     // The worker registers these names now; they call the real activities built once the database exists.
     const names = Object.keys(createPostActivities({} as ActivityDeps)) as Array<keyof PostActivities>;
     const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (postActivities![name] as (...a: unknown[]) => unknown)(...args)]));
-    platform = await startTestPlatform({ env: { ENCRYPTION_KEY }, activities: (real) => ({ ...real, ...late }) as typeof real });
+    platform = await startTestPlatform({ env: { ENCRYPTION_KEY }, activities: (real) => ({ ...real, ...late }) });
     const logger = createLogger('silent');
     const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls: { social: social.url } });
     const x = providers.social.x;
@@ -187,7 +188,7 @@ describe('scheduled social posts (API + real stack + social sandbox)', () => {
     expect(moved.status).toBe(200);
     expect(moved.json).toEqual({ postId: created.json.postId, scheduledAt: later.toISOString() });
     expect((await postRow(created.json.postId)).scheduled_at!.toISOString()).toBe(later.toISOString());
-    expect((await platform.client.workflow.getHandle(created.json.runId).query('postState')) as { scheduledAt: string }).toMatchObject({ scheduledAt: later.toISOString() });
+    expect(await platform.client.workflow.getHandle(created.json.runId).query(postStateQuery)).toMatchObject({ scheduledAt: later.toISOString() });
 
     const stranger = await newUser();
     expect((await stranger.call('PATCH', `/v1/posts/${created.json.postId}`, { scheduledAt: later.toISOString() })).status).toBe(404);

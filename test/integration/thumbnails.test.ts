@@ -3,10 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createProviders } from '../../activities/providers';
-import { createThumbnailActivities, type ThumbnailActivities, type ThumbnailActivityDeps } from '../../activities/thumbnails';
+import type { ActivityDeps } from '../../activities/deps';
+import { createThumbnailActivities, type ThumbnailActivities } from '../../activities/thumbnails';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';
+import { mediaStoreFor } from '../../lib/media-store';
 import { createSecretBox, secretAad } from '../../lib/secrets';
 import { startAnthropicSandbox } from '../../sandbox/anthropic';
 import { imageSize, startCloudinarySandbox, type CloudinarySandbox } from '../../sandbox/cloudinary';
@@ -39,6 +41,7 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
   let thumbnailActivities: ThumbnailActivities | undefined;
   let mediaDir: string;
   let videoFile: string;
+  let storedVideo: { path: string | null; url: string };
   const secrets = createSecretBox({ activeKeyId: 't1', keys: new Map([['t1', randomBytes(32)]]) });
 
   beforeAll(async () => {
@@ -49,19 +52,17 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
       startGoogleSandbox({ port: 0 }),
       makeTestVideo(join(mediaDir, 'talk.mp4'), { seconds: 4, size: '640x360' }),
     ]);
-    // The worker registers these names now; they call the real activities (with a secret box for
-    // YouTube tokens) built once the test database exists.
-    const names = Object.keys(createThumbnailActivities({} as ThumbnailActivityDeps)) as Array<keyof ThumbnailActivities>;
+    const sandboxUrls = { anthropic: anthropic.url, cloudinary: cloudinary.url, google: google.url };
+    // The main worker registers these names now; they call real activities built with a secret box
+    // (for YouTube tokens) once the test database exists. Renders run on the platform's media worker.
+    const names = Object.keys(createThumbnailActivities({} as ActivityDeps)) as Array<keyof ThumbnailActivities>;
     const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (thumbnailActivities![name] as (...a: unknown[]) => unknown)(...args)]));
-    platform = await startTestPlatform({ activities: (real) => ({ ...real, ...late }) as typeof real });
+    platform = await startTestPlatform({ sandboxUrls, env: { DATA_DIR: mediaDir }, activities: (real) => ({ ...real, ...late }) });
     const logger = createLogger('silent');
-    const providers = createProviders({
-      config: platform.config,
-      logger,
-      db: platform.database.db,
-      sandboxUrls: { anthropic: anthropic.url, cloudinary: cloudinary.url, google: google.url },
-    });
+    const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls });
     thumbnailActivities = createThumbnailActivities({ db: platform.database.db, logger, providers, secrets });
+    const stored = await mediaStoreFor(platform.config, () => providers.cloudinary).put(`videos/${randomUUID()}/source.mp4`, videoFile, 'video');
+    storedVideo = { path: stored.path, url: stored.url };
   });
   afterAll(async () => {
     await platform?.stop();
@@ -78,7 +79,7 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     return { id: user.id, auth: { authorization: `Bearer ${plaintext}` } };
   }
 
-  /** A video of the user: a YouTube import with a local file (frames as backgrounds), or one without (styled backgrounds). */
+  /** A video of the user: a YouTube import with its file in the media store (frames as backgrounds), or one without (styled backgrounds). */
   async function newVideo(userId: string, options: { withFile: boolean }) {
     const row = await db()
       .insertInto('videos')
@@ -89,7 +90,8 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
         title: 'Plan a month of videos in one afternoon',
         transcript: TRANSCRIPT,
         processing_status: 'completed',
-        file_path: options.withFile ? videoFile : null,
+        file_path: options.withFile ? storedVideo.path : null,
+        media_url: options.withFile ? storedVideo.url : null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -111,6 +113,7 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
   const usage = (userId: string) =>
     db().selectFrom('thumbnail_usage').select(['aspect_ratio', 'iterations_used', 'iterations_reserved', 'thumbnails_generated']).where('user_id', '=', userId).execute();
 
+  type Delivered = Awaited<ReturnType<typeof delivered>>;
   /** The uploaded image as Cloudinary serves it, with its size read from the PNG/JPEG header. */
   async function delivered(url: string) {
     const res = await fetch(url);
@@ -132,13 +135,20 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     expect(job.status).toBe(200);
     expect(job.json).toMatchObject({ status: 'completed', progress: 100, currentStyle: null, retryCount: 0, errorMessage: null, thumbnailsRequested: 4, thumbnailsGenerated: 4 });
     expect(job.json.thumbnails.map((t: { style: string }) => t.style)).toEqual(ALL_STYLES);
-    const images = await Promise.all(job.json.thumbnails.map((t: { url: string }) => delivered(t.url)));
+    const images: Delivered[] = await Promise.all(job.json.thumbnails.map((t: { url: string }) => delivered(t.url)));
     for (const [i, image] of images.entries()) {
       expect(image.size).toEqual({ width: 1280, height: 720, format: 'jpg' });
       expect(job.json.thumbnails[i]).toMatchObject({ width: 1280, height: 720, format: 'jpg', version: 1, bytes: image.bytes.length });
       expect(job.json.thumbnails[i].overlayText.length).toBeGreaterThan(0);
     }
     expect(new Set(images.map((i) => i.sha)).size).toBe(ALL_STYLES.length);
+
+    // Renders ran on the media worker's queue; everything else on the main queue.
+    const history = await platform.client.workflow.getHandle(started.json.runId).fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    const queueOf = (type: string) => [...new Set(scheduled.filter((a) => a.activityType?.name === type).map((a) => a.taskQueue?.name))];
+    expect(queueOf('renderThumbnail')).toEqual([platform.queues.media]);
+    expect(queueOf('writeThumbnailCopy')).toEqual([platform.queues.main]);
 
     const run = await call(user.auth, 'GET', `/v1/runs/${encodeURIComponent(started.json.runId)}`);
     expect(run.json).toMatchObject({ status: 'completed', progress: 100 });
@@ -155,7 +165,7 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     await runResult(started.json.runId);
     const job = await call(user.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`);
     expect(job.json.thumbnails.map((t: { style: string }) => t.style)).toEqual(['vibrant_pop', 'cinematic_dark']);
-    const images = await Promise.all(job.json.thumbnails.map((t: { url: string }) => delivered(t.url)));
+    const images: Delivered[] = await Promise.all(job.json.thumbnails.map((t: { url: string }) => delivered(t.url)));
     expect(images.map((i) => i.size)).toEqual([
       { width: 720, height: 1280, format: 'png' },
       { width: 720, height: 1280, format: 'png' },

@@ -69,14 +69,14 @@ describe('video import survives a worker killed mid-generation', () => {
   });
 
   const startWorker = async () => {
-    const worker = spawnTs('test/integration/video-import.worker.ts', {
+    const worker = spawnTs('worker/main.ts', {
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: stackValue('temporalAddress'),
       TASK_QUEUE_PREFIX: queues.prefix,
       NODE_ENV: 'test',
       // Two generations at a time: the fan-out is still running when the first rows land.
       ANTHROPIC_MAX_CONCURRENCY: '2',
-      TEST_SANDBOX_URLS: JSON.stringify({ google: google.url, anthropic: anthropic.url }),
+      SANDBOX_URLS: JSON.stringify({ google: google.url, anthropic: anthropic.url }),
     });
     workers.push(worker);
     await worker.waitForOutput(/worker running/, 90_000);

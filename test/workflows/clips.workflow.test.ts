@@ -105,10 +105,10 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
       });
       const renders = fakes.named('renderClip');
       expect(renders.map((r) => r.queue)).toEqual([queues.media, queues.media, queues.media]);
-      expect(renders.map((r) => r.args[0].clipId).sort()).toEqual(['clip-0', 'clip-1', 'clip-2']);
+      expect(renders.map((r) => r.args[0].clipId as string).sort()).toEqual(['clip-0', 'clip-1', 'clip-2']);
       expect(renders[0]!.args[0]).toMatchObject({ aspectRatios: ['9:16', '1:1'], captionStyle: 'bold' });
     });
-    const stages = fakes.named('recordRunProgress').map((c) => c.args[1].stage);
+    const stages = fakes.named('recordRunProgress').map((c) => c.args[1].stage as string);
     expect(stages.slice(0, 3)).toEqual(['probing', 'picking-moments', 'rendering']);
     expect(fakes.named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'completed' });
     expect(fakes.named('settleUnfinishedClips')).toHaveLength(0);

@@ -82,6 +82,10 @@ async function generateAll(run: RunTracker, input: VideoImportInput, contentType
     }
   };
   await Promise.all(Array.from({ length: Math.min(MAX_PARALLEL_GENERATIONS, total) }, lane));
+  // Report in the requested order, not completion order, so results read the same every time.
+  const rank = (type: string) => contentTypes.indexOf(type);
+  outcome.generated.sort((a, b) => rank(a.contentType) - rank(b.contentType));
+  outcome.failed.sort((a, b) => rank(a) - rank(b));
   return outcome;
 }
 
