@@ -1,7 +1,7 @@
 import type { DbOrTx } from '../database';
 
 /** The model new prompts name; matches lib/config.ts ANTHROPIC_MODEL's default and its price table. */
-export const DEFAULT_PROMPT_MODEL = 'claude-sonnet-4-5';
+export const DEFAULT_PROMPT_MODEL = 'claude-sonnet-4-6';
 
 /** Shared ground rules every generation starts from: faithful to the video, no invented facts, Markdown out. */
 const GROUND_RULES = [

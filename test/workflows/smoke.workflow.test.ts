@@ -88,7 +88,7 @@ describe('smokeWorkflow (time-skipping, mocked activities)', () => {
       composeGreeting: async () => {
         throw ApplicationFailure.nonRetryable('name rejected', 'InvalidInput');
       },
-    } as Partial<Activities>);
+    });
     await run('smoke-wf-3', activities, async () => {
       await expect(
         env.client.workflow.execute('smokeWorkflow', { workflowId: smokeWorkflowId('wf-3'), taskQueue: 'smoke-wf-3', args: [{ name: 'x', delayMs: 0, userId: null }] }),

@@ -24,7 +24,6 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
 
   const PLAN: QuotaReservation = { gate: 'plan', plan: 'basic', allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'], maxDurationSeconds: 1800 };
 
-  let cancelledActivities = 0;
   /** Blocks like a long model call: heartbeats until the activity is cancelled. */
   async function untilCancelled(): Promise<never> {
     const ctx = Context.current();
@@ -32,7 +31,6 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     try {
       return await ctx.cancelled;
     } finally {
-      cancelledActivities += 1;
       clearInterval(beat);
     }
   }
@@ -190,34 +188,6 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(named('releaseVideoQuota')).toHaveLength(1);
     expect(named('commitVideoQuota')).toHaveLength(0);
-    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
-    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
-  });
-
-  it('canceled mid-generation: stops unfinished types, keeps the finished one and commits the slot', async () => {
-    const { activities, named } = fakeActivities({
-      generateVideoContent: async (g: GenerateContentInput) => {
-        if (g.contentType !== 'summary') return untilCancelled();
-        return { contentId: 'c-summary', contentType: 'summary', version: 1, tokensUsed: 5 };
-      },
-    });
-    await withWorker(activities, async (tq) => {
-      const handle = await start(tq, input('v-cancel-mid', { contentTypes: ['summary', 'blog_post', 'quotes'] }));
-      // Cancel once the summary is done (its completion moves the generating counters).
-      for (;;) {
-        const p = await handle.query(progressQuery);
-        if (p.counters.contentDone === 1) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      const before = cancelledActivities;
-      await handle.cancel();
-      // Awaiting the result lets the test server skip time; the blocked generations must have
-      // acknowledged the cancel first (heartbeat round trip), as they would on a real server.
-      while (cancelledActivities < before + 2) await new Promise((r) => setTimeout(r, 50));
-      await expect(handle.result()).rejects.toThrow();
-    });
-    expect(named('commitVideoQuota')).toHaveLength(1);
-    expect(named('releaseVideoQuota')).toHaveLength(0);
     expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
     expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
   });
