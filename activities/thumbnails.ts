@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createGoogleTokens } from './google-tokens';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -19,7 +20,6 @@ import {
 } from '../db/repositories/thumbnails';
 import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../lib/media-store';
-import { secretAad } from '../lib/secrets';
 import {
   ThumbnailLayoutSpecSchema,
   type RenderedThumbnail,
@@ -51,7 +51,6 @@ const MAX_OVERLAY_WORDS = 6;
 const MAX_OVERLAY_CHARS = 40;
 const TRANSCRIPT_EXCERPT_CHARS = 3_000;
 /** A token this close to expiry is refreshed before use. */
-const TOKEN_REFRESH_MARGIN_MS = 60_000;
 
 const COPY_SYSTEM =
   'You are a YouTube thumbnail designer. You write the overlay text of one thumbnail (two to five punchy words, no quotes, no emojis) and choose its text layout. Answer with JSON only.';
@@ -163,11 +162,6 @@ function mediaFailure(err: unknown): unknown {
   return err;
 }
 
-interface GoogleTokens {
-  access_token: string;
-  refresh_token?: string | null;
-}
-
 async function requireJob(db: Db, jobId: string): Promise<ThumbnailJob> {
   const job = await findThumbnailJob(db, jobId);
   if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
@@ -237,25 +231,7 @@ export function createThumbnailActivities(deps: ActivityDeps) {
       .execute();
     const row = rows.find((r) => r.channel_id === channelId) ?? rows[0];
     if (!row) throw notConnected;
-    const aad = secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id);
-    const tokens = JSON.parse(deps.secrets.decrypt(row.encrypted_tokens, aad)) as GoogleTokens;
-    const fresh = !row.token_expires_at || row.token_expires_at.getTime() > Date.now() + TOKEN_REFRESH_MARGIN_MS;
-    if (fresh || !tokens.refresh_token) return tokens.access_token;
-    try {
-      const refreshed = await providers.googleAuth.refreshGoogleToken(tokens.refresh_token);
-      const sealed = deps.secrets.encrypt(JSON.stringify({ ...tokens, access_token: refreshed.accessToken, refresh_token: refreshed.refreshToken ?? tokens.refresh_token }), aad);
-      await db
-        .updateTable('youtube_oauth_tokens')
-        .set({ encrypted_tokens: sealed, token_expires_at: refreshed.expiresAt, last_refreshed_at: new Date() })
-        .where('id', '=', row.id)
-        .execute();
-      return refreshed.accessToken;
-    } catch (err) {
-      if (err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth) {
-        await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', row.id).execute();
-      }
-      throw err;
-    }
+    return createGoogleTokens({ db, providers, secrets: deps.secrets })('youtube_oauth_tokens', row);
   }
 
   return {

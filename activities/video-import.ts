@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import { createGoogleTokens, isAuthFailure, type GoogleCredentialTable, type SealedTokenRow } from './google-tokens';
 import { ApplicationFailure } from '@temporalio/common';
 import { sql } from 'kysely';
 import {
@@ -11,7 +12,7 @@ import {
 } from '../db/repositories/video-import';
 import type { TranscriptSource as StoredTranscriptSource, Video, VideoProcessingStatus } from '../db/types';
 import { renderExport, type ExportFormat } from '../lib/export-formats';
-import { secretAad, type SecretBox } from '../lib/secrets';
+import type { SecretBox } from '../lib/secrets';
 import type { ExportOutcome, GenerateContentInput, GeneratedContent, QuotaReservation } from '../schemas/video-import';
 import type { ActivityDeps } from './deps';
 import { FailureType } from './providers/errors';
@@ -29,27 +30,12 @@ export interface VideoImportActivityDeps extends ActivityDeps {
 }
 
 export const DEFAULT_MAX_TRANSCRIPT_CHARS = 400_000;
-/** A token this close to expiry is refreshed before use. */
-const TOKEN_REFRESH_MARGIN_MS = 60_000;
 /** Well inside the workflow's 5 s heartbeat timeout, so a cancel reaches a running generation within seconds. */
 const HEARTBEAT_INTERVAL_MS = 1_000;
 
 const CONDENSE_SYSTEM =
   'You condense one section of a video transcript into faithful, dense notes for a writer who will not see the transcript. Keep every concrete claim, number, name, example, step and memorable quote; drop filler and repetition. Never add facts.';
 
-interface GoogleTokens {
-  access_token: string;
-  refresh_token?: string | null;
-}
-
-interface TokenRow {
-  id: string;
-  encrypted_tokens: string;
-  token_expires_at: Date | null;
-}
-
-/** Types of failure that mean "the user's authorization is gone", not "try again later". */
-const isAuthFailure = (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth;
 
 const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 
@@ -140,30 +126,9 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
     return video;
   }
 
-  /**
-   * The access token of a stored Google credential, refreshed (and re-sealed) when it is about
-   * to expire. Revoked consent fails as ProviderAuth after `onRevoked` has marked the row.
-   */
-  async function googleAccessToken(table: 'youtube_oauth_tokens' | 'cloud_storage_credentials', row: TokenRow, secrets: SecretBox): Promise<string> {
-    const aad = secretAad(table, 'encrypted_tokens', row.id);
-    const tokens = JSON.parse(secrets.decrypt(row.encrypted_tokens, aad)) as GoogleTokens;
-    const fresh = !row.token_expires_at || row.token_expires_at.getTime() > Date.now() + TOKEN_REFRESH_MARGIN_MS;
-    if (fresh || !tokens.refresh_token) return tokens.access_token;
-    try {
-      const refreshed = await providers.googleAuth.refreshGoogleToken(tokens.refresh_token);
-      const sealed = secrets.encrypt(JSON.stringify({ ...tokens, access_token: refreshed.accessToken, refresh_token: refreshed.refreshToken ?? tokens.refresh_token }), aad);
-      const update = { encrypted_tokens: sealed, token_expires_at: refreshed.expiresAt, last_refreshed_at: new Date() };
-      if (table === 'youtube_oauth_tokens') await db.updateTable('youtube_oauth_tokens').set(update).where('id', '=', row.id).execute();
-      else await db.updateTable('cloud_storage_credentials').set(update).where('id', '=', row.id).execute();
-      return refreshed.accessToken;
-    } catch (err) {
-      if (isAuthFailure(err)) {
-        if (table === 'youtube_oauth_tokens') await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', row.id).execute();
-        else await db.updateTable('cloud_storage_credentials').set({ status: 'revoked', last_error: (err as Error).message, error_count: sql`error_count + 1` }).where('id', '=', row.id).execute();
-      }
-      throw err;
-    }
-  }
+  /** The access token of a stored Google credential (refreshed and re-sealed near expiry). */
+  const googleAccessToken = (table: GoogleCredentialTable, row: SealedTokenRow, secrets: SecretBox) =>
+    createGoogleTokens({ db, providers, secrets })(table, row);
 
   /** The user's connected YouTube account, preferring the video's own channel: captions are served to owners only. */
   async function youtubeOwnerToken(userId: string, channelId: string | null): Promise<string | undefined> {
