@@ -109,7 +109,11 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     const reported = args<{ stage: string; progress: number }>('recordRunProgress', 1);
     expect([...new Set(reported.map((p) => p.stage))]).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'completed']);
     const progress = reported.map((p) => p.progress);
-    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    // Progress writes of parallel generations are separate activities and may run in any order;
+    // each stage reports a higher value than the last (the row keeps the greatest).
+    const sorted = [...progress].sort((a, b) => a - b);
+    expect(new Set(sorted).size).toBe(sorted.length);
+    expect(sorted.at(-1)).toBe(100);
     const order = calls.map(([n]) => n);
     expect(order.indexOf('reserveVideoQuota')).toBeLessThan(order.indexOf('fetchVideoMetadata'));
     expect(order.lastIndexOf('generateVideoContent')).toBeLessThan(order.indexOf('commitVideoQuota'));
