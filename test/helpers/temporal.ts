@@ -1,3 +1,4 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import {
@@ -8,6 +9,7 @@ import {
   Runtime,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { stackValue } from './stack-env';
@@ -49,4 +51,12 @@ export async function testClient(): Promise<Client> {
 export function testNativeConnection(): Promise<NativeConnection> {
   quietTemporalRuntime();
   return NativeConnection.connect({ address: stackValue('temporalAddress') });
+}
+
+/** The Java time-skipping test server (from .tools/bin), for workflow tests with mocked activities. */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietTemporalRuntime();
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
+  });
 }

@@ -1,23 +1,19 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { RunClosure } from '../../db/repositories/runs';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import type { ClipsInput, PickMomentsInput, PlannedClip, RenderClipInput } from '../../schemas/clips';
 import { progressQuery } from '../../workflows/common/progress';
 import { clipsWorkflowId } from '../../workflows/clips/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 /** The clips workflow's decisions with mocked activities on the time-skipping server. */
 describe('clipsWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   let queueCount = 0;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

@@ -1,22 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { PayAffiliateOutcome } from '../../activities/affiliates';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import { previousPeriod, type Reconciliation } from '../../schemas/affiliates';
 import { payoutsWorkflowId, type MonthlyPayoutsResult, type PayoutsResult } from '../../workflows/payouts/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 /** The payout orchestration with mocked activities: paging into child batches, continueAsNew, failures, the monthly launcher. */
 describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

@@ -1,10 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { PublishPostInput, PublishPostResult } from '../../activities/posts';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import type { PostWorkflowInput, PostWorkflowResult } from '../../schemas/posts';
 import {
   approvePostUpdate,
@@ -14,7 +13,7 @@ import {
   rejectPostUpdate,
   reschedulePostUpdate,
 } from '../../workflows/posts/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -27,10 +26,7 @@ const DAY = 24 * HOUR;
 describe('postWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

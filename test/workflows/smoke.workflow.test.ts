@@ -1,21 +1,17 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import { progressQuery } from '../../workflows/common/progress';
 import { smokeWorkflowId } from '../../workflows/smoke/contract';
-import { workflowBundle, quietTemporalRuntime } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 /** Workflow logic with mocked activities on the time-skipping server: a one-hour timer takes no real time. */
 describe('smokeWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

@@ -1,11 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { BillingEmail } from '../../activities/billing';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import {
   stripeEventSignal,
   subscriptionStateQuery,
@@ -13,7 +12,7 @@ import {
   type StripeEventRef,
   type SubscriptionSummary,
 } from '../../workflows/subscription/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 const DAY = 86_400_000;
 
@@ -24,10 +23,7 @@ const DAY = 86_400_000;
 describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

@@ -1,10 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import type {
   RenderThumbnailInput,
   ThumbnailJobEnding,
@@ -14,7 +13,7 @@ import type {
 } from '../../schemas/thumbnails';
 import { progressQuery } from '../../workflows/common/progress';
 import { thumbnailsWorkflowId } from '../../workflows/thumbnails/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 const STYLES = ['bold_contrast', 'clean_minimal', 'vibrant_pop'];
 const LAYOUT = {
@@ -34,10 +33,7 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   let queueCount = 0;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 

@@ -1,24 +1,20 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImportResult } from '../../schemas/video-import';
 import { progressQuery } from '../../workflows/common/progress';
 import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
-import { quietTemporalRuntime, workflowBundle } from '../helpers/temporal';
+import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
 
 /** The import workflow's decisions with mocked activities on the time-skipping server. */
 describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
   let queueCount = 0;
   beforeAll(async () => {
-    quietTemporalRuntime();
-    env = await TestWorkflowEnvironment.createTimeSkipping({
-      server: { executable: { type: 'existing-path', path: resolveTimeSkippingServer() } },
-    });
+    env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
 
