@@ -3,7 +3,7 @@ import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/com
 import { listRunningRunIds, lockUserRunStarts } from '../db/repositories/run-listing';
 import { closeRun, findRun, registerRun } from '../db/repositories/runs';
 import type { RunStarted } from '../schemas/api-runs';
-import { DomainIdAttr, JobTypeAttr, UserIdAttr } from '../lib/search-attributes';
+import { DomainIdAttr, JobTypeAttr, UserIdAttr, VideoIdAttr } from '../lib/search-attributes';
 import type { ApiDeps } from './deps';
 import { getPlanLimits } from './plan-limits';
 import { HttpProblem } from './problem';
@@ -17,6 +17,8 @@ export interface StartRunRequest<A extends unknown[]> {
   args: A;
   userId: string | null;
   domainId?: string;
+  /** The source video, when the run works on one: searchable as `VideoId` in the Temporal UI. */
+  videoId?: string;
   /** Stored as the run's input in job_runs (never secrets). */
   input?: unknown;
 }
@@ -81,6 +83,7 @@ export async function startRun<A extends unknown[]>(
   const attributes: SearchAttributePair[] = [{ key: JobTypeAttr, value: req.jobType }];
   if (req.userId) attributes.push({ key: UserIdAttr, value: req.userId });
   if (req.domainId) attributes.push({ key: DomainIdAttr, value: req.domainId });
+  if (req.videoId) attributes.push({ key: VideoIdAttr, value: req.videoId });
   try {
     await deps.temporal.workflow.start(req.workflowType, {
       workflowId: req.workflowId,

@@ -283,6 +283,7 @@ function router(deps: ApiDeps): Router {
         args: [input],
         userId,
         domainId: id,
+        videoId: id,
         input: { videoId: id, count, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle, minSeconds: input.minSeconds, maxSeconds: input.maxSeconds },
       });
       return { status: 202, body: { ...runStartedBody(runId), videoId: id } };

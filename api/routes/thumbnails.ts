@@ -141,6 +141,7 @@ function router(deps: ApiDeps): Router {
         args: [input],
         userId: job.userId,
         domainId: created.id,
+        videoId: job.videoId,
         input: { videoId: job.videoId, aspectRatio: job.aspectRatio, styles: job.styles, version, refinement: refinement ?? null },
       });
       return { runId, jobId: created.id, version };

@@ -192,6 +192,7 @@ function router(deps: ApiDeps): Router {
           args: [input],
           userId,
           domainId: video.id,
+        videoId: video.id,
           input: { url: body.url, contentTypes: body.contentTypes ?? null, export: body.export ?? null },
         });
         return { status: 202, body: { ...runStartedBody(runId), videoId: video.id } };
@@ -248,6 +249,7 @@ function router(deps: ApiDeps): Router {
         args: [input],
         userId,
         domainId: video.id,
+        videoId: video.id,
         input: { contentType: typeKey, version, instructions: body.instructions ?? null },
       });
       return { status: 202, body: { ...runStartedBody(runId), videoId: video.id, contentType: typeKey, version } };

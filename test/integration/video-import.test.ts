@@ -8,10 +8,12 @@ import { createVideoImportActivities, type VideoImportActivities, type VideoImpo
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';
+import { JobTypeAttr, UserIdAttr, VideoIdAttr } from '../../lib/search-attributes';
 import { createSecretBox, secretAad } from '../../lib/secrets';
 import { startAnthropicSandbox } from '../../sandbox/anthropic';
 import { RESERVED_VIDEO_IDS, startGoogleSandbox, type GoogleSandbox } from '../../sandbox/google';
 import type { SandboxServer } from '../../sandbox/http';
+import { VIDEO_IMPORT_JOB_TYPE } from '../../workflows/video-import/contract';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
@@ -121,6 +123,10 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     const result = await runResult(started.json.runId);
     expect(result).toMatchObject({ videoId: started.json.videoId, failedContentTypes: [], quota: 'committed' });
     expect([...result.generatedContentTypes].sort()).toEqual([...BASIC_TYPES].sort());
+    const described = await platform.client.workflow.getHandle(started.json.runId).describe();
+    expect(described.typedSearchAttributes.get(VideoIdAttr)).toBe(started.json.videoId);
+    expect(described.typedSearchAttributes.get(UserIdAttr)).toBe(user.id);
+    expect(described.typedSearchAttributes.get(JobTypeAttr)).toBe(VIDEO_IMPORT_JOB_TYPE);
 
     const video = await call(user.auth, 'GET', `/v1/videos/${started.json.videoId}`);
     expect(video.status).toBe(200);

@@ -7,7 +7,7 @@ import type { RunClosure } from '../../db/repositories/runs';
 import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImportResult } from '../../schemas/video-import';
 import { progressQuery } from '../../workflows/common/progress';
 import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
-import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv, testClient, testNativeConnection, workflowBundle } from '../helpers/temporal';
 
 /** The import workflow's decisions with mocked activities on the time-skipping server. */
 describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
@@ -20,12 +20,16 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
 
   const PLAN: QuotaReservation = { gate: 'plan', plan: 'basic', allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'], maxDurationSeconds: 1800 };
 
+  let cancelledGenerations = 0;
   /** Blocks like a long model call: heartbeats until the activity is cancelled. */
   async function untilCancelled(): Promise<never> {
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), 100);
     try {
       return await ctx.cancelled;
+    } catch (err) {
+      if (ctx.info.activityType === 'generateVideoContent') cancelledGenerations += 1;
+      throw err;
     } finally {
       clearInterval(beat);
     }
@@ -188,6 +192,38 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(named('releaseVideoQuota')).toHaveLength(1);
     expect(named('commitVideoQuota')).toHaveLength(0);
+    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
+    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
+  });
+
+  // On the real dev server: the time-skipping server does not deliver a cancel to a heartbeating
+  // activity the workflow waits for (WAIT_CANCELLATION_COMPLETED), so this one runs in real time.
+  it('canceled mid-generation: stops unfinished types, keeps the finished one and commits the slot', async () => {
+    const { activities, named } = fakeActivities({
+      generateVideoContent: async (g: GenerateContentInput) => {
+        if (g.contentType !== 'summary') return untilCancelled();
+        return { contentId: 'c-summary', contentType: 'summary', version: 1, tokensUsed: 5 };
+      },
+    });
+    const taskQueue = `video-import-wf-dev-${++queueCount}-${Date.now()}`;
+    const [connection, client] = await Promise.all([testNativeConnection(), testClient()]);
+    try {
+      const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+      await worker.runUntil(async () => {
+        const i = input(`v-cancel-mid-${Date.now()}`, { contentTypes: ['summary', 'blog_post', 'quotes'] });
+        const handle = await client.workflow.start('videoImportWorkflow', { workflowId: videoImportWorkflowId(i.videoId), taskQueue, args: [i] });
+        // Cancel once the summary is done (its completion moves the generating counters).
+        while ((await handle.query(progressQuery)).counters.contentDone !== 1) await new Promise((r) => setTimeout(r, 20));
+        await handle.cancel();
+        await expect(handle.result()).rejects.toThrow(/cancel/i);
+      });
+    } finally {
+      await Promise.allSettled([connection.close(), client.connection.close()]);
+    }
+    expect(cancelledGenerations).toBe(2);
+    expect(named('generateVideoContent')).toHaveLength(3);
+    expect(named('commitVideoQuota')).toHaveLength(1);
+    expect(named('releaseVideoQuota')).toHaveLength(0);
     expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
     expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
   });
