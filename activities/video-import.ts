@@ -390,23 +390,23 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
         .where('vc.video_id', '=', input.videoId)
         .execute();
       const uploads = items.flatMap((item) => input.formats.map((format) => ({ item, format })));
+      /** The cloud_storage_uploads row of one content item in one format (unique per item + provider + format). */
+      const uploadRow = ({ item, format }: (typeof uploads)[number]) => ({
+        user_id: input.userId,
+        cloud_storage_credentials_id: credential.id,
+        video_id: input.videoId,
+        video_content_id: item.id,
+        provider: 'google_drive' as const,
+        content_type: item.key,
+        file_format: format,
+        file_name: `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`,
+      });
 
       const markFailed = async (targets: typeof uploads, reason: string) => {
-        for (const { item, format } of targets) {
+        for (const upload of targets) {
           await db
             .insertInto('cloud_storage_uploads')
-            .values({
-              user_id: input.userId,
-              cloud_storage_credentials_id: credential.id,
-              video_id: input.videoId,
-              video_content_id: item.id,
-              provider: 'google_drive',
-              content_type: item.key,
-              file_format: format,
-              file_name: `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`,
-              status: 'failed',
-              error_message: reason,
-            })
+            .values({ ...uploadRow(upload), status: 'failed', error_message: reason })
             .onConflict((oc) => oc.columns(['video_content_id', 'provider', 'file_format']).doUpdateSet({ status: 'failed', error_message: reason }).where('cloud_storage_uploads.status', '<>', 'completed'))
             .execute();
         }
@@ -445,22 +445,12 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       };
 
       let failedReason: string | undefined;
-      for (const [index, { item, format }] of uploads.entries()) {
-        const fileName = `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`;
+      for (const [index, upload] of uploads.entries()) {
+        const { item, format } = upload;
+        const row = uploadRow(upload);
         const claimed = await db
           .insertInto('cloud_storage_uploads')
-          .values({
-            user_id: input.userId,
-            cloud_storage_credentials_id: credential.id,
-            video_id: input.videoId,
-            video_content_id: item.id,
-            provider: 'google_drive',
-            content_type: item.key,
-            file_format: format,
-            file_name: fileName,
-            status: 'uploading',
-            started_at: new Date(),
-          })
+          .values({ ...row, status: 'uploading', started_at: new Date() })
           .onConflict((oc) =>
             oc
               .columns(['video_content_id', 'provider', 'file_format'])
@@ -476,7 +466,7 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           const uploaded = await providers.drive.uploadFile({
             accessToken,
             folderId: folder.id,
-            name: fileName,
+            name: row.file_name,
             mimeType: file.mimeType,
             body: file.data,
             idempotencyKey: `video_content:${item.id}:${format}`,
