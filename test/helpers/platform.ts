@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities, type Activities } from '../../activities';
 import { createProviders, type Providers } from '../../activities/providers';
 import { createApp } from '../../api/app';
@@ -13,6 +12,8 @@ import { urlGuardOptions } from '../../lib/ssrf';
 import type { TaskQueues } from '../../lib/task-queues';
 import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
+import { killGroup, spawnTs, type SpawnedProcess } from './processes';
+import { stackValue } from './stack-env';
 import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
 
 export interface TestPlatform {
@@ -23,7 +24,14 @@ export interface TestPlatform {
   config: Config;
   /** The platform's secret box, for tests that store sealed tokens. */
   secrets: SecretBox;
-  worker: Worker;
+  /** Starts the in-process main + media workers (done at start unless `workers: 'later'`); idempotent. */
+  startWorkers(): Promise<void>;
+  /**
+   * Spawns a real worker process (worker/main.ts unless `entry` says otherwise) on this platform's
+   * database, task queues, encryption key and sandboxes; resolves once it announces `ready`.
+   * Crash tests kill -9 it; stop() kills any still running.
+   */
+  spawnWorkerProcess(env?: Record<string, string>, options?: { entry?: string; ready?: RegExp }): Promise<SpawnedProcess>;
   stop(): Promise<void>;
 }
 
@@ -35,6 +43,8 @@ export interface TestPlatformOptions {
   providers?: Providers;
   /** Or: provider name → URL of a sandbox the test started, for providers built on the platform's own database. */
   sandboxUrls?: Record<string, string>;
+  /** 'later': no in-process workers until startWorkers() (crash tests run the first worker as a process). */
+  workers?: 'now' | 'later';
 }
 
 /** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
@@ -55,20 +65,49 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
   const real = createActivities({ db: database.db, logger, providers, secrets });
   const connection = await testNativeConnection();
-  const worker = await createMainWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: queues.main,
-    activities: options.activities ? options.activities(real) : real,
-    workflowBundle: await workflowBundle(),
-  });
-  const mediaWorker = await createMediaWorker({
-    connection,
-    namespace: 'default',
-    taskQueue: queues.media,
-    activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary), urlGuard: urlGuardOptions(config) }),
-  });
-  const running = Promise.all([worker.run(), mediaWorker.run()]);
+  let running: Promise<unknown> | undefined;
+  let shutdownWorkers = () => {};
+  const startWorkers = async () => {
+    if (running) return;
+    const worker = await createMainWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: queues.main,
+      activities: options.activities ? options.activities(real) : real,
+      workflowBundle: await workflowBundle(),
+    });
+    const mediaWorker = await createMediaWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: queues.media,
+      activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary), urlGuard: urlGuardOptions(config) }),
+    });
+    running = Promise.all([worker.run(), mediaWorker.run()]);
+    shutdownWorkers = () => {
+      worker.shutdown();
+      mediaWorker.shutdown();
+    };
+  };
+  if (options.workers !== 'later') await startWorkers();
+
+  const processes: SpawnedProcess[] = [];
+  const spawnWorkerProcess = async (env: Record<string, string> = {}, { entry = 'worker/main.ts', ready = /worker running/ } = {}) => {
+    const worker = spawnTs(entry, {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info', // the worker announces itself at info level
+      DATABASE_URL: database.url,
+      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
+      TASK_QUEUE_PREFIX: queues.prefix,
+      ENCRYPTION_KEY: config.ENCRYPTION_KEY,
+      SANDBOX_URLS: JSON.stringify(options.sandboxUrls ?? {}),
+      ...options.env,
+      ...env,
+    });
+    processes.push(worker);
+    await worker.waitForOutput(ready, 90_000);
+    return worker;
+  };
+
   const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -82,12 +121,13 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     queues,
     config,
     secrets,
-    worker,
+    startWorkers,
+    spawnWorkerProcess,
     async stop() {
+      processes.forEach((p) => killGroup(p));
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      worker.shutdown();
-      mediaWorker.shutdown();
+      shutdownWorkers();
       await running;
       await connection.close();
       await client.connection.close();

@@ -1,41 +1,19 @@
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
-import { stackValue } from '../helpers/stack-env';
-import { testClient, uniqueTaskQueues } from '../helpers/temporal';
-import type { Client } from '@temporalio/client';
+import { killGroup } from '../helpers/processes';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { smokeWorkflowId } from '../../workflows/smoke/contract';
 
 /** kill -9 the worker process while a run waits on its durable timer; a new worker finishes the run. */
 describe('durability: worker killed with SIGKILL mid-run', () => {
-  let database: TestDatabase;
-  let client: Client;
-  const workers: SpawnedProcess[] = [];
-  const queues = uniqueTaskQueues();
+  let platform: TestPlatform;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    client = await testClient();
+    platform = await startTestPlatform({ workers: 'later' });
   });
-  afterAll(async () => {
-    workers.forEach((w) => killGroup(w));
-    await client?.connection.close();
-    await database?.drop();
-  });
-
-  const startWorker = async () => {
-    const worker = spawnTs('worker/main.ts', {
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      TASK_QUEUE_PREFIX: queues.prefix,
-      NODE_ENV: 'test',
-    });
-    workers.push(worker);
-    await worker.waitForOutput(/worker running/, 90_000);
-    return worker;
-  };
+  afterAll(() => platform?.stop());
 
   it('completes the run exactly once after the worker is killed while the run sleeps', async () => {
-    const first = await startWorker();
+    const { client, database, queues } = platform;
+    const first = await platform.spawnWorkerProcess();
     const workflowId = smokeWorkflowId(`durable-${Date.now()}`);
     const handle = await client.workflow.start('smokeWorkflow', {
       workflowId,
@@ -55,7 +33,7 @@ describe('durability: worker killed with SIGKILL mid-run', () => {
     killGroup(first, 'SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
-    await startWorker();
+    await platform.spawnWorkerProcess();
     const result = await handle.result();
     expect(result.greeting).toMatch(/^hello, survivor/);
 

@@ -1,24 +1,12 @@
-import type { Server } from 'node:http';
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { createProviders } from '../../activities/providers';
-import { createApp } from '../../api/app';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
 import { startAnthropicSandbox } from '../../sandbox/anthropic';
 import { startGoogleSandbox } from '../../sandbox/google';
 import type { SandboxServer } from '../../sandbox/http';
 import { USER_SCOPES } from '../../schemas/api-keys';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { api } from '../helpers/platform';
-import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
-import { stackValue } from '../helpers/stack-env';
-import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from '../helpers/temporal';
-import { createMainWorker } from '../../worker/create-worker';
+import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { killGroup } from '../helpers/processes';
 
 const CONTENT_TYPES = ['summary', 'chapters', 'blog_post', 'quotes', 'newsletter'];
 const TRANSCRIPT = [
@@ -33,72 +21,24 @@ const TRANSCRIPT = [
  * this process, to skip a second cold start) finishes the import exactly once.
  */
 describe('video import survives a worker killed mid-generation', () => {
-  let database: TestDatabase;
-  let client: Client;
-  let server: Server;
-  let apiUrl: string;
+  let platform: TestPlatform;
   let google: SandboxServer;
   let anthropic: SandboxServer;
-  const workers: SpawnedProcess[] = [];
-  const queues = uniqueTaskQueues();
-  let bundle: Promise<WorkflowBundleWithSourceMap>;
-  let stopReplacement: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    bundle = workflowBundle();
-    database = await createTestDatabase();
-    client = await testClient();
     // Slow model answers keep generations in flight long enough to kill the worker under them.
     [google, anthropic] = await Promise.all([startGoogleSandbox({ port: 0 }), startAnthropicSandbox({ port: 0, latencyMs: 1500 })]);
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix });
-    const app = createApp({ db: database.db, temporal: client, logger: createLogger('silent'), config, taskQueues: queues });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    platform = await startTestPlatform({ workers: 'later', sandboxUrls: { google: google.url, anthropic: anthropic.url } });
   });
   afterAll(async () => {
-    workers.forEach((w) => killGroup(w));
-    await stopReplacement?.();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await platform?.stop();
     await Promise.all([google?.stop(), anthropic?.stop()]);
-    await client?.connection.close();
-    await database?.drop();
   });
 
-  const startWorker = async () => {
-    const worker = spawnTs('worker/main.ts', {
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      TASK_QUEUE_PREFIX: queues.prefix,
-      NODE_ENV: 'test',
-      // Two generations at a time: the fan-out is still running when the first rows land.
-      ANTHROPIC_MAX_CONCURRENCY: '2',
-      SANDBOX_URLS: JSON.stringify({ google: google.url, anthropic: anthropic.url }),
-    });
-    workers.push(worker);
-    await worker.waitForOutput(/worker running/, 90_000);
-    return worker;
-  };
-
-  const startReplacementWorker = async () => {
-    const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix });
-    const logger = createLogger('silent');
-    const providers = createProviders({ config, logger, db: database.db, sandboxUrls: { google: google.url, anthropic: anthropic.url } });
-    const connection = await testNativeConnection();
-    const worker = await createMainWorker({ connection, namespace: 'default', taskQueue: queues.main, activities: createActivities({ db: database.db, logger, providers }), workflowBundle: await bundle });
-    const running = worker.run();
-    stopReplacement = async () => {
-      worker.shutdown();
-      await running;
-      await connection.close();
-    };
-  };
-
   it('completes after kill -9 and restart: exactly one row per content type, usage committed once', async () => {
-    const first = await startWorker();
+    const { database, client, apiUrl } = platform;
+    // Two generations at a time: the fan-out is still running when the first rows land.
+    const first = await platform.spawnWorkerProcess({ ANTHROPIC_MAX_CONCURRENCY: '2' });
     const user = await createUser(database.db, { email: `crash-${randomUUID()}@example.test`, plan: 'basic' });
     const { plaintext } = await createApiKey(database.db, { userId: user.id, name: 'test', scopes: [...USER_SCOPES] });
     const started = await api(apiUrl, 'POST', '/v1/videos/import', { url: `https://youtu.be/${randomBytes(8).toString('base64url').slice(0, 11)}`, contentTypes: CONTENT_TYPES, transcript: { content: TRANSCRIPT } }, { authorization: `Bearer ${plaintext}` });
@@ -115,7 +55,8 @@ describe('video import survives a worker killed mid-generation', () => {
     killGroup(first, 'SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
 
-    await startReplacementWorker();
+    // The replacement runs in this process, to skip a second cold start.
+    await platform.startWorkers();
     const result = await client.workflow.getHandle(started.json.runId).result();
     expect([...result.generatedContentTypes].sort()).toEqual([...CONTENT_TYPES].sort());
     expect(result.failedContentTypes).toEqual([]);
