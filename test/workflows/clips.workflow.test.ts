@@ -7,6 +7,7 @@ import type { ClipsInput, PickMomentsInput, PlannedClip, RenderClipInput } from 
 import { progressQuery } from '../../workflows/common/progress';
 import { clipsWorkflowId } from '../../workflows/clips/contract';
 import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { untilCancelled } from '../helpers/workflow-tests';
 
 /** The clips workflow's decisions with mocked activities on the time-skipping server. */
 describe('clipsWorkflow (time-skipping, mocked activities)', () => {
@@ -51,15 +52,7 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
   }
 
   /** Blocks like a long render: heartbeats until the activity is cancelled. */
-  async function untilCancelled(): Promise<never> {
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat({ percent: 50 }), 100);
-    try {
-      return await ctx.cancelled;
-    } finally {
-      clearInterval(beat);
-    }
-  }
+  const blockUntilCancelled = () => untilCancelled({ percent: 50 });
 
   async function withWorkers(fakes: ReturnType<typeof fakeActivities>, fn: (queues: { main: string; media: string }) => Promise<void>) {
     queueCount += 1;
@@ -146,7 +139,7 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
   it('cancel mid-render: waits for running renders to stop, keeps finished clips and marks the rest', async () => {
     const fakes = fakeActivities({
       renderClip: async (r: RenderClipInput) => {
-        if (r.clipId !== 'clip-0') return untilCancelled();
+        if (r.clipId !== 'clip-0') return blockUntilCancelled();
         return { clipId: r.clipId, clipIndex: 0, durationSeconds: 5, fileUrls: { '9:16': 'done' }, thumbnailUrl: 'x' };
       },
     });

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
 import type {
@@ -13,7 +12,8 @@ import type {
 } from '../../schemas/thumbnails';
 import { progressQuery } from '../../workflows/common/progress';
 import { thumbnailsWorkflowId } from '../../workflows/thumbnails/contract';
-import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { failureOf, workerRunner } from '../helpers/workflow-tests';
 
 const STYLES = ['bold_contrast', 'clean_minimal', 'vibrant_pop'];
 const LAYOUT = {
@@ -31,7 +31,6 @@ const LAYOUT = {
 /** The thumbnail workflow's decisions with mocked activities on the time-skipping server (retry backoff takes no real time). */
 describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
-  let queueCount = 0;
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
   });
@@ -77,27 +76,13 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     return { activities, calls, named, args, attempts };
   }
 
-  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `thumbnails-wf-${++queueCount}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'thumbnails-wf');
 
   type JobInput = Omit<ThumbnailsInput, 'mediaTaskQueue'>;
   const input = (jobId: string, overrides: Partial<JobInput> = {}): JobInput => ({ jobId, userId: 'u1', videoId: 'v1', version: 1, ...overrides });
   // One test worker serves both queues' activities, so the renders go to its queue too.
   const start = (taskQueue: string, i: JobInput) =>
     env.client.workflow.start('thumbnailsWorkflow', { workflowId: thumbnailsWorkflowId(i.jobId), taskQueue, args: [{ ...i, mediaTaskQueue: taskQueue }] });
-
-  async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
-    const err: any = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeDefined();
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : err.cause?.cause;
-    return { type: cause?.type, message: cause?.message ?? err.message };
-  }
 
   it('renders every style in order, reporting the current style through the query and the job row, then settles once', async () => {
     const { activities, calls, named, args } = fakeActivities();

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -8,11 +7,11 @@ import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImp
 import { progressQuery } from '../../workflows/common/progress';
 import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
 import { createTimeSkippingEnv, testClient, testNativeConnection, workflowBundle } from '../helpers/temporal';
+import { failureOf, untilCancelled, workerRunner } from '../helpers/workflow-tests';
 
 /** The import workflow's decisions with mocked activities on the time-skipping server. */
 describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   let env: TestWorkflowEnvironment;
-  let queueCount = 0;
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
   });
@@ -21,19 +20,10 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   const PLAN: QuotaReservation = { gate: 'plan', plan: 'basic', allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'], maxDurationSeconds: 1800 };
 
   let cancelledGenerations = 0;
-  /** Blocks like a long model call: heartbeats until the activity is cancelled. */
-  async function untilCancelled(): Promise<never> {
-    const ctx = Context.current();
-    const beat = setInterval(() => ctx.heartbeat(), 100);
-    try {
-      return await ctx.cancelled;
-    } catch (err) {
-      if (ctx.info.activityType === 'generateVideoContent') cancelledGenerations += 1;
-      throw err;
-    } finally {
-      clearInterval(beat);
-    }
-  }
+  const blockUntilCancelled = () =>
+    untilCancelled(undefined, (type) => {
+      if (type === 'generateVideoContent') cancelledGenerations += 1;
+    });
 
   function fakeActivities(overrides: Partial<Record<string, (...args: any[]) => unknown>> = {}) {
     const calls: Array<[string, any[]]> = [];
@@ -63,26 +53,12 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     return { activities, calls, named, args };
   }
 
-  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `video-import-wf-${++queueCount}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'video-import-wf');
 
   const input = (videoId: string, overrides: Partial<VideoImportInput> = {}): VideoImportInput => ({ videoId, userId: 'u1', contentTypes: [], ...overrides });
 
   const start = (taskQueue: string, i: VideoImportInput) =>
     env.client.workflow.start('videoImportWorkflow', { workflowId: videoImportWorkflowId(i.videoId), taskQueue, args: [i] });
-
-  async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
-    const err: any = await promise.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeDefined();
-    const cause = err.cause instanceof ApplicationFailure ? err.cause : err.cause?.cause;
-    return { type: cause?.type, message: cause?.message ?? err.message };
-  }
 
   it('generates the requested types the plan allows, commits the quota once and walks the stages in order', async () => {
     const { activities, calls, named, args } = fakeActivities();
@@ -183,7 +159,7 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   });
 
   it('canceled before any content: releases the slot and closes the run as canceled', async () => {
-    const { activities, named } = fakeActivities({ fetchVideoMetadata: untilCancelled });
+    const { activities, named } = fakeActivities({ fetchVideoMetadata: blockUntilCancelled });
     await withWorker(activities, async (tq) => {
       const handle = await start(tq, input('v-cancel-early'));
       while (named('fetchVideoMetadata').length === 0) await new Promise((r) => setTimeout(r, 20));
@@ -201,11 +177,11 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   it('canceled mid-generation: stops unfinished types, keeps the finished one and commits the slot', async () => {
     const { activities, named } = fakeActivities({
       generateVideoContent: async (g: GenerateContentInput) => {
-        if (g.contentType !== 'summary') return untilCancelled();
+        if (g.contentType !== 'summary') return blockUntilCancelled();
         return { contentId: 'c-summary', contentType: 'summary', version: 1, tokensUsed: 5 };
       },
     });
-    const taskQueue = `video-import-wf-dev-${++queueCount}-${Date.now()}`;
+    const taskQueue = `video-import-wf-dev-${Date.now()}`;
     const [connection, client] = await Promise.all([testNativeConnection(), testClient()]);
     try {
       const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
