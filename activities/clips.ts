@@ -1,10 +1,6 @@
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { ReadableStream } from 'node:stream/web';
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
@@ -15,7 +11,6 @@ import {
   findClipSourceVideo,
   markClipRendering,
   recordClipFile,
-  recordStoredSource,
   upsertPlannedClips,
   type ClipSourceVideo,
 } from '../db/repositories/clips';
@@ -23,7 +18,7 @@ import { getPlanForUser } from '../db/repositories/plans';
 import { MOMENT_SYSTEM_PROMPT, momentPrompt, parseMomentAnswer, resolveMoments, wordsFromSegments, type TimedSegment } from '../lib/clip-moments';
 import { createMediaToolkit, MediaAbortError, MediaError, toSrt, toWebVtt, wordsInWindow, type CaptionWord, type MediaInfo, type MediaToolkit } from '../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../lib/media-store';
-import { safeFetch, UnsafeUrlError, type UrlGuardOptions } from '../lib/ssrf';
+import { UnsafeUrlError } from '../lib/ssrf';
 import { segmentsToText } from '../lib/transcript';
 import type {
   ClipAspectRatio,
@@ -173,8 +168,6 @@ export interface ClipMediaActivityDeps extends ActivityDeps {
   mediaStore: MediaStore;
   /** The worker's media toolkit; one is created on first use when not given. */
   media?: MediaToolkit;
-  /** Guard for downloading `url` sources (lib/ssrf.ts urlGuardOptions). */
-  urlGuard?: UrlGuardOptions;
   /** Where temporary files go (always removed); default os.tmpdir(). */
   tempRoot?: string;
 }
@@ -192,19 +185,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
     return video;
   }
 
-  /** Downloads a `url` video through the SSRF guard into `dir`. */
-  async function downloadSource(url: string, dir: string, signal: AbortSignal): Promise<string> {
-    const res = await safeFetch(url, { timeoutMs: 60_000 }, deps.urlGuard);
-    if (!res.ok || !res.body) {
-      const message = `downloading the video failed with HTTP ${res.status}`;
-      throw res.status >= 500 || res.status === 429 ? new Error(message) : nonRetryable(message, FailureType.InvalidInput);
-    }
-    const target = join(dir, `source${extname(new URL(url).pathname).slice(0, 6) || '.mp4'}`);
-    await pipeline(Readable.fromWeb(res.body as ReadableStream<Uint8Array>), createWriteStream(target), { signal });
-    return target;
-  }
-
-  /** A local file of the video: the stored file (or a download of it into `dir`). */
+  /** A local file of the video: the stored file (or a copy of it into `dir`). */
   async function localSource(video: ClipSourceVideo, dir: string, signal: AbortSignal): Promise<string> {
     if (!video.file_path && !video.media_url) {
       throw nonRetryable('this video has no media file: upload the video file, or import it from a video URL', FailureType.InvalidInput);
@@ -215,8 +196,8 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
   return {
     /**
      * Checks the source before any work: a timed transcript, a real video within the plan's
-     * duration. A `url` video is downloaded once (SSRF-guarded) into the media store, so every
-     * render reads the same stored file.
+     * duration. Every source (upload, URL, Drive) was stored by the API's intake, so every render
+     * reads the same stored file.
      */
     async prepareClipSource(input: { videoId: string; userId: string }): Promise<ClipSource> {
       const video = await requireVideo(input.videoId);
@@ -225,14 +206,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
       return inTempDir(tempRoot, async (dir) => {
         let info: MediaInfo;
         try {
-          if (!video.file_path && !video.media_url && video.source_type === 'url' && video.source_url) {
-            const file = await downloadSource(video.source_url, dir, signal);
-            info = await toolkit().probe(file);
-            const stored = await mediaStore.put(`videos/${video.id}/source${extname(file)}`, file, 'video');
-            await recordStoredSource(db, video.id, { filePath: stored.path, mediaUrl: stored.url, durationSeconds: info.durationSeconds, width: info.width, height: info.height, sizeBytes: info.sizeBytes });
-          } else {
-            info = await toolkit().probe(await localSource(video, dir, signal));
-          }
+          info = await toolkit().probe(await localSource(video, dir, signal));
         } catch (err) {
           throw mediaFailure(err);
         }

@@ -20,6 +20,7 @@ import { socialAccountRoutes } from './routes/social-accounts';
 import { smokeRoutes } from './routes/smoke';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { thumbnailRoutes } from './routes/thumbnails';
+import { videoFileImportRoutes } from './routes/video-file-import';
 import { videoRoutes } from './routes/videos';
 
 export const JSON_BODY_LIMIT = '256kb';
@@ -28,7 +29,7 @@ export const JSON_BODY_LIMIT = '256kb';
  * Every domain's routes. Add a module here to serve it and publish it in /openapi.json.
  * Routes that must see the raw body (signed webhooks) go in RAW_BODY_ROUTE_MODULES instead.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, affiliateRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, videoFileImportRoutes, affiliateRoutes];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
 export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];

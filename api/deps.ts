@@ -11,6 +11,8 @@ export interface ApiDeps {
   logger: Logger;
   config: Config;
   taskQueues: TaskQueues;
+  /** Provider name → URL of its running sandbox (npm start); else SANDBOX_URLS from the config. */
+  sandboxUrls?: Record<string, string>;
   /** Reachability probes for /readyz. */
   ready?: () => Promise<void>;
 }

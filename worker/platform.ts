@@ -12,7 +12,6 @@ import type { Logger } from '../lib/logger';
 import { mediaStoreFor } from '../lib/media-store';
 import { isPortFree } from '../lib/ports';
 import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
-import { urlGuardOptions } from '../lib/ssrf';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../lib/temporal-runtime';
@@ -87,7 +86,6 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
         activities: createMediaActivities({
           ...activityDeps,
           mediaStore: mediaStoreFor(config, () => activityDeps.providers.cloudinary),
-          urlGuard: urlGuardOptions(config),
         }),
       });
       workers.push(worker, mediaWorker);
@@ -109,7 +107,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
     if (parts.api) {
       if (!(await isPortFree(config.PORT, config.HOST))) throw new ConfigError(`PORT ${config.PORT} is already in use`);
       const temporal = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
-      const app = createApp({ db, temporal, logger: logger.child({ component: 'api' }), config, taskQueues: queues });
+      const app = createApp({ db, temporal, logger: logger.child({ component: 'api' }), config, taskQueues: queues, sandboxUrls: endpoints.sandboxUrls });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.PORT, config.HOST, () => resolve(s));
         s.once('error', reject);

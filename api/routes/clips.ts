@@ -2,27 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import busboy from 'busboy';
 import { Router, type Request } from 'express';
-import { providerCall } from '../../activities/providers/call';
-import { CloudinaryAdapter, parseCloudinaryUrl } from '../../activities/providers/cloudinary';
-import { ProviderLimits } from '../../activities/providers/rate-limit';
 import {
   findUserClip,
   findUserClipSourceVideo,
-  insertUploadedVideo,
   listVideoClips,
   reviewClip,
   type ClipWithCaptions,
 } from '../../db/repositories/clips';
-import { getPlanForUser, type UserPlan } from '../../db/repositories/plans';
-import type { TranscriptSource } from '../../db/types';
-import { createMediaToolkit, InvalidMediaError, type MediaInfo, type MediaToolkit } from '../../lib/media';
-import { mediaStoreFor, type MediaStore } from '../../lib/media-store';
-import { parseTranscript, type ParsedTranscript } from '../../lib/transcript';
+import type { UserPlan } from '../../db/repositories/plans';
 import {
   ClipListSchema,
   ClipsStartedSchema,
@@ -34,7 +26,6 @@ import {
   VideoUploadFormSchema,
   type ClipsInput,
   type ClipView,
-  type UploadedVideo,
 } from '../../schemas/clips';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
 import { CLIPS_JOB_TYPE, CLIPS_WORKFLOW_TYPE, clipsWorkflowId } from '../../workflows/clips/contract';
@@ -44,19 +35,21 @@ import { sendIdempotent } from '../idempotency';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 import { runStartedBody, startRun } from '../run-starter';
+import {
+  bareMediaType,
+  createVideoIntake,
+  fieldProblem,
+  isAcceptedVideoType,
+  MAX_TRANSCRIPT_BYTES,
+  notAVideoProblem,
+  planLimitProblem,
+  sourceFileName,
+  tooLargeProblem,
+  type ReceivedVideo,
+} from '../video-intake';
 
-/** SRT/WebVTT text of a long talk stays well below this. */
-const MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024;
 /** Multipart framing and the small text fields on top of the file itself. */
 const FORM_OVERHEAD_BYTES = MAX_TRANSCRIPT_BYTES + 64 * 1024;
-const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ts']);
-/** Browsers and curl send these for a video whose type they cannot name; ffprobe decides then. */
-const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
-
-const fieldProblem = (status: number, slug: string, title: string, field: string, message: string, extra: Record<string, unknown> = {}) =>
-  new HttpProblem(status, slug, title, `${field}: ${message}`, { errors: [{ field, message }], ...extra });
-
-const planLimitProblem = (field: string, message: string, plan: string) => fieldProblem(422, 'plan-limit', 'Plan Limit Exceeded', field, message, { plan });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -88,7 +81,7 @@ function clipView(clip: ClipWithCaptions): ClipView {
 }
 
 interface ReceivedUpload {
-  file?: { path: string; filename: string; mimeType: string };
+  file?: ReceivedVideo;
   fields: Record<string, string>;
 }
 
@@ -97,7 +90,8 @@ interface ReceivedUpload {
  * type, no larger than the plan allows) and small text fields. Validation problems are raised
  * once the body has been read, so the client always gets the answer.
  */
-function receiveUpload(req: Request, dir: string, maxFileBytes: number, plan: string): Promise<ReceivedUpload> {
+function receiveUpload(req: Request, dir: string, plan: UserPlan): Promise<ReceivedUpload> {
+  const maxFileBytes = plan.features.maxUploadBytes;
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -110,26 +104,24 @@ function receiveUpload(req: Request, dir: string, maxFileBytes: number, plan: st
     let problem: HttpProblem | undefined;
     const writes: Array<Promise<unknown>> = [];
     parser.on('file', (name, stream, info) => {
-      const mimeType = info.mimeType.toLowerCase();
+      const mediaType = bareMediaType(info.mimeType);
       if (name !== 'file') {
         problem ??= fieldProblem(400, 'validation', 'Validation failed', name, 'unexpected file field: send the video as `file`');
         stream.resume();
         return;
       }
-      if (!mimeType.startsWith('video/') && !GENERIC_TYPES.has(mimeType)) {
-        problem ??= fieldProblem(422, 'invalid-media', 'Not A Video', 'file', `must be a video file, got ${mimeType}`);
+      if (!isAcceptedVideoType(mediaType)) {
+        problem ??= notAVideoProblem('file', mediaType);
         stream.resume();
         return;
       }
-      const extension = extname(info.filename ?? '').toLowerCase();
-      const path = join(dir, `upload${VIDEO_EXTENSIONS.has(extension) ? extension : '.video'}`);
-      stream.on('limit', () => {
-        problem ??= fieldProblem(413, 'upload-too-large', 'Upload Too Large', 'file', `your ${plan} plan accepts videos up to ${maxFileBytes} bytes`, { limit: maxFileBytes, plan });
-      });
+      const filename = info.filename ?? 'upload';
+      const path = join(dir, sourceFileName(filename));
+      stream.on('limit', () => (problem ??= tooLargeProblem('file', plan)));
       const out = createWriteStream(path);
       stream.pipe(out);
       writes.push(finished(out));
-      received.file = { path, filename: info.filename ?? 'upload', mimeType };
+      received.file = { path, filename, mediaType };
     });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) problem ??= fieldProblem(413, 'field-too-large', 'Field Too Large', name, `at most ${MAX_TRANSCRIPT_BYTES} bytes`);
@@ -144,99 +136,24 @@ function receiveUpload(req: Request, dir: string, maxFileBytes: number, plan: st
   });
 }
 
-function transcriptSource(parsed: ParsedTranscript, text: string): TranscriptSource {
-  if (parsed.segments.length === 0) return 'manual';
-  return /^\uFEFF?WEBVTT/.test(text) ? 'uploaded_vtt' : 'uploaded_srt';
-}
-
-async function requirePlan(deps: ApiDeps, userId: string): Promise<UserPlan> {
-  const plan = await getPlanForUser(deps.db, userId);
-  if (!plan) throw notFound('user');
-  return plan;
-}
-
 /** POST /v1/videos/upload: multipart, so it is mounted before the JSON-only body check. */
 function uploadRouter(deps: ApiDeps): Router {
   const r = Router();
-  const { db, config } = deps;
-  let media: MediaToolkit | undefined;
-  let store: MediaStore | undefined;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: deps.logger.child({ component: 'media' }) }));
-  const mediaStore = () =>
-    (store ??= mediaStoreFor(config, () => {
-      const call = providerCall(new ProviderLimits({}).for('cloudinary'));
-      return new CloudinaryAdapter(parseCloudinaryUrl(config.CLOUDINARY_URL ?? ''), call);
-    }));
+  const intake = createVideoIntake(deps);
 
   r.post('/v1/videos/upload', requireScope('runs:write'), async (req, res) => {
     if (!req.is('multipart/form-data')) {
       throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'send the video as multipart/form-data with a `file` field');
     }
     const { userId } = caller(res);
-    const plan = await requirePlan(deps, userId);
-    const { maxUploadBytes, maxVideoDurationSeconds } = plan.features;
+    const plan = await intake.requirePlan(userId);
     // A declared length far over the limit is refused before a byte is read.
-    if (Number(req.headers['content-length'] ?? 0) > maxUploadBytes + FORM_OVERHEAD_BYTES) {
-      throw fieldProblem(413, 'upload-too-large', 'Upload Too Large', 'file', `your ${plan.slug} plan accepts videos up to ${maxUploadBytes} bytes`, { limit: maxUploadBytes, plan: plan.slug });
-    }
+    if (Number(req.headers['content-length'] ?? 0) > plan.features.maxUploadBytes + FORM_OVERHEAD_BYTES) throw tooLargeProblem('file', plan);
     const dir = await mkdtemp(join(tmpdir(), 'upload-'));
     try {
-      const upload = await receiveUpload(req, dir, maxUploadBytes, plan.slug);
+      const upload = await receiveUpload(req, dir, plan);
       if (!upload.file) throw fieldProblem(400, 'validation', 'Validation failed', 'file', 'required: the video file');
-      const title = upload.fields.title?.trim().slice(0, 500) || upload.file.filename.replace(/\.[^.]+$/, '').slice(0, 500) || null;
-
-      let info: MediaInfo;
-      try {
-        info = await toolkit().probe(upload.file.path);
-      } catch (err) {
-        if (err instanceof InvalidMediaError) throw fieldProblem(422, 'invalid-media', 'Not A Video', 'file', err.message);
-        throw err;
-      }
-      if (!info.hasVideo) throw fieldProblem(422, 'invalid-media', 'Not A Video', 'file', 'the file has no video stream');
-      if (info.durationSeconds > maxVideoDurationSeconds) {
-        throw planLimitProblem('file', `the video lasts ${Math.round(info.durationSeconds)} s; your ${plan.slug} plan allows up to ${maxVideoDurationSeconds} s`, plan.slug);
-      }
-
-      let transcript: { text: string; source: TranscriptSource; segments: unknown[] } | null = null;
-      const transcriptText = upload.fields.transcript?.trim();
-      if (transcriptText) {
-        let parsed: ParsedTranscript;
-        try {
-          parsed = parseTranscript(transcriptText);
-        } catch (err) {
-          throw fieldProblem(400, 'validation', 'Validation failed', 'transcript', (err as Error).message);
-        }
-        if (!parsed.text) throw fieldProblem(400, 'validation', 'Validation failed', 'transcript', 'no text found in the SRT/WebVTT');
-        transcript = { text: parsed.text, source: transcriptSource(parsed, transcriptText), segments: parsed.segments };
-      }
-
-      const videoId = randomUUID();
-      const stored = await mediaStore().put(`videos/${videoId}/source${extname(upload.file.path)}`, upload.file.path, 'video');
-      const mimeType = upload.file.mimeType.startsWith('video/') ? upload.file.mimeType : 'application/octet-stream';
-      await insertUploadedVideo(db, {
-        id: videoId,
-        userId,
-        title,
-        durationSeconds: info.durationSeconds,
-        width: info.width,
-        height: info.height,
-        sizeBytes: info.sizeBytes,
-        mimeType,
-        filePath: stored.path,
-        mediaUrl: stored.url,
-        transcript,
-      });
-      const body: UploadedVideo = {
-        videoId,
-        title,
-        durationSeconds: info.durationSeconds,
-        width: info.width,
-        height: info.height,
-        hasAudio: info.hasAudio,
-        sizeBytes: info.sizeBytes,
-        mimeType,
-        transcript: transcript ? { source: transcript.source, segments: transcript.segments.length } : null,
-      };
+      const body = await intake.store({ userId, plan, field: 'file', video: upload.file, title: upload.fields.title, transcript: upload.fields.transcript });
       res.status(201).json(body);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -248,6 +165,7 @@ function uploadRouter(deps: ApiDeps): Router {
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
+  const intake = createVideoIntake(deps);
 
   r.post('/v1/videos/:id/clips', requireScope('runs:write'), async (req, res) => {
     const { id } = UuidParamSchema.parse(req.params);
@@ -255,7 +173,7 @@ function router(deps: ApiDeps): Router {
     const { userId } = caller(res);
     const video = await findUserClipSourceVideo(db, userId, id);
     if (!video) throw notFound('video');
-    const plan = await requirePlan(deps, userId);
+    const plan = await intake.requirePlan(userId);
     const count = body.count ?? Math.min(CLIPS_DEFAULTS.count, plan.features.clipsPerVideo);
     if (count > plan.features.clipsPerVideo) {
       throw planLimitProblem('count', `your ${plan.slug} plan allows ${plan.features.clipsPerVideo} clips per video`, plan.slug);

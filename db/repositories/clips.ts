@@ -45,16 +45,27 @@ export interface NewUploadedVideo {
   filePath: string | null;
   mediaUrl: string;
   transcript: { text: string; source: TranscriptSource; segments: unknown[] } | null;
+  /** Where an imported video came from (a URL or a Drive file); absent for uploads. */
+  source?: VideoSourceRef;
 }
 
-/** An uploaded video is ready once stored: it needs no import run. */
+export interface VideoSourceRef {
+  type: 'url' | 'drive';
+  /** The URL fetched, or the Drive file's web link. */
+  url: string | null;
+  /** e.g. the Drive file id and name. */
+  details?: Record<string, string>;
+}
+
+/** An uploaded (or imported) video is ready once stored: it needs no import run. */
 export async function insertUploadedVideo(db: DbOrTx, video: NewUploadedVideo): Promise<void> {
   await db
     .insertInto('videos')
     .values({
       id: video.id,
       user_id: video.userId,
-      source_type: 'upload',
+      source_type: video.source?.type ?? 'upload',
+      source_url: video.source?.url ?? null,
       title: video.title,
       duration_seconds: Math.round(video.durationSeconds),
       width: video.width,
@@ -69,28 +80,8 @@ export async function insertUploadedVideo(db: DbOrTx, video: NewUploadedVideo): 
       processing_status: 'completed',
       progress: 100,
       processed_at: new Date(),
-      metadata: JSON.stringify({ durationSecondsExact: video.durationSeconds }),
+      metadata: JSON.stringify({ durationSecondsExact: video.durationSeconds, ...video.source?.details }),
     })
-    .execute();
-}
-
-/** Remembers where a downloaded (URL) source now lives in the media store, and its measured size. */
-export async function recordStoredSource(
-  db: DbOrTx,
-  videoId: string,
-  stored: { filePath: string | null; mediaUrl: string; durationSeconds: number; width: number; height: number; sizeBytes: number },
-): Promise<void> {
-  await db
-    .updateTable('videos')
-    .set({
-      file_path: stored.filePath,
-      media_url: stored.mediaUrl,
-      duration_seconds: Math.round(stored.durationSeconds),
-      width: stored.width || null,
-      height: stored.height || null,
-      file_size_bytes: stored.sizeBytes,
-    })
-    .where('id', '=', videoId)
     .execute();
 }
 

@@ -8,7 +8,6 @@ import { loadConfig, type Config } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
 import { createLogger } from '../../lib/logger';
 import { mediaStoreFor } from '../../lib/media-store';
-import { urlGuardOptions } from '../../lib/ssrf';
 import type { TaskQueues } from '../../lib/task-queues';
 import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -80,7 +79,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       connection,
       namespace: 'default',
       taskQueue: queues.media,
-      activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary), urlGuard: urlGuardOptions(config) }),
+      activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
     });
     running = Promise.all([worker.run(), mediaWorker.run()]);
     shutdownWorkers = () => {

@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
 import { google } from 'googleapis';
 import type { ProviderCall } from '../call';
 import { googleUserAuth } from './auth';
@@ -26,9 +27,18 @@ export interface DriveUploadRequest {
   idempotencyKey: string;
 }
 
+export interface DriveFileRequest {
+  accessToken: string;
+  fileId: string;
+}
+
 export interface DriveAdapter {
   findOrCreateFolder(request: { accessToken: string; name: string; parentId?: string }): Promise<DriveFile>;
   uploadFile(request: DriveUploadRequest): Promise<DriveFile>;
+  /** The file's metadata (name, type, size); NotFound when it does not exist or is not shared with the user. */
+  getFile(request: DriveFileRequest): Promise<DriveFile>;
+  /** The file's bytes as a stream (files.get alt=media); `signal` aborts the download. */
+  downloadFile(request: DriveFileRequest & { signal?: AbortSignal; timeoutMs?: number }): Promise<Readable>;
 }
 
 export interface DriveAdapterOptions {
@@ -122,6 +132,24 @@ export function createDriveAdapter(options: DriveAdapterOptions): DriveAdapter {
         ),
       );
       return toFile(res.data);
+    },
+
+    async getFile({ accessToken, fileId }) {
+      const res = await options.call(() =>
+        drive.files.get({ fileId, fields: FILE_FIELDS, supportsAllDrives: true, auth: googleUserAuth(accessToken) }),
+      );
+      return toFile(res.data);
+    },
+
+    async downloadFile({ accessToken, fileId, signal, timeoutMs }) {
+      const res = await options.call(() =>
+        drive.files.get(
+          { fileId, alt: 'media', supportsAllDrives: true, auth: googleUserAuth(accessToken) },
+          { responseType: 'stream', signal, ...(timeoutMs ? { timeout: timeoutMs } : {}) },
+        ),
+      );
+      const body = res.data as unknown as Readable | ReadableStream<Uint8Array>;
+      return body instanceof Readable ? body : Readable.fromWeb(body);
     },
   };
 }
