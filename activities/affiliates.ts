@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/database';
+import { findStripeEvent, markStripeEvent } from '../db/repositories/billing';
 import {
   completePayout,
   failPayout,
@@ -14,6 +15,7 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
+import { FailureType } from './providers/errors';
 import type { StripeTransferSnapshot } from './providers/stripe';
 
 export type PayAffiliateOutcome =
@@ -21,6 +23,9 @@ export type PayAffiliateOutcome =
   | { outcome: 'failed'; payoutId: string; amountCents: number; reason: string }
   | { outcome: 'already_paid' | 'already_failed'; payoutId: string; amountCents: number }
   | { outcome: 'below_minimum'; balanceCents: number };
+
+/** What a lost dispute did to its invoice's commission; `no_invoice` for a charge no invoice paid (a top-up). */
+export type DisputeReversalOutcome = ReversalOutcome | 'no_invoice';
 
 /**
  * A payout row older than this may have outlived Stripe's idempotency memory (~24 h): before
@@ -158,6 +163,29 @@ export function createAffiliateActivities(deps: ActivityDeps) {
     /** charge.refunded or a lost dispute of an invoice: the commission reversed, or clawed back from the next payout. */
     async reverseAffiliateCommission(input: { stripeInvoiceId: string; stripeChargeId?: string | null; reason: string }): Promise<{ outcome: ReversalOutcome }> {
       return { outcome: await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, input)) };
+    },
+
+    /**
+     * charge.dispute.closed with status lost: the disputed invoice's commission goes the same way
+     * as on charge.refunded (reversed, or a negative adjustment if already paid). Idempotent:
+     * the reversal is unique per invoice, so a refund and a lost dispute take it back once.
+     */
+    async reverseCommissionForLostDispute(input: { eventId: string }): Promise<{ outcome: DisputeReversalOutcome }> {
+      const event = await findStripeEvent(db, input.eventId);
+      // The webhook commits the row before it starts this workflow; a missing row is a racing commit.
+      if (!event) throw ApplicationFailure.retryable(`Stripe event ${input.eventId} is not stored yet`, 'EventNotStored');
+      const dispute = event.object;
+      if (event.type !== 'charge.dispute.closed' || dispute.status !== 'lost')
+        throw ApplicationFailure.nonRetryable(`event ${event.id} is not a lost dispute (${event.type}, ${String(dispute.status)})`, FailureType.InvalidInput);
+      const chargeId = typeof dispute.charge === 'string' ? dispute.charge : null;
+      const paymentIntentId = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : chargeId ? (await stripe().retrieveCharge(chargeId)).paymentIntentId : null;
+      const invoiceId = paymentIntentId ? await stripe().invoiceIdForPaymentIntent(paymentIntentId) : null;
+      const outcome: DisputeReversalOutcome = invoiceId
+        ? await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, { stripeInvoiceId: invoiceId, stripeChargeId: chargeId, reason: 'charge.dispute.lost' }))
+        : 'no_invoice';
+      await markStripeEvent(db, event.id, { status: outcome === 'no_invoice' ? 'ignored' : 'processed' });
+      logger.info({ eventId: event.id, disputeId: dispute.id, invoiceId, outcome }, 'lost dispute applied to affiliate commission');
+      return { outcome };
     },
   };
 }

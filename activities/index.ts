@@ -1,6 +1,8 @@
+import { createAdminGrantActivities } from './admin-grants';
 import { createAffiliateActivities } from './affiliates';
 import { createBillingActivities } from './billing';
 import { createClipActivities, createClipMediaActivities, type ClipMediaActivityDeps } from './clips';
+import { createCreditActivities } from './credits';
 import type { ActivityDeps } from './deps';
 import { createPostActivities } from './posts';
 import { createRunActivities } from './runs';
@@ -11,9 +13,11 @@ import { createVideoImportActivities } from './video-import';
 /** All activities of the main task queue, built from one set of dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...createAdminGrantActivities(deps),
     ...createAffiliateActivities(deps),
     ...createBillingActivities(deps),
     ...createClipActivities(deps),
+    ...createCreditActivities(deps),
     ...createPostActivities(deps),
     ...createRunActivities(deps),
     ...createSmokeActivities(deps),

@@ -22,6 +22,7 @@ import { PostUpdateFailure } from '../workflows/posts/contract';
 import type { ActivityDeps } from './deps';
 import { FailureType } from './providers/errors';
 import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from './providers/social';
+import { YoutubePublisher } from './providers/youtube/publisher';
 
 /** What social_accounts.encrypted_tokens holds (sealed). */
 interface StoredTokens {
@@ -65,9 +66,11 @@ export function createPostActivities(deps: ActivityDeps) {
     return JSON.parse(secretBox().decrypt(account.encrypted_tokens, tokensAad(account.id))) as StoredTokens;
   }
 
+  let youtube: YoutubePublisher | undefined;
   function publisherFor(account: SocialAccount): { platform: PostPlatform; publisher: SocialPublisher } {
     const platform = fromStoredPlatform(account.platform);
     if (!platform) throw ApplicationFailure.nonRetryable(`posting to ${account.platform} is not supported`, FailureType.InvalidInput);
+    if (platform === 'youtube') return { platform, publisher: (youtube ??= new YoutubePublisher({ youtube: deps.providers.youtube, googleAuth: deps.providers.googleAuth })) };
     return { platform, publisher: deps.providers.social[platform] };
   }
 
@@ -164,7 +167,16 @@ export function createPostActivities(deps: ActivityDeps) {
       const stopHeartbeats = keepHeartbeating();
       try {
         const published = await withAccountToken(account, (auth) =>
-          publishOnce(publisher, { postId, account: auth, caption: composeCaption({ caption: post.caption ?? '', hashtags: post.hashtags, mentions: post.mentions }), mediaType: post.media_type, mediaUrls: post.media_urls, since }),
+          publishOnce(publisher, {
+            postId,
+            account: auth,
+            caption: composeCaption({ caption: post.caption ?? '', hashtags: post.hashtags, mentions: post.mentions }),
+            hashtags: post.hashtags,
+            mediaType: post.media_type,
+            mediaUrls: post.media_urls,
+            platformOptions: post.platform_options,
+            since,
+          }),
         );
         const publishedAt = await recordPublished(db, postId, published);
         logger.info({ postId, platform: publisher.platform, platformPostId: published.platformPostId, alreadyPublished: published.alreadyPublished }, 'post published');

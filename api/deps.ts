@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
+import { createProviders, type Providers } from '../activities/providers';
 import type { Db } from '../db/database';
-import type { Config } from '../lib/config';
+import { sandboxUrlsFrom, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import type { TaskQueues } from '../lib/task-queues';
 
@@ -15,4 +16,18 @@ export interface ApiDeps {
   sandboxUrls?: Record<string, string>;
   /** Reachability probes for /readyz. */
   ready?: () => Promise<void>;
+}
+
+/** The sandboxes the API's own provider calls (Drive import, OAuth connect) use. */
+export const sandboxUrlsOf = (deps: Pick<ApiDeps, 'config' | 'sandboxUrls'>): Record<string, string> => deps.sandboxUrls ?? sandboxUrlsFrom(deps.config);
+
+const apiProviders = new WeakMap<ApiDeps, Providers>();
+/**
+ * The provider adapters of the API's own calls, one set per app (so their rate limiters are
+ * shared), built on first use: adapters need a provider key or a running sandbox.
+ */
+export function providersOf(deps: ApiDeps): Providers {
+  let providers = apiProviders.get(deps);
+  if (!providers) apiProviders.set(deps, (providers = createProviders({ config: deps.config, logger: deps.logger, db: deps.db, sandboxUrls: sandboxUrlsOf(deps) })));
+  return providers;
 }

@@ -809,6 +809,18 @@ export interface SocialAccountsTable {
   updated_at: DefaultTimestamp;
 }
 
+export interface SocialOauthStatesTable {
+  id: Generated<string>;
+  user_id: string;
+  platform: SocialPlatform;
+  /** SHA-256 hex of the one-time state handed to the client. */
+  state_hash: string;
+  redirect_uri: string;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
 export type PostStatus = 'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
 
 export interface PostsTable {
@@ -1073,6 +1085,7 @@ export interface Database {
   clips: ClipsTable;
   captions: CaptionsTable;
   social_accounts: SocialAccountsTable;
+  social_oauth_states: SocialOauthStatesTable;
   posts: PostsTable;
   post_metrics: PostMetricsTable;
   posting_schedules: PostingSchedulesTable;

@@ -18,5 +18,8 @@ export function installTemporalRuntime(logger: Logger, level: LogLevel = 'WARN')
       sdkLogger[method](meta ?? {}, message);
     }),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
+    // Our exit hook stops the pieces in order (API, then workers, then servers); the SDK's own
+    // signal handling would drain the workers first and make that shutdown fail.
+    shutdownSignals: [],
   });
 }

@@ -53,23 +53,6 @@ function bearer(req: RouteRequest): string | undefined {
   return header?.startsWith('Bearer ') ? header.slice(7) : undefined;
 }
 
-/** OAuth calls: a bearer token that is not revoked. */
-function requireUser(req: RouteRequest): string {
-  const token = bearer(req);
-  if (!token) throw googleError(401, 'Request is missing required authentication credential. Expected OAuth 2 access token.', 'required');
-  if (token.startsWith(REVOKED_TOKEN_PREFIX)) throw googleError(401, 'Request had invalid authentication credentials.', 'authError');
-  return token;
-}
-
-/** Public data calls: an API key or an OAuth token. */
-function requireKeyOrUser(req: RouteRequest): { owner: boolean } {
-  if (bearer(req)) return (requireUser(req), { owner: true });
-  const key = req.query.get('key');
-  if (!key) throw googleError(403, 'The request is missing a valid API key.', 'forbidden');
-  if (key.startsWith(REVOKED_TOKEN_PREFIX)) throw googleError(400, 'API key not valid. Please pass a valid API key.', 'keyInvalid');
-  return { owner: false };
-}
-
 /** A list parameter, sent comma-separated or repeated (googleapis repeats arrays). */
 const listParam = (req: RouteRequest, name: string) =>
   req.query
@@ -181,10 +164,26 @@ function driveQuery(q: string): (f: DriveFileRecord) => boolean {
   return (f) => checks.every((check) => check(f));
 }
 
+export interface IssuedGoogleGrant {
+  accessToken: string;
+  refreshToken: string;
+  /** The YouTube channel the grant's tokens act for (channels.list mine=true). */
+  channelId: string;
+  expiresAt: string;
+}
+
 export interface GoogleSandbox extends SandboxServer {
   /** Videos received by videos.insert, by id. */
   uploadedVideos: Map<string, UploadedVideo>;
   driveFiles: Map<string, DriveFileRecord>;
+  /** A consented grant: an access and a refresh token of one owner (one channel). */
+  issueGrant(owner?: string): IssuedGoogleGrant;
+  /** The access token answers 401 from now on; its refresh token still works. */
+  expireAccessToken(accessToken: string): void;
+  /** Revokes the consent behind a token: every token of its owner answers 401 / invalid_grant. */
+  revokeGrant(token: string): void;
+  /** The channel a bearer token acts for. */
+  channelOf(token: string): string;
 }
 
 export async function startGoogleSandbox(options: { port?: number } = {}): Promise<GoogleSandbox> {
@@ -194,6 +193,48 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
   const videoChannel = new Map<string, string>();
   let sequence = 0;
   const baseOf = (req: RouteRequest) => `http://${req.headers.host ?? '127.0.0.1'}`;
+  /** Whose channel a token acts for: tokens issued here map to their grant's owner; any other token owns itself. */
+  const tokenOwners = new Map<string, string>();
+  const expiredTokens = new Set<string>();
+  const revokedOwners = new Set<string>();
+  /** One-time authorization codes from the consent screen, with the redirect URI they were issued for. */
+  const authorizationCodes = new Map<string, { owner: string; redirectUri: string }>();
+  const ownerOf = (token: string) => tokenOwners.get(token) ?? token;
+  const channelOf = (token: string) => channelIdFor(`owner:${ownerOf(token)}`);
+  const isRevoked = (token: string) => token.startsWith(REVOKED_TOKEN_PREFIX) || revokedOwners.has(ownerOf(token));
+
+  function issueTokens(owner: string, withRefreshToken: boolean) {
+    sequence += 1;
+    const accessToken = `ya29.sandbox-${idFrom(`access:${owner}:${sequence}`, 32)}`;
+    tokenOwners.set(accessToken, owner);
+    if (!withRefreshToken) return { accessToken };
+    const refreshToken = `1//sandbox-${idFrom(`refresh:${owner}:${sequence}`, 40)}`;
+    tokenOwners.set(refreshToken, owner);
+    return { accessToken, refreshToken };
+  }
+
+  /** OAuth calls: a bearer token that is neither revoked nor expired. */
+  function requireUser(req: RouteRequest): string {
+    const token = bearer(req);
+    if (!token) throw googleError(401, 'Request is missing required authentication credential. Expected OAuth 2 access token.', 'required');
+    if (isRevoked(token) || expiredTokens.has(token)) throw googleError(401, 'Request had invalid authentication credentials.', 'authError');
+    return token;
+  }
+
+  /** Public data calls: an API key or an OAuth token. */
+  function requireKeyOrUser(req: RouteRequest): { owner: boolean; token?: string } {
+    if (bearer(req)) return { owner: true, token: requireUser(req) };
+    const key = req.query.get('key');
+    if (!key) throw googleError(403, 'The request is missing a valid API key.', 'forbidden');
+    if (key.startsWith(REVOKED_TOKEN_PREFIX)) throw googleError(400, 'API key not valid. Please pass a valid API key.', 'keyInvalid');
+    return { owner: false };
+  }
+
+  /** The channel's own uploads (videos.insert), newest first; private ones only for the channel's owner. */
+  const channelUploads = (channelId: string, viewer: string | undefined) =>
+    [...uploadedVideos.values()]
+      .filter((v) => v.channelId === channelId && (v.privacyStatus === 'public' || (viewer !== undefined && channelOf(viewer) === channelId)))
+      .reverse();
 
   function videoResource(req: RouteRequest, id: string, owner: boolean) {
     const uploaded = uploadedVideos.get(id);
@@ -350,11 +391,15 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       method: 'GET',
       path: '/youtube/v3/channels',
       handle(req) {
-        requireKeyOrUser(req);
+        const { token } = requireKeyOrUser(req);
         const handle = req.query.get('forHandle') ?? undefined;
-        const ids = handle
-          ? [channelIdFor(handle.replace(/^@/, '').toLowerCase())]
-          : listParam(req, 'id').filter((id) => CHANNEL_ID.test(id));
+        const mine = req.query.get('mine') === 'true';
+        if (mine && !token) throw googleError(401, 'The request uses the mine parameter but is not properly authorized.', 'authorizationRequired');
+        const ids = mine
+          ? [channelOf(token ?? '')]
+          : handle
+            ? [channelIdFor(handle.replace(/^@/, '').toLowerCase())]
+            : listParam(req, 'id').filter((id) => CHANNEL_ID.test(id));
         const items = ids.map((id) => channelResource(req, id, handle));
         return {
           json: {
@@ -370,12 +415,14 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       method: 'GET',
       path: '/youtube/v3/playlistItems',
       handle(req) {
-        requireKeyOrUser(req);
+        const { token } = requireKeyOrUser(req);
         const playlistId = req.query.get('playlistId') ?? '';
         if (!/^UU[A-Za-z0-9_-]{22}$/.test(playlistId))
           throw googleError(404, "The playlist identified with the request's playlistId parameter cannot be found.", 'playlistNotFound');
         const channelId = `UC${playlistId.slice(2)}`;
-        const total = uploadsCount(channelId);
+        // The channel's own uploads come first (newest first), then its synthetic back catalogue.
+        const uploads = channelUploads(channelId, token);
+        const total = uploads.length + uploadsCount(channelId);
         const pageSize = Math.min(50, Number(req.query.get('maxResults') ?? 5));
         const offset = Number(
           Buffer.from(req.query.get('pageToken') ?? '', 'base64url')
@@ -384,11 +431,14 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
         );
         const items = Array.from({ length: Math.max(0, Math.min(pageSize, total - offset)) }, (_, i) => {
           const position = offset + i;
-          const videoId = idFrom(`upload:${channelId}:${position}`, 11);
+          const uploaded = uploads[position];
+          const videoId = uploaded?.id ?? idFrom(`upload:${channelId}:${position - uploads.length}`, 11);
           videoChannel.set(videoId, channelId);
           const video = videoResource(req, videoId, false);
           // Newest first, a few days apart, like a real uploads playlist.
-          const publishedAt = new Date(Date.UTC(2025, 10, 1) - position * 4 * 86_400_000).toISOString().replace('.000Z', 'Z');
+          const publishedAt =
+            uploaded?.publishedAt ??
+            new Date(Date.UTC(2025, 10, 1) - (position - uploads.length) * 4 * 86_400_000).toISOString().replace('.000Z', 'Z');
           return {
             kind: 'youtube#playlistItem',
             etag: idFrom(`etag:pi:${videoId}`, 27),
@@ -407,6 +457,7 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
               videoOwnerChannelId: channelId,
             },
             contentDetails: { videoId, videoPublishedAt: publishedAt },
+            ...(uploaded ? { status: { privacyStatus: uploaded.privacyStatus } } : {}),
           };
         });
         const next = offset + pageSize < total ? Buffer.from(`offset:${offset + pageSize}`).toString('base64url') : undefined;
@@ -488,7 +539,7 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
         const id = idFrom(`inserted:${sequence}:${token}`, 11);
         const video: UploadedVideo = {
           id,
-          channelId: channelIdFor(`owner:${token}`),
+          channelId: channelOf(token),
           title: snippet.title,
           description: typeof snippet.description === 'string' ? snippet.description : '',
           tags: Array.isArray(snippet.tags) ? (snippet.tags as string[]) : [],
@@ -540,6 +591,25 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       },
     },
     {
+      // The consent screen: approves at once and redirects back with a one-time code (and the state).
+      method: 'GET',
+      path: '/o/oauth2/v2/auth',
+      handle(req) {
+        const redirectUri = req.query.get('redirect_uri');
+        if (!req.query.get('client_id') || !redirectUri || req.query.get('response_type') !== 'code')
+          throw new HttpError(400, 'invalid_request', { error: 'invalid_request', error_description: 'client_id, redirect_uri and response_type=code are required' });
+        sequence += 1;
+        const code = `4/sandbox-${idFrom(`code:${sequence}:${redirectUri}`, 40)}`;
+        authorizationCodes.set(code, { owner: req.query.get('login_hint') ?? `consent-${sequence}`, redirectUri });
+        const target = new URL(redirectUri);
+        target.searchParams.set('code', code);
+        const state = req.query.get('state');
+        if (state) target.searchParams.set('state', state);
+        target.searchParams.set('scope', req.query.get('scope') ?? '');
+        return { status: 302, headers: { location: target.toString() } };
+      },
+    },
+    {
       method: 'POST',
       path: '/token',
       handle(req) {
@@ -548,18 +618,29 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
           new HttpError(status, description, { error, error_description: description });
         if (!form.get('client_id')) throw oauthError(401, 'invalid_client', 'The OAuth client was not found.');
         const grant = form.get('grant_type');
-        const secret = grant === 'refresh_token' ? form.get('refresh_token') : grant === 'authorization_code' ? form.get('code') : null;
-        if (!secret) throw oauthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);
-        if (secret.startsWith(REVOKED_TOKEN_PREFIX)) throw oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
-        sequence += 1;
+        let owner: string;
+        if (grant === 'authorization_code') {
+          const code = authorizationCodes.get(form.get('code') ?? '');
+          if (!code) throw oauthError(400, 'invalid_grant', 'Malformed auth code.');
+          authorizationCodes.delete(form.get('code') ?? '');
+          if (code.redirectUri !== form.get('redirect_uri')) throw oauthError(400, 'redirect_uri_mismatch', 'Bad Request');
+          owner = code.owner;
+        } else if (grant === 'refresh_token' && form.get('refresh_token')) {
+          const refreshToken = form.get('refresh_token') ?? '';
+          if (isRevoked(refreshToken)) throw oauthError(400, 'invalid_grant', 'Token has been expired or revoked.');
+          owner = ownerOf(refreshToken);
+        } else {
+          throw oauthError(400, 'unsupported_grant_type', `Invalid grant_type: ${grant ?? ''}`);
+        }
+        const issued = issueTokens(owner, grant === 'authorization_code');
         return {
           json: {
-            access_token: `ya29.sandbox-${idFrom(`access:${secret}:${sequence}`, 32)}`,
+            access_token: issued.accessToken,
             expires_in: 3599,
             scope:
               'https://www.googleapis.com/auth/youtube.force-ssl https://www.googleapis.com/auth/youtube.upload https://www.googleapis.com/auth/drive.file',
             token_type: 'Bearer',
-            ...(grant === 'authorization_code' ? { refresh_token: `1//sandbox-${idFrom(`refresh:${secret}`, 40)}` } : {}),
+            ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
           },
         };
       },
@@ -651,9 +732,27 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       uploadedVideos.clear();
       driveFiles.clear();
       videoChannel.clear();
+      tokenOwners.clear();
+      expiredTokens.clear();
+      revokedOwners.clear();
+      authorizationCodes.clear();
     },
   });
-  return Object.assign(server, { uploadedVideos, driveFiles });
+  return Object.assign(server, {
+    uploadedVideos,
+    driveFiles,
+    channelOf,
+    issueGrant(owner = `owner-${sequence + 1}`): IssuedGoogleGrant {
+      const { accessToken, refreshToken } = issueTokens(owner, true);
+      return { accessToken, refreshToken: refreshToken ?? '', channelId: channelOf(accessToken), expiresAt: new Date(Date.now() + 3599_000).toISOString() };
+    },
+    expireAccessToken(accessToken: string) {
+      expiredTokens.add(accessToken);
+    },
+    revokeGrant(token: string) {
+      revokedOwners.add(ownerOf(token));
+    },
+  });
 }
 
 export const googleSandbox: SandboxDefinition = {

@@ -30,7 +30,7 @@ export interface PriceObject extends Json {
 export interface SubscriptionObject extends Json {
   id: string;
   customer: string;
-  status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'canceled';
+  status: 'incomplete' | 'trialing' | 'active' | 'past_due' | 'unpaid' | 'paused' | 'canceled';
   cancel_at_period_end: boolean;
   cancel_at: number | null;
   canceled_at: number | null;
@@ -105,6 +105,14 @@ export interface EventObject extends Json {
   data: { object: Json; previous_attributes?: Json };
 }
 
+export interface DisputeObject extends Json {
+  id: string;
+  charge: string;
+  payment_intent: string;
+  amount: number;
+  status: 'needs_response' | 'won' | 'lost';
+}
+
 export type AdvanceAction =
   | 'renew'
   | 'renew_fail'
@@ -114,7 +122,10 @@ export type AdvanceAction =
   | 'trial_will_end'
   | 'cancel_at_period_end'
   | 'cancel_now'
-  | 'refund_latest';
+  | 'refund_latest'
+  | 'pause'
+  | 'resume'
+  | 'renew_action_required';
 
 export const ADVANCE_ACTIONS: readonly AdvanceAction[] = [
   'renew',
@@ -126,6 +137,9 @@ export const ADVANCE_ACTIONS: readonly AdvanceAction[] = [
   'cancel_at_period_end',
   'cancel_now',
   'refund_latest',
+  'pause',
+  'resume',
+  'renew_action_required',
 ];
 
 /** Products and prices every sandbox starts with; the ids are stable so plan seeds can name them. */
@@ -187,6 +201,7 @@ export class StripeSandboxState {
   readonly invoicePayments = new Map<string, Json & { id: string; invoice: string; payment: { type: 'payment_intent'; payment_intent: string } }>();
   readonly transfers = new Map<string, Json & { id: string; amount: number; transfer_group: string | null }>();
   readonly refunds = new Map<string, Json & { id: string }>();
+  readonly disputes = new Map<string, DisputeObject>();
   readonly sessions = new Map<string, CheckoutSessionObject>();
   readonly events: EventObject[] = [];
   private invoiceNumber = 0;
@@ -539,7 +554,8 @@ export class StripeSandboxState {
   }
 
   /** Attempts payment of an open invoice; emits invoice.paid or invoice.payment_failed. */
-  private collect(invoice: InvoiceObject, succeeds: boolean): void {
+  /** `requiresAction`: the bank wants the customer to authenticate (3DS), so the attempt waits on them. */
+  private collect(invoice: InvoiceObject, succeeds: boolean, requiresAction = false): void {
     const at = nowSeconds();
     invoice.attempted = true;
     invoice.attempt_count += 1;
@@ -567,7 +583,7 @@ export class StripeSandboxState {
       this.markPaid(invoice, at);
     } else {
       invoice.next_payment_attempt = at + 3 * DAY;
-      this.emit('invoice.payment_failed', this.invoiceView(invoice));
+      this.emit(requiresAction ? 'invoice.payment_action_required' : 'invoice.payment_failed', this.invoiceView(invoice));
     }
   }
 
@@ -676,6 +692,44 @@ export class StripeSandboxState {
     charge.refunds.total_count += 1;
     this.emit('charge.refunded', charge, previous);
     return refund;
+  }
+
+  /** A cardholder disputes a charge (charge.dispute.created); closing it decides who keeps the money. */
+  createDispute(chargeId: string, reason = 'fraudulent'): DisputeObject {
+    const charge = this.charge(chargeId);
+    if (charge.status !== 'succeeded') throw stripeError(400, `Charge ${charge.id} has not succeeded and cannot be disputed.`);
+    if (charge.disputed) throw stripeError(400, `Charge ${charge.id} is already disputed.`);
+    const dispute: DisputeObject = {
+      id: stripeId('dp'),
+      object: 'dispute',
+      amount: charge.amount - charge.amount_refunded,
+      balance_transactions: [],
+      charge: charge.id,
+      created: nowSeconds(),
+      currency: charge.currency,
+      evidence: {},
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: charge.payment_intent,
+      reason,
+      status: 'needs_response',
+    };
+    charge.disputed = true;
+    this.disputes.set(dispute.id, dispute);
+    this.emit('charge.dispute.created', dispute);
+    return dispute;
+  }
+
+  /** The issuer's decision (charge.dispute.closed): `lost` means the money went back to the cardholder. */
+  closeDispute(disputeId: string, status: 'won' | 'lost'): DisputeObject {
+    const dispute = this.disputes.get(disputeId);
+    if (!dispute) throw missing('dispute', disputeId);
+    if (dispute.status !== 'needs_response') throw stripeError(400, `Dispute ${dispute.id} is already closed (${dispute.status}).`);
+    const previous = { status: dispute.status };
+    dispute.status = status;
+    this.emit('charge.dispute.closed', dispute, previous);
+    return dispute;
   }
 
   createTransfer(form: FormObject) {
@@ -855,6 +909,26 @@ export class StripeSandboxState {
       case 'cancel_now':
         this.cancelSubscription(subscription.id);
         break;
+      case 'pause': {
+        // What Stripe does when a trial ends without a payment method (end_behavior: pause).
+        requireStatus('trialing');
+        const previous = { status: subscription.status };
+        subscription.status = 'paused';
+        this.emit('customer.subscription.paused', subscription, previous);
+        this.emit('customer.subscription.updated', subscription, previous);
+        break;
+      }
+      case 'resume': {
+        // POST /v1/subscriptions/:id/resume: a new period starts now and is billed at once.
+        requireStatus('paused');
+        this.startNextPeriod(subscription, item, nowSeconds(), true, 'subscription_update');
+        this.emit('customer.subscription.resumed', subscription, { status: 'paused' });
+        break;
+      }
+      case 'renew_action_required':
+        requireStatus('active');
+        this.startNextPeriod(subscription, item, item.current_period_end, false, 'subscription_cycle', true);
+        break;
       case 'refund_latest': {
         const paid = [...this.invoices.values()].filter((i) => i.parent && (i.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === subscription.id && i.charge);
         const last = paid.at(-1);
@@ -867,7 +941,7 @@ export class StripeSandboxState {
   }
 
   /** Moves the subscription into its next period and bills it (status follows the payment). */
-  private startNextPeriod(subscription: SubscriptionObject, item: SubscriptionItemObject, start: number, paymentSucceeds: boolean, reason: string): void {
+  private startNextPeriod(subscription: SubscriptionObject, item: SubscriptionItemObject, start: number, paymentSucceeds: boolean, reason: string, requiresAction = false): void {
     const recurring = item.price.recurring ?? { interval: 'month' as const, interval_count: 1 };
     const previous: Json = {
       status: subscription.status,
@@ -878,7 +952,7 @@ export class StripeSandboxState {
     item.current_period_end = addInterval(start, recurring.interval, recurring.interval_count);
     subscription.billing_cycle_anchor = subscription.trial_end === start ? start : subscription.billing_cycle_anchor;
     const invoice = this.createInvoice(subscription, reason, item.price.unit_amount);
-    this.collect(invoice, paymentSucceeds);
+    this.collect(invoice, paymentSucceeds, requiresAction);
     subscription.status = paymentSucceeds ? 'active' : 'past_due';
     this.emit('customer.subscription.updated', subscription, previous);
   }

@@ -297,6 +297,12 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
       if (req.query.get('redirect') && successUrl) return { status: 303, headers: { location: successUrl } };
       return { json: session };
     }),
+    admin('POST', '/__sandbox/stripe/charges/:id/dispute', (req) => ({ json: state.createDispute(req.params.id ?? '', req.json<{ reason?: string }>()?.reason) })),
+    admin('POST', '/__sandbox/stripe/disputes/:id/close', (req) => {
+      const status = req.json<{ status?: string }>()?.status;
+      if (status !== 'won' && status !== 'lost') throw new HttpError(400, 'body needs { status: won | lost }');
+      return { json: state.closeDispute(req.params.id ?? '', status) };
+    }),
     admin('GET', '/__sandbox/stripe/events', () => ({ json: { events: state.events, deliveries } })),
     admin('POST', '/__sandbox/stripe/events/:id/resend', (req) => ({ status: 202, json: sandbox.resend(req.params.id ?? '') })),
     admin('PUT', '/__sandbox/stripe/webhook', (req) => {

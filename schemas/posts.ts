@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
-/** Platforms a post can be scheduled to (the publishers in activities/providers/social). */
-export const POST_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x'] as const;
+/** Platforms a post can be scheduled to (the publishers in activities/providers/social, YouTube in activities/providers/youtube). */
+export const POST_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'youtube'] as const;
 export const PostPlatformSchema = z.enum(POST_PLATFORMS);
 export type PostPlatform = z.infer<typeof PostPlatformSchema>;
 
@@ -43,11 +43,38 @@ export const ConnectSocialAccountBodySchema = z
     accessToken: z.string().min(1).max(4096),
     refreshToken: z.string().min(1).max(4096).optional(),
     tokenExpiresAt: OffsetDateTimeSchema.optional(),
-    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, LinkedIn author URN, X user id; TikTok needs none'),
+    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, LinkedIn author URN, X user id, YouTube channel id; TikTok needs none'),
     username: z.string().min(1).max(255).optional(),
   })
   .strict();
 export type ConnectSocialAccountBody = z.infer<typeof ConnectSocialAccountBodySchema>;
+
+/** Platforms that can be connected through their OAuth consent screen (the others import tokens). */
+export const OAUTH_CONNECT_PLATFORMS = ['youtube', 'tiktok'] as const;
+export type OAuthConnectPlatform = (typeof OAUTH_CONNECT_PLATFORMS)[number];
+
+export const StartSocialOAuthBodySchema = z
+  .object({
+    platform: z.enum(OAUTH_CONNECT_PLATFORMS),
+    redirectUri: z
+      .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+      .max(2048)
+      .describe("your page the platform's consent screen sends the browser back to, with `code` and `state`; it must be registered with the platform's OAuth app"),
+  })
+  .strict();
+
+export const SocialOAuthStartedSchema = z.object({
+  authorizationUrl: z.string().describe("the platform's consent screen: send the user's browser there"),
+  state: z.string().describe('one-time, bound to the caller, valid until expiresAt; the redirect carries it back'),
+  expiresAt: z.string(),
+});
+
+export const SocialOAuthCallbackBodySchema = z
+  .object({
+    code: z.string().min(1).max(4096).describe('the `code` query parameter of the redirect'),
+    state: z.string().min(1).max(256).describe('the `state` query parameter of the redirect'),
+  })
+  .strict();
 
 export const SocialAccountViewSchema = z
   .object({
@@ -206,7 +233,34 @@ export const PLATFORM_LIMITS: Record<PostPlatform, PlatformLimits> = {
   tiktok: { captionChars: 2200, hashtags: 30, media: { video: { min: 1, max: 1 }, image: { min: 1, max: 1 }, carousel: { min: 2, max: 35 } } },
   linkedin: { captionChars: 3000, hashtags: 30, media: { image: { min: 0, max: 1 }, video: { min: 0, max: 1 } } },
   x: { captionChars: 280, hashtags: 10, urlChars: 23, mediaInText: true, media: { image: { min: 0, max: 4 }, video: { min: 0, max: 1 } } },
+  // The caption becomes the video's description (5000 characters); over 15 hashtags YouTube ignores them all.
+  youtube: { captionChars: 5000, hashtags: 15, media: { video: { min: 1, max: 1 } } },
 };
+
+/** `platformOptions` of a YouTube post. */
+export const YoutubePostOptionsSchema = z
+  .object({
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .refine((t) => !/[<>]/.test(t), 'YouTube titles cannot contain < or >')
+      .optional()
+      .describe('default: the first line of the caption, cut to 100 characters'),
+    privacyStatus: z.enum(['public', 'unlisted', 'private']).optional().describe('default public'),
+    categoryId: z.string().regex(/^\d{1,3}$/, 'a YouTube video category id').optional().describe('default 22 (People & Blogs)'),
+    madeForKids: z.boolean().optional(),
+  })
+  .strict();
+export type YoutubePostOptions = z.infer<typeof YoutubePostOptionsSchema>;
+
+/** The video title YouTube gets: platformOptions.title, else the caption's first line without < and >, at most 100 characters. */
+export function youtubeTitle(caption: string, options: YoutubePostOptions = {}): string {
+  if (options.title) return options.title;
+  const firstLine = caption.split('\n').find((line) => line.trim()) ?? '';
+  return [...firstLine.replace(/[<>]/g, '').trim()].slice(0, 100).join('').trim();
+}
 
 /** The text as published: caption, then hashtags, then mentions. */
 export function composeCaption(post: { caption: string; hashtags?: string[]; mentions?: string[] }): string {
@@ -223,7 +277,7 @@ export interface LimitViolation {
 /** Every way the post breaks the platform's limits, each naming the request field to fix. */
 export function checkPlatformLimits(
   platform: PostPlatform,
-  post: { caption: string; hashtags?: string[]; mentions?: string[]; mediaType: MediaType; mediaUrls: string[] },
+  post: { caption: string; hashtags?: string[]; mentions?: string[]; mediaType: MediaType; mediaUrls: string[]; platformOptions?: Record<string, unknown> },
 ): LimitViolation[] {
   const limits = PLATFORM_LIMITS[platform];
   const violations: LimitViolation[] = [];
@@ -241,5 +295,11 @@ export function checkPlatformLimits(
       field: 'mediaUrls',
       message: `a ${platform} ${post.mediaType} post takes ${media.min === media.max ? media.min : `${media.min}-${media.max}`} media item(s); got ${post.mediaUrls.length}`,
     });
+  if (platform === 'youtube') {
+    const options = YoutubePostOptionsSchema.safeParse(post.platformOptions ?? {});
+    if (!options.success)
+      for (const issue of options.error.issues) violations.push({ field: ['platformOptions', ...issue.path.map(String)].join('.'), message: issue.message });
+    else if (!youtubeTitle(text, options.data)) violations.push({ field: 'caption', message: 'a YouTube video needs a title: write a caption or set platformOptions.title' });
+  }
   return violations;
 }

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities } from '../activities';
 import { createProviders } from '../activities/providers';
+import { ensureAdminGrantTimers } from '../api/admin-grant-timers';
 import { createApp } from '../api/app';
 import { createDb, type Db } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
@@ -100,6 +101,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
       const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
       try {
         await ensurePayoutSchedule(scheduler, { taskQueue: queues.main, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS }, logger);
+        await ensureAdminGrantTimers(db, scheduler, queues.main, logger);
       } finally {
         await scheduler.connection.close();
       }

@@ -1,9 +1,22 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
+import { findAdminGrant, insertAdminGrant } from '../../db/repositories/admin-grants';
 import { creditBalance, creditHistory, latestUserSubscription } from '../../db/repositories/billing';
+import { AdminGrantBodySchema, AdminGrantViewSchema, type AdminGrantView } from '../../schemas/admin-grants';
 import { CreditsQuerySchema, CreditsViewSchema, SubscriptionViewSchema, type CreditsView, type PlanSlug, type SubscriptionView } from '../../schemas/billing';
-import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionWorkflowView } from '../../workflows/subscription/contract';
+import { UuidParamSchema } from '../../schemas/common';
+import {
+  ADMIN_GRANT_WORKFLOW_TYPE,
+  adminGrantWorkflowId,
+  revokeAdminGrantSignal,
+  subscriptionStateQuery,
+  subscriptionWorkflowId,
+  type AdminGrantWorkflowInput,
+  type SubscriptionWorkflowView,
+} from '../../workflows/subscription/contract';
+import { adminGrantSearchAttributes, startAdminGrantTimer } from '../admin-grant-timers';
+import { recordAudit } from '../audit';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../problem';
@@ -32,6 +45,20 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   if (!id || Number.isNaN(createdAt.getTime())) throw new HttpProblem(400, 'invalid-cursor', 'Invalid Cursor', 'the cursor is not one this API returned');
   return { createdAt, id };
 }
+
+type GrantRow = NonNullable<Awaited<ReturnType<typeof findAdminGrant>>>;
+const grantView = (g: GrantRow): AdminGrantView => ({
+  grantId: g.id,
+  userId: g.user_id,
+  grantType: g.grant_type,
+  tierOverride: g.tier_override,
+  videoLimitOverride: g.video_limit_override,
+  reason: g.reason,
+  expiresAt: iso(g.expires_at),
+  isActive: g.is_active,
+  revokedAt: iso(g.revoked_at),
+  workflowId: adminGrantWorkflowId(g.id),
+});
 
 function router(deps: ApiDeps): Router {
   const r = Router();
@@ -87,6 +114,59 @@ function router(deps: ApiDeps): Router {
     res.json(body);
   });
 
+  /** Grants are written with their workflow started in the same transaction: no grant without its expiry timer. */
+  r.post('/v1/admin/users/:id/grants', requireScope('admin'), async (req, res) => {
+    const { id: userId } = UuidParamSchema.parse(req.params);
+    const body = AdminGrantBodySchema.parse(req.body ?? {});
+    const admin = caller(res);
+    const grant = await deps.db.transaction().execute(async (tx) => {
+      const user = await tx.selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirst();
+      if (!user) throw new HttpProblem(404, 'not-found', 'Not Found', `user ${userId} does not exist`);
+      const row = await insertAdminGrant(tx, {
+        userId,
+        grantedById: admin.userId,
+        grantType: body.grantType,
+        tierOverride: body.tierOverride ?? null,
+        videoLimitOverride: body.videoLimitOverride ?? null,
+        reason: body.reason,
+        expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
+      });
+      await recordAudit(tx, req, { userId: admin.userId, action: 'admin_grant.create', entityType: 'admin_subscription_grant', entityId: row.id, newValues: { ...body, userId } });
+      await startAdminGrantTimer(deps.temporal, deps.taskQueues.main, row, user.subscription_tier as PlanSlug);
+      return row;
+    });
+    res.status(201).json(grantView(grant));
+  });
+
+  r.get('/v1/admin/grants/:id', requireScope('admin'), async (req, res) => {
+    const { id } = UuidParamSchema.parse(req.params);
+    const grant = await findAdminGrant(deps.db, id);
+    if (!grant) throw new HttpProblem(404, 'not-found', 'Not Found', `admin grant ${id} does not exist`);
+    res.json(grantView(grant));
+  });
+
+  /**
+   * Revokes through the grant's workflow (signalWithStart): its timer is cancelled and the tier
+   * restored there; a grant whose run already closed gets a short new run that finds it ended.
+   */
+  r.delete('/v1/admin/grants/:id', requireScope('admin'), async (req, res) => {
+    const { id } = UuidParamSchema.parse(req.params);
+    const grant = await findAdminGrant(deps.db, id);
+    if (!grant) throw new HttpProblem(404, 'not-found', 'Not Found', `admin grant ${id} does not exist`);
+    const user = await deps.db.selectFrom('users').select('subscription_tier').where('id', '=', grant.user_id).executeTakeFirstOrThrow();
+    const input: AdminGrantWorkflowInput = { grantId: grant.id, fallbackTier: user.subscription_tier as PlanSlug };
+    await deps.temporal.workflow.signalWithStart(ADMIN_GRANT_WORKFLOW_TYPE, {
+      workflowId: adminGrantWorkflowId(grant.id),
+      taskQueue: deps.taskQueues.main,
+      args: [input],
+      signal: revokeAdminGrantSignal,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      typedSearchAttributes: adminGrantSearchAttributes(grant),
+    });
+    await recordAudit(deps.db, req, { userId: caller(res).userId, action: 'admin_grant.revoke', entityType: 'admin_subscription_grant', entityId: grant.id });
+    res.status(202).json(grantView(grant));
+  });
+
   return r;
 }
 
@@ -107,6 +187,33 @@ function document(registry: OpenAPIRegistry): void {
     security: bearer(),
     request: { query: CreditsQuerySchema },
     responses: { '200': json(CreditsViewSchema, 'Balance and one page of history'), ...problems(400, 401, 403, 429) },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/admin/users/{id}/grants',
+    tags: ['Admin'],
+    summary: "Grant a user a tier or video limit (admin scope); its workflow ends it at expiresAt",
+    security: bearer(),
+    request: { params: UuidParamSchema, body: { required: true, content: { 'application/json': { schema: AdminGrantBodySchema } } } },
+    responses: { '201': json(AdminGrantViewSchema, 'The grant, active'), ...problems(400, 401, 403, 404, 413, 415, 429) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/grants/{id}',
+    tags: ['Admin'],
+    summary: 'One admin grant (admin scope)',
+    security: bearer(),
+    request: { params: UuidParamSchema },
+    responses: { '200': json(AdminGrantViewSchema, 'The grant'), ...problems(401, 403, 404, 429) },
+  });
+  registry.registerPath({
+    method: 'delete',
+    path: '/v1/admin/grants/{id}',
+    tags: ['Admin'],
+    summary: "Revoke an admin grant now (admin scope); the user's tier falls back through the grant's workflow",
+    security: bearer(),
+    request: { params: UuidParamSchema },
+    responses: { '202': json(AdminGrantViewSchema, 'Revocation accepted (the grant as it was)'), ...problems(401, 403, 404, 429) },
   });
 }
 

@@ -277,7 +277,7 @@ const PostUpdatedSchema = z.object({ postId: z.uuid(), scheduledAt: z.string() }
 const PostChangedSchema = z.object({ postId: z.uuid(), status: z.string() }).loose();
 
 function document(registry: OpenAPIRegistry): void {
-  const platforms: PostPlatform[] = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x'];
+  const platforms: PostPlatform[] = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'youtube'];
   registry.registerPath({
     method: 'post',
     path: '/v1/posts',

@@ -1,7 +1,12 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
+import { providerCall } from '../../activities/providers/call';
+import { FailureType } from '../../activities/providers/errors';
+import { ProviderLimiter, systemClock } from '../../activities/providers/rate-limit';
+import { createSocialOAuth, socialOAuthApps, type ConnectedAccount, type SocialOAuth } from '../../activities/providers/social/oauth';
 import {
   disconnectSocialAccount,
   findSocialAccountByIdentity,
@@ -13,16 +18,33 @@ import {
   toStoredPlatform,
   type SocialAccount,
 } from '../../db/repositories/posts';
-import type { Config } from '../../lib/config';
+import { consumeOAuthState, findOAuthState, insertOAuthState } from '../../db/repositories/social-oauth';
+import { ConfigError, type Config } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey, secretAad, type SecretBox } from '../../lib/secrets';
-import { UuidParamSchema } from '../../schemas/common';
-import { ConnectSocialAccountBodySchema, SocialAccountViewSchema, type SocialAccountView } from '../../schemas/posts';
+import { ProblemSchema, UuidParamSchema } from '../../schemas/common';
+import {
+  ConnectSocialAccountBodySchema,
+  SocialAccountViewSchema,
+  SocialOAuthCallbackBodySchema,
+  SocialOAuthStartedSchema,
+  StartSocialOAuthBodySchema,
+  type OAuthConnectPlatform,
+  type PostPlatform,
+  type SocialAccountView,
+} from '../../schemas/posts';
 import { caller, requireScope } from '../auth';
-import type { ApiDeps } from '../deps';
+import { providersOf, sandboxUrlsOf, type ApiDeps } from '../deps';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 
 const UNIQUE_VIOLATION = '23505';
+/** How long a connect flow's state stays usable: the user is on the consent screen meanwhile. */
+const OAUTH_STATE_TTL_MS = 10 * 60_000;
+const OAUTH_CALLBACK_PATH = '/v1/social-accounts/oauth/callback';
+
+const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
+const badField = (field: string, message: string) =>
+  new HttpProblem(400, 'validation', 'Validation failed', `${field}: ${message}`, { errors: [{ field, message }] });
 
 export function socialAccountView(account: SocialAccount): SocialAccountView {
   return {
@@ -43,49 +65,128 @@ function lazySecretBox(config: Config): () => SecretBox {
   return () => (box ??= createSecretBox(loadEncryptionKey(config)));
 }
 
+/**
+ * The platforms' OAuth apps, built on first use. In sandbox mode the API finds the sandboxes through
+ * SANDBOX_URLS; a platform that is neither configured nor sandboxed answers 503.
+ */
+function lazySocialOAuth(deps: ApiDeps): () => SocialOAuth {
+  let oauth: SocialOAuth | undefined;
+  return () => {
+    if (oauth) return oauth;
+    const providers = providersOf(deps);
+    return (oauth = createSocialOAuth({
+      apps: socialOAuthApps(deps.config, sandboxUrlsOf(deps)),
+      youtube: () => providers.youtube,
+      call: providerCall(new ProviderLimiter('social-oauth', { maxConcurrent: 8, clock: systemClock })),
+    }));
+  };
+}
+
+/** Config gaps → 503; a refused code → 400 naming `code`; any other provider failure → 502. */
+function oauthProblem(err: unknown, platform: OAuthConnectPlatform): HttpProblem | undefined {
+  if (err instanceof ConfigError) return new HttpProblem(503, 'not-configured', 'Not Configured', `connecting ${platform} accounts is not configured: ${err.message}`);
+  if (!(err instanceof ApplicationFailure)) return undefined;
+  if (err.type === FailureType.ProviderAuth || err.type === FailureType.InvalidInput) return badField('code', `${platform} refused the authorization code (${err.message})`);
+  return new HttpProblem(502, 'provider-unavailable', 'Provider Unavailable', `${platform} could not be reached to finish the connection: ${err.message}`);
+}
+
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
   const secrets = lazySecretBox(deps.config);
+  const oauth = lazySocialOAuth(deps);
 
   /**
-   * Imports an account's OAuth tokens, sealed with AES-256-GCM bound to the row id. The same
-   * platform identity again is a reconnect: the row keeps its id (posts point at it) and gets
-   * the new tokens and `active` status.
+   * Stores an account's tokens sealed with AES-256-GCM bound to the row id. The same platform
+   * identity again is a reconnect: the row keeps its id (posts point at it) and gets the new
+   * tokens and `active` status.
    */
-  r.post('/v1/social-accounts', requireScope('runs:write'), async (req, res) => {
-    const body = ConnectSocialAccountBodySchema.parse(req.body ?? {});
-    const { userId } = caller(res);
-    if (body.platform !== 'tiktok' && !body.platformUserId)
-      throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: required for ${body.platform}`, {
-        errors: [{ field: 'platformUserId', message: `${body.platform} posts are made as this account id (page id, user id or author URN)` }],
-      });
-    const platform = toStoredPlatform(body.platform);
-    const platformUserId = body.platformUserId ?? null;
-    const tokens = JSON.stringify({ access_token: body.accessToken, refresh_token: body.refreshToken ?? null });
+  async function saveAccount(userId: string, platform: PostPlatform, account: Omit<ConnectedAccount, 'platformUserId'> & { platformUserId: string | null }) {
+    const stored = toStoredPlatform(platform);
+    const tokens = JSON.stringify({ access_token: account.accessToken, refresh_token: account.refreshToken });
     const write = (id: string) => ({
       id,
       userId,
-      platform,
-      platformUserId,
-      username: body.username ?? null,
+      platform: stored,
+      platformUserId: account.platformUserId,
+      username: account.username,
       encryptedTokens: secrets().encrypt(tokens, secretAad('social_accounts', 'encrypted_tokens', id)),
-      tokenExpiresAt: body.tokenExpiresAt ? new Date(body.tokenExpiresAt) : null,
+      tokenExpiresAt: account.expiresAt,
     });
-
     const connect = async () => {
-      const existing = await findSocialAccountByIdentity(db, userId, platform, platformUserId);
+      const existing = await findSocialAccountByIdentity(db, userId, stored, account.platformUserId);
       if (existing) return { account: await reconnectSocialAccount(db, write(existing.id)), created: false };
       return { account: await insertSocialAccount(db, write(randomUUID())), created: true };
     };
-    let outcome: Awaited<ReturnType<typeof connect>>;
     try {
-      outcome = await connect();
+      return await connect();
     } catch (err) {
       // A concurrent connect of the same identity inserted first: reconnect that row instead.
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      outcome = await connect();
+      return connect();
     }
+  }
+
+  /**
+   * Either imports an account's tokens, or (a body of `{ platform, redirectUri }`) starts the
+   * platform's OAuth flow: a one-time state bound to the caller, and the consent screen URL.
+   */
+  r.post('/v1/social-accounts', requireScope('runs:write'), async (req, res) => {
+    const { userId } = caller(res);
+    const raw = (req.body ?? {}) as Record<string, unknown>;
+    if (raw.accessToken === undefined && raw.redirectUri !== undefined) {
+      const body = StartSocialOAuthBodySchema.parse(raw);
+      const state = randomBytes(32).toString('base64url');
+      const expiresAt = new Date(Date.now() + OAUTH_STATE_TTL_MS);
+      let authorizationUrl: string;
+      try {
+        authorizationUrl = oauth().authorizationUrl(body.platform, { redirectUri: body.redirectUri, state });
+      } catch (err) {
+        throw oauthProblem(err, body.platform) ?? err;
+      }
+      await insertOAuthState(db, { userId, platform: toStoredPlatform(body.platform), stateHash: hashState(state), redirectUri: body.redirectUri, expiresAt });
+      res.status(200).json({ authorizationUrl, state, expiresAt: expiresAt.toISOString() });
+      return;
+    }
+    const body = ConnectSocialAccountBodySchema.parse(raw);
+    if (body.platform !== 'tiktok' && !body.platformUserId)
+      throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: required for ${body.platform}`, {
+        errors: [{ field: 'platformUserId', message: `${body.platform} posts are made as this account id (page id, user id, channel id or author URN)` }],
+      });
+    const outcome = await saveAccount(userId, body.platform, {
+      platformUserId: body.platformUserId ?? null,
+      username: body.username ?? null,
+      accessToken: body.accessToken,
+      refreshToken: body.refreshToken ?? null,
+      expiresAt: body.tokenExpiresAt ? new Date(body.tokenExpiresAt) : null,
+    });
+    res.status(outcome.created ? 201 : 200).json(socialAccountView(outcome.account));
+  });
+
+  /**
+   * Finishes an OAuth flow: the client posts the `code` and `state` its redirect page received.
+   * The state is spent first (one use, the caller's own, not expired), then the code is exchanged
+   * at the platform and the tokens are stored exactly like an import.
+   */
+  r.post(OAUTH_CALLBACK_PATH, requireScope('runs:write'), async (req, res) => {
+    const { userId } = caller(res);
+    const body = SocialOAuthCallbackBodySchema.parse(req.body ?? {});
+    const stateHash = hashState(body.state);
+    const flow = await consumeOAuthState(db, userId, stateHash);
+    if (!flow) {
+      const known = await findOAuthState(db, userId, stateHash);
+      const why = !known ? 'unknown state: start the connection again' : known.used_at ? 'this state was already used' : 'this state expired: start the connection again';
+      throw badField('state', why);
+    }
+    const platform = fromStoredPlatform(flow.platform);
+    if (platform !== 'youtube' && platform !== 'tiktok') throw badField('state', `${flow.platform} accounts cannot be connected through OAuth here`);
+    let connected: ConnectedAccount;
+    try {
+      connected = await oauth().exchangeCode(platform, { code: body.code, redirectUri: flow.redirect_uri });
+    } catch (err) {
+      throw oauthProblem(err, platform) ?? err;
+    }
+    const outcome = await saveAccount(userId, platform, connected);
     res.status(outcome.created ? 201 : 200).json(socialAccountView(outcome.account));
   });
 
@@ -111,14 +212,34 @@ function document(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/social-accounts',
     tags: ['Social'],
-    summary: 'Connect a social account by importing its OAuth tokens (stored encrypted)',
-    description: 'The same platform identity again reconnects the existing account (200) with the new tokens.',
+    summary: 'Connect a social account: import its OAuth tokens, or start the platform\'s OAuth flow',
+    description: [
+      'Token import (`accessToken`, ...): the tokens are stored encrypted; the same platform identity again reconnects the existing account (200).',
+      '',
+      `OAuth (\`{ platform, redirectUri }\`, YouTube and TikTok): answers 200 with the consent screen URL and a one-time \`state\` bound to the caller (valid 10 minutes). The platform sends the browser back to \`redirectUri\` with \`code\` and \`state\`; post both to \`${OAUTH_CALLBACK_PATH}\` to finish.`,
+    ].join('\n'),
     security: bearer(),
-    request: { body: { required: true, content: { 'application/json': { schema: ConnectSocialAccountBodySchema } } } },
+    request: { body: { required: true, content: { 'application/json': { schema: z.union([ConnectSocialAccountBodySchema, StartSocialOAuthBodySchema]) } } } },
+    responses: {
+      '201': json(SocialAccountViewSchema, 'Connected (token import)'),
+      '200': json(z.union([SocialAccountViewSchema, SocialOAuthStartedSchema]), 'Reconnected (token import), or the OAuth flow started'),
+      ...problems(400, 401, 403, 413, 415, 422, 429, 503),
+    },
+  });
+  registry.registerPath({
+    method: 'post',
+    path: OAUTH_CALLBACK_PATH,
+    tags: ['Social'],
+    summary: 'Finish an OAuth connect flow with the code and state of the redirect',
+    description:
+      'The state must be one this caller started, unused and unexpired (else 400 naming `state`); the code is exchanged at the platform (refused: 400 naming `code`) and the tokens are stored encrypted, like a token import. 201 for a new account, 200 when it reconnects an existing one.',
+    security: bearer(),
+    request: { body: { required: true, content: { 'application/json': { schema: SocialOAuthCallbackBodySchema } } } },
     responses: {
       '201': json(SocialAccountViewSchema, 'Connected'),
       '200': json(SocialAccountViewSchema, 'Reconnected'),
-      ...problems(400, 401, 403, 413, 415, 422, 429),
+      ...problems(400, 401, 403, 413, 415, 429, 503),
+      '502': { description: 'The platform could not be reached', content: { 'application/problem+json': { schema: ProblemSchema } } },
     },
   });
   registry.registerPath({

@@ -20,6 +20,7 @@ import {
   subscriptionWorkflowId,
   type StripeEventRef,
 } from '../../workflows/subscription/contract';
+import { COMMISSION_DISPUTE_JOB_TYPE, COMMISSION_DISPUTE_WORKFLOW_TYPE, commissionDisputeWorkflowId } from '../../workflows/payouts/contract';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../problem';
 import { json, problems, type RouteModule } from '../route-module';
@@ -40,12 +41,12 @@ const SUBSCRIPTION_EVENT_TYPES = new Set([
   'invoice.payment_action_required',
 ]);
 
-type EventRoute = { kind: 'subscription'; subscriptionId: string } | { kind: 'payment' } | { kind: 'ignored' };
+type EventRoute = { kind: 'subscription'; subscriptionId: string } | { kind: 'payment' } | { kind: 'dispute' } | { kind: 'ignored' };
 
 const idOf = (value: unknown): string | null =>
   typeof value === 'string' && value !== '' ? value : typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : null;
 
-/** Where an event goes: its subscription's workflow, the one-off payment path, or nowhere. */
+/** Where an event goes: its subscription's workflow, the one-off payment path, the lost-dispute clawback, or nowhere. */
 export function routeStripeEvent(event: Stripe.Event): EventRoute {
   const object = event.data.object as unknown as Record<string, unknown>;
   if (event.type === 'checkout.session.completed') {
@@ -54,6 +55,8 @@ export function routeStripeEvent(event: Stripe.Event): EventRoute {
     return object.mode === 'payment' ? { kind: 'payment' } : { kind: 'ignored' };
   }
   if (event.type === 'charge.refunded') return { kind: 'payment' };
+  // A won dispute changes nothing: only a lost one takes the affiliate commission back.
+  if (event.type === 'charge.dispute.closed') return object.status === 'lost' ? { kind: 'dispute' } : { kind: 'ignored' };
   if (!SUBSCRIPTION_EVENT_TYPES.has(event.type)) return { kind: 'ignored' };
   if (event.type.startsWith('customer.subscription.')) {
     const id = idOf(object.id);
@@ -93,7 +96,13 @@ function router(deps: ApiDeps): Router {
     const object = event.data.object as unknown as Record<string, unknown>;
     const ref: StripeEventRef = { eventId: event.id, type: event.type, createdAt: new Date(event.created * 1000).toISOString() };
     const workflowId =
-      route.kind === 'subscription' ? subscriptionWorkflowId(route.subscriptionId) : route.kind === 'payment' ? billingEventWorkflowId(event.id) : null;
+      route.kind === 'subscription'
+        ? subscriptionWorkflowId(route.subscriptionId)
+        : route.kind === 'payment'
+          ? billingEventWorkflowId(event.id)
+          : route.kind === 'dispute'
+            ? commissionDisputeWorkflowId(event.id)
+            : null;
 
     const accepted = await deps.db.transaction().execute(async (tx) => {
       const inserted = await insertStripeEvent(tx, {
@@ -131,6 +140,18 @@ function router(deps: ApiDeps): Router {
             { key: DomainIdAttr, value: event.id },
           ]),
         });
+      } else if (route.kind === 'dispute') {
+        await deps.temporal.workflow.start(COMMISSION_DISPUTE_WORKFLOW_TYPE, {
+          workflowId: commissionDisputeWorkflowId(event.id),
+          taskQueue: deps.taskQueues.main,
+          args: [{ eventId: event.id }],
+          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: JobTypeAttr, value: COMMISSION_DISPUTE_JOB_TYPE },
+            { key: DomainIdAttr, value: event.id },
+          ]),
+        });
       }
       return true;
     });
@@ -147,7 +168,7 @@ function document(registry: OpenAPIRegistry): void {
     tags: ['Webhooks'],
     summary: 'Stripe webhook endpoint (signed by Stripe; no API key)',
     description:
-      'Verifies the Stripe-Signature header over the raw body (300 s tolerance), stores the event once by id and signals the `subscription:<id>` workflow (or starts a `billing-event:<eventId>` workflow for one-time payments and refunds).',
+      'Verifies the Stripe-Signature header over the raw body (300 s tolerance), stores the event once by id and signals the `subscription:<id>` workflow (or starts a `billing-event:<eventId>` workflow for one-time payments and refunds, or `commission-dispute:<eventId>` for a lost dispute).',
     request: {
       headers: z.object({ 'stripe-signature': z.string().describe('t=<unix>,v1=<hmac-sha256>') }),
       body: { required: true, content: { 'application/json': { schema: z.object({ id: z.string(), type: z.string(), created: z.number().int(), data: z.object({ object: z.record(z.string(), z.unknown()) }) }) } } },

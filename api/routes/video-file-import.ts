@@ -7,17 +7,17 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { ApplicationFailure } from '@temporalio/common';
 import { Router, type Response as ExpressResponse } from 'express';
 import { createGoogleTokens } from '../../activities/google-tokens';
-import { createProviders } from '../../activities/providers';
+import type { Providers } from '../../activities/providers';
 import { FailureType } from '../../activities/providers/errors';
 import type { UserPlan } from '../../db/repositories/plans';
-import { ConfigError, sandboxUrlsFrom } from '../../lib/config';
+import { ConfigError } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey } from '../../lib/secrets';
 import { safeFetch, UnsafeUrlError, urlGuardOptions } from '../../lib/ssrf';
 import { UploadedVideoSchema, type UploadedVideo } from '../../schemas/clips';
 import { IdempotencyKeyHeaderSchema } from '../../schemas/common';
 import { VideoFileImportBodySchema, type VideoFileImportBody } from '../../schemas/video-file-import';
 import { caller, requireScope } from '../auth';
-import type { ApiDeps } from '../deps';
+import { providersOf, type ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
 import { HttpProblem } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
@@ -167,11 +167,11 @@ function router(deps: ApiDeps): Router {
   const r = Router();
   const { db, config } = deps;
   const intake = createVideoIntake(deps);
-  let google: { drive: ReturnType<typeof createProviders>['drive']; accessToken: ReturnType<typeof createGoogleTokens> } | undefined;
+  let google: { drive: Providers['drive']; accessToken: ReturnType<typeof createGoogleTokens> } | undefined;
   // Built on first Drive import: adapters need the Google key (or sandbox) and tokens the encryption key.
   const googleDrive = () => {
     if (!google) {
-      const providers = createProviders({ config, logger: deps.logger, db, sandboxUrls: deps.sandboxUrls ?? sandboxUrlsFrom(config) });
+      const providers = providersOf(deps);
       google = {
         drive: providers.drive,
         accessToken: createGoogleTokens({ db, providers, secrets: createSecretBox(loadEncryptionKey(config)) }),

@@ -6,6 +6,7 @@ import * as m0004 from './0004_thumbnails';
 import * as m0005 from './0005_clips_social';
 import * as m0006 from './0006_affiliates';
 import * as m0007 from './0007_operations';
+import * as m0008 from './0008_social_oauth';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_clips_social': m0005,
   '0006_affiliates': m0006,
   '0007_operations': m0007,
+  '0008_social_oauth': m0008,
 };

@@ -130,3 +130,130 @@ export async function listCreditTransactions(db: DbOrTx, userId: string, limit =
     .limit(limit)
     .execute();
 }
+
+// ---- reservations: reserve → commit | refund ------------------------------------------------
+
+/** A reservation used the wrong way; activities map it to a non-retryable failure of this `type`. */
+export class CreditReservationError extends Error {
+  override name = 'CreditReservationError';
+  constructor(
+    readonly type: 'NotFound' | 'InvalidInput' | 'ReservationCommitted' | 'ReservationRefunded',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export type ReservationState = 'reserved' | 'committed' | 'refunded';
+
+export interface CreditReservation {
+  reservationId: string;
+  userId: string;
+  amount: number;
+  state: ReservationState;
+  /** The user's balance after this call. */
+  balance: number;
+  /** False when the call repeated one already applied (nothing changed). */
+  applied: boolean;
+}
+
+const reservationKey = (reservationId: string) => `credit_reservation:${reservationId}`;
+const refundKey = (reservationId: string) => `credit_refund:${reservationId}`;
+
+/** Locks the reservation's user balance and reads where the reservation stands. */
+async function lockReservation(tx: Tx, reservationId: string) {
+  const reservation = await tx
+    .selectFrom('credit_transactions')
+    .selectAll()
+    .where('idempotency_key', '=', reservationKey(reservationId))
+    .executeTakeFirst();
+  if (!reservation) throw new CreditReservationError('NotFound', `credit reservation ${reservationId} does not exist`);
+  const { balance } = await tx
+    .selectFrom('user_credits')
+    .select('balance')
+    .where('user_id', '=', reservation.user_id)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  const refund = await tx
+    .selectFrom('credit_transactions')
+    .select('id')
+    .where('idempotency_key', '=', refundKey(reservationId))
+    .executeTakeFirst();
+  const state: ReservationState = refund ? 'refunded' : reservation.transaction_type === 'usage' ? 'committed' : 'reserved';
+  return { reservation, balance, state };
+}
+
+/**
+ * Takes `amount` credits off the balance as a 'reservation' row (idempotent by reservationId).
+ * The balance row lock serializes concurrent reserves; one that would overdraw throws
+ * InsufficientCreditsError and writes nothing.
+ */
+export async function reserveCredits(
+  db: DbOrTx,
+  input: { userId: string; amount: number; reservationId: string; reason: string },
+): Promise<CreditReservation> {
+  if (!Number.isSafeInteger(input.amount) || input.amount <= 0)
+    throw new CreditReservationError('InvalidInput', `a reservation needs a positive whole amount, got ${input.amount}`);
+  const run = async (tx: Tx): Promise<CreditReservation> => {
+    const result = await applyCreditTransaction(tx, {
+      userId: input.userId,
+      amount: -input.amount,
+      type: 'reservation',
+      idempotencyKey: reservationKey(input.reservationId),
+      referenceId: input.reservationId,
+      description: input.reason,
+    });
+    if (result.applied)
+      return {
+        reservationId: input.reservationId,
+        userId: input.userId,
+        amount: input.amount,
+        state: 'reserved',
+        balance: result.balance,
+        applied: true,
+      };
+    if (result.transaction.amount !== -input.amount)
+      throw new CreditReservationError(
+        'InvalidInput',
+        `reservation ${input.reservationId} was made for ${-result.transaction.amount} credits, not ${input.amount}`,
+      );
+    const { state, balance } = await lockReservation(tx, input.reservationId);
+    return { reservationId: input.reservationId, userId: input.userId, amount: input.amount, state, balance, applied: false };
+  };
+  return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
+}
+
+/** The reserved credits are spent: the reservation row becomes a 'usage' row (no balance change). */
+export async function commitCreditReservation(db: DbOrTx, reservationId: string): Promise<CreditReservation> {
+  const run = async (tx: Tx): Promise<CreditReservation> => {
+    const { reservation, balance, state } = await lockReservation(tx, reservationId);
+    const view = { reservationId, userId: reservation.user_id, amount: -reservation.amount, balance };
+    if (state === 'refunded')
+      throw new CreditReservationError('ReservationRefunded', `credit reservation ${reservationId} was refunded and cannot be committed`);
+    if (state === 'committed') return { ...view, state, applied: false };
+    await tx.updateTable('credit_transactions').set({ transaction_type: 'usage' }).where('id', '=', reservation.id).execute();
+    return { ...view, state: 'committed', applied: true };
+  };
+  return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
+}
+
+/** The reserved credits go back to the balance, once (a 'refund' row); a committed reservation cannot be refunded. */
+export async function refundCreditReservation(db: DbOrTx, reservationId: string, reason: string): Promise<CreditReservation> {
+  const run = async (tx: Tx): Promise<CreditReservation> => {
+    const { reservation, balance, state } = await lockReservation(tx, reservationId);
+    const view = { reservationId, userId: reservation.user_id, amount: -reservation.amount };
+    if (state === 'committed')
+      throw new CreditReservationError('ReservationCommitted', `credit reservation ${reservationId} was committed and cannot be refunded`);
+    if (state === 'refunded') return { ...view, state, balance, applied: false };
+    const refund = await applyCreditTransaction(tx, {
+      userId: reservation.user_id,
+      amount: -reservation.amount,
+      type: 'refund',
+      idempotencyKey: refundKey(reservationId),
+      referenceId: reservationId,
+      description: reason,
+    });
+    return { ...view, state: 'refunded', balance: refund.balance, applied: true };
+  };
+  return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
+}

@@ -26,7 +26,7 @@ function rethrowSlotConflict(err: unknown, scheduledAt: Date): never {
 export const toStoredPlatform = (platform: PostPlatform): SocialPlatform => (platform === 'x' ? 'twitter' : platform);
 export function fromStoredPlatform(platform: SocialPlatform): PostPlatform | null {
   if (platform === 'twitter') return 'x';
-  return platform === 'instagram' || platform === 'facebook' || platform === 'tiktok' || platform === 'linkedin' ? platform : null;
+  return platform === 'instagram' || platform === 'facebook' || platform === 'tiktok' || platform === 'linkedin' || platform === 'youtube' ? platform : null;
 }
 
 // ---- social accounts ----

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities, type Activities } from '../../activities';
 import { createProviders, type Providers } from '../../activities/providers';
 import { createApp } from '../../api/app';
@@ -15,6 +16,8 @@ import { killGroup, spawnTs, type SpawnedProcess } from './processes';
 import { stackValue } from './stack-env';
 import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
 
+export type WorkerKind = 'main' | 'media';
+
 export interface TestPlatform {
   apiUrl: string;
   database: TestDatabase;
@@ -23,8 +26,8 @@ export interface TestPlatform {
   config: Config;
   /** The platform's secret box, for tests that store sealed tokens. */
   secrets: SecretBox;
-  /** Starts the in-process main + media workers (done at start unless `workers: 'later'`); idempotent. */
-  startWorkers(): Promise<void>;
+  /** Starts in-process workers (main + media at start unless `workers: 'later'`); a running kind is left as it is. */
+  startWorkers(kinds?: WorkerKind[]): Promise<void>;
   /**
    * Spawns a real worker process (worker/main.ts unless `entry` says otherwise) on this platform's
    * database, task queues, encryption key and sandboxes; resolves once it announces `ready`.
@@ -64,28 +67,27 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
   const real = createActivities({ db: database.db, logger, providers, secrets });
   const connection = await testNativeConnection();
-  let running: Promise<unknown> | undefined;
-  let shutdownWorkers = () => {};
-  const startWorkers = async () => {
-    if (running) return;
-    const worker = await createMainWorker({
-      connection,
-      namespace: 'default',
-      taskQueue: queues.main,
-      activities: options.activities ? options.activities(real) : real,
-      workflowBundle: await workflowBundle(),
-    });
-    const mediaWorker = await createMediaWorker({
-      connection,
-      namespace: 'default',
-      taskQueue: queues.media,
-      activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
-    });
-    running = Promise.all([worker.run(), mediaWorker.run()]);
-    shutdownWorkers = () => {
-      worker.shutdown();
-      mediaWorker.shutdown();
-    };
+  const workers = new Map<WorkerKind, { worker: Worker; running: Promise<void> }>();
+  const startWorkers = async (kinds: WorkerKind[] = ['main', 'media']) => {
+    for (const kind of kinds) {
+      if (workers.has(kind)) continue;
+      const worker =
+        kind === 'main'
+          ? await createMainWorker({
+              connection,
+              namespace: 'default',
+              taskQueue: queues.main,
+              activities: options.activities ? options.activities(real) : real,
+              workflowBundle: await workflowBundle(),
+            })
+          : await createMediaWorker({
+              connection,
+              namespace: 'default',
+              taskQueue: queues.media,
+              activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
+            });
+      workers.set(kind, { worker, running: worker.run() });
+    }
   };
   if (options.workers !== 'later') await startWorkers();
 
@@ -126,8 +128,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       processes.forEach((p) => killGroup(p));
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
-      shutdownWorkers();
-      await running;
+      for (const { worker } of workers.values()) worker.shutdown();
+      await Promise.all([...workers.values()].map((w) => w.running));
       await connection.close();
       await client.connection.close();
       await database.drop();

@@ -14,6 +14,7 @@ import { USER_SCOPES } from '../../schemas/api-keys';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import type { AdvanceAction, EventObject } from '../../sandbox/stripe-state';
 import { subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
+import { runSubscriptionJourney, SUBSCRIPTION_JOURNEY, type JourneySnapshot } from '../../scripts/subscription-journey';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 const SECRET = 'whsec_integration_test';
@@ -285,5 +286,66 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     expect(await ledger(user.id)).toEqual([{ amount: 100, transaction_type: 'purchase', balance_after: 100, idempotency_key: `credit_topup:${session.id}` }]);
     expect(await db().selectFrom('payments').select(['payment_type', 'amount_cents']).where('user_id', '=', user.id).execute()).toEqual([{ payment_type: 'credit_topup', amount_cents: 999 }]);
     expect(await eventRows([event.id])).toEqual([expect.objectContaining({ status: 'processed' })]);
+  });
+
+  it('pauses access while Stripe pauses the subscription, restores it on resume, and asks for payment authentication when the bank does', async () => {
+    const user = await newUser();
+    const subscriptionId = await subscribe(user.id, user.email, 'price_sandbox_premium_monthly', 14);
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'premium', 'trial tier');
+    const typesHandled = async () =>
+      (await db().selectFrom('subscription_events').select(['event_type', 'status']).where('stripe_subscription_id', '=', subscriptionId).execute()).filter((e) => e.status === 'processed').map((e) => e.event_type);
+
+    // Trial ended without a payment method: Stripe pauses the subscription, and paid access pauses with it.
+    await advance(subscriptionId, 'pause');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'free', 'access paused');
+    expect(await userRow(user.id)).toMatchObject({ subscription_status: 'paused' });
+    expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: 'paused' });
+    expect(await typesHandled()).toContain('customer.subscription.paused');
+
+    // Resumed: a new period, paid at once, brings the plan and its credits back.
+    await advance(subscriptionId, 'resume');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_tier === 'premium' && u.subscription_status === 'active', 'resumed');
+    expect(await typesHandled()).toEqual(expect.arrayContaining(['customer.subscription.resumed', 'invoice.paid']));
+    await eventually(() => ledger(user.id), (rows) => rows.length === 1, 'resumed period credits');
+
+    // The renewal needs the customer's authentication: past due with an "action required" email, access kept meanwhile.
+    await advance(subscriptionId, 'renew_action_required');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_status === 'past_due', 'past_due');
+    expect((await userRow(user.id)).subscription_tier).toBe('premium');
+    expect(await typesHandled()).toContain('invoice.payment_action_required');
+    const mail = await eventually(async () => mailSandbox.messages.filter((m) => m.to.includes(user.email) && m.subject === 'Confirm your payment'), (list) => list.length === 1, 'action-required email');
+    expect(mail[0]!.tags).toEqual(expect.arrayContaining([{ name: 'template', value: 'payment_action_required' }]));
+    expect((await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth)).json).toMatchObject({ subscription: { status: 'past_due' }, dunning: { remindersSent: 1 } });
+
+    // Authenticated and paid: active again, that period's credits granted.
+    await advance(subscriptionId, 'pay_latest');
+    await settled();
+    await eventually(() => userRow(user.id), (u) => u.subscription_status === 'active', 'recovered');
+    await eventually(() => ledger(user.id), (rows) => rows.length === 2, 'second grant');
+  });
+
+  it('the demo script\'s journey (scripts/subscription-journey.ts) reaches every step\'s state', async () => {
+    const user = await newUser();
+    const seen: Array<{ title: string; snapshot: JourneySnapshot }> = [];
+    const subscriptionId = await runSubscriptionJourney({
+      db: db(),
+      stripeSandboxUrl: sandbox.url,
+      stripe: adapter,
+      user,
+      onStep: (step, snapshot) => {
+        seen.push({ title: step.title, snapshot });
+      },
+    });
+    expect(seen.map((s) => s.title)).toEqual(SUBSCRIPTION_JOURNEY.map((s) => s.title));
+    const last = seen.at(-1)!.snapshot;
+    expect(last.user).toMatchObject({ subscription_tier: 'free', subscription_status: 'canceled' });
+    expect(last.ledger.map((t) => t.balance_after)).toEqual([300, 600, 900, 1200]);
+    expect(last.usage).toHaveLength(5);
+    await settled();
+    expect(await platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).result()).toMatchObject({ finalStatus: 'canceled' });
   });
 });

@@ -1,10 +1,18 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { providerCall } from '../../activities/providers/call';
 import { requestedRetryDelayMs } from '../../activities/providers/errors';
 import { ProviderLimiter, systemClock, type Clock } from '../../activities/providers/rate-limit';
+import { createGoogleAuthAdapter } from '../../activities/providers/google/auth';
+import { publishOnce, type SocialPostInput } from '../../activities/providers/social';
+import { markedCaption, postMarker } from '../../activities/providers/social/http';
 import { createYoutubeAdapter, type YoutubeAdapter } from '../../activities/providers/youtube/adapter';
+import { YoutubePublisher } from '../../activities/providers/youtube/publisher';
 import { QuotaBudget, quotaDay } from '../../activities/providers/youtube/quota';
 import { quotaUnitsUsed } from '../../db/repositories/provider-quota';
 import { googleErrorBody, startGoogleSandbox, type GoogleSandbox } from '../../sandbox/google';
@@ -280,6 +288,99 @@ describe('YouTube adapter (googleapis → sandbox)', () => {
     const results = await Promise.allSettled(Array.from({ length: 16 }, (_, i) => workers[i % 2]!.getVideo(VIDEO)));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(10);
     expect(await unitsUsed(projectKey)).toBe(10);
+  });
+});
+
+describe('YouTube publisher (posting workflow platform, googleapis → sandbox)', () => {
+  const clip = Buffer.concat([Buffer.from([0, 0, 0, 0x18]), Buffer.from('ftypmp42'), Buffer.alloc(8192, 0x5a)]);
+  let clipUrl: string;
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'yt-publish-'));
+    await writeFile(join(dir, 'clip.mp4'), clip);
+    clipUrl = pathToFileURL(join(dir, 'clip.mp4')).href;
+  });
+
+  function publisher() {
+    const call = providerCall(new ProviderLimiter('google-oauth', { maxConcurrent: 2, clock: systemClock }));
+    return new YoutubePublisher({ youtube: youtube().yt, googleAuth: createGoogleAuthAdapter({ clientId: 'client', clientSecret: 'secret', tokenUrl: `${sandbox.url}/token`, call }) });
+  }
+
+  function postFor(accessToken: string, overrides: Partial<SocialPostInput> = {}): SocialPostInput {
+    return {
+      postId: randomUUID(),
+      account: { accessToken, platformUserId: sandbox.channelOf(accessToken) },
+      caption: 'Five thumbnail rules that doubled my CTR\n\n#thumbnails #creators',
+      hashtags: ['thumbnails', '#creators'],
+      mediaType: 'video',
+      mediaUrls: [clipUrl],
+      since: new Date().toISOString(),
+      ...overrides,
+    };
+  }
+
+  const uploadsOf = (channelId: string) => [...sandbox.uploadedVideos.values()].filter((v) => v.channelId === channelId);
+
+  it('uploads the clip once: title from the caption, tags from hashtags, privacy from platformOptions, the post marker in the description', async () => {
+    const grant = sandbox.issueGrant();
+    const post = postFor(grant.accessToken, { platformOptions: { privacyStatus: 'unlisted' } });
+    const published = await publishOnce(publisher(), post);
+    expect(published).toEqual({ platformPostId: expect.any(String), platformUrl: `https://www.youtube.com/watch?v=${published.platformPostId}`, alreadyPublished: false });
+    const [video, ...others] = uploadsOf(grant.channelId);
+    expect(others).toHaveLength(0);
+    expect(video).toMatchObject({
+      id: published.platformPostId,
+      title: 'Five thumbnail rules that doubled my CTR',
+      tags: ['thumbnails', 'creators'],
+      privacyStatus: 'unlisted',
+      bytes: clip.length,
+      sha256: createHash('sha256').update(clip).digest('hex'),
+    });
+    expect(video!.description).toBe(markedCaption(post));
+    expect(video!.description).toContain(postMarker(post.postId));
+  });
+
+  it('a retry after YouTube accepted the upload finds it among the channel uploads (private included) and uploads nothing', async () => {
+    const grant = sandbox.issueGrant();
+    const post = postFor(grant.accessToken, { platformOptions: { privacyStatus: 'private', title: 'Shorts test' } });
+    const yt = publisher();
+    const first = await publishOnce(yt, post);
+    // Another post of the same channel with the same caption must not be taken for this one.
+    const other = await publishOnce(yt, postFor(grant.accessToken));
+    const uploadsBefore = sandbox.requests.filter((r) => r.path === '/upload/youtube/v3/videos').length;
+
+    const retried = await publishOnce(yt, post);
+    expect(retried).toEqual({ ...first, alreadyPublished: true });
+    expect(other.platformPostId).not.toBe(first.platformPostId);
+    expect(sandbox.requests.filter((r) => r.path === '/upload/youtube/v3/videos')).toHaveLength(uploadsBefore);
+    expect(uploadsOf(grant.channelId)).toHaveLength(2);
+    const lookup = sandbox.requests.filter((r) => r.path === '/youtube/v3/channels' || r.path === '/youtube/v3/playlistItems').slice(-2);
+    expect(lookup.map((r) => [r.path, r.query.mine ?? r.query.playlistId, r.headers.authorization])).toEqual([
+      ['/youtube/v3/channels', 'true', `Bearer ${grant.accessToken}`],
+      ['/youtube/v3/playlistItems', `UU${grant.channelId.slice(2)}`, `Bearer ${grant.accessToken}`],
+    ]);
+  });
+
+  it('an expired access token is refused as ProviderAuth; the refreshed token acts for the same channel; a revoked grant cannot be refreshed', async () => {
+    const grant = sandbox.issueGrant();
+    sandbox.expireAccessToken(grant.accessToken);
+    const yt = publisher();
+    await expect(failureOf(yt.findExisting(postFor(grant.accessToken)))).resolves.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
+    const refreshed = await yt.refreshToken(grant.refreshToken);
+    expect(refreshed).toMatchObject({ accessToken: expect.stringMatching(/^ya29\./), refreshToken: grant.refreshToken });
+    expect(sandbox.channelOf(refreshed.accessToken)).toBe(grant.channelId);
+    await expect(yt.findExisting(postFor(refreshed.accessToken))).resolves.toBeNull();
+
+    sandbox.revokeGrant(grant.accessToken);
+    await expect(failureOf(yt.refreshToken(grant.refreshToken))).resolves.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
+  });
+
+  it('refuses what YouTube cannot take before uploading: an image post, bad platformOptions, a missing media file', async () => {
+    const grant = sandbox.issueGrant();
+    const yt = publisher();
+    await expect(failureOf(yt.publish(postFor(grant.accessToken, { mediaType: 'image' })))).resolves.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(failureOf(yt.publish(postFor(grant.accessToken, { platformOptions: { privacyStatus: 'friends' } })))).resolves.toMatchObject({ type: 'InvalidInput' });
+    await expect(failureOf(yt.publish(postFor(grant.accessToken, { mediaUrls: [pathToFileURL('/nonexistent/clip.mp4').href] })))).resolves.toMatchObject({ type: 'NotFound' });
+    expect(uploadsOf(grant.channelId)).toHaveLength(0);
   });
 });
 

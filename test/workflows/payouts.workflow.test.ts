@@ -4,6 +4,7 @@ import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { PayAffiliateOutcome } from '../../activities/affiliates';
+import { historyLengthsFrom } from '../../lib/workflow-histories';
 import { previousPeriod, type Reconciliation } from '../../schemas/affiliates';
 import { payoutsWorkflowId, type MonthlyPayoutsResult, type PayoutsResult } from '../../workflows/payouts/contract';
 import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
@@ -66,30 +67,18 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
         taskQueue,
         args: [{ period: '2026-10', minimumPayoutCents: 5_000, paging: { batchSize: 5, batchesPerRun: 2 } }],
       });
-      return { result: (await handle.result()) as PayoutsResult, lengths: await historyLengthsOfChain(workflowId, handle.firstExecutionRunId) };
+      const result = (await handle.result()) as PayoutsResult;
+      return { result, lengths: await historyLengthsFrom(env.client, workflowId, handle.firstExecutionRunId) };
     });
     expect(result.totals).toEqual({ paid: 23, paidCents: 115_000, failed: 0, belowMinimum: 0, alreadySettled: 0, unresolved: 0 });
     expect(program.payCalls).toHaveLength(23);
     expect(new Set(program.payCalls).size).toBe(23);
     expect(result.reconciliation).toMatchObject({ matched: true, transfersCents: 115_000 });
-    // 5 pages of 5 at 2 pages per run: three runs chained by continueAsNew, none with a long history.
-    expect(lengths).toHaveLength(3);
-    for (const length of lengths) expect(length).toBeLessThan(200);
+    // 5 pages of 5 at 2 pages per run: three runs chained by continueAsNew and a child per page, none with a long history.
+    expect(lengths.filter((l) => l.workflowId === workflowId)).toHaveLength(3);
+    expect(lengths.filter((l) => l.workflowId !== workflowId)).toHaveLength(5);
+    for (const { events } of lengths) expect(events).toBeLessThan(200);
   });
-
-  type ContinuedEvent = { workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string | null } | null };
-
-  /** History length of each run of a continueAsNew chain, first run first. */
-  async function historyLengthsOfChain(workflowId: string, firstRunId: string): Promise<number[]> {
-    const lengths: number[] = [];
-    for (let runId: string | undefined = firstRunId; runId; ) {
-      const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
-      const events: ContinuedEvent[] = history.events ?? [];
-      lengths.push(events.length);
-      runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
-    }
-    return lengths;
-  }
 
   it('counts a refused transfer as failed and an affiliate whose retries ran out as unresolved, paying the rest', async () => {
     const program = fakeProgram(6, { refuse: new Set(['aff-0001']), broken: new Set(['aff-0003']) });

@@ -1,3 +1,4 @@
+import type { DisputeReversalOutcome } from '../../activities/affiliates';
 import type { Reconciliation } from '../../schemas/affiliates';
 
 /** Monthly affiliate payouts (AmplifyContent.ai, Glow Social): names shared by the API, worker and tests. */
@@ -81,6 +82,24 @@ export interface PayoutBatchInput {
   affiliateIds: string[];
   /** The parent's workflow id, stored on each payout row. */
   runId: string;
+}
+
+/**
+ * A lost dispute (`charge.dispute.closed`, status lost) takes back the disputed invoice's
+ * commission the way a refund does; one run per Stripe event.
+ */
+export const COMMISSION_DISPUTE_WORKFLOW_TYPE = 'commissionDisputeWorkflow';
+export const COMMISSION_DISPUTE_JOB_TYPE = 'commission-dispute';
+export const commissionDisputeWorkflowId = (stripeEventId: string): string => `commission-dispute:${stripeEventId}`;
+
+export interface CommissionDisputeInput {
+  /** The stored `charge.dispute.closed` event. */
+  eventId: string;
+}
+
+export interface CommissionDisputeResult {
+  eventId: string;
+  outcome: DisputeReversalOutcome;
 }
 
 export interface MonthlyPayoutsInput {

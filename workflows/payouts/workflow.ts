@@ -27,6 +27,8 @@ import {
   PAYOUTS_JOB_TYPE,
   payoutBatchWorkflowId,
   payoutsWorkflowId,
+  type CommissionDisputeInput,
+  type CommissionDisputeResult,
   type MonthlyPayoutsInput,
   type MonthlyPayoutsResult,
   type PayoutBatchInput,
@@ -172,4 +174,13 @@ export async function monthlyPayoutsWorkflow(input: MonthlyPayoutsInput = {}): P
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { period, started: false, result: null };
     throw err;
   }
+}
+
+/**
+ * A lost dispute of a referred customer's payment (`commission-dispute:<eventId>`): its
+ * commission is reversed, or clawed back from the next payout if it was already paid.
+ */
+export async function commissionDisputeWorkflow(input: CommissionDisputeInput): Promise<CommissionDisputeResult> {
+  const { outcome } = await affiliates.reverseCommissionForLostDispute({ eventId: input.eventId });
+  return { eventId: input.eventId, outcome };
 }

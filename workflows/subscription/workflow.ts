@@ -14,6 +14,7 @@ import type { PlanSlug } from '../../schemas/billing';
 import {
   DEFAULT_BILLING_POLICY,
   RECENT_EVENT_IDS_KEPT,
+  refreshAccessSignal,
   stripeEventSignal,
   subscriptionStateQuery,
   type BillingEventWorkflowInput,
@@ -89,6 +90,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   const seen = new Set(state.recentEventIds);
   const queue: StripeEventRef[] = [];
   let periodRolledOver = false;
+  let accessRefreshRequested = false;
 
   setHandler(stripeEventSignal, (ref) => {
     if (seen.has(ref.eventId)) return;
@@ -96,6 +98,10 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     state.recentEventIds.push(ref.eventId);
     if (state.recentEventIds.length > RECENT_EVENT_IDS_KEPT) seen.delete(state.recentEventIds.shift() ?? '');
     queue.push(ref);
+  });
+  setHandler(refreshAccessSignal, () => {
+    // Forgetting the applied tier makes the next reconcile write it again.
+    accessRefreshRequested = true;
   });
   setHandler(subscriptionStateQuery, () => ({
     stripeSubscriptionId: subscriptionId,
@@ -211,8 +217,13 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
 
   for (;;) {
     const wakeAt = nextWakeAt(Date.now());
-    if (wakeAt === undefined) await condition(() => queue.length > 0);
-    else await condition(() => queue.length > 0, Math.max(1, wakeAt - Date.now()));
+    const hasWork = () => queue.length > 0 || accessRefreshRequested;
+    if (wakeAt === undefined) await condition(hasWork);
+    else await condition(hasWork, Math.max(1, wakeAt - Date.now()));
+    if (accessRefreshRequested) {
+      accessRefreshRequested = false;
+      state.appliedTier = null;
+    }
 
     while (queue.length > 0) {
       const ref = queue.shift();

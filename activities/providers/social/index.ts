@@ -9,7 +9,7 @@ import { TikTokPublisher } from './tiktok';
 import type { PublishedPost, SocialPlatform, SocialPostInput, SocialPublisher } from './types';
 import { XPublisher } from './x';
 
-export type { PostMetrics, PublishedPost, SocialAccountAuth, SocialPlatform, SocialPostInput, SocialPublisher, TokenGrant } from './types';
+export type { PostMetrics, PublishedPost, PublishPlatform, SocialAccountAuth, SocialPlatform, SocialPostInput, SocialPublisher, TokenGrant } from './types';
 
 /** Where each platform's API lives: the real hosts, or one sandbox serving all five under a path prefix. */
 export interface SocialEndpoints {

@@ -1,5 +1,7 @@
-/** Platforms the posting workflow publishes to. YouTube goes through the googleapis adapter (activities/providers/youtube). */
+/** Platforms published to over fetch (this folder). */
 export type SocialPlatform = 'instagram' | 'tiktok' | 'linkedin' | 'x' | 'facebook';
+/** Every platform the posting workflow publishes to: YouTube goes through googleapis (activities/providers/youtube/publisher.ts). */
+export type PublishPlatform = SocialPlatform | 'youtube';
 
 /** The connected account a call acts as (decrypted token: never logged, never in workflow history). */
 export interface SocialAccountAuth {
@@ -19,6 +21,10 @@ export interface SocialPostInput {
   mediaUrls: string[];
   /** ISO time before which a match cannot be ours (when publishing was first attempted). */
   since?: string;
+  /** The post's hashtags (also in the caption), for platforms that take them separately (YouTube tags). */
+  hashtags?: string[];
+  /** Per-platform settings of the post (YouTube: title, privacyStatus, categoryId, madeForKids). */
+  platformOptions?: Record<string, unknown>;
 }
 
 export interface PublishedPost {
@@ -47,7 +53,7 @@ export interface TokenGrant {
  * platform accepted the post finds it instead of posting twice.
  */
 export interface SocialPublisher {
-  readonly platform: SocialPlatform;
+  readonly platform: PublishPlatform;
   publish(post: SocialPostInput): Promise<PublishedPost>;
   findExisting(post: SocialPostInput): Promise<PublishedPost | null>;
   /** Counters of one published post, read with the account's token. */

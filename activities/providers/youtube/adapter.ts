@@ -50,7 +50,7 @@ export interface YoutubeChannel {
 }
 
 export interface YoutubeUploadsPage {
-  items: Array<{ videoId: string; title: string; publishedAt: string | null; position: number }>;
+  items: Array<{ videoId: string; title: string; description: string; publishedAt: string | null; position: number }>;
   nextPageToken: string | null;
   totalResults: number;
 }
@@ -84,8 +84,10 @@ export interface YoutubeAdapter {
   getVideo(videoId: string, options?: { accessToken?: string }): Promise<YoutubeVideo>;
   /** Up to 50 ids per request; unknown or private ids are simply absent from the result. */
   getVideos(videoIds: string[], options?: { accessToken?: string }): Promise<YoutubeVideo[]>;
-  getChannel(ref: { channelId: string } | { handle: string }): Promise<YoutubeChannel>;
-  listUploads(request: { uploadsPlaylistId: string; pageToken?: string; maxResults?: number }): Promise<YoutubeUploadsPage>;
+  /** A channel by id or handle (API key), or the token owner's own channel (`mine`). */
+  getChannel(ref: { channelId: string } | { handle: string } | { mine: true; accessToken: string }): Promise<YoutubeChannel>;
+  /** With the owner's token the list includes the channel's private and unlisted uploads. */
+  listUploads(request: { uploadsPlaylistId: string; pageToken?: string; maxResults?: number; accessToken?: string }): Promise<YoutubeUploadsPage>;
   listCaptionTracks(videoId: string, accessToken: string): Promise<YoutubeCaptionTrack[]>;
   downloadCaption(trackId: string, accessToken: string, format?: 'vtt' | 'srt'): Promise<string>;
   uploadVideo(request: YoutubeUploadRequest): Promise<{ videoId: string; privacyStatus: string | null; uploadStatus: string | null }>;
@@ -204,16 +206,18 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions): YoutubeAda
       const res = await call('channels.list', () =>
         youtube.channels.list({
           part: ['snippet', 'contentDetails', 'statistics'],
-          ...('channelId' in ref ? { id: [ref.channelId] } : { forHandle: ref.handle }),
+          ...('channelId' in ref
+            ? { id: [ref.channelId] }
+            : 'handle' in ref
+              ? { forHandle: ref.handle }
+              : { mine: true, auth: googleUserAuth(ref.accessToken) }),
         }),
       );
       const item = res.data.items?.[0];
       const uploadsPlaylistId = item?.contentDetails?.relatedPlaylists?.uploads;
       if (!item?.id || !uploadsPlaylistId) {
-        throw ApplicationFailure.nonRetryable(
-          `YouTube channel ${'channelId' in ref ? ref.channelId : ref.handle} not found`,
-          FailureType.NotFound,
-        );
+        const which = 'channelId' in ref ? ref.channelId : 'handle' in ref ? ref.handle : 'of the authorized account';
+        throw ApplicationFailure.nonRetryable(`YouTube channel ${which} not found`, FailureType.NotFound);
       }
       return {
         id: item.id,
@@ -228,9 +232,15 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions): YoutubeAda
       };
     },
 
-    async listUploads({ uploadsPlaylistId, pageToken, maxResults = 50 }) {
+    async listUploads({ uploadsPlaylistId, pageToken, maxResults = 50, accessToken }) {
       const res = await call('playlistItems.list', () =>
-        youtube.playlistItems.list({ playlistId: uploadsPlaylistId, part: ['snippet', 'contentDetails'], maxResults, pageToken }),
+        youtube.playlistItems.list({
+          playlistId: uploadsPlaylistId,
+          part: ['snippet', 'contentDetails'],
+          maxResults,
+          pageToken,
+          ...(accessToken ? { auth: googleUserAuth(accessToken) } : {}),
+        }),
       );
       return {
         items: (res.data.items ?? []).flatMap((item) => {
@@ -240,6 +250,7 @@ export function createYoutubeAdapter(options: YoutubeAdapterOptions): YoutubeAda
             {
               videoId,
               title: item.snippet?.title ?? '',
+              description: item.snippet?.description ?? '',
               publishedAt: item.contentDetails?.videoPublishedAt ?? item.snippet?.publishedAt ?? null,
               position: item.snippet?.position ?? 0,
             },
