@@ -1,21 +1,10 @@
-import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
-import { createActivities } from '../../activities';
-import type { Providers } from '../../activities/providers';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
 import { attributeReferral, createAffiliate, recordCommissionForInvoice } from '../../db/repositories/affiliates';
 import { createUser } from '../../db/repositories/users';
-import { createLogger } from '../../lib/logger';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import { affiliatePayoutsScheduleId, payoutsWorkflowId, type PayoutsResult } from '../../workflows/payouts/contract';
-import { createMainWorker } from '../../worker/create-worker';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
-import { stackValue } from '../helpers/stack-env';
-import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from '../helpers/temporal';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { killGroup } from '../helpers/processes';
 
 /**
  * kill -9 the worker after Stripe created the transfer but before the payout activity finished:
@@ -23,40 +12,24 @@ import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } fr
  * gets the same transfer back — exactly one transfer and one payout row.
  */
 describe('payout durability: worker killed with SIGKILL between the transfer and the payout row update', () => {
-  let database: TestDatabase;
-  let client: Client;
+  let platform: TestPlatform;
   let sandbox: StripeSandbox;
-  const workers: SpawnedProcess[] = [];
-  const queues = uniqueTaskQueues();
-  let replacement: { worker: Worker; running: Promise<void> } | undefined;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    client = await testClient();
     sandbox = await startStripeSandbox({ webhookSecret: 'whsec_payout_crash', port: 0 });
+    platform = await startTestPlatform({ workers: 'later', sandboxUrls: { stripe: sandbox.url } });
   });
   afterAll(async () => {
-    workers.forEach((w) => killGroup(w));
-    replacement?.worker.shutdown();
-    await replacement?.running;
-    await client?.schedule.getHandle(affiliatePayoutsScheduleId(queues.prefix)).delete().catch(() => undefined);
-    await client?.connection.close();
+    await platform?.client.schedule.getHandle(affiliatePayoutsScheduleId(platform.queues.prefix)).delete().catch(() => undefined);
+    await platform?.stop();
     await sandbox?.stop();
-    await database?.drop();
   });
 
   it('makes exactly one transfer and one payout row', async () => {
-    const db = database.db;
-    const bundled = workflowBundle();
+    const { client, queues } = platform;
+    const db = platform.database.db;
     // The worker process: the real composition root (it also creates the payout schedule), pointed at our sandbox.
-    const first = spawnTs('worker/main.ts', {
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      TASK_QUEUE_PREFIX: queues.prefix,
-      NODE_ENV: 'test',
-      SANDBOX_URLS: JSON.stringify({ stripe: sandbox.url }),
-    });
-    workers.push(first);
+    const firstReady = platform.spawnWorkerProcess();
 
     const owner = await createUser(db, { email: `affiliate-${queues.prefix}@example.test` });
     const affiliate = await createAffiliate(db, { userId: owner.id, referralCode: `crash-${queues.prefix.slice(1, 7)}`, stripeConnectedAccountId: 'acct_1Crash' });
@@ -65,7 +38,7 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
       await attributeReferral(db, { userId: customer.id, referralCode: affiliate.referral_code });
       await recordCommissionForInvoice(db, { stripeInvoiceId: `in_crash_${n}`, userId: customer.id, amountPaidCents: 25_000, currency: 'usd', paidAt: '2025-03-01T00:00:00Z', refundWindowDays: 30 });
     }
-    await first.waitForOutput(/worker running/, 90_000);
+    const first = await firstReady;
     const schedule = await client.schedule.getHandle(affiliatePayoutsScheduleId(queues.prefix)).describe();
     expect(schedule.action).toMatchObject({ type: 'startWorkflow', workflowType: 'monthlyPayoutsWorkflow', taskQueue: queues.main });
     expect(schedule.policies.overlap).toBe('SKIP');
@@ -79,7 +52,7 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
       args: [{ period: '2025-04', minimumPayoutCents: 5_000 }],
     });
 
-    const blocker = new pg.Client({ connectionString: database.url });
+    const blocker = new pg.Client({ connectionString: platform.database.url });
     await blocker.connect();
     try {
       let payoutId: string | undefined;
@@ -102,15 +75,8 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
       await blocker.end();
     }
 
-    const stripe = new StripeAdapter(createStripeClient('sk_test_payout_crash', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 4 })));
-    const worker = await createMainWorker({
-      connection: await testNativeConnection(),
-      namespace: 'default',
-      taskQueue: queues.main,
-      activities: createActivities({ db, logger: createLogger('silent'), providers: { stripe } as unknown as Providers }),
-      workflowBundle: await bundled,
-    });
-    replacement = { worker, running: worker.run() };
+    // The replacement runs in this process, to skip a second cold start.
+    await platform.startWorkers(['main']);
 
     const result: PayoutsResult = await handle.result();
     expect(result.totals).toMatchObject({ paid: 1, paidCents: 10_000, unresolved: 0 });

@@ -1,21 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
 import pg from 'pg';
 import Stripe from 'stripe';
-import { createActivities } from '../../activities';
-import { createProviders } from '../../activities/providers';
-import { createApp } from '../../api/app';
 import { createUser } from '../../db/repositories/users';
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
 import { billingEventWorkflowId } from '../../workflows/subscription/contract';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
-import { stackValue } from '../helpers/stack-env';
-import { createMainWorker } from '../../worker/create-worker';
-import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from '../helpers/temporal';
+import { startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { killGroup } from '../helpers/processes';
 
 const SECRET = 'whsec_durability_test';
 
@@ -24,65 +13,17 @@ const SECRET = 'whsec_durability_test';
  * the retried activity on a new worker must not grant the credits twice or add a second row.
  */
 describe('billing durability: worker killed with SIGKILL inside the top-up activity', () => {
-  let database: TestDatabase;
-  let client: Client;
-  let server: Server;
-  let apiUrl: string;
-  const workers: SpawnedProcess[] = [];
-  const queues = uniqueTaskQueues();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', STRIPE_WEBHOOK_SECRET: SECRET, TASK_QUEUE_PREFIX: queues.prefix });
-  const logger = createLogger('silent');
-  let replacement: { worker: Worker; running: Promise<void> } | undefined;
+  let platform: TestPlatform;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    client = await testClient();
-    const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    platform = await startTestPlatform({ workers: 'later', env: { STRIPE_WEBHOOK_SECRET: SECRET } });
   });
-  afterAll(async () => {
-    workers.forEach((w) => killGroup(w));
-    replacement?.worker.shutdown();
-    await replacement?.running;
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
-    await client?.connection.close();
-    await database?.drop();
-  });
-
-  /** The worker that takes over after the crash runs in this process (saves a second bundling process). */
-  const startReplacementWorker = async () => {
-    const worker = await createMainWorker({
-      connection: await testNativeConnection(),
-      namespace: 'default',
-      taskQueue: queues.main,
-      activities: createActivities({ db: database.db, logger, providers: createProviders({ config, logger, db: database.db, sandboxUrls: {} }) }),
-      workflowBundle: await workflowBundle(),
-    });
-    replacement = { worker, running: worker.run() };
-  };
-
-  const startWorker = async () => {
-    const worker = spawnTs('worker/main.ts', {
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      TASK_QUEUE_PREFIX: queues.prefix,
-      NODE_ENV: 'test',
-    });
-    workers.push(worker);
-    await worker.waitForOutput(/worker running/, 90_000);
-    return worker;
-  };
+  afterAll(() => platform?.stop());
 
   it('grants the purchased credits exactly once', async () => {
+    const { database, client, apiUrl } = platform;
     const user = await createUser(database.db, { email: `durable-${randomUUID()}@example.test` });
-    const bundled = workflowBundle();
-    const first = await startWorker();
-    await bundled;
+    const first = await platform.spawnWorkerProcess();
     const sessionId = `cs_test_${randomUUID().replace(/-/g, '')}`;
     const event = {
       id: `evt_${randomUUID().replace(/-/g, '')}`,
@@ -136,7 +77,8 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
       await blocker.end();
     }
 
-    await startReplacementWorker();
+    // The replacement runs in this process, to skip a second cold start.
+    await platform.startWorkers(['main']);
     const handle = client.workflow.getHandle(billingEventWorkflowId(event.id));
     expect(await handle.result()).toEqual({ eventId: event.id, outcome: 'credits_granted' });
 

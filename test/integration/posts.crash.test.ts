@@ -1,26 +1,11 @@
-import type { Server } from 'node:http';
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { createProviders } from '../../activities/providers';
-import { createApp } from '../../api/app';
+import { randomUUID } from 'node:crypto';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
-import { loadConfig } from '../../lib/config';
-import { createLogger } from '../../lib/logger';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
-import { createSecretBox, loadEncryptionKey } from '../../lib/secrets';
 import { startSocialSandbox, type SocialSandbox } from '../../sandbox/social';
 import { USER_SCOPES } from '../../schemas/api-keys';
-import { createMainWorker } from '../../worker/create-worker';
-import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import { api } from '../helpers/platform';
-import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
-import { stackValue } from '../helpers/stack-env';
-import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from '../helpers/temporal';
-
-const ENCRYPTION_KEY = randomBytes(32).toString('base64');
+import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { killGroup } from '../helpers/processes';
 
 /**
  * kill -9 the worker process after Instagram accepted the post but before the worker recorded
@@ -28,76 +13,21 @@ const ENCRYPTION_KEY = randomBytes(32).toString('base64');
  * the post on the platform and records it: exactly one post exists.
  */
 describe('a post survives a worker killed mid-publish', () => {
-  let database: TestDatabase;
-  let client: Client;
-  let server: Server;
-  let apiUrl: string;
+  let platform: TestPlatform;
   let social: SocialSandbox;
-  const workers: SpawnedProcess[] = [];
-  const queues = uniqueTaskQueues();
-  let bundle: Promise<WorkflowBundleWithSourceMap>;
-  let stopReplacement: (() => Promise<void>) | undefined;
-  const env = { NODE_ENV: 'test', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: queues.prefix, ENCRYPTION_KEY };
 
   beforeAll(async () => {
-    bundle = workflowBundle();
-    database = await createTestDatabase();
-    client = await testClient();
     social = await startSocialSandbox({ ...SANDBOX_CREDENTIALS.social, port: 0 });
-    const app = createApp({ db: database.db, temporal: client, logger: createLogger('silent'), config: loadConfig(env), taskQueues: queues });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
-    });
-    const address = server.address();
-    apiUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    platform = await startTestPlatform({ workers: 'later', sandboxUrls: { social: social.url } });
   });
   afterAll(async () => {
-    workers.forEach((w) => killGroup(w));
-    await stopReplacement?.();
-    server?.closeAllConnections();
-    await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    await platform?.stop();
     await social?.stop();
-    await client?.connection.close();
-    await database?.drop();
   });
 
-  const startWorkerProcess = async () => {
-    // The generic worker entry point: worker/platform.ts with the sandbox URLs passed in.
-    const worker = spawnTs('worker/main.ts', {
-      ...env,
-      LOG_LEVEL: 'info', // the worker announces itself with "worker running"
-      DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
-      SANDBOX_URLS: JSON.stringify({ social: social.url }),
-    });
-    workers.push(worker);
-    await worker.waitForOutput(/worker running/, 90_000);
-    return worker;
-  };
-
-  const startReplacementWorker = async () => {
-    const config = loadConfig(env);
-    const logger = createLogger('silent');
-    const providers = createProviders({ config, logger, db: database.db, sandboxUrls: { social: social.url } });
-    const secrets = createSecretBox(loadEncryptionKey(config));
-    const connection = await testNativeConnection();
-    const worker = await createMainWorker({
-      connection,
-      namespace: 'default',
-      taskQueue: queues.main,
-      activities: createActivities({ db: database.db, logger, providers, secrets }),
-      workflowBundle: await bundle,
-    });
-    const running = worker.run();
-    stopReplacement = async () => {
-      worker.shutdown();
-      await running;
-      await connection.close();
-    };
-  };
-
   it('publishes exactly once after kill -9 between the platform accepting the post and the worker recording it', async () => {
-    const first = await startWorkerProcess();
+    const { database, client, apiUrl } = platform;
+    const first = await platform.spawnWorkerProcess();
     const user = await createUser(database.db, { email: `post-crash-${randomUUID()}@example.test`, plan: 'basic' });
     const { plaintext } = await createApiKey(database.db, { userId: user.id, name: 'test', scopes: [...USER_SCOPES] });
     const auth = { authorization: `Bearer ${plaintext}` };
@@ -121,7 +51,8 @@ describe('a post survives a worker killed mid-publish', () => {
     const before = await database.db.selectFrom('posts').select(['status', 'platform_post_id']).where('id', '=', postId).executeTakeFirstOrThrow();
     expect(before).toEqual({ status: 'publishing', platform_post_id: null });
 
-    await startReplacementWorker();
+    // The replacement runs in this process, to skip a second cold start.
+    await platform.startWorkers(['main']);
     const published = Date.now() + 60_000;
     let row = before;
     while (row.status === 'publishing' && Date.now() < published) {
