@@ -2,9 +2,13 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { orchestrationBenchmark } from './b1-orchestration';
+import { jobSystemsBenchmark } from './b2-job-systems';
 import { mediaBenchmark } from './b3-media';
 import { stripeWebhookBenchmark } from './b4-stripe-webhook';
 import { timersBenchmark } from './b5-timers';
+import { payoutsBenchmark } from './b6-payouts';
+import { aiFanOutBenchmark } from './b7-ai-fanout';
+import { runStatusBenchmark } from './b8-run-status';
 import { describeMachine } from './lib/machine';
 import { renderMarkdown, withReadmeTable, type RunReport } from './lib/report';
 import { notRun, type BenchmarkModule, type BenchmarkResult } from './lib/result';
@@ -14,21 +18,7 @@ const ROOT = resolve(__dirname, '..');
 const RESULTS_DIR = join(__dirname, 'results');
 
 /** Benchmarks from the issue that this runner does not measure yet, and why. */
-const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [
-  {
-    id: 'B2',
-    title: '3-step persisted job vs DBOS, graphile-worker, pg-boss, bullmq',
-    reason:
-      'needs @dbos-inc/dbos-sdk, graphile-worker, pg-boss and bullmq (plus redis-server from Debian), none of which are dependencies; adding four packages only for a benchmark is left to a decision.',
-  },
-  { id: 'B6', title: 'Payouts over 100k referrals vs a paged Node script', reason: 'the payouts workflow does not exist yet.' },
-  {
-    id: 'B7',
-    title: 'Import with 10 content types at 2 s sandbox AI latency',
-    reason: 'needs the video-import workflow driven against sandboxes with injectable latency; not wired for benchmarking yet.',
-  },
-  { id: 'B8', title: 'GET /v1/runs/:id at 200 requests/s vs a bare handle.query endpoint', reason: 'not written yet.' },
-];
+const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [];
 
 function parseArgs(argv: string[]): { quick: boolean; only?: Set<string> } {
   const quick = argv.includes('--quick');
@@ -64,9 +54,13 @@ async function main(): Promise<void> {
   };
   const modules: BenchmarkModule[] = [
     orchestrationBenchmark(sharedStack),
+    jobSystemsBenchmark(sharedStack),
     mediaBenchmark,
     stripeWebhookBenchmark(sharedStack),
     timersBenchmark(sharedStack),
+    payoutsBenchmark(sharedStack),
+    aiFanOutBenchmark(sharedStack),
+    runStatusBenchmark(sharedStack),
   ];
   const selected = modules.filter((m) => !only || only.has(m.id));
   const machine = await describeMachine();

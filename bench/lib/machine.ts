@@ -30,7 +30,7 @@ async function firstLine(command: string, args: string[]): Promise<string> {
 const NODE_MODULES = resolve(__dirname, '../../node_modules');
 
 /** Read from node_modules directly: some packages' export maps hide package.json from require. */
-function packageVersion(name: string): string {
+export function packageVersion(name: string): string {
   try {
     return (JSON.parse(readFileSync(join(NODE_MODULES, name, 'package.json'), 'utf8')) as { version: string }).version;
   } catch {

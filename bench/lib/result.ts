@@ -73,6 +73,19 @@ export function atMostPlus(metric: string, ours: number, baseline: number, extra
   };
 }
 
+/** Goal: ours ≤ factor × baseline + extraMs (a latency against a floor plus a fixed allowance). */
+export function atMostTimesPlus(metric: string, ours: number, baseline: number, factor: number, extraMs: number): Check {
+  return {
+    metric,
+    ours,
+    baseline,
+    ratio: ours / baseline,
+    unit: 'ms',
+    goal: `≤ ${factor}× baseline + ${extraMs} ms`,
+    met: ours <= factor * baseline + extraMs,
+  };
+}
+
 /** Goal on ours alone (the baseline column shows the same metric for context). */
 export function absolute(metric: string, ours: number, baseline: number, goal: string, met: boolean, unit: Check['unit'] = 'ms'): Check {
   return { metric, ours, baseline, ratio: ours / baseline, unit, goal, met };

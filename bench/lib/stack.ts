@@ -8,6 +8,7 @@ import {
   NativeConnection,
   Runtime,
   Worker,
+  type WorkerOptions,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { sql } from 'kysely';
@@ -109,6 +110,11 @@ export async function runWorkerDuring<T>(
   workflowBundle: WorkflowBundleWithSourceMap,
   activities: object,
   body: () => Promise<T>,
+  /** Slot limits a benchmark sets to match the systems it compares with. */
+  overrides: Pick<
+    WorkerOptions,
+    'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentWorkflowTaskExecutions'
+  > = {},
 ): Promise<T> {
   const worker = await Worker.create({
     connection: stack.connection,
@@ -118,6 +124,7 @@ export async function runWorkerDuring<T>(
     workflowBundle,
     maxConcurrentActivityTaskExecutions: 50,
     shutdownGraceTime: '10 seconds',
+    ...overrides,
   });
   return worker.runUntil(body());
 }
