@@ -22,6 +22,8 @@ const ConfigSchema = z.object({
   TEMPORAL_UI_PORT: port(8233),
   TEMPORAL_CLI_PATH: optionalString,
   TASK_QUEUE_PREFIX: z.string().default(''),
+  /** A prebuilt workflow bundle (bundleWorkflowCode output): the worker starts without webpack. */
+  WORKFLOW_BUNDLE_PATH: optionalString,
   DEV_API_KEY: optionalString,
   DEV_ADMIN_KEY: optionalString,
   /** base64 of 32 bytes; dev derives one under DATA_DIR when unset. */

@@ -7,7 +7,7 @@ export interface WorkerSetup {
   namespace: string;
   taskQueue: string;
   activities: Activities;
-  /** Prebuilt bundle (tests build one per file); otherwise webpack bundles workflows/ at start. */
+  /** A prebuilt bundle (WORKFLOW_BUNDLE_PATH; tests build one per run); otherwise webpack bundles workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   maxConcurrentActivityTaskExecutions?: number;
   maxCachedWorkflows?: number;

@@ -79,6 +79,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queues.main,
         activities: createActivities(activityDeps),
+        ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
       });
       const mediaWorker = await createMediaWorker({
         connection,

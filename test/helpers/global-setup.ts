@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createDb } from '../../db/database';
 import { migrateToLatest } from '../../db/migrate';
 import { seedReferenceData } from '../../db/seed';
@@ -8,6 +10,7 @@ import { startEmbeddedPostgres } from '../../lib/embedded-postgres';
 import { freePort } from '../../lib/ports';
 import { ensureDatabase } from '../../lib/runtime-postgres';
 import { startTemporalDevServer } from '../../lib/temporal-dev-server';
+import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { STACK_ENV } from './stack-env';
 
 const TEMPLATE_DB = 'platform_template';
@@ -20,9 +23,12 @@ export default async function globalSetup(): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'platform-test-'));
   chmodSync(root, 0o755); // the postgres OS user (when running as root) must reach the data dir
   const [pgPort, temporalPort] = [await freePort(), await freePort()];
+  const workflowBundlePath = join(root, 'workflow-bundle.js');
   const [postgres, temporal] = await Promise.all([
     startEmbeddedPostgres(join(root, 'pg'), pgPort),
     startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
+    // Bundled once for the run: every test file's workers and every spawned worker process load it.
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then(({ code }) => writeFile(workflowBundlePath, code)),
   ]);
   const templateUrl = await ensureDatabase(postgres.url, TEMPLATE_DB);
   const db = createDb(templateUrl, 2);
@@ -33,5 +39,6 @@ export default async function globalSetup(): Promise<void> {
   process.env[STACK_ENV.pgServerUrl] = postgres.url;
   process.env[STACK_ENV.temporalAddress] = temporal.address;
   process.env[STACK_ENV.templateDb] = TEMPLATE_DB;
+  process.env[STACK_ENV.workflowBundlePath] = workflowBundlePath;
   (globalThis as Record<string, unknown>).__PLATFORM_TEST_STACK__ = { postgres, temporal, root };
 }

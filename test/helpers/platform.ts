@@ -99,6 +99,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       DATABASE_URL: database.url,
       TEMPORAL_ADDRESS: stackValue('temporalAddress'),
       TASK_QUEUE_PREFIX: queues.prefix,
+      WORKFLOW_BUNDLE_PATH: stackValue('workflowBundlePath'),
       ENCRYPTION_KEY: config.ENCRYPTION_KEY,
       SANDBOX_URLS: JSON.stringify(options.sandboxUrls ?? {}),
       ...options.env,

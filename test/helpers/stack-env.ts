@@ -3,6 +3,7 @@ export const STACK_ENV = {
   pgServerUrl: 'TEST_PG_SERVER_URL',
   temporalAddress: 'TEST_TEMPORAL_ADDRESS',
   templateDb: 'TEST_TEMPLATE_DB',
+  workflowBundlePath: 'TEST_WORKFLOW_BUNDLE_PATH',
 } as const;
 
 export function stackValue(name: keyof typeof STACK_ENV): string {

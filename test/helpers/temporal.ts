@@ -2,16 +2,13 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import {
-  bundleWorkflowCode,
   DefaultLogger,
   makeTelemetryFilterString,
   NativeConnection,
   Runtime,
-  type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
-import { WORKFLOWS_PATH } from '../../worker/create-worker';
 import { stackValue } from './stack-env';
 
 let runtimeInstalled = false;
@@ -29,12 +26,10 @@ export function quietTemporalRuntime(): void {
   }
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test file. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+/** The production workflow bundle global setup built for this run (the workers load it; no webpack per file). */
+export async function workflowBundle(): Promise<{ codePath: string }> {
   quietTemporalRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-  return bundle;
+  return { codePath: stackValue('workflowBundlePath') };
 }
 
 /** Unique task queues, so test files sharing the dev server never steal each other's tasks. */
