@@ -37,8 +37,8 @@ const CONTENT_TYPES = [
   'quiz',
   'study_guide',
 ];
-/** The cap that lets all ten calls run at once: measured beside the product default, never made the default here. */
-const FAN_OUT_CAP = CONTENT_TYPES.length;
+/** A conservative cap (low Anthropic rate-limit tiers), measured beside the default to show what it costs. */
+const LOW_CAP = 4;
 const TRANSCRIPT = [
   'Today I want to show you how I plan a whole month of videos in a single afternoon.',
   'The first step is to write down every question your audience asked in the comments last month.',
@@ -179,42 +179,17 @@ export function aiFanOutBenchmark(stack: () => Promise<BenchStack>): BenchmarkMo
         const sandboxUrls = { google: sandboxes.urls.google as string, anthropic: proxy.url };
         const defaultCap = loadConfig({}).ANTHROPIC_MAX_CONCURRENCY;
         context.log(`B7 default ANTHROPIC_MAX_CONCURRENCY=${defaultCap}: ${size.warmup} warm-up + ${size.n} imports`);
-        const capped = await measureImports(s, proxy, sandboxUrls, undefined, size);
-        context.log(`B7 ANTHROPIC_MAX_CONCURRENCY=${FAN_OUT_CAP}: ${size.warmup} warm-up + ${size.n} imports`);
-        const fanOut = await measureImports(s, proxy, sandboxUrls, FAN_OUT_CAP, size);
+        const fanOut = await measureImports(s, proxy, sandboxUrls, undefined, size);
+        context.log(`B7 ANTHROPIC_MAX_CONCURRENCY=${LOW_CAP}: ${size.warmup} warm-up + ${size.n} imports`);
+        const lowCap = await measureImports(s, proxy, sandboxUrls, LOW_CAP, size);
 
-        const slowest = [...capped, ...fanOut].map((t) => t.slowestCallMs);
-        const failed = [...capped, ...fanOut].reduce((n, t) => n + t.failed, 0);
-        const calls = [...new Set([...capped, ...fanOut].map((t) => t.calls))].join('/');
+        const slowest = fanOut.map((t) => t.slowestCallMs);
+        const failed = [...fanOut, ...lowCap].reduce((n, t) => n + t.failed, 0);
+        const calls = [...new Set([...fanOut, ...lowCap].map((t) => t.calls))].join('/');
+        const goal = (metric: string, values: number[]) => atMostTimesPlus(metric, median(values), median(slowest), 1.2, 1000);
         const checks: Check[] = [
-          atMostTimesPlus(
-            `import wall p50 (POST → result), default cap ${defaultCap}`,
-            median(capped.map((t) => t.wallMs)),
-            median(capped.map((t) => t.slowestCallMs)),
-            1.2,
-            1000,
-          ),
-          atMostTimesPlus(
-            `generation stage p50, default cap ${defaultCap}`,
-            median(capped.map((t) => t.generationMs)),
-            median(capped.map((t) => t.slowestCallMs)),
-            1.2,
-            1000,
-          ),
-          atMostTimesPlus(
-            `import wall p50 (POST → result), cap ${FAN_OUT_CAP}`,
-            median(fanOut.map((t) => t.wallMs)),
-            median(fanOut.map((t) => t.slowestCallMs)),
-            1.2,
-            1000,
-          ),
-          atMostTimesPlus(
-            `generation stage p50, cap ${FAN_OUT_CAP}`,
-            median(fanOut.map((t) => t.generationMs)),
-            median(fanOut.map((t) => t.slowestCallMs)),
-            1.2,
-            1000,
-          ),
+          goal(`import wall p50 (POST → result), default cap ${defaultCap}`, fanOut.map((t) => t.wallMs)),
+          goal(`generation stage p50, default cap ${defaultCap}`, fanOut.map((t) => t.generationMs)),
         ];
         return {
           id: 'B7',
@@ -227,21 +202,21 @@ export function aiFanOutBenchmark(stack: () => Promise<BenchStack>): BenchmarkMo
             {
               label: `import wall (POST → result), default ANTHROPIC_MAX_CONCURRENCY=${defaultCap}`,
               role: 'ours',
-              latencyMs: summarize(capped.map((t) => t.wallMs)),
-              errors: capped.reduce((n, t) => n + t.failed, 0),
-            },
-            {
-              label: `import wall (POST → result), ANTHROPIC_MAX_CONCURRENCY=${FAN_OUT_CAP}`,
-              role: 'ours',
               latencyMs: summarize(fanOut.map((t) => t.wallMs)),
               errors: fanOut.reduce((n, t) => n + t.failed, 0),
             },
-            { label: 'slowest single Anthropic call of each import (on the wire)', role: 'baseline', latencyMs: summarize(slowest) },
+            {
+              label: `import wall (POST → result), ANTHROPIC_MAX_CONCURRENCY=${LOW_CAP} (information only)`,
+              role: 'ours',
+              latencyMs: summarize(lowCap.map((t) => t.wallMs)),
+              errors: lowCap.reduce((n, t) => n + t.failed, 0),
+            },
+            { label: 'slowest single Anthropic call of each import (on the wire), default cap', role: 'baseline', latencyMs: summarize(slowest) },
           ],
           checks,
           notes: [
             `Each import asks for ${CONTENT_TYPES.length} content types that each need one Anthropic call (${calls} calls seen per import; ${failed} generations failed); the sandbox answers every call after ${AI_LATENCY_MS} ms. Imports run one at a time; the user supplies the transcript, so YouTube is called for metadata only.`,
-            `The worker's per-process Anthropic limiter defaults to ANTHROPIC_MAX_CONCURRENCY=${defaultCap} (lib/config.ts), so ${CONTENT_TYPES.length} calls run in ${Math.ceil(CONTENT_TYPES.length / defaultCap)} waves and the goal cannot be met with the default; the second series sets it to ${FAN_OUT_CAP} for this run only to show what the workflow itself allows (the workflow fans out up to 20 generations at once). The default is unchanged.`,
+            `The worker's per-process Anthropic limiter (ANTHROPIC_MAX_CONCURRENCY, default ${defaultCap}) bounds the fan-out; the workflow itself starts up to 20 generations at once. With a cap of ${LOW_CAP} the ${CONTENT_TYPES.length} calls run in ${Math.ceil(CONTENT_TYPES.length / LOW_CAP)} waves: the second series shows that cost.`,
             'Generation stage: first generateVideoContent scheduled → last one completed, from the run history. The slowest call is timed by a pass-through proxy in front of the sandbox.',
           ],
         };

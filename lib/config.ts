@@ -37,7 +37,8 @@ const ConfigSchema = z.object({
   /** claude-sonnet-4-5 reaches end-of-life on 2026-11-30 (SDK deprecation list), hence 4-6. */
   ANTHROPIC_MODEL: z.string().default('claude-sonnet-4-6'),
   ANTHROPIC_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-  ANTHROPIC_MAX_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** Model calls in flight per worker: 10 lets one import's content types run at once; 429s slow it via Retry-After. */
+  ANTHROPIC_MAX_CONCURRENCY: z.coerce.number().int().positive().default(10),
   /** JSON `{ "model": { "input": usdPerMTok, "output": usdPerMTok } }` merged over ANTHROPIC_PRICES. */
   ANTHROPIC_PRICES_JSON: optionalString,
   /** Which Google Cloud project GOOGLE_API_KEY and the OAuth client belong to: quota is counted per project. */
