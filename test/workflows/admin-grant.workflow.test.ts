@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { SubscriptionSummary } from '../../workflows/subscription/contract';
 import {
@@ -12,7 +11,8 @@ import {
   type AdminGrantWorkflowResult,
 } from '../../workflows/subscription/contract';
 import type { adminGrantWorkflow } from '../../workflows/subscription/admin-grant';
-import { createTimeSkippingEnv, workflowBundle } from '../helpers/temporal';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { workerRunner } from '../helpers/workflow-tests';
 
 const DAY = 86_400_000;
 
@@ -71,12 +71,7 @@ describe('adminGrantWorkflow (time-skipping, mocked activities)', () => {
     return { calls, activities, named: (name: string) => calls.filter((c) => c.name === name) };
   }
 
-  let counter = 0;
-  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `admin-grant-wf-${++counter}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'admin-grant-wf');
 
   const start = (taskQueue: string, grantId: string) =>
     env.client.workflow.start<typeof adminGrantWorkflow>('adminGrantWorkflow', {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { PayAffiliateOutcome } from '../../activities/affiliates';
 import { historyLengthsFrom } from '../../lib/workflow-histories';
 import { previousPeriod, type Reconciliation } from '../../schemas/affiliates';
 import { payoutsWorkflowId, type MonthlyPayoutsResult, type PayoutsResult } from '../../workflows/payouts/contract';
-import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { workerRunner } from '../helpers/workflow-tests';
 
 /** The payout orchestration with mocked activities: paging into child batches, continueAsNew, failures, the monthly launcher. */
 describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
@@ -52,11 +52,7 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
     return { activities, paid, payCalls };
   }
 
-  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `payouts-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'payouts-wf');
 
   it('pays every affiliate once through child batches, continuing as new, each run with a short history', async () => {
     const program = fakeProgram(23);

@@ -2,7 +2,6 @@ import { Context } from '@temporalio/activity';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { PublishPostInput, PublishPostResult } from '../../activities/posts';
 import type { PostWorkflowInput, PostWorkflowResult } from '../../schemas/posts';
 import {
@@ -13,7 +12,8 @@ import {
   rejectPostUpdate,
   reschedulePostUpdate,
 } from '../../workflows/posts/contract';
-import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { workerRunner } from '../helpers/workflow-tests';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -59,12 +59,7 @@ describe('postWorkflow (time-skipping, mocked activities)', () => {
     return { calls, activities, named: (name: string) => calls.filter((c) => c.name === name) };
   }
 
-  let counter = 0;
-  async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `posts-wf-${++counter}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'posts-wf');
 
   async function start(taskQueue: string, postId: string, dueInMs: number, needsApproval = false): Promise<{ handle: WorkflowHandle; due: number }> {
     const due = (await env.currentTimeMs()) + dueInMs;

@@ -2,7 +2,6 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { BillingEmail } from '../../activities/billing';
 import {
@@ -12,7 +11,8 @@ import {
   type StripeEventRef,
   type SubscriptionSummary,
 } from '../../workflows/subscription/contract';
-import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+import { workerRunner } from '../helpers/workflow-tests';
 
 const DAY = 86_400_000;
 
@@ -95,12 +95,7 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
 
   const emailOf = (c: Call) => c.input as unknown as BillingEmail;
 
-  let counter = 0;
-  async function withWorker<T>(activities: Activities, fn: (taskQueue: string) => Promise<T>): Promise<T> {
-    const taskQueue = `subscription-wf-${++counter}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
-    return worker.runUntil(fn(taskQueue));
-  }
+  const withWorker = workerRunner(() => env, 'subscription-wf');
 
   const ref = (eventId: string, type: string): StripeEventRef => ({ eventId, type, createdAt: new Date(0).toISOString() });
 
