@@ -1,4 +1,4 @@
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
 import { listRunningRunIds, lockUserRunStarts } from '../db/repositories/run-listing';
 import { closeRun, findRun, registerRun } from '../db/repositories/runs';
@@ -103,6 +103,11 @@ export async function startRun<A extends unknown[]>(
         stage: 'start-failed',
         error: { type: 'StartFailed', message: 'the run could not be started' },
       });
+    // Temporal keeps a completed run of this id that our rows do not know of (e.g. another stack
+    // on the same namespace): it is not run again.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new HttpProblem(409, 'run-exists', 'Run Already Exists', `a run with id ${req.workflowId} already completed; it is not started again`, { runId: req.workflowId });
+    }
     throw err;
   }
   return { runId: req.workflowId };

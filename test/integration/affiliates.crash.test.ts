@@ -47,9 +47,9 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
     // Stripe answers slowly, so the transfer request is in flight while we take the payout row's lock.
     sandbox.server.faults.inject({ match: { method: 'POST', path: '/v1/transfers' }, delayMs: 2_000 });
     const handle = await client.workflow.start('payoutsWorkflow', {
-      workflowId: payoutsWorkflowId('2025-04'),
+      workflowId: payoutsWorkflowId('2025-06'),
       taskQueue: queues.main,
-      args: [{ period: '2025-04', minimumPayoutCents: 5_000 }],
+      args: [{ period: '2025-06', minimumPayoutCents: 5_000 }],
     });
 
     const blocker = new pg.Client({ connectionString: platform.database.url });

@@ -9,6 +9,7 @@ import type { DisputeObject } from '../../sandbox/stripe-state';
 import { commissionDisputeWorkflowId, payoutsWorkflowId, type CommissionDisputeResult, type PayoutsResult } from '../../workflows/payouts/contract';
 import { createCaller, type TestCaller } from '../api/fixtures';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { eventually } from '../helpers/eventually';
 
 const SECRET = 'whsec_affiliate_disputes';
 const WEBHOOK_PATH = '/v1/webhooks/stripe';
@@ -44,16 +45,6 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     await platform?.stop();
   });
 
-  async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let value = await read();
-    while (!accept(value)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-      await new Promise((r) => setTimeout(r, 100));
-      value = await read();
-    }
-    return value;
-  }
 
   const commissionRows = (invoiceId: string) =>
     db().selectFrom('affiliate_commissions').select(['kind', 'status', 'amount_cents', 'reversal_reason', 'payout_id']).where('stripe_invoice_id', '=', invoiceId).orderBy('kind').execute();

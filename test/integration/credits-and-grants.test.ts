@@ -11,6 +11,7 @@ import { adminGrantWorkflowId } from '../../workflows/subscription/contract';
 import { ensureAdminGrantTimers } from '../../api/admin-grant-timers';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import type { ActivityDeps } from '../../activities/deps';
+import { eventually } from '../helpers/eventually';
 
 /** Credits reservations on real PostgreSQL, and admin grants through the API and their real workflows. */
 describe('credits reservations and admin grants (real PostgreSQL + Temporal)', () => {
@@ -138,15 +139,6 @@ describe('credits reservations and admin grants (real PostgreSQL + Temporal)', (
   async function tierOf(userId: string): Promise<PlanSlug> {
     return (await db().selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirstOrThrow())
       .subscription_tier as PlanSlug;
-  }
-  async function eventually<T>(read: () => Promise<T>, accept: (v: T) => boolean, what: string): Promise<T> {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const value = await read();
-      if (accept(value)) return value;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
   const grantRow = (id: string) =>
     db().selectFrom('admin_subscription_grants').select(['is_active', 'revoked_at']).where('id', '=', id).executeTakeFirstOrThrow();

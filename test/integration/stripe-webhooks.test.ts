@@ -16,6 +16,7 @@ import type { AdvanceAction, EventObject } from '../../sandbox/stripe-state';
 import { subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
 import { runSubscriptionJourney, SUBSCRIPTION_JOURNEY, type JourneySnapshot } from '../../scripts/subscription-journey';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { eventually } from '../helpers/eventually';
 
 const SECRET = 'whsec_integration_test';
 const WEBHOOK_PATH = '/v1/webhooks/stripe';
@@ -57,16 +58,6 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     return { id: user.id, email: user.email, auth: { authorization: `Bearer ${plaintext}` } };
   }
 
-  async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let value = await read();
-    while (!accept(value)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-      await new Promise((r) => setTimeout(r, 100));
-      value = await read();
-    }
-    return value;
-  }
 
   const eventRows = (ids: string[]) => db().selectFrom('subscription_events').select(['stripe_event_id', 'status', 'event_type']).where('stripe_event_id', 'in', ids).execute();
 
@@ -319,7 +310,13 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     expect(await typesHandled()).toContain('invoice.payment_action_required');
     const mail = await eventually(async () => mailSandbox.messages.filter((m) => m.to.includes(user.email) && m.subject === 'Confirm your payment'), (list) => list.length === 1, 'action-required email');
     expect(mail[0]!.tags).toEqual(expect.arrayContaining([{ name: 'template', value: 'payment_action_required' }]));
-    expect((await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth)).json).toMatchObject({ subscription: { status: 'past_due' }, dunning: { remindersSent: 1 } });
+    // The day-0 dunning reminder goes out beside it (its own activity): wait for the workflow to count it.
+    const pastDue = await eventually(
+      async () => (await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth)).json as { dunning?: { remindersSent?: number } },
+      (view) => view.dunning?.remindersSent === 1,
+      'day-0 dunning reminder',
+    );
+    expect(pastDue).toMatchObject({ subscription: { status: 'past_due' }, dunning: { remindersSent: 1 } });
 
     // Authenticated and paid: active again, that period's credits granted.
     await advance(subscriptionId, 'pay_latest');

@@ -15,7 +15,7 @@ export const payoutBatchWorkflowId = (period: string, generation: number, batch:
 /** The Temporal Schedule (per task-queue prefix, so parallel stacks never share one). */
 export const affiliatePayoutsScheduleId = (prefix = ''): string => `${prefix}affiliate-payouts`;
 
-/** Affiliates per child workflow: ~6 history events each keeps a child far below 2,000 events. */
+/** Affiliates per child workflow: one local-activity marker (plus workflow tasks) each keeps a child far below 2,000 events. */
 export const PAYOUT_BATCH_SIZE = 100;
 /** Children per parent run before it continues as new (Temporal allows 2,000 pending; we stay far below). */
 export const BATCHES_PER_RUN = 50;
