@@ -229,4 +229,23 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     const commissions = await api(platform.apiUrl, 'GET', '/v1/affiliates/me/commissions', undefined, alice.caller.auth);
     expect(commissions.json.commissions).toHaveLength(5);
   });
+
+  it('a month Temporal already completed but our rows do not know of answers 409, not a second run', async () => {
+    // Completed in Temporal (as by another stack on the namespace), then its job_runs row lost.
+    await platform.client.workflow.execute('payoutsWorkflow', {
+      workflowId: payoutsWorkflowId('2025-05'),
+      taskQueue: platform.queues.main,
+      args: [{ period: '2025-05', minimumPayoutCents: 1000 }],
+    });
+    await db().deleteFrom('job_runs').where('id', '=', payoutsWorkflowId('2025-05')).execute();
+    const started = await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd: '2025-05-31' }, admin.auth);
+    expect(started.status).toBe(409);
+    expect(started.json).toMatchObject({ type: expect.stringMatching(/run-exists$/), runId: payoutsWorkflowId('2025-05') });
+    const runs = platform.client.workflow.list({ query: `WorkflowId = '${payoutsWorkflowId('2025-05')}'` });
+    let count = 0;
+    for await (const _ of runs) count += 1;
+    expect(count).toBe(1);
+    // The row this request opened does not hold the caller's concurrency slot.
+    expect(await db().selectFrom('job_runs').select('status').where('id', '=', payoutsWorkflowId('2025-05')).executeTakeFirst()).toEqual({ status: 'failed' });
+  });
 });
