@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express, { type Express } from 'express';
 import { sql } from 'kysely';
 import Stripe from 'stripe';
@@ -19,6 +17,7 @@ import {
 import { absolute, atMostTimes, type BenchmarkContext, type BenchmarkModule, type BenchmarkResult } from './lib/result';
 import type { BenchStack } from './lib/stack';
 import { runBounded, summarize } from './lib/stats';
+import { close, listen } from './lib/http-server';
 
 const SIZES = {
   quick: { n: 300, concurrency: 10, warmup: 20, timeLimitMs: 60_000 },
@@ -74,18 +73,6 @@ function floorApp(stack: BenchStack, taskQueue: string): Express {
     res.json({ received: true });
   });
   return app;
-}
-
-async function listen(app: Express): Promise<{ server: Server; url: string }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 interface LoadResult {

@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
 import express, { type Express } from 'express';
@@ -18,6 +16,7 @@ import { absolute, atMostTimes, type BenchmarkContext, type BenchmarkModule, typ
 import type { BenchStack } from './lib/stack';
 import { summarize } from './lib/stats';
 import { withOursAndBareWorkers } from './lib/workers';
+import { close, listen } from './lib/http-server';
 
 const RATE_PER_SEC = 200;
 const SIZES = {
@@ -43,18 +42,6 @@ function bareApp(client: Client): Express {
     res.json(await client.workflow.getHandle(req.params.runId).query(progressQuery));
   });
   return app;
-}
-
-async function listen(app: Express): Promise<{ server: Server; url: string }> {
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-async function close(server: Server): Promise<void> {
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 }
 
 /**

@@ -18,6 +18,7 @@ import { startSocialSandbox, type SocialSandbox } from '../../sandbox/social';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { makeTestVideo } from '../media/media-fixtures';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { eventually } from '../helpers/eventually';
 
 const REDIRECT_URI = 'http://127.0.0.1:9/connected';
 
@@ -114,15 +115,8 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
   const uploadsOf = (channelId: string) => [...google.uploadedVideos.values()].filter((v) => v.channelId === channelId);
   const uploadRequests = () => google.requests.filter((r) => r.path === '/upload/youtube/v3/videos').length;
 
-  async function waitForStatus(postId: string, statuses: string[], timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const row = await postRow(postId);
-      if (statuses.includes(row.status)) return row;
-      if (Date.now() > deadline) throw new Error(`post ${postId} still ${row.status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitForStatus = (postId: string, statuses: string[], timeoutMs = 30_000) =>
+    eventually(() => postRow(postId), (row) => statuses.includes(row.status), `post ${postId} in ${statuses.join('/')}`, timeoutMs);
 
   it('connects a YouTube channel through the OAuth flow, then a post uploads the clip once to that channel; the replayed state is 400', async () => {
     const user = await newUser();

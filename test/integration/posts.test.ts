@@ -14,6 +14,7 @@ import { startSocialSandbox, type SocialSandbox } from '../../sandbox/social';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { postStateQuery } from '../../workflows/posts/contract';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { eventually } from '../helpers/eventually';
 
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
@@ -88,15 +89,8 @@ describe('scheduled social posts (API + real stack + social sandbox)', () => {
   const postRow = (id: string) => db().selectFrom('posts').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   const sandboxPosts = (platformUserId: string) => social.posts.filter((p) => p.userId === platformUserId);
 
-  async function waitForStatus(postId: string, statuses: string[], timeoutMs = 30_000) {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const row = await postRow(postId);
-      if (statuses.includes(row.status)) return row;
-      if (Date.now() > deadline) throw new Error(`post ${postId} still ${row.status}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const waitForStatus = (postId: string, statuses: string[], timeoutMs = 30_000) =>
+    eventually(() => postRow(postId), (row) => statuses.includes(row.status), `post ${postId} in ${statuses.join('/')}`, timeoutMs);
 
   it('publishes at the scheduled time: published with platformPostId and URL; tokens stored encrypted; DELETE then is 409', async () => {
     const user = await newUser();
