@@ -15,8 +15,8 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
-import { FailureType } from './providers/errors';
-import type { StripeTransferSnapshot } from './providers/stripe';
+import { FailureType } from '../providers/errors';
+import type { StripeTransferSnapshot } from '../providers/stripe';
 
 export type PayAffiliateOutcome =
   | { outcome: 'paid'; payoutId: string; amountCents: number; transferId: string }

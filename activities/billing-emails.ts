@@ -1,4 +1,4 @@
-import type { MailMessage } from './providers/email';
+import type { MailMessage } from '../providers/email';
 
 export type BillingEmailTemplate = 'dunning_reminder' | 'trial_will_end' | 'payment_action_required';
 export type BillingEmailData = Record<string, string | number | null>;

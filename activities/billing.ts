@@ -26,8 +26,8 @@ import {
 import type { PlanSlug, SubscriptionStatus } from '../schemas/billing';
 import type { SubscriptionSummary } from '../workflows/subscription/contract';
 import type { ActivityDeps } from './deps';
-import { FailureType } from './providers/errors';
-import type { StripeSubscriptionSnapshot } from './providers/stripe';
+import { FailureType } from '../providers/errors';
+import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 /** Stripe statuses we store as they are; anything newer Stripe invents lands as incomplete. */
 const KNOWN_STATUSES: readonly SubscriptionStatus[] = ['trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'incomplete', 'incomplete_expired'];

@@ -2,7 +2,7 @@ import type { Db } from '../db/database';
 import type { Logger } from '../lib/logger';
 import type { AffiliatePolicy } from '../schemas/affiliates';
 import type { SecretBox } from '../lib/secrets';
-import type { Providers } from './providers';
+import type { Providers } from '../providers';
 
 /** What activity factories receive from the composition root (worker) or from tests. */
 export interface ActivityDeps {

@@ -20,9 +20,9 @@ import { secretAad, type SecretBox } from '../lib/secrets';
 import { composeCaption, type PostPlatform } from '../schemas/posts';
 import { PostUpdateFailure } from '../workflows/posts/contract';
 import type { ActivityDeps } from './deps';
-import { FailureType } from './providers/errors';
-import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from './providers/social';
-import { YoutubePublisher } from './providers/youtube/publisher';
+import { FailureType } from '../providers/errors';
+import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from '../providers/social';
+import { YoutubePublisher } from '../providers/youtube/publisher';
 
 /** What social_accounts.encrypted_tokens holds (sealed). */
 interface StoredTokens {

@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createGoogleTokens } from './google-tokens';
+import { createGoogleTokens } from '../providers/google/tokens';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -19,7 +19,7 @@ import {
   type ThumbnailStyle,
 } from '../db/repositories/thumbnails';
 import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
-import { MediaNotFoundError, type MediaStore } from '../lib/media-store';
+import { MediaNotFoundError, type MediaStore } from '../lib/media/store';
 import {
   ThumbnailLayoutSpecSchema,
   type RenderedThumbnail,
@@ -32,11 +32,11 @@ import {
   type ThumbnailRefinement,
 } from '../schemas/thumbnails';
 import type { ActivityDeps } from './deps';
-import { FailureType } from './providers/errors';
+import { FailureType } from '../providers/errors';
 
 /** What the media worker's render needs beyond ActivityDeps. */
 export interface ThumbnailMediaActivityDeps extends ActivityDeps {
-  /** Where videos' files are kept (lib/media-store.ts); a video with a stored file gets frame backgrounds. */
+  /** Where videos' files are kept (lib/media/store.ts); a video with a stored file gets frame backgrounds. */
   mediaStore: MediaStore;
   /** The worker's media toolkit; one is created on first render when not given. */
   media?: MediaToolkit;

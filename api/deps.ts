@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { createProviders, type Providers } from '../activities/providers';
+import { createProviders, type Providers } from '../providers';
 import type { Db } from '../db/database';
 import { sandboxUrlsFrom, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';

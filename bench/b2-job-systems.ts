@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DBOS } from '@dbos-inc/dbos-sdk';
 import { Queue, Worker as BullWorker } from 'bullmq';
 import pg from 'pg';
-import { ensureDatabase } from '../lib/runtime-postgres';
+import { ensureDatabase } from '../lib/runtime/postgres';
 import { packageVersion } from './lib/machine';
 import { Completions, createJobTable, jobSteps, runThreeSteps, type JobSteps } from './lib/job-steps';
 import { ensureRedisServer, startRedis } from './lib/redis';

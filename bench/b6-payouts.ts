@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { createAffiliateActivities, type AffiliateActivities } from '../activities/affiliates';
-import type { Providers } from '../activities/providers';
-import { providerCall } from '../activities/providers/call';
-import { ProviderLimiter } from '../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../activities/providers/stripe';
+import type { Providers } from '../providers';
+import { providerCall } from '../providers/call';
+import { ProviderLimiter } from '../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../providers/stripe';
 import { createRunActivities } from '../activities/runs';
 import type { Db } from '../db/database';
 import { createLogger } from '../lib/logger';

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createActivities } from '../activities';
-import { createProviders } from '../activities/providers';
+import { createProviders } from '../providers';
 import { createApp } from '../api/app';
 import { createApiKey } from '../db/repositories/api-keys';
 import { createUser } from '../db/repositories/users';

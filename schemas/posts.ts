@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Platforms a post can be scheduled to (the publishers in activities/providers/social, YouTube in activities/providers/youtube). */
+/** Platforms a post can be scheduled to (the publishers in providers/social, YouTube in providers/youtube). */
 export const POST_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'youtube'] as const;
 export const PostPlatformSchema = z.enum(POST_PLATFORMS);
 export type PostPlatform = z.infer<typeof PostPlatformSchema>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RunStartedSchema } from './api-runs';
 
-/** Formats content can be exported in; each has a renderer in lib/export-formats.ts. */
+/** Formats content can be exported in; each has a renderer in activities/video-import/export-formats.ts. */
 export const EXPORT_FORMATS = ['docx', 'pdf', 'txt', 'md'] as const;
 export const ExportFormatSchema = z.enum(EXPORT_FORMATS);
 export type ExportFormat = z.infer<typeof ExportFormatSchema>;

@@ -5,9 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { providerCall } from '../activities/providers/call';
-import { ProviderLimiter } from '../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../activities/providers/stripe';
+import { providerCall } from '../providers/call';
+import { ProviderLimiter } from '../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../providers/stripe';
 import { createDb } from '../db/database';
 import { createApiKey } from '../db/repositories/api-keys';
 import { createUser } from '../db/repositories/users';

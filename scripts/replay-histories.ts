@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { runMain } from '../lib/main-runner';
+import { runMain } from '../lib/runtime/main-runner';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
 import { bundleWorkflowCode } from '@temporalio/worker';
 

@@ -5,10 +5,10 @@ import exitHook from 'async-exit-hook';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { resolvePostgres } from '../lib/runtime-postgres';
-import { resolveTemporal } from '../lib/runtime-temporal';
+import { resolvePostgres } from '../lib/runtime/postgres';
+import { resolveTemporal } from '../lib/runtime/temporal';
 import { DEMO_KEY_FILE } from '../db/seed/dev-access';
-import { startPlatform } from '../worker/platform';
+import { startPlatform } from '../platform/platform';
 import { startSandboxes } from '../sandbox';
 
 async function main(): Promise<void> {

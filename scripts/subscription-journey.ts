@@ -2,7 +2,7 @@
 // integration test replays: checkout with a trial, then Stripe sandbox test-clock actions,
 // each followed by the state it must lead to in PostgreSQL.
 import { randomUUID } from 'node:crypto';
-import type { StripeAdapter } from '../activities/providers/stripe';
+import type { StripeAdapter } from '../providers/stripe';
 import type { Db } from '../db/database';
 import type { AdvanceAction } from '../sandbox/stripe-state';
 

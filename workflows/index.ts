@@ -2,7 +2,7 @@
 export { smokeWorkflow } from './smoke/workflow';
 export { regenerateContentWorkflow, videoImportWorkflow } from './video-import/workflow';
 export { billingEventWorkflow, subscriptionWorkflow } from './subscription/workflow';
-export { adminGrantWorkflow } from './subscription/admin-grant';
+export { adminGrantWorkflow } from './admin-grant/workflow';
 export { postWorkflow } from './posts/workflow';
 export { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './thumbnails/workflow';
 export { commissionDisputeWorkflow, monthlyPayoutsWorkflow, payoutBatchWorkflow, payoutsWorkflow } from './payouts/workflow';

@@ -6,16 +6,9 @@ import { creditBalance, creditHistory, latestUserSubscription } from '../../db/r
 import { AdminGrantBodySchema, AdminGrantViewSchema, type AdminGrantView } from '../../schemas/admin-grants';
 import { CreditsQuerySchema, CreditsViewSchema, SubscriptionViewSchema, type CreditsView, type PlanSlug, type SubscriptionView } from '../../schemas/billing';
 import { UuidParamSchema } from '../../schemas/common';
-import {
-  ADMIN_GRANT_WORKFLOW_TYPE,
-  adminGrantWorkflowId,
-  revokeAdminGrantSignal,
-  subscriptionStateQuery,
-  subscriptionWorkflowId,
-  type AdminGrantWorkflowInput,
-  type SubscriptionWorkflowView,
-} from '../../workflows/subscription/contract';
-import { adminGrantSearchAttributes, startAdminGrantTimer } from '../admin-grant-timers';
+import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionWorkflowView } from '../../workflows/subscription/contract';
+import { ADMIN_GRANT_WORKFLOW_TYPE, adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowInput } from '../../workflows/admin-grant/contract';
+import { adminGrantSearchAttributes, startAdminGrantTimer } from '../../platform/admin-grant-timers';
 import { recordAudit } from '../audit';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';

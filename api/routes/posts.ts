@@ -20,7 +20,7 @@ import {
   type NewPost,
   type UserPost as PostRow,
 } from '../../db/repositories/posts';
-import { nextFreeSlot } from '../../lib/posting-slots';
+import { nextFreeSlot } from '../posting-slots';
 import { DomainIdAttr, JobTypeAttr, UserIdAttr } from '../../lib/search-attributes';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
 import {

@@ -3,10 +3,10 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
-import { providerCall } from '../../activities/providers/call';
-import { FailureType } from '../../activities/providers/errors';
-import { ProviderLimiter, systemClock } from '../../activities/providers/rate-limit';
-import { createSocialOAuth, socialOAuthApps, type ConnectedAccount, type SocialOAuth } from '../../activities/providers/social/oauth';
+import { providerCall } from '../../providers/call';
+import { FailureType } from '../../providers/errors';
+import { ProviderLimiter, systemClock } from '../../providers/rate-limit';
+import { createSocialOAuth, socialOAuthApps, type ConnectedAccount, type SocialOAuth } from '../../providers/social/oauth';
 import {
   disconnectSocialAccount,
   findSocialAccountByIdentity,

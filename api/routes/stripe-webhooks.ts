@@ -4,7 +4,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import express, { Router } from 'express';
 import type Stripe from 'stripe';
 import { z } from 'zod';
-import { constructStripeEvent } from '../../activities/providers/stripe';
+import { constructStripeEvent } from '../../providers/stripe';
 import { insertStripeEvent } from '../../db/repositories/billing';
 import { stripeWebhookSecret } from '../../lib/sandbox-credentials';
 import { DomainIdAttr, JobTypeAttr } from '../../lib/search-attributes';

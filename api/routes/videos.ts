@@ -16,7 +16,7 @@ import {
   type VideoContentWithType,
 } from '../../db/repositories/video-import';
 import type { Video } from '../../db/types';
-import { parseYouTubeVideoId } from '../../lib/youtube-url';
+import { parseYouTubeVideoId } from '../youtube-url';
 import { IdempotencyKeyHeaderSchema } from '../../schemas/common';
 import {
   RegenerateContentBodySchema,

@@ -4,7 +4,7 @@ import { arch, cpus, loadavg, platform, release, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveMediaBinaries } from '../../lib/media';
-import { resolveTemporalCli } from '../../lib/temporal-binary';
+import { resolveTemporalCli } from '../../lib/runtime/temporal-binary';
 
 const run = promisify(execFile);
 

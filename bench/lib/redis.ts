@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { freePort } from '../../lib/ports';
+import { freePort } from '../../lib/runtime/ports';
 
 function onPath(command: string): boolean {
   try {

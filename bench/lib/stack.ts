@@ -15,10 +15,10 @@ import { sql } from 'kysely';
 import { createDb, type Db } from '../../db/database';
 import { migrateToLatest } from '../../db/migrate';
 import { seedReferenceData } from '../../db/seed';
-import { startEmbeddedPostgres } from '../../lib/embedded-postgres';
-import { freePort } from '../../lib/ports';
-import { ensureDatabase } from '../../lib/runtime-postgres';
-import { startTemporalDevServer } from '../../lib/temporal-dev-server';
+import { startEmbeddedPostgres } from '../../lib/runtime/embedded-postgres';
+import { freePort } from '../../lib/runtime/ports';
+import { ensureDatabase } from '../../lib/runtime/postgres';
+import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 
 export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');

@@ -1,4 +1,4 @@
-import { parseYouTubeVideoId } from '../../lib/youtube-url';
+import { parseYouTubeVideoId } from '../../api/youtube-url';
 
 describe('parseYouTubeVideoId', () => {
   const id = 'dQw4w9WgXcQ';

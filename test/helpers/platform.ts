@@ -3,12 +3,12 @@ import type { Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities, type Activities } from '../../activities';
-import { createProviders, type Providers } from '../../activities/providers';
+import { createProviders, type Providers } from '../../providers';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
 import { createLogger } from '../../lib/logger';
-import { mediaStoreFor } from '../../lib/media-store';
+import { mediaStoreFor } from '../../lib/media/store';
 import type { TaskQueues } from '../../lib/task-queues';
 import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -29,7 +29,7 @@ export interface TestPlatform {
   /** Starts in-process workers (main + media at start unless `workers: 'later'`); a running kind is left as it is. */
   startWorkers(kinds?: WorkerKind[]): Promise<void>;
   /**
-   * Spawns a real worker process (worker/main.ts unless `entry` says otherwise) on this platform's
+   * Spawns a real worker process (platform/worker-main.ts unless `entry` says otherwise) on this platform's
    * database, task queues, encryption key and sandboxes; resolves once it announces `ready`.
    * Crash tests kill -9 it; stop() kills any still running.
    */
@@ -92,7 +92,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   if (options.workers !== 'later') await startWorkers();
 
   const processes: SpawnedProcess[] = [];
-  const spawnWorkerProcess = async (env: Record<string, string> = {}, { entry = 'worker/main.ts', ready = /worker running/ } = {}) => {
+  const spawnWorkerProcess = async (env: Record<string, string> = {}, { entry = 'platform/worker-main.ts', ready = /worker running/ } = {}) => {
     const worker = spawnTs(entry, {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info', // the worker announces itself at info level

@@ -15,7 +15,7 @@ export interface SpawnedProcess {
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<string>;
 }
 
-/** Runs a TypeScript entry point of ours (e.g. worker/main.ts) as a real OS process. */
+/** Runs a TypeScript entry point of ours (e.g. platform/worker-main.ts) as a real OS process. */
 export function spawnTs(entry: string, env: Record<string, string | undefined>, args: string[] = []): SpawnedProcess {
   const child = spawn(TSX, [resolve(PROJECT_ROOT, entry), ...args], {
     cwd: PROJECT_ROOT,

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
-import { resolveTemporalCli } from '../../lib/temporal-binary';
+import { resolveTemporalCli } from '../../lib/runtime/temporal-binary';
 
 export const REPLAY_HISTORY_DIR = resolve(__dirname, '../replay/histories');
 

@@ -7,7 +7,7 @@ import {
   NativeConnection,
   Runtime,
 } from '@temporalio/worker';
-import { resolveTimeSkippingServer } from '../../lib/temporal-binary';
+import { resolveTimeSkippingServer } from '../../lib/runtime/temporal-binary';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
 import { stackValue } from './stack-env';
 

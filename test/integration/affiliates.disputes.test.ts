@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Providers } from '../../activities/providers';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import type { Providers } from '../../providers';
+import { providerCall } from '../../providers/call';
+import { ProviderLimiter } from '../../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { ADMIN_SCOPES } from '../../schemas/api-keys';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import type { DisputeObject } from '../../sandbox/stripe-state';

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { WorkflowIdReusePolicy } from '@temporalio/client';
 import { createAffiliateActivities } from '../../activities/affiliates';
-import type { Providers } from '../../activities/providers';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import type { Providers } from '../../providers';
+import { providerCall } from '../../providers/call';
+import { ProviderLimiter } from '../../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { createLogger } from '../../lib/logger';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import { ADMIN_SCOPES } from '../../schemas/api-keys';

@@ -2,14 +2,14 @@
 // clips crash test spawns and kills mid-render. It starts in seconds: no workflow bundle.
 import { NativeConnection } from '@temporalio/worker';
 import { createMediaActivities } from '../../activities';
-import { createProviders } from '../../activities/providers';
+import { createProviders } from '../../providers';
 import { createDb } from '../../db/database';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
-import { runMain, untilSignal } from '../../lib/main-runner';
-import { mediaStoreFor } from '../../lib/media-store';
+import { runMain, untilSignal } from '../../lib/runtime/main-runner';
+import { mediaStoreFor } from '../../lib/media/store';
 import { taskQueues } from '../../lib/task-queues';
-import { installTemporalRuntime } from '../../lib/temporal-runtime';
+import { installTemporalRuntime } from '../../worker/temporal-runtime';
 import { createMediaWorker } from '../../worker/create-worker';
 
 runMain(async () => {

@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { ActivityDeps } from '../../activities';
 import { createPostActivities, type PostActivities } from '../../activities/posts';
-import { createProviders, type Providers } from '../../activities/providers';
+import { createProviders, type Providers } from '../../providers';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';

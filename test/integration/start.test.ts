@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../lib/ports';
+import { freePort } from '../../lib/runtime/ports';
 import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
 
 function processesMentioning(text: string): string[] {

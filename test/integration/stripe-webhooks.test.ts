@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import Stripe from 'stripe';
-import type { Providers } from '../../activities/providers';
-import { HttpMailer } from '../../activities/providers/email';
+import type { Providers } from '../../providers';
+import { HttpMailer } from '../../providers/email';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
 import { startEmailSandbox, type EmailSandbox } from '../../sandbox/email';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
-import { createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import { providerCall } from '../../providers/call';
+import { ProviderLimiter } from '../../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { USER_SCOPES } from '../../schemas/api-keys';

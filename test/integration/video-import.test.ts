@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createProviders } from '../../activities/providers';
+import { createProviders } from '../../providers';
 import { createVideoImportActivities, type VideoImportActivities, type VideoImportActivityDeps } from '../../activities/video-import';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';

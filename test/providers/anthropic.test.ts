@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { costMicroUsd, createAnthropicAdapter, priceFor, type AnthropicAdapter } from '../../activities/providers/anthropic';
-import { providerCall } from '../../activities/providers/call';
-import { requestedRetryDelayMs } from '../../activities/providers/errors';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { costMicroUsd, createAnthropicAdapter, priceFor, type AnthropicAdapter } from '../../providers/anthropic';
+import { providerCall } from '../../providers/call';
+import { requestedRetryDelayMs } from '../../providers/errors';
+import { ProviderLimiter } from '../../providers/rate-limit';
 import { ANTHROPIC_PRICES } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { spokenCues } from '../../sandbox/creator-talk';

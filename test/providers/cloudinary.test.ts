@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ffmpeg from '@ffmpeg-installer/ffmpeg';
-import { providerCall } from '../../activities/providers/call';
-import { CloudinaryAdapter, type CloudinaryCredentials, parseCloudinaryUrl } from '../../activities/providers/cloudinary';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { providerCall } from '../../providers/call';
+import { CloudinaryAdapter, type CloudinaryCredentials, parseCloudinaryUrl } from '../../providers/cloudinary';
+import { ProviderLimiter } from '../../providers/rate-limit';
 import { type CloudinarySandbox, startCloudinarySandbox } from '../../sandbox/cloudinary';
 
 const ACCOUNT = { cloudName: 'sandbox', apiKey: '123456789012345', apiSecret: 'sandbox-api-secret' };

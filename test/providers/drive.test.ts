@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { providerCall } from '../../activities/providers/call';
-import { requestedRetryDelayMs } from '../../activities/providers/errors';
-import { createGoogleAuthAdapter } from '../../activities/providers/google/auth';
-import { createDriveAdapter, DRIVE_FOLDER_MIME, folderPath } from '../../activities/providers/google/drive';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { providerCall } from '../../providers/call';
+import { requestedRetryDelayMs } from '../../providers/errors';
+import { createGoogleAuthAdapter } from '../../providers/google/auth';
+import { createDriveAdapter, DRIVE_FOLDER_MIME, folderPath } from '../../providers/google/drive';
+import { ProviderLimiter } from '../../providers/rate-limit';
 import { startGoogleSandbox, type GoogleSandbox } from '../../sandbox/google';
 
 const TOKEN = 'ya29.drive-user';

@@ -1,6 +1,6 @@
-import { providerCall } from '../../activities/providers/call';
-import { HttpMailer } from '../../activities/providers/email';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
+import { providerCall } from '../../providers/call';
+import { HttpMailer } from '../../providers/email';
+import { ProviderLimiter } from '../../providers/rate-limit';
 import { type EmailSandbox, startEmailSandbox } from '../../sandbox/email';
 
 let sandbox: EmailSandbox;

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { providerCall } from '../../activities/providers/call';
-import { classifyProviderError, ProviderHttpError, parseRetryAfter, requestedRetryDelayMs } from '../../activities/providers/errors';
-import { ProviderLimiter, type Clock } from '../../activities/providers/rate-limit';
-import { quotaDay } from '../../activities/providers/youtube/quota';
+import { providerCall } from '../../providers/call';
+import { classifyProviderError, ProviderHttpError, parseRetryAfter, requestedRetryDelayMs } from '../../providers/errors';
+import { ProviderLimiter, type Clock } from '../../providers/rate-limit';
+import { quotaDay } from '../../providers/youtube/quota';
 
 const httpError = (status: number, body: unknown = {}, headers: Record<string, string> = {}) =>
   new ProviderHttpError(status, new Headers(headers), body, `HTTP ${status}`);

@@ -1,8 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimits } from '../../activities/providers/rate-limit';
-import { createSocialPublishers, publishOnce, sandboxSocialEndpoints, type SocialPlatform, type SocialPostInput, type SocialPublishers } from '../../activities/providers/social';
-import { markedCaption, matchExisting, postMarker } from '../../activities/providers/social/http';
+import { providerCall } from '../../providers/call';
+import { ProviderLimits } from '../../providers/rate-limit';
+import { createSocialPublishers, publishOnce, sandboxSocialEndpoints, type SocialPlatform, type SocialPostInput, type SocialPublishers } from '../../providers/social';
+import { markedCaption, matchExisting, postMarker } from '../../providers/social/http';
 import { type SocialSandbox, startSocialSandbox } from '../../sandbox/social';
 
 const CLIENT = { clientId: 'test-client', clientSecret: 'test-secret' };

@@ -2,9 +2,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import Stripe from 'stripe';
-import { providerCall } from '../../activities/providers/call';
-import { ProviderLimiter } from '../../activities/providers/rate-limit';
-import { constructStripeEvent, createStripeClient, StripeAdapter } from '../../activities/providers/stripe';
+import { providerCall } from '../../providers/call';
+import { ProviderLimiter } from '../../providers/rate-limit';
+import { constructStripeEvent, createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { signStripePayload, startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 
 const SECRET = 'whsec_test_contract';

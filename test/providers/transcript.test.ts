@@ -1,5 +1,5 @@
 import { detectTranscriptFormat, parseSrt, parseTimestamp, parseTranscript, parseVtt } from '../../lib/transcript';
-import { parseIsoDuration } from '../../activities/providers/youtube/adapter';
+import { parseIsoDuration } from '../../providers/youtube/adapter';
 
 describe('transcript parsing', () => {
   it('reads SRT and VTT timestamps, with or without hours', () => {

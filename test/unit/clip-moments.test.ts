@@ -1,4 +1,4 @@
-import { momentPrompt, MOMENT_SYSTEM_PROMPT, parseMomentAnswer, resolveMoments, wordsFromSegments, type MomentCandidate } from '../../lib/clip-moments';
+import { momentPrompt, MOMENT_SYSTEM_PROMPT, parseMomentAnswer, resolveMoments, wordsFromSegments, type MomentCandidate } from '../../activities/clips/moments';
 import { composeAnswer } from '../../sandbox/anthropic';
 
 const SEGMENTS = [

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseBlocks, renderExport } from '../../lib/export-formats';
+import { parseBlocks, renderExport } from '../../activities/video-import/export-formats';
 
 const doc = {
   title: 'How I plan a month of videos',

@@ -2,15 +2,9 @@ import { Context } from '@temporalio/activity';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Activities } from '../../activities';
 import type { SubscriptionSummary } from '../../workflows/subscription/contract';
-import {
-  adminGrantWorkflowId,
-  revokeAdminGrantSignal,
-  stripeEventSignal,
-  subscriptionStateQuery,
-  subscriptionWorkflowId,
-  type AdminGrantWorkflowResult,
-} from '../../workflows/subscription/contract';
-import type { adminGrantWorkflow } from '../../workflows/subscription/admin-grant';
+import { stripeEventSignal, subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
+import { adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowResult } from '../../workflows/admin-grant/contract';
+import type { adminGrantWorkflow } from '../../workflows/admin-grant/workflow';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { workerRunner } from '../helpers/workflow-tests';
 

@@ -1,0 +1,519 @@
+import { Context } from '@temporalio/activity';
+import { createGoogleTokens, isAuthFailure, type GoogleCredentialTable, type SealedTokenRow } from '../../providers/google/tokens';
+import { ApplicationFailure } from '@temporalio/common';
+import { sql } from 'kysely';
+import {
+  commitVideoQuota,
+  findVideo,
+  releaseVideoQuota,
+  reserveVideoQuota,
+  updateVideoProcessing,
+  VideoQuotaExceededError,
+} from '../../db/repositories/video-import';
+import type { TranscriptSource as StoredTranscriptSource, Video, VideoProcessingStatus } from '../../db/types';
+import { renderExport, type ExportFormat } from './export-formats';
+import type { SecretBox } from '../../lib/secrets';
+import type { ExportOutcome, GenerateContentInput, GeneratedContent, QuotaReservation } from '../../schemas/video-import';
+import type { ActivityDeps } from '../deps';
+import { FailureType } from '../../providers/errors';
+import { folderPath } from '../../providers/google/drive';
+import type { Transcript } from '../../providers/youtube/transcript-source';
+
+export interface VideoImportActivityDeps extends ActivityDeps {
+  /** Opens stored OAuth tokens (YouTube captions, Drive); without it those sources count as not connected. */
+  secrets?: SecretBox;
+  /**
+   * Transcript characters one prompt may carry (~4 characters per token): 400k fits a 200k-token
+   * context with room for the prompt and the answer. Longer transcripts are condensed first.
+   */
+  maxTranscriptChars?: number;
+}
+
+export const DEFAULT_MAX_TRANSCRIPT_CHARS = 400_000;
+/** Well inside the workflow's 5 s heartbeat timeout, so a cancel reaches a running generation within seconds. */
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
+const CONDENSE_SYSTEM =
+  'You condense one section of a video transcript into faithful, dense notes for a writer who will not see the transcript. Keep every concrete claim, number, name, example, step and memorable quote; drop filler and repetition. Never add facts.';
+
+
+const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
+function videoMetadata(video: Pick<Video, 'metadata'>): { supplied_transcript?: { content: string; format?: 'srt' | 'vtt' | 'text'; language?: string }; transcript_digest?: string } {
+  return video.metadata;
+}
+
+function storedTranscriptSource(transcript: Transcript, suppliedFormat: string | undefined): StoredTranscriptSource {
+  if (transcript.source === 'youtube_captions') return 'youtube_captions';
+  if (suppliedFormat === 'srt') return 'uploaded_srt';
+  if (suppliedFormat === 'vtt') return 'uploaded_vtt';
+  return 'manual';
+}
+
+/** Splits text at paragraph, then sentence, then word boundaries into pieces of at most `size` characters. */
+export function splitForContext(text: string, size: number): string[] {
+  const chunks: string[] = [];
+  let rest = text.trim();
+  while (rest.length > size) {
+    const window = rest.slice(0, size);
+    const cut = [window.lastIndexOf('\n\n'), window.lastIndexOf('. '), window.lastIndexOf(' ')].find((i) => i > size / 2) ?? size;
+    chunks.push(rest.slice(0, cut + 1).trim());
+    rest = rest.slice(cut + 1).trim();
+  }
+  if (rest) chunks.push(rest);
+  return chunks;
+}
+
+/** Fills an ai_prompts template; the transcript and instructions are appended when the template has no slot for them. */
+export function fillPromptTemplate(template: string, values: { title: string; channel: string; transcript: string; instructions?: string }): string {
+  const instructions = values.instructions ? `Additional instructions from the creator: ${values.instructions}` : '';
+  const slots: Record<string, string> = { title: values.title, channel: values.channel, transcript: values.transcript, instructions };
+  let prompt = template.replace(/\{\{\s*(title|channel|transcript|instructions)\s*\}\}/g, (_m, key: string) => slots[key] ?? '');
+  if (!/\{\{\s*transcript\s*\}\}/.test(template)) prompt += `\n\n<transcript>\n${values.transcript}\n</transcript>`;
+  if (instructions && !/\{\{\s*instructions\s*\}\}/.test(template)) prompt += `\n\n${instructions}`;
+  return prompt;
+}
+
+const MARK_EVERY_SECONDS = 30;
+const clock = (seconds: number) => {
+  const s = Math.floor(seconds);
+  const mmss = `${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mmss}` : mmss;
+};
+
+/** The transcript as prompts see it: timed captions get a [mm:ss] mark every ~30 s, so chapters and quotes can cite times. */
+export function transcriptForPrompt(text: string, segments: Array<{ start: number; text: string }> | null): string {
+  if (!segments?.length) return text;
+  const lines: string[] = [];
+  let lineStart = -Infinity;
+  for (const segment of segments) {
+    if (segment.start - lineStart >= MARK_EVERY_SECONDS) {
+      lines.push(`[${clock(segment.start)}] ${segment.text}`);
+      lineStart = segment.start;
+    } else lines[lines.length - 1] += ` ${segment.text}`;
+  }
+  return lines.join('\n');
+}
+
+/** Keeps the activity alive (heartbeats) while `work` runs, and abandons it when the activity is cancelled. */
+async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+  try {
+    return await Promise.race([work, ctx.cancelled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** The workflow id this activity runs for: the run id stored with content and AI usage. */
+const currentRunId = (): string | null => Context.current().info.workflowExecution?.workflowId ?? null;
+
+/** A file or folder name without path separators, reserved characters or control codes. */
+const sanitizeName = (name: string) =>
+  [...name]
+    .map((ch) => (ch.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(ch) ? ' ' : ch))
+    .join('').replace(/\s+/g, ' ').trim().slice(0, 120) || 'untitled';
+
+/** YouTube import → AI content activities; each is idempotent (safe to retry after a crash at any point). */
+export function createVideoImportActivities(deps: VideoImportActivityDeps) {
+  const { db, providers, logger } = deps;
+  const maxTranscriptChars = deps.maxTranscriptChars ?? DEFAULT_MAX_TRANSCRIPT_CHARS;
+
+  async function requireVideo(videoId: string): Promise<Video> {
+    const video = await findVideo(db, videoId);
+    if (!video) throw nonRetryable(`video ${videoId} not found`, FailureType.NotFound);
+    return video;
+  }
+
+  /** The access token of a stored Google credential (refreshed and re-sealed near expiry). */
+  const googleAccessToken = (table: GoogleCredentialTable, row: SealedTokenRow, secrets: SecretBox) =>
+    createGoogleTokens({ db, providers, secrets })(table, row);
+
+  /** The user's connected YouTube account, preferring the video's own channel: captions are served to owners only. */
+  async function youtubeOwnerToken(userId: string, channelId: string | null): Promise<string | undefined> {
+    if (!deps.secrets) return undefined;
+    const row = await db
+      .selectFrom('youtube_oauth_tokens')
+      .select(['id', 'encrypted_tokens', 'token_expires_at'])
+      .where('user_id', '=', userId)
+      .where('status', '=', 'active')
+      .orderBy(sql`case when channel_id = ${channelId ?? ''} then 0 else 1 end`)
+      .orderBy('updated_at', 'desc')
+      .executeTakeFirst();
+    if (!row) return undefined;
+    try {
+      return await googleAccessToken('youtube_oauth_tokens', row, deps.secrets);
+    } catch (err) {
+      // Without a working token the chain falls through to a supplied transcript.
+      if (isAuthFailure(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async function condense(text: string, video: Video, userId: string, runId: string | null): Promise<string> {
+    const ctx = Context.current();
+    let material = text;
+    while (material.length > maxTranscriptChars) {
+      const chunks = splitForContext(material, maxTranscriptChars);
+      const notes: string[] = [];
+      for (const [index, chunk] of chunks.entries()) {
+        const result = await whileHeartbeating(
+          providers.anthropic.generate({
+            system: CONDENSE_SYSTEM,
+            prompt: `Video: ${video.title ?? ''} (${video.channel_title ?? ''})\nSection ${index + 1} of ${chunks.length}.\n\n<transcript>\n${chunk}\n</transcript>\n\nWrite the notes for this section.`,
+            maxTokens: 2000,
+            userId,
+            runId,
+            operation: 'transcript.condense',
+          }),
+        );
+        notes.push(result.text);
+        ctx.heartbeat({ chunk: index + 1, of: chunks.length });
+      }
+      material = notes.join('\n\n');
+    }
+    return material;
+  }
+
+  return {
+    /** Reserves (or finds the reservation of) the video's quota slot; QuotaExceeded when none is left. */
+    async reserveVideoQuota(input: { videoId: string; userId: string }): Promise<QuotaReservation> {
+      try {
+        const { quota, plan } = await db.transaction().execute((tx) => reserveVideoQuota(tx, input.videoId));
+        return { gate: quota.gate, plan: plan.plan, allowedContentTypes: plan.allowedContentTypes, maxDurationSeconds: plan.maxDurationSeconds };
+      } catch (err) {
+        if (err instanceof VideoQuotaExceededError) throw nonRetryable(err.message, FailureType.QuotaExceeded);
+        throw err;
+      }
+    },
+
+    async commitVideoQuota(videoId: string): Promise<boolean> {
+      return commitVideoQuota(db, videoId);
+    },
+
+    async releaseVideoQuota(videoId: string): Promise<boolean> {
+      return releaseVideoQuota(db, videoId);
+    },
+
+    async updateVideoStatus(videoId: string, update: { status: VideoProcessingStatus; progress?: number; error?: string }): Promise<void> {
+      await updateVideoProcessing(db, videoId, update);
+    },
+
+    /** Title, channel, duration, stats, tags and thumbnail into the videos row; live and over-long videos are refused. */
+    async fetchVideoMetadata(input: { videoId: string; maxDurationSeconds: number }): Promise<{ title: string; durationSeconds: number }> {
+      const video = await requireVideo(input.videoId);
+      if (!video.youtube_video_id) throw nonRetryable(`video ${input.videoId} is not a YouTube video`, FailureType.InvalidInput);
+      const meta = await providers.youtube.getVideo(video.youtube_video_id);
+      if (meta.liveBroadcastContent !== 'none') {
+        throw nonRetryable(`YouTube video ${meta.id} is a ${meta.liveBroadcastContent} broadcast; import it once the stream has ended`, FailureType.InvalidInput);
+      }
+      if (meta.durationSeconds > input.maxDurationSeconds) {
+        throw nonRetryable(
+          `YouTube video ${meta.id} is ${Math.ceil(meta.durationSeconds / 60)} minutes long; your plan allows up to ${Math.floor(input.maxDurationSeconds / 60)} minutes`,
+          FailureType.InvalidInput,
+        );
+      }
+      const thumbnail = Object.values(meta.thumbnails)[0]?.url ?? null;
+      await db
+        .updateTable('videos')
+        .set({
+          title: meta.title,
+          description: meta.description,
+          channel_id: meta.channelId || null,
+          channel_title: meta.channelTitle || null,
+          duration_seconds: meta.durationSeconds,
+          view_count: meta.viewCount,
+          like_count: meta.likeCount,
+          comment_count: meta.commentCount,
+          tags: sql<string[]>`${sql.val(meta.tags)}::text[]`,
+          category: meta.categoryId,
+          language: meta.defaultLanguage,
+          thumbnail_url: thumbnail,
+          published_at: meta.publishedAt,
+        })
+        .where('id', '=', input.videoId)
+        .execute();
+      return { title: meta.title, durationSeconds: meta.durationSeconds };
+    },
+
+    /** The transcript chain (owner's captions, else the supplied transcript) into the videos row; TranscriptUnavailable when neither exists. */
+    async fetchVideoTranscript(input: { videoId: string; userId: string }): Promise<{ source: string; characters: number; needsCondensing: boolean }> {
+      const video = await requireVideo(input.videoId);
+      const stored = (source: string, characters: number) => ({ source, characters, needsCondensing: characters > maxTranscriptChars });
+      if (video.transcript) return stored(video.transcript_source ?? 'manual', video.transcript.length);
+      const supplied = videoMetadata(video).supplied_transcript;
+      const transcript = await providers.youtube.getTranscript({
+        videoId: video.youtube_video_id ?? '',
+        accessToken: await youtubeOwnerToken(input.userId, video.channel_id),
+        preferredLanguage: video.language ?? undefined,
+        supplied,
+      });
+      const source = storedTranscriptSource(transcript, supplied?.format);
+      await db
+        .updateTable('videos')
+        .set({
+          transcript: transcript.text,
+          transcript_source: source,
+          transcript_segments: transcript.segments.length > 0 ? JSON.stringify(transcript.segments) : null,
+          language: video.language ?? transcript.language,
+          metadata: sql`metadata - 'supplied_transcript'`,
+        })
+        .where('id', '=', input.videoId)
+        .execute();
+      return stored(source, transcript.text.length);
+    },
+
+    /** Map-reduce for transcripts beyond the model's context: notes per chunk, kept as the video's digest for every content type. */
+    async condenseTranscript(input: { videoId: string; userId: string }): Promise<{ characters: number }> {
+      const video = await requireVideo(input.videoId);
+      const existing = videoMetadata(video).transcript_digest;
+      if (existing) return { characters: existing.length };
+      if (!video.transcript) throw nonRetryable(`video ${input.videoId} has no transcript to condense`, FailureType.InvalidInput);
+      const digest = await condense(video.transcript, video, input.userId, currentRunId());
+      await db
+        .updateTable('videos')
+        .set({ metadata: sql`metadata || jsonb_build_object('transcript_digest', ${digest}::text)` })
+        .where('id', '=', input.videoId)
+        .execute();
+      return { characters: digest.length };
+    },
+
+    /**
+     * One content type, one version: prompt, system message, temperature and max_tokens from
+     * the type's active ai_prompts row. Idempotent on video_content(video_id, content_type_id,
+     * version): a version already written is returned without calling the model again.
+     */
+    async generateVideoContent(input: GenerateContentInput): Promise<GeneratedContent> {
+      const contentType = await db.selectFrom('content_types').selectAll().where('key', '=', input.contentType).where('is_active', '=', true).executeTakeFirst();
+      if (!contentType) throw nonRetryable(`unknown content type ${input.contentType}`, FailureType.InvalidInput);
+      const written = () =>
+        db
+          .selectFrom('video_content')
+          .select(['id', 'tokens_used'])
+          .where('video_id', '=', input.videoId)
+          .where('content_type_id', '=', contentType.id)
+          .where('version', '=', input.version)
+          .executeTakeFirst();
+      const done = (row: { id: string; tokens_used: number | null }): GeneratedContent => ({ contentId: row.id, contentType: input.contentType, version: input.version, tokensUsed: row.tokens_used ?? 0 });
+      const existing = await written();
+      if (existing) return done(existing);
+
+      const video = await requireVideo(input.videoId);
+      if (!video.transcript) throw nonRetryable(`video ${input.videoId} has no transcript yet`, FailureType.InvalidInput);
+      const runId = currentRunId();
+      const startedAt = new Date();
+      let generated: { content: string; provider: string | null; model: string | null; promptId: string | null; tokens: number };
+      if (!contentType.requires_ai) {
+        // The transcript content type is stored, not generated.
+        generated = { content: video.transcript, provider: null, model: null, promptId: null, tokens: 0 };
+      } else {
+        const prompt = await db
+          .selectFrom('ai_prompts')
+          .selectAll()
+          .where('content_type_id', '=', contentType.id)
+          .where('ai_provider', '=', 'anthropic')
+          .where('is_active', '=', true)
+          .executeTakeFirst();
+        if (!prompt) throw nonRetryable(`content type ${input.contentType} has no active Anthropic prompt`, FailureType.InvalidInput);
+        const result = await whileHeartbeating(
+          providers.anthropic.generate({
+            model: prompt.model,
+            system: prompt.system_prompt,
+            prompt: fillPromptTemplate(prompt.user_prompt_template, {
+              title: video.title ?? '',
+              channel: video.channel_title ?? '',
+              transcript: videoMetadata(video).transcript_digest ?? transcriptForPrompt(video.transcript, video.transcript_segments as Array<{ start: number; text: string }> | null),
+              instructions: input.instructions,
+            }),
+            maxTokens: prompt.max_tokens,
+            userId: input.userId,
+            runId,
+            operation: `content.${input.contentType}`,
+          }),
+        );
+        generated = { content: result.text, provider: 'anthropic', model: result.model, promptId: prompt.id, tokens: result.usage.inputTokens + result.usage.outputTokens };
+      }
+      const completedAt = new Date();
+      const inserted = await db
+        .insertInto('video_content')
+        .values({
+          video_id: input.videoId,
+          content_type_id: contentType.id,
+          version: input.version,
+          parent_content_id: input.parentContentId,
+          status: 'completed',
+          content: generated.content,
+          instructions: input.instructions ?? null,
+          ai_provider: generated.provider,
+          model: generated.model,
+          prompt_used_id: generated.promptId,
+          tokens_used: generated.tokens,
+          response_length: generated.content.length,
+          generation_started_at: startedAt,
+          generation_completed_at: completedAt,
+          generation_duration_ms: completedAt.getTime() - startedAt.getTime(),
+          run_id: runId,
+          created_by_user_id: input.userId,
+        })
+        .onConflict((oc) => oc.columns(['video_id', 'content_type_id', 'version']).doNothing())
+        .returning(['id', 'tokens_used'])
+        .executeTakeFirst();
+      // Another attempt wrote this version first: its row is the one result.
+      return done(inserted ?? (await written())!);
+    },
+
+    /**
+     * Renders each content item in each format and uploads it to the user's Google Drive, into
+     * folders from cloud_storage_credentials.folder_naming_pattern. One cloud_storage_uploads row
+     * per item and format (retry_count counts attempts); completed uploads are never repeated.
+     * Revoked authorization fails the uploads with the reason and keeps the content.
+     */
+    async exportVideoContent(input: { videoId: string; userId: string; contentIds: string[]; formats: ExportFormat[] }): Promise<ExportOutcome> {
+      const ctx = Context.current();
+      const total = input.contentIds.length * input.formats.length;
+      const credential = await db
+        .selectFrom('cloud_storage_credentials')
+        .selectAll()
+        .where('user_id', '=', input.userId)
+        .where('provider', '=', 'google_drive')
+        .executeTakeFirst();
+      const unusable = !credential ? 'Google Drive is not connected' : credential.status !== 'active' ? `the Google Drive connection is ${credential.status}; reconnect it` : !deps.secrets ? 'stored tokens cannot be opened (no encryption key configured)' : undefined;
+      if (!credential || unusable || !deps.secrets) return { status: 'skipped', uploaded: 0, failed: total, reason: unusable };
+
+      const video = await requireVideo(input.videoId);
+      const items = await db
+        .selectFrom('video_content as vc')
+        .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
+        .select(['vc.id', 'vc.version', 'vc.content', 'ct.key', 'ct.name'])
+        .where('vc.id', 'in', input.contentIds)
+        .where('vc.video_id', '=', input.videoId)
+        .execute();
+      const uploads = items.flatMap((item) => input.formats.map((format) => ({ item, format })));
+      /** The cloud_storage_uploads row of one content item in one format (unique per item + provider + format). */
+      const uploadRow = ({ item, format }: (typeof uploads)[number]) => ({
+        user_id: input.userId,
+        cloud_storage_credentials_id: credential.id,
+        video_id: input.videoId,
+        video_content_id: item.id,
+        provider: 'google_drive' as const,
+        content_type: item.key,
+        file_format: format,
+        file_name: `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`,
+      });
+
+      const markFailed = async (targets: typeof uploads, reason: string) => {
+        for (const upload of targets) {
+          await db
+            .insertInto('cloud_storage_uploads')
+            .values({ ...uploadRow(upload), status: 'failed', error_message: reason })
+            .onConflict((oc) => oc.columns(['video_content_id', 'provider', 'file_format']).doUpdateSet({ status: 'failed', error_message: reason }).where('cloud_storage_uploads.status', '<>', 'completed'))
+            .execute();
+        }
+      };
+
+      let accessToken: string;
+      try {
+        accessToken = await googleAccessToken('cloud_storage_credentials', credential, deps.secrets);
+      } catch (err) {
+        if (!isAuthFailure(err)) throw err;
+        const reason = `Google Drive authorization was revoked; reconnect Google Drive and export again (${(err as Error).message})`;
+        await markFailed(uploads, reason);
+        return { status: 'failed', uploaded: 0, failed: total, reason };
+      }
+
+      const folders = new Map<string, { id: string; path: string }>();
+      const folderFor = async (contentType: string) => {
+        const now = new Date();
+        const names = folderPath(credential.folder_naming_pattern, {
+          content_type: contentType,
+          video_code: video.youtube_video_id ?? video.id.slice(0, 8),
+          video_id: video.id,
+          video_title: sanitizeName(video.title ?? 'video'),
+          yyyy: now.getUTCFullYear(),
+          mm: String(now.getUTCMonth() + 1).padStart(2, '0'),
+          dd: String(now.getUTCDate()).padStart(2, '0'),
+        }).map(sanitizeName);
+        const key = names.join('/');
+        const cached = folders.get(key);
+        if (cached) return cached;
+        let parentId = credential.root_folder_id ?? undefined;
+        for (const name of names) parentId = (await providers.drive.findOrCreateFolder({ accessToken, name, parentId })).id;
+        const folder = { id: parentId ?? 'root', path: [credential.root_folder_path ?? '', ...names].filter(Boolean).join('/') };
+        folders.set(key, folder);
+        return folder;
+      };
+
+      let failedReason: string | undefined;
+      for (const [index, upload] of uploads.entries()) {
+        const { item, format } = upload;
+        const row = uploadRow(upload);
+        const claimed = await db
+          .insertInto('cloud_storage_uploads')
+          .values({ ...row, status: 'uploading', started_at: new Date() })
+          .onConflict((oc) =>
+            oc
+              .columns(['video_content_id', 'provider', 'file_format'])
+              .doUpdateSet({ status: 'uploading', retry_count: sql`cloud_storage_uploads.retry_count + 1`, error_message: null, started_at: new Date() })
+              .where('cloud_storage_uploads.status', '<>', 'completed'),
+          )
+          .returning('id')
+          .executeTakeFirst();
+        if (!claimed) continue; // uploaded by an earlier attempt
+        try {
+          const folder = await folderFor(item.key);
+          const file = renderExport({ title: `${video.title ?? 'Video'} — ${item.name}`, body: item.content ?? '' }, format);
+          const uploaded = await providers.drive.uploadFile({
+            accessToken,
+            folderId: folder.id,
+            name: row.file_name,
+            mimeType: file.mimeType,
+            body: file.data,
+            idempotencyKey: `video_content:${item.id}:${format}`,
+          });
+          await db
+            .updateTable('cloud_storage_uploads')
+            .set({
+              status: 'completed',
+              cloud_file_id: uploaded.id,
+              cloud_file_url: uploaded.webViewLink,
+              cloud_folder_id: folder.id,
+              cloud_folder_path: folder.path,
+              file_size_bytes: file.data.length,
+              completed_at: new Date(),
+            })
+            .where('id', '=', claimed.id)
+            .execute();
+        } catch (err) {
+          const message = (err as Error).message;
+          if (isAuthFailure(err)) {
+            failedReason = `Google Drive authorization was revoked; reconnect Google Drive and export again (${message})`;
+            await db.updateTable('cloud_storage_credentials').set({ status: 'revoked', last_error: message, error_count: sql`error_count + 1` }).where('id', '=', credential.id).execute();
+            await markFailed(uploads.slice(index), failedReason);
+            break;
+          }
+          await db.updateTable('cloud_storage_uploads').set({ status: 'failed', error_message: message }).where('id', '=', claimed.id).execute();
+          // Transient failures are retried by Temporal; the retry resumes after the completed uploads.
+          if (!(err instanceof ApplicationFailure && err.nonRetryable)) throw err;
+          failedReason ??= message;
+        }
+        ctx.heartbeat({ done: index + 1, of: uploads.length });
+      }
+      await db.updateTable('cloud_storage_credentials').set({ last_used_at: new Date() }).where('id', '=', credential.id).execute();
+
+      const rows = await db
+        .selectFrom('cloud_storage_uploads')
+        .select(['status'])
+        .where('video_content_id', 'in', input.contentIds)
+        .where('provider', '=', 'google_drive')
+        .where('file_format', 'in', input.formats)
+        .execute();
+      const uploaded = rows.filter((r) => r.status === 'completed').length;
+      const failed = total - uploaded;
+      if (failed > 0) logger.warn({ videoId: input.videoId, failed, reason: failedReason }, 'Drive export incomplete');
+      return { status: failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial', uploaded, failed, ...(failedReason ? { reason: failedReason } : {}) };
+    },
+  };
+}
+
+export type VideoImportActivities = ReturnType<typeof createVideoImportActivities>;

@@ -1,0 +1,36 @@
+import { join } from 'node:path';
+import type { Config } from '../config';
+import { connectTemporalClient } from '../temporal';
+import { startTemporalDevServer } from './temporal-dev-server';
+
+export interface ResolvedTemporal {
+  address: string;
+  uiUrl?: string;
+  embedded: boolean;
+  stop(): Promise<void>;
+}
+
+/** TEMPORAL_ADDRESS when set (must answer), else the CLI dev server with its UI, persisted under DATA_DIR. */
+export async function resolveTemporal(config: Config, log?: (line: string) => void): Promise<ResolvedTemporal> {
+  if (config.TEMPORAL_ADDRESS) {
+    const client = await connectTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+    await client.connection.close();
+    return { address: config.TEMPORAL_ADDRESS, embedded: false, stop: async () => undefined };
+  }
+  const server = await startTemporalDevServer({
+    port: config.TEMPORAL_PORT,
+    uiPort: config.TEMPORAL_UI_PORT,
+    dbFile: join(config.dataDir, 'temporal.db'),
+    namespace: config.TEMPORAL_NAMESPACE,
+    log,
+  });
+  try {
+    // The port opens slightly before the namespace is served.
+    const client = await connectTemporalClient(server.address, config.TEMPORAL_NAMESPACE, 20_000);
+    await client.connection.close();
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return { address: server.address, uiUrl: server.uiUrl, embedded: true, stop: () => server.stop() };
+}

@@ -1,0 +1,177 @@
+import type { Db } from '../db/database';
+import { anthropicPrices, ConfigError, type Config } from '../lib/config';
+import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
+import type { Logger } from '../lib/logger';
+import { createAnthropicAdapter, type AnthropicAdapter } from './anthropic';
+import { providerCall } from './call';
+import { CloudinaryAdapter, parseCloudinaryUrl } from './cloudinary';
+import { HttpMailer, type Mailer } from './email';
+import { createGoogleAuthAdapter, type GoogleAuthAdapter } from './google/auth';
+import { createDriveAdapter, type DriveAdapter } from './google/drive';
+import { ProviderLimits, systemClock } from './rate-limit';
+import { createSocialPublishers, parseSocialClients, PRODUCTION_SOCIAL_ENDPOINTS, sandboxSocialEndpoints, type SocialPublishers } from './social';
+import { createStripeClient, StripeAdapter } from './stripe';
+import { createYoutubeAdapter, type YoutubeAdapter } from './youtube/adapter';
+import { QuotaBudget } from './youtube/quota';
+
+/**
+ * Every external provider adapter, built once per worker process. Each points at the real
+ * service when its key is configured, or at its local sandbox (URL from `sandboxUrls`).
+ */
+export interface Providers {
+  youtube: YoutubeAdapter;
+  drive: DriveAdapter;
+  googleAuth: GoogleAuthAdapter;
+  anthropic: AnthropicAdapter;
+  stripe: StripeAdapter;
+  cloudinary: CloudinaryAdapter;
+  /** Instagram, Facebook, TikTok, LinkedIn and X publishers; YouTube publishing is `youtube` (googleapis). */
+  social: SocialPublishers;
+  mailer: Mailer;
+}
+
+export interface ProviderContext {
+  config: Config;
+  logger: Logger;
+  /** Provider name → sandbox base URL, for providers running sandboxed. */
+  sandboxUrls: Record<string, string>;
+  /** Quota counters and AI usage logs are written here. */
+  db: Db;
+}
+
+function once<T>(build: () => T): () => T {
+  let built: T | undefined;
+  return () => (built ??= build());
+}
+
+export function createProviders(ctx: ProviderContext): Providers {
+  const { config, logger, db } = ctx;
+  const limits = new ProviderLimits({
+    youtube: config.GOOGLE_MAX_CONCURRENCY,
+    'google-drive': config.GOOGLE_MAX_CONCURRENCY,
+    'google-oauth': config.GOOGLE_MAX_CONCURRENCY,
+    anthropic: config.ANTHROPIC_MAX_CONCURRENCY,
+  });
+  const sandboxUrl = (name: string, keyName: string): string => {
+    const url = ctx.sandboxUrls[name];
+    if (!url) throw new ConfigError(`${keyName} is not set and no ${name} sandbox is running`);
+    return url;
+  };
+  /** Google: the real APIs when GOOGLE_API_KEY is set, else one sandbox serving YouTube, Drive and the token endpoint. */
+  const google = () => {
+    if (config.GOOGLE_API_KEY)
+      return {
+        apiKey: config.GOOGLE_API_KEY,
+        rootUrl: undefined,
+        tokenUrl: undefined,
+        clientId: config.GOOGLE_CLIENT_ID,
+        clientSecret: config.GOOGLE_CLIENT_SECRET,
+      };
+    const url = sandboxUrl('google', 'GOOGLE_API_KEY');
+    return {
+      apiKey: 'sandbox-api-key',
+      rootUrl: `${url}/`,
+      tokenUrl: `${url}/token`,
+      clientId: 'sandbox-client-id',
+      clientSecret: 'sandbox-client-secret',
+    };
+  };
+
+  const youtube = once(() =>
+    createYoutubeAdapter({
+      ...google(),
+      quota: new QuotaBudget({
+        db,
+        provider: 'youtube',
+        projectKey: config.GOOGLE_PROJECT_KEY,
+        dailyBudget: config.YOUTUBE_DAILY_QUOTA,
+        clock: systemClock,
+      }),
+      call: providerCall(limits.for('youtube')),
+    }),
+  );
+  const drive = once(() => createDriveAdapter({ rootUrl: google().rootUrl, call: providerCall(limits.for('google-drive')) }));
+  const googleAuth = once(() => {
+    const { clientId, clientSecret, tokenUrl } = google();
+    if (!clientId || !clientSecret)
+      throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are required to refresh Google tokens');
+    return createGoogleAuthAdapter({ clientId, clientSecret, tokenUrl, call: providerCall(limits.for('google-oauth')) });
+  });
+  const anthropic = once(() =>
+    createAnthropicAdapter({
+      apiKey: config.ANTHROPIC_API_KEY ?? 'sandbox-api-key',
+      baseURL: config.ANTHROPIC_API_KEY ? undefined : sandboxUrl('anthropic', 'ANTHROPIC_API_KEY'),
+      timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+      defaultModel: config.ANTHROPIC_MODEL,
+      prices: anthropicPrices(config),
+      db,
+      logger: logger.child({ provider: 'anthropic' }),
+      call: providerCall(limits.for('anthropic')),
+    }),
+  );
+
+  const stripe = once(
+    () =>
+      new StripeAdapter(
+        createStripeClient(
+          config.STRIPE_SECRET_KEY ?? SANDBOX_CREDENTIALS.stripeSecretKey,
+          config.STRIPE_SECRET_KEY ? undefined : sandboxUrl('stripe', 'STRIPE_SECRET_KEY'),
+        ),
+        providerCall(limits.for('stripe')),
+      ),
+  );
+  const cloudinary = once(() => {
+    const call = providerCall(limits.for('cloudinary'));
+    if (config.CLOUDINARY_URL) return new CloudinaryAdapter(parseCloudinaryUrl(config.CLOUDINARY_URL), call);
+    const url = sandboxUrl('cloudinary', 'CLOUDINARY_URL');
+    return new CloudinaryAdapter({ ...SANDBOX_CREDENTIALS.cloudinary, uploadPrefix: url, deliveryHost: new URL(url).host }, call);
+  });
+  const social = once(() => {
+    const clients = parseSocialClients(config.SOCIAL_CLIENTS_JSON);
+    const sandboxClient = SANDBOX_CREDENTIALS.social;
+    return createSocialPublishers({
+      endpoints: clients ? PRODUCTION_SOCIAL_ENDPOINTS : sandboxSocialEndpoints(sandboxUrl('social', 'SOCIAL_CLIENTS_JSON')),
+      clients: clients ?? { instagram: sandboxClient, facebook: sandboxClient, tiktok: sandboxClient, linkedin: sandboxClient, x: sandboxClient },
+      callFor: (platform) => providerCall(limits.for(platform)),
+    });
+  });
+  const mailer = once(
+    () =>
+      new HttpMailer(
+        {
+          baseUrl: config.EMAIL_API_KEY ? config.EMAIL_API_URL : sandboxUrl('email', 'EMAIL_API_KEY'),
+          apiKey: config.EMAIL_API_KEY ?? SANDBOX_CREDENTIALS.emailApiKey,
+          from: config.EMAIL_FROM,
+        },
+        providerCall(limits.for('email')),
+      ),
+  );
+
+  // Adapters are built on first use, so a worker that never calls a provider needs neither its key nor its sandbox.
+  return {
+    get youtube() {
+      return youtube();
+    },
+    get drive() {
+      return drive();
+    },
+    get googleAuth() {
+      return googleAuth();
+    },
+    get anthropic() {
+      return anthropic();
+    },
+    get stripe() {
+      return stripe();
+    },
+    get cloudinary() {
+      return cloudinary();
+    },
+    get social() {
+      return social();
+    },
+    get mailer() {
+      return mailer();
+    },
+  };
+}
