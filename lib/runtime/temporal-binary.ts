@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config';
 
-const projectRoot = resolve(__dirname, '..');
+const projectRoot = resolve(__dirname, '..', '..');
 
 function onPath(name: string): string | undefined {
   try {
