@@ -1,5 +1,8 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { deactivateAdminGrant, findAdminGrant } from '../db/repositories/admin-grants';
 import { latestUserSubscription, setUserTier } from '../db/repositories/billing';
+import { findUser } from '../db/repositories/users';
+import { FailureType } from '../schemas/failures';
 import type { PlanSlug, SubscriptionStatus } from '../schemas/billing';
 import type { ActivityDeps } from './deps';
 
@@ -49,11 +52,8 @@ export function createAdminGrantActivities(deps: ActivityDeps) {
       if (live && !input.ignoreSubscription) return { stripeSubscriptionId: subscription.stripe_subscription_id, tier: null };
       // Reached with a live subscription only when its workflow could not be asked: its plan then.
       const base: PlanSlug = !subscription ? input.fallbackTier : live ? subscription.plan_slug : 'free';
-      const user = await db
-        .selectFrom('users')
-        .select(['subscription_status', 'subscription_period_end', 'trial_end'])
-        .where('id', '=', input.userId)
-        .executeTakeFirstOrThrow();
+      const user = await findUser(db, input.userId);
+      if (!user) throw ApplicationFailure.nonRetryable(`user ${input.userId} not found`, FailureType.NotFound);
       const tier = await setUserTier(db, input.userId, base, {
         status: user.subscription_status as SubscriptionStatus | null,
         periodEnd: user.subscription_period_end?.toISOString() ?? null,

@@ -15,7 +15,7 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
-import { FailureType } from '../providers/errors';
+import { FailureType } from '../schemas/failures';
 import type { StripeTransferSnapshot } from '../providers/stripe';
 
 export type PayAffiliateOutcome =

@@ -5,6 +5,7 @@ import { applyCreditTransaction } from '../db/repositories/credits';
 import { renderBillingEmail, type BillingEmailData, type BillingEmailTemplate } from './billing-emails';
 import type { Db } from '../db/database';
 import {
+  findCreditPacksByStripePrices,
   findPlanById,
   findPlanByStripePrice,
   findStripeEvent,
@@ -16,6 +17,7 @@ import {
   markStripeEvent,
   openUsagePeriod,
   recordPaymentRefund,
+  setStripeCustomerIfUnset,
   setUserBillingFields,
   setUserTier,
   upsertPayment,
@@ -23,10 +25,12 @@ import {
   userIdFromSubscriptionEvents,
   type StoredStripeEvent,
 } from '../db/repositories/billing';
+import { findUser, findUserByStripeCustomer, getUserTier } from '../db/repositories/users';
 import type { PlanSlug, SubscriptionStatus } from '../schemas/billing';
 import type { SubscriptionSummary } from '../workflows/subscription/contract';
 import type { ActivityDeps } from './deps';
-import { FailureType } from '../providers/errors';
+import { FailureType } from '../schemas/failures';
+import { nonRetryable } from './common';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 /** Stripe statuses we store as they are; anything newer Stripe invents lands as incomplete. */
@@ -85,10 +89,6 @@ export interface BillingEmail {
 const iso = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
 
-function nonRetryable(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
-}
-
 async function requireEvent(db: Db, eventId: string): Promise<StoredStripeEvent> {
   const event = await findStripeEvent(db, eventId);
   // The webhook commits the row before it signals; a missing row can only be a racing commit.
@@ -100,13 +100,12 @@ async function requireEvent(db: Db, eventId: string): Promise<StoredStripeEvent>
 async function resolveOwner(db: Db, snapshot: StripeSubscriptionSnapshot): Promise<string | undefined> {
   const fromMetadata = snapshot.metadata.user_id;
   if (isUuid(fromMetadata)) {
-    const user = await db.selectFrom('users').select('id').where('id', '=', fromMetadata).executeTakeFirst();
+    const user = await findUser(db, fromMetadata);
     if (user) return user.id;
   }
   const fromCheckout = await userIdFromSubscriptionEvents(db, snapshot.id);
   if (fromCheckout) return fromCheckout;
-  const byCustomer = await db.selectFrom('users').select('id').where('stripe_customer_id', '=', snapshot.customerId).executeTakeFirst();
-  return byCustomer?.id;
+  return (await findUserByStripeCustomer(db, snapshot.customerId))?.id;
 }
 
 export function createBillingActivities(deps: ActivityDeps) {
@@ -192,12 +191,7 @@ export function createBillingActivities(deps: ActivityDeps) {
             stripeEventId: event.id,
           });
         }
-        await tx
-          .updateTable('users')
-          .set({ stripe_customer_id: snapshot.customerId })
-          .where('id', '=', userId)
-          .where('stripe_customer_id', 'is', null)
-          .execute();
+        await setStripeCustomerIfUnset(tx, userId, snapshot.customerId);
         // Status and period end follow Stripe at once; the tier is the workflow's call (grace, trial slack).
         const row = await findUserSubscription(tx, input.stripeSubscriptionId);
         if (row && !(await findNewerLiveSubscription(tx, userId, row.id, row.created_at))) {
@@ -329,7 +323,7 @@ export function createBillingActivities(deps: ActivityDeps) {
       if (!subscription) throw nonRetryable(`subscription ${input.stripeSubscriptionId} is not stored`, FailureType.NotFound);
       // An old subscription ending must not take the tier of a newer live one away.
       const newer = await findNewerLiveSubscription(db, subscription.user_id, subscription.id, subscription.created_at);
-      if (newer) return { tier: (await db.selectFrom('users').select('subscription_tier').where('id', '=', subscription.user_id).executeTakeFirstOrThrow()).subscription_tier as PlanSlug };
+      if (newer) return { tier: await getUserTier(db, subscription.user_id) };
       const tier = await setUserTier(db, subscription.user_id, input.tier, {
         status: subscription.status,
         periodEnd: iso(subscription.current_period_end),
@@ -340,7 +334,7 @@ export function createBillingActivities(deps: ActivityDeps) {
     },
 
     async sendBillingEmail(email: BillingEmail): Promise<{ sent: boolean }> {
-      const user = await db.selectFrom('users').select(['email', 'first_name']).where('id', '=', email.userId).executeTakeFirst();
+      const user = await findUser(db, email.userId);
       if (!user) throw nonRetryable(`user ${email.userId} not found`, FailureType.NotFound);
       await deps.providers.mailer.send(renderBillingEmail(user.email, email.template, { firstName: user.first_name, ...email.data }, email.dedupKey));
       return { sent: true };
@@ -352,35 +346,43 @@ export function createBillingActivities(deps: ActivityDeps) {
     },
 
     /**
-     * checkout.session.completed in payment mode with `metadata.kind = credit_topup`: the payment
-     * row and the purchased credits in one transaction, keyed by the checkout session, so a
-     * redelivery or a retried activity adds nothing. Marks the event processed (or ignored when
-     * the session is not a paid top-up).
+     * checkout.session.completed in payment mode: a paid checkout of credit packs grants what
+     * Stripe says it sold (line items → our credit_packs), never a number from the event or its
+     * metadata. The payment row and the credits go in one transaction, keyed by the checkout
+     * session, so a redelivery or a retried activity adds nothing. Marks the event processed (or
+     * ignored when the session is not a paid credit-pack checkout).
      */
     async grantCreditTopUp(input: { eventId: string }): Promise<{ topUp: boolean; credits: number; newEntry: boolean }> {
       const event = await requireEvent(db, input.eventId);
-      const session = event.object;
-      const metadata = (session.metadata ?? {}) as Record<string, unknown>;
-      const credits = Number(metadata.credits);
-      const sessionId = str(session.id);
-      const userId = isUuid(session.client_reference_id) ? session.client_reference_id : isUuid(metadata.user_id) ? metadata.user_id : null;
-      if (!sessionId || metadata.kind !== 'credit_topup' || session.payment_status !== 'paid') {
+      const sessionId = str(event.object.id);
+      if (!sessionId) throw nonRetryable(`event ${event.id} carries no checkout session id`, FailureType.InvalidInput);
+      const purchase = await stripe().retrieveCheckoutPurchase(sessionId);
+      const soldPriceIds = purchase.lineItems.map((item) => item.priceId).filter((id): id is string => id !== null);
+      const packs = await findCreditPacksByStripePrices(db, soldPriceIds);
+      if (purchase.mode !== 'payment' || purchase.paymentStatus !== 'paid' || packs.size === 0) {
         await markStripeEvent(db, event.id, { status: 'ignored' });
         return { topUp: false, credits: 0, newEntry: false };
       }
-      if (!Number.isInteger(credits) || credits <= 0) throw nonRetryable(`checkout ${sessionId} has no positive whole metadata.credits`, FailureType.InvalidInput);
-      if (!userId || !(await db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()))
+      let credits = 0;
+      for (const item of purchase.lineItems) {
+        const pack = item.priceId === null ? undefined : packs.get(item.priceId);
+        if (!pack) throw nonRetryable(`checkout ${sessionId} sold ${item.priceId ?? 'an item without a price'}, which is no credit pack`, FailureType.InvalidInput);
+        credits += pack.credits * item.quantity;
+      }
+      const { clientReferenceId, metadata } = purchase;
+      const userId = isUuid(clientReferenceId) ? clientReferenceId : isUuid(metadata.user_id) ? metadata.user_id : null;
+      if (!userId || !(await findUser(db, userId)))
         throw nonRetryable(`checkout ${sessionId} names no known user`, FailureType.NotFound);
-      const paymentId = str(session.payment_intent) ?? sessionId;
-      const amountCents = Number(session.amount_total ?? 0);
-      const currency = str(session.currency) ?? 'usd';
+      const paymentId = purchase.paymentIntentId ?? sessionId;
+      const amountCents = purchase.amountTotalCents;
+      const currency = purchase.currency;
       const granted = await db.transaction().execute(async (tx) => {
         await upsertPayment(tx, {
           userId,
           stripePaymentId: paymentId,
           stripeInvoiceId: null,
           stripeSubscriptionId: null,
-          stripeCustomerId: str(session.customer),
+          stripeCustomerId: purchase.customerId,
           amountCents,
           currency,
           status: 'succeeded',

@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   approvePostRow,
@@ -17,10 +16,11 @@ import {
   type SocialAccount,
 } from '../db/repositories/posts';
 import { secretAad, type SecretBox } from '../lib/secrets';
-import { composeCaption, type PostPlatform } from '../schemas/posts';
-import { PostUpdateFailure } from '../workflows/posts/contract';
+import { composeCaption, PostUpdateFailure, type PostPlatform } from '../schemas/posts';
 import type { ActivityDeps } from './deps';
-import { FailureType } from '../providers/errors';
+import { FailureType } from '../schemas/failures';
+import { isAuthFailure } from '../providers/errors';
+import { heartbeating } from './common';
 import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from '../providers/social';
 import { YoutubePublisher } from '../providers/youtube/publisher';
 
@@ -32,11 +32,8 @@ interface StoredTokens {
 
 /** A token this close to its expiry is refreshed before use rather than after a 401. */
 const TOKEN_REFRESH_MARGIN_MS = 60_000;
-/** Well inside the workflow's heartbeat timeout, so a dead worker's publish is retried in seconds. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
 
 const tokensAad = (accountId: string) => secretAad('social_accounts', 'encrypted_tokens', accountId);
-const isAuthFailure = (err: unknown) => err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth;
 const accountName = (account: Pick<SocialAccount, 'platform' | 'username' | 'platform_user_id'>) =>
   `${fromStoredPlatform(account.platform) ?? account.platform} account ${account.username ? `@${account.username}` : (account.platform_user_id ?? '')}`.trim();
 
@@ -141,12 +138,6 @@ export function createPostActivities(deps: ActivityDeps) {
     }
   }
 
-  function keepHeartbeating(): () => void {
-    const context = Context.current();
-    const timer = setInterval(() => context.heartbeat(), HEARTBEAT_INTERVAL_MS);
-    return () => clearInterval(timer);
-  }
-
   return {
     /**
      * Publishes the post exactly once: an already recorded post is returned as is; otherwise the
@@ -164,8 +155,7 @@ export function createPostActivities(deps: ActivityDeps) {
       await countPublishAttempt(db, postId);
       const account = await usableAccount(post.social_account_id);
       const { publisher } = publisherFor(account);
-      const stopHeartbeats = keepHeartbeating();
-      try {
+      return heartbeating(async () => {
         const published = await withAccountToken(account, (auth) =>
           publishOnce(publisher, {
             postId,
@@ -181,9 +171,7 @@ export function createPostActivities(deps: ActivityDeps) {
         const publishedAt = await recordPublished(db, postId, published);
         logger.info({ postId, platform: publisher.platform, platformPostId: published.platformPostId, alreadyPublished: published.alreadyPublished }, 'post published');
         return { platformPostId: published.platformPostId, platformUrl: published.platformUrl, publishedAt: publishedAt.toISOString(), alreadyPublished: published.alreadyPublished };
-      } finally {
-        stopHeartbeats();
-      }
+      });
     },
 
     /** One metrics snapshot per checkpoint (post_metrics natural key). */

@@ -1,4 +1,5 @@
-import { closeRun, registerRun, updateRunProgress, type RunClosure } from '../db/repositories/runs';
+import { closeRun, registerRun, saveRunProgress, type RunClosure } from '../db/repositories/runs';
+import type { RunProgressWrite } from '../schemas/runs';
 import type { ActivityDeps } from './deps';
 
 export interface RunStartedInput {
@@ -14,8 +15,12 @@ export function createRunActivities({ db }: Pick<ActivityDeps, 'db'>) {
     async recordRunStarted(run: RunStartedInput): Promise<void> {
       await registerRun(db, run);
     },
-    async recordRunProgress(id: string, p: { stage: string; progress: number }): Promise<void> {
-      await updateRunProgress(db, id, p.stage, p.progress);
+    /**
+     * Stage and progress, with the domain row when one is named. Workflows run it as a local
+     * activity (no server round trip); runs started before that called it without a row.
+     */
+    async recordRunProgress(id: string, write: RunProgressWrite): Promise<void> {
+      await saveRunProgress(db, id, write);
     },
     async recordRunClosed(id: string, closure: RunClosure): Promise<void> {
       await closeRun(db, id, closure);

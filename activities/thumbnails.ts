@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../db/database';
+import type { Video } from '../db/types';
 import {
   countThumbnailJobRetry,
   findThumbnail,
@@ -13,11 +14,14 @@ import {
   markThumbnailOnYoutube,
   settleThumbnailJob,
   startThumbnailJobRow,
+  thumbnailCopyContext,
   updateThumbnailJobProgress,
   upsertVideoThumbnail,
   type ThumbnailJob,
   type ThumbnailStyle,
 } from '../db/repositories/thumbnails';
+import { findYoutubeToken } from '../db/repositories/google-credentials';
+import { findVideo } from '../db/repositories/video-import';
 import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../lib/media/store';
 import {
@@ -32,7 +36,8 @@ import {
   type ThumbnailRefinement,
 } from '../schemas/thumbnails';
 import type { ActivityDeps } from './deps';
-import { FailureType } from '../providers/errors';
+import { FailureType } from '../schemas/failures';
+import { heartbeating, nonRetryable } from './common';
 
 /** What the media worker's render needs beyond ActivityDeps. */
 export interface ThumbnailMediaActivityDeps extends ActivityDeps {
@@ -44,8 +49,6 @@ export interface ThumbnailMediaActivityDeps extends ActivityDeps {
   tempRoot?: string;
 }
 
-/** Heartbeats well inside the render activity's heartbeat timeout, so a dead worker's render is retried in seconds. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
 /** Thumbnail text is read at phone size: a few words at most. */
 const MAX_OVERLAY_WORDS = 6;
 const MAX_OVERLAY_CHARS = 40;
@@ -55,7 +58,6 @@ const TRANSCRIPT_EXCERPT_CHARS = 3_000;
 const COPY_SYSTEM =
   'You are a YouTube thumbnail designer. You write the overlay text of one thumbnail (two to five punchy words, no quotes, no emojis) and choose its text layout. Answer with JSON only.';
 
-const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 
 /** The style's own layout, used as the AI's starting point and for any field it gets wrong. */
 export function defaultLayout(design: ThumbnailStyle['design']): ThumbnailLayoutSpec {
@@ -144,17 +146,6 @@ export const thumbnailPublicId = (style: string, version: number) => `${style}-v
 
 const runIdOf = (): string | null => Context.current().info.workflowExecution?.workflowId ?? null;
 
-/** Keeps the activity heartbeating while `work` runs. */
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 /** Media toolkit errors as typed failures; an aborted render rethrows the activity's cancellation. */
 function mediaFailure(err: unknown): unknown {
   if (err instanceof MediaAbortError) return err.cause ?? err;
@@ -166,6 +157,12 @@ async function requireJob(db: Db, jobId: string): Promise<ThumbnailJob> {
   const job = await findThumbnailJob(db, jobId);
   if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
   return job;
+}
+
+async function requireVideo(db: Db, videoId: string): Promise<Video> {
+  const video = await findVideo(db, videoId);
+  if (!video) throw nonRetryable(`video ${videoId} not found`, FailureType.NotFound);
+  return video;
 }
 
 async function requireStyle(db: Db, key: string): Promise<ThumbnailStyle> {
@@ -184,15 +181,8 @@ export function createThumbnailActivities(deps: ActivityDeps) {
   const { db, providers } = deps;
 
   async function copyPrompt(job: ThumbnailJob, style: ThumbnailStyle, refinement: ThumbnailRefinement | undefined): Promise<string> {
-    const [video, expression, category, profile, parent] = await Promise.all([
-      db.selectFrom('videos').select(['title', 'description', 'transcript']).where('id', '=', job.video_id).executeTakeFirst(),
-      db.selectFrom('thumbnail_expressions').selectAll().where('key', '=', job.expression_category).executeTakeFirst(),
-      job.content_category
-        ? db.selectFrom('thumbnail_content_categories').select(['name', 'description']).where('key', '=', job.content_category).executeTakeFirst()
-        : undefined,
-      job.character_profile_id
-        ? db.selectFrom('user_character_profiles').select(['full_anchor_text', 'profile_name']).where('id', '=', job.character_profile_id).executeTakeFirst()
-        : undefined,
+    const [{ video, expression, category, profile }, parent] = await Promise.all([
+      thumbnailCopyContext(db, job),
       refinement ? findThumbnail(db, refinement.parentThumbnailId) : undefined,
     ]);
     if (!expression) throw nonRetryable(`expression ${job.expression_category} not found`, FailureType.InvalidInput);
@@ -222,14 +212,7 @@ export function createThumbnailActivities(deps: ActivityDeps) {
   async function youtubeAccessToken(userId: string, channelId: string | null): Promise<string> {
     const notConnected = nonRetryable('no connected YouTube channel can set this thumbnail; connect YouTube first', FailureType.ProviderAuth);
     if (!deps.secrets) throw notConnected;
-    const rows = await db
-      .selectFrom('youtube_oauth_tokens')
-      .select(['id', 'channel_id', 'encrypted_tokens', 'token_expires_at'])
-      .where('user_id', '=', userId)
-      .where('status', '=', 'active')
-      .orderBy('updated_at', 'desc')
-      .execute();
-    const row = rows.find((r) => r.channel_id === channelId) ?? rows[0];
+    const row = await findYoutubeToken(db, userId, channelId);
     if (!row) throw notConnected;
     return createGoogleTokens({ db, providers, secrets: deps.secrets })('youtube_oauth_tokens', row);
   }
@@ -277,7 +260,7 @@ export function createThumbnailActivities(deps: ActivityDeps) {
     async uploadThumbnailToYoutube(input: { thumbnailId: string; userId: string }): Promise<{ url: string | null }> {
       const thumbnail = await findThumbnail(db, input.thumbnailId);
       if (!thumbnail || thumbnail.user_id !== input.userId) throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
-      const video = await db.selectFrom('videos').select(['youtube_video_id', 'channel_id']).where('id', '=', thumbnail.video_id).executeTakeFirstOrThrow();
+      const video = await requireVideo(db, thumbnail.video_id);
       if (!video.youtube_video_id) throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
       const accessToken = await youtubeAccessToken(input.userId, video.channel_id);
       const response = await fetch(thumbnail.cloudinary_secure_url);
@@ -329,7 +312,7 @@ export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps)
       await countRetry(db, input.jobId);
       const job = await requireJob(db, input.jobId);
       const style = await requireStyle(db, input.style);
-      const video = await db.selectFrom('videos').select(['id', 'file_path', 'media_url']).where('id', '=', job.video_id).executeTakeFirstOrThrow();
+      const video = await requireVideo(db, job.video_id);
       const size = THUMBNAIL_SIZES[job.aspect_ratio];
       const ctx = Context.current();
       const dir = await mkdtemp(join(tempRoot, 'thumbnail-'));

@@ -2,11 +2,15 @@ import { join } from 'node:path';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
+import { trustProxySetting } from '../lib/config';
 import { authenticate } from './auth';
 import type { ApiDeps } from './deps';
 import { errorHandler, unknownRoute } from './error-handler';
+import { guardJsonBody, guardUrlInput, requireUtf8Body } from './input-guard';
+import { anonymousRateLimit } from './rate-limit';
 import { requestId, requestLog, requireJsonBody } from './middleware';
-import { docsRouter } from './openapi';
+import { allowedMethods } from './allowed-methods';
+import { buildOpenApiDocument, docsRouter } from './openapi';
 import type { RouteModule } from './route-module';
 import { adminRoutes } from './routes/admin';
 import { affiliateRoutes } from './routes/affiliates';
@@ -50,7 +54,7 @@ function corsOrigins(setting: string | undefined): string[] | false {
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', trustProxySetting(deps.config));
   app.use(requestId);
   app.use(requestLog(deps.logger));
   app.use(helmet());
@@ -62,14 +66,20 @@ export function createApp(deps: ApiDeps): Express {
       maxAge: 600,
     }),
   );
-  app.use(docsRouter(ALL_ROUTE_MODULES));
+  app.use(guardUrlInput);
+  const document = buildOpenApiDocument(ALL_ROUTE_MODULES);
+  app.use(docsRouter(document));
+  app.use(allowedMethods(document));
   // The web console: one static page and its script, no build step.
   app.use(express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
-  app.use(authenticate(deps));
+  const anonymous = anonymousRateLimit(deps.config.ANONYMOUS_RATE_LIMIT_PER_MINUTE);
+  app.use(authenticate(deps, anonymous));
   for (const module of MULTIPART_ROUTE_MODULES) app.use(module.router(deps));
   app.use(requireJsonBody);
   for (const module of RAW_BODY_ROUTE_MODULES) app.use(module.router(deps));
-  app.use(express.json({ limit: JSON_BODY_LIMIT }));
+  app.use(anonymous.unauthenticated);
+  app.use(express.json({ limit: JSON_BODY_LIMIT, verify: requireUtf8Body }));
+  app.use(guardJsonBody);
   for (const module of ROUTE_MODULES) app.use(module.router(deps));
   app.use(unknownRoute);
   app.use(errorHandler(deps.logger));

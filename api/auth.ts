@@ -2,9 +2,9 @@ import type { RequestHandler, Response } from 'express';
 import { findLiveApiKey, findLiveApiKeyById, recordApiKeyUse, type ApiKeyOwner } from '../db/repositories/api-keys';
 import type { ApiScope } from '../schemas/api-keys';
 import type { ApiDeps } from './deps';
-import { getPlanLimits, type PlanLimits } from './plan-limits';
+import { getPlanLimits, type PlanLimits } from '../db/repositories/plans';
 import { HttpProblem } from './problem';
-import { TokenBucketLimiter } from './rate-limit';
+import { rateLimited, TokenBucketLimiter, type AnonymousRateLimit } from './rate-limit';
 import { verifyStreamToken } from './stream-token';
 
 /** Who is calling, set on res.locals.auth by `authenticate` (or by the stream-token check). */
@@ -39,12 +39,13 @@ function setAuth(res: Response, owner: ApiKeyOwner, via: AuthContext['via']): Au
 const PLAN_LIMITS_TTL_MS = 30_000;
 
 /**
- * Authenticates `Authorization: Bearer <key>` when present and applies the key's rate limit
- * (the plan's requests per minute, lowered by the key's own rate_limit). A request without
- * the header passes through unauthenticated: routes that need a caller say so with
- * requireScope, so public routes (health, docs, webhooks) need no list of exceptions.
+ * Authenticates `Authorization: Bearer <key>` when present and applies the rate limits: all keys
+ * of one user share the plan's requests per minute, and a key's own rate_limit lowers it for that
+ * key. A malformed or unknown key spends the client IP's anonymous budget. A request without the header
+ * passes through unauthenticated: routes that need a caller say so with requireScope, so public
+ * routes (health, docs, webhooks) need no list of exceptions.
  */
-export function authenticate(deps: Pick<ApiDeps, 'db'>): RequestHandler {
+export function authenticate(deps: Pick<ApiDeps, 'db'>, anonymous: AnonymousRateLimit): RequestHandler {
   const limiter = new TokenBucketLimiter();
   const planCache = new Map<string, { limits: PlanLimits; until: number }>();
   const planLimits = async (userId: string): Promise<PlanLimits> => {
@@ -59,28 +60,26 @@ export function authenticate(deps: Pick<ApiDeps, 'db'>): RequestHandler {
     const header = req.header('authorization');
     if (header === undefined) return next();
     const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header.trim());
-    if (!match?.[1]) throw unauthorized('send the API key as "Authorization: Bearer <key>"');
-    const owner = await findLiveApiKey(deps.db, match[1]);
-    if (!owner) throw unauthorized('the API key is unknown, expired or revoked');
+    const owner = match?.[1] ? await findLiveApiKey(deps.db, match[1]) : undefined;
+    if (!owner) {
+      anonymous.charge(req);
+      throw unauthorized(match ? 'the API key is unknown, expired or revoked' : 'send the API key as "Authorization: Bearer <key>"');
+    }
     const auth = setAuth(res, owner, 'api-key');
 
-    const perMinute = Math.min(owner.key.rate_limit ?? Infinity, (await planLimits(auth.userId)).apiRateLimitPerMinute);
-    const decision = limiter.take(auth.keyId, perMinute);
-    res.setHeader('RateLimit-Limit', String(perMinute));
-    if (!decision.allowed) {
-      throw new HttpProblem(
-        429,
-        'rate-limit',
-        'Too Many Requests',
-        `this key allows ${perMinute} requests per minute`,
-        { limit: perMinute },
-        {
-          'Retry-After': String(decision.retryAfterSeconds),
-          'RateLimit-Remaining': '0',
-        },
-      );
+    const userPerMinute = (await planLimits(auth.userId)).apiRateLimitPerMinute;
+    const keyPerMinute = owner.key.rate_limit ?? Infinity;
+    res.setHeader('RateLimit-Limit', String(Math.min(keyPerMinute, userPerMinute)));
+    let remaining = Infinity;
+    if (keyPerMinute < userPerMinute) {
+      const forKey = limiter.take(`key:${auth.keyId}`, keyPerMinute);
+      if (!forKey.allowed) throw rateLimited(`this key allows ${keyPerMinute} requests per minute`, keyPerMinute, forKey.retryAfterSeconds);
+      remaining = forKey.remaining;
     }
-    res.setHeader('RateLimit-Remaining', String(decision.remaining));
+    const forUser = limiter.take(`user:${auth.userId}`, userPerMinute);
+    if (!forUser.allowed)
+      throw rateLimited(`your plan allows ${userPerMinute} requests per minute, shared by all your API keys`, userPerMinute, forUser.retryAfterSeconds);
+    res.setHeader('RateLimit-Remaining', String(Math.min(remaining, forUser.remaining)));
     await recordApiKeyUse(deps.db, auth.keyId);
     next();
   };

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Db } from '../db/database';
+import { claimIdempotencyKey, getIdempotencyKey, releaseIdempotencyKey, storeIdempotentResponse } from '../db/repositories/idempotency';
 import { IdempotencyKeyHeaderSchema } from '../schemas/common';
 import { HttpProblem } from './problem';
 
@@ -45,20 +46,8 @@ export async function sendIdempotent(
     return;
   }
   const fingerprint = requestFingerprint(req);
-  const claimed = await db
-    .insertInto('idempotency_keys')
-    .values({ user_id: userId, key, request_hash: fingerprint })
-    .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst();
-
-  if (!claimed) {
-    const stored = await db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('key', '=', key)
-      .executeTakeFirstOrThrow();
+  if (!(await claimIdempotencyKey(db, userId, key, fingerprint))) {
+    const stored = await getIdempotencyKey(db, userId, key);
     if (stored.request_hash !== fingerprint) {
       throw new HttpProblem(
         422,
@@ -86,14 +75,9 @@ export async function sendIdempotent(
   try {
     response = await produce();
   } catch (err) {
-    await db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).execute();
+    await releaseIdempotencyKey(db, userId, key);
     throw err;
   }
-  await db
-    .updateTable('idempotency_keys')
-    .set({ response_status: response.status, response_body: JSON.stringify(response.body) })
-    .where('user_id', '=', userId)
-    .where('key', '=', key)
-    .execute();
+  await storeIdempotentResponse(db, userId, key, response);
   res.status(response.status).json(response.body);
 }

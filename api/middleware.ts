@@ -3,10 +3,17 @@ import type { RequestHandler } from 'express';
 import type { Logger } from '../lib/logger';
 import { HttpProblem } from './problem';
 
-/** Honours a sane incoming X-Request-Id (from a proxy), otherwise makes one; echoed in the response. */
+/** Express's compiled `trust proxy` setting (TRUST_PROXY): may this address act as a proxy? */
+type TrustProxyFn = (address: string, hop: number) => boolean;
+
+/**
+ * Keeps a sane incoming X-Request-Id only when the peer is a trusted proxy (TRUST_PROXY), so a
+ * client cannot plant ids in our logs; otherwise makes one. Echoed in the response.
+ */
 export const requestId: RequestHandler = (req, res, next) => {
   const incoming = req.header('x-request-id');
-  req.id = incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
+  const fromTrustedProxy = (req.app.get('trust proxy fn') as TrustProxyFn)(req.socket.remoteAddress ?? '', 0);
+  req.id = fromTrustedProxy && incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
   res.setHeader('X-Request-Id', req.id);
   next();
 };

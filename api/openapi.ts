@@ -35,8 +35,7 @@ export function buildOpenApiDocument(modules: readonly RouteModule[]): OpenApiDo
 }
 
 /** GET /openapi.json and Swagger UI at /docs, its assets served from the npm package (no CDN). */
-export function docsRouter(modules: readonly RouteModule[]): Router {
-  const document = buildOpenApiDocument(modules);
+export function docsRouter(document: OpenApiDocument): Router {
   const r = Router();
   r.get('/openapi.json', (_req, res) => {
     res.json(document);

@@ -1,3 +1,6 @@
+import type { Request, RequestHandler } from 'express';
+import { HttpProblem } from './problem';
+
 export type RateDecision = { allowed: true; remaining: number } | { allowed: false; retryAfterSeconds: number };
 
 interface Bucket {
@@ -10,7 +13,7 @@ const IDLE_MS = 120_000;
 const PRUNE_ABOVE = 10_000;
 
 /**
- * Token bucket per API key, in this process's memory: a burst of up to `perMinute` requests,
+ * Token bucket per key (a user, an API key, a client IP), in this process's memory: a burst of up to `perMinute` requests,
  * refilled continuously at perMinute/60 per second. With N API processes behind a load
  * balancer a key gets up to N× its limit; a shared store (Redis, PostgreSQL) would be the
  * next step if that matters.
@@ -35,4 +38,33 @@ export class TokenBucketLimiter {
   private prune(now: number): void {
     for (const [key, bucket] of this.buckets) if (now - bucket.updatedAt > IDLE_MS) this.buckets.delete(key);
   }
+}
+
+export const rateLimited = (detail: string, limit: number, retryAfterSeconds: number): HttpProblem =>
+  new HttpProblem(429, 'rate-limit', 'Too Many Requests', detail, { limit }, { 'Retry-After': String(retryAfterSeconds), 'RateLimit-Remaining': '0' });
+
+export interface AnonymousRateLimit {
+  /** Spends one request of the client IP's budget; 429 once it is spent. */
+  charge(req: Request): void;
+  /** Charges every request no API key authenticated (mounted after the signed-webhook routes, which their signature authenticates). */
+  unauthenticated: RequestHandler;
+}
+
+/**
+ * One budget per client IP for requests without a valid API key: public routes and failed
+ * authentication alike. req.ip is the socket's address unless TRUST_PROXY names the proxies.
+ */
+export function anonymousRateLimit(perMinute: number): AnonymousRateLimit {
+  const limiter = new TokenBucketLimiter();
+  const charge = (req: Request): void => {
+    const decision = limiter.take(req.ip ?? req.socket.remoteAddress ?? 'unknown', perMinute);
+    if (!decision.allowed) throw rateLimited(`requests without a valid API key are limited to ${perMinute} per minute per client`, perMinute, decision.retryAfterSeconds);
+  };
+  return {
+    charge,
+    unauthenticated: (req, res, next) => {
+      if (!res.locals.auth) charge(req);
+      next();
+    },
+  };
 }

@@ -1,26 +1,23 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
-import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
-import { listRunningRunIds, lockUserRunStarts } from '../db/repositories/run-listing';
-import { closeRun, findRun, registerRun } from '../db/repositories/runs';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { SignalDefinition, Workflow } from '@temporalio/common';
+import type { DbOrTx } from '../db/database';
+import { getPlanLimits, type PlanLimits } from '../db/repositories/plans';
+import { listSlotHoldingRunIds, lockUserRunStarts } from '../db/repositories/run-listing';
+import { closeRun, findRun, registerRun, type NewRun } from '../db/repositories/runs';
 import type { RunStarted } from '../schemas/api-runs';
-import { DomainIdAttr, JobTypeAttr, UserIdAttr, VideoIdAttr } from '../lib/search-attributes';
+import { runKeysOf, signalWithStartDefinedWorkflow, startDefinedWorkflow, type DefinedStart } from './workflow-starts';
+import type { RunDefinition } from '../workflows/common/run-definition';
 import type { ApiDeps } from './deps';
-import { getPlanLimits } from './plan-limits';
 import { HttpProblem } from './problem';
 import { reconcileRunningRun } from './run-view';
 
-export interface StartRunRequest<A extends unknown[]> {
-  workflowType: string;
-  workflowId: string;
-  jobType: string;
-  taskQueue: string;
-  args: A;
-  userId: string | null;
-  domainId?: string;
-  /** The source video, when the run works on one: searchable as `VideoId` in the Temporal UI. */
-  videoId?: string;
+type StarterDeps = Pick<ApiDeps, 'db' | 'temporal' | 'logger' | 'taskQueues'>;
+
+export interface StartRunRequest<W extends Workflow> extends DefinedStart<W> {
   /** Stored as the run's input in job_runs (never secrets). */
   input?: unknown;
+  /** The transaction the route is in (the Stripe webhook's): the job_runs row commits with it. */
+  db?: DbOrTx;
 }
 
 /** Temporal priority keys: 1 is served first; 3 is the server's default. */
@@ -41,64 +38,61 @@ export const concurrencyLimitProblem = (limit: number, plan: string): HttpProble
  * lock, so parallel requests cannot overshoot. Rows of runs Temporal has already closed
  * (terminated, timed out) are reconciled before the user is refused.
  */
-async function admitRun(
-  deps: Pick<ApiDeps, 'db' | 'temporal' | 'logger'>,
-  req: StartRunRequest<unknown[]>,
-  userId: string,
-  maxConcurrentJobs: number,
-  plan: string,
-): Promise<void> {
-  let running = await listRunningRunIds(deps.db, userId);
-  if (running.length >= maxConcurrentJobs) {
+async function admitUnderCap(deps: StarterDeps, run: NewRun, userId: string, limits: PlanLimits): Promise<void> {
+  let running = await listSlotHoldingRunIds(deps.db, userId);
+  if (running.length >= limits.maxConcurrentJobs) {
     for (const id of running) await reconcileRunningRun(deps, id);
   }
   await deps.db.transaction().execute(async (tx) => {
     await lockUserRunStarts(tx, userId);
-    running = await listRunningRunIds(tx, userId);
-    if (running.length >= maxConcurrentJobs) throw concurrencyLimitProblem(maxConcurrentJobs, plan);
-    await registerRun(tx, { id: req.workflowId, type: req.jobType, userId, domainId: req.domainId, input: req.input });
+    running = await listSlotHoldingRunIds(tx, userId);
+    if (running.length >= limits.maxConcurrentJobs) throw concurrencyLimitProblem(limits.maxConcurrentJobs, limits.plan);
+    await registerRun(tx, run);
   });
 }
 
 /**
- * Starts a workflow the one way every route does: the job_runs row first (so lists, ownership
- * checks and the concurrency cap see it at once), then Temporal with search attributes, memo,
- * the plan's priority, readable id and USE_EXISTING, so a retried request joins the running
- * run instead of starting another.
+ * The job_runs side of a start, as the definition asks: the row first (so lists, ownership
+ * checks and the cap see it at once), counted against the cap unless the run is long-lived or
+ * joins one already going (same id); the plan's priority when the definition follows it.
  */
-export async function startRun<A extends unknown[]>(
-  deps: Pick<ApiDeps, 'db' | 'temporal' | 'logger'>,
-  req: StartRunRequest<A>,
+async function admit<W extends Workflow>(deps: StarterDeps, definition: RunDefinition<W>, req: StartRunRequest<W>): Promise<{ createdRow: boolean; priorityKey?: number }> {
+  const db = req.db ?? deps.db;
+  const { userId, domainId } = runKeysOf(definition, req);
+  const existing = definition.registersJobRun ? await findRun(db, req.workflowId) : undefined;
+  const joining = existing?.status === 'running';
+  const holdsSlot = definition.registersJobRun && !definition.longLived && !joining;
+  const limits = userId && (definition.planPriority || holdsSlot) ? await getPlanLimits(db, userId) : undefined;
+  const priorityKey = definition.planPriority && limits ? (limits.priorityProcessing ? PRIORITY_KEY.priority : PRIORITY_KEY.standard) : undefined;
+  if (!definition.registersJobRun) return { createdRow: false, priorityKey };
+  const run: NewRun = {
+    id: req.workflowId,
+    type: definition.jobType,
+    userId,
+    domainId,
+    input: req.input,
+    longLived: definition.longLived,
+    reopensCompleted: definition.idReusePolicy === 'ALLOW_DUPLICATE',
+  };
+  // A joined run's row only learns an owner it did not know yet (a subscription's user).
+  if (userId && limits && holdsSlot) await admitUnderCap(deps, run, userId, limits);
+  else await registerRun(db, run);
+  return { createdRow: !existing, priorityKey };
+}
+
+async function startAdmitted<W extends Workflow>(
+  deps: StarterDeps,
+  definition: RunDefinition<W>,
+  req: StartRunRequest<W>,
+  start: (priorityKey: number | undefined) => Promise<void>,
 ): Promise<{ runId: string }> {
-  const existing = await findRun(deps.db, req.workflowId);
-  let priorityKey: number = PRIORITY_KEY.standard;
-  // Joining a run that is already going (same domain id) takes no new slot.
-  if (req.userId && existing?.status !== 'running') {
-    const limits = await getPlanLimits(deps.db, req.userId);
-    if (limits.priorityProcessing) priorityKey = PRIORITY_KEY.priority;
-    await admitRun(deps, req, req.userId, limits.maxConcurrentJobs, limits.plan);
-  } else if (!existing) {
-    await registerRun(deps.db, { id: req.workflowId, type: req.jobType, userId: null, domainId: req.domainId, input: req.input });
-  }
-  const attributes: SearchAttributePair[] = [{ key: JobTypeAttr, value: req.jobType }];
-  if (req.userId) attributes.push({ key: UserIdAttr, value: req.userId });
-  if (req.domainId) attributes.push({ key: DomainIdAttr, value: req.domainId });
-  if (req.videoId) attributes.push({ key: VideoIdAttr, value: req.videoId });
+  const { createdRow, priorityKey } = await admit(deps, definition, req);
   try {
-    await deps.temporal.workflow.start(req.workflowType, {
-      workflowId: req.workflowId,
-      taskQueue: req.taskQueue,
-      args: req.args,
-      workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      typedSearchAttributes: new TypedSearchAttributes(attributes),
-      memo: { jobType: req.jobType, ...(req.userId ? { userId: req.userId } : {}) },
-      priority: { priorityKey },
-    });
+    await start(priorityKey);
   } catch (err) {
     // A row this request created must not hold a concurrency slot for a run that never started.
-    if (!existing)
-      await closeRun(deps.db, req.workflowId, {
+    if (createdRow)
+      await closeRun(req.db ?? deps.db, req.workflowId, {
         status: 'failed',
         stage: 'start-failed',
         error: { type: 'StartFailed', message: 'the run could not be started' },
@@ -111,6 +105,24 @@ export async function startRun<A extends unknown[]>(
     throw err;
   }
   return { runId: req.workflowId };
+}
+
+/**
+ * Starts a run of the API through its contract's definition: job_runs row and cap as the
+ * definition says, then Temporal with its id policies, search attributes, memo and priority. With
+ * USE_EXISTING a retried request joins the running run instead of starting another.
+ */
+export function startRun<W extends Workflow>(deps: StarterDeps, definition: RunDefinition<W>, req: StartRunRequest<W>): Promise<{ runId: string }> {
+  return startAdmitted(deps, definition, req, (priorityKey) => startDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }));
+}
+
+/** Signals the run, starting it first when none is running (events for long-lived runs). */
+export function signalWithStartRun<W extends Workflow, SA extends unknown[]>(
+  deps: StarterDeps,
+  definition: RunDefinition<W>,
+  req: StartRunRequest<W> & { signal: SignalDefinition<SA>; signalArgs: SA },
+): Promise<{ runId: string }> {
+  return startAdmitted(deps, definition, req, (priorityKey) => signalWithStartDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }));
 }
 
 export const runStartedBody = (runId: string): RunStarted => {

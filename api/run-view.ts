@@ -4,7 +4,7 @@ import type { JobRun, RunStatus } from '../db/types';
 import type { RunView } from '../schemas/api-runs';
 import { RunProgressSchema } from '../schemas/runs';
 import { progressQuery } from '../workflows/common/progress';
-import { isoTimestamp } from './dates';
+import { isoOrNull, isoTimestamp } from './dates';
 import type { ApiDeps } from './deps';
 
 /** How long a describe or progress query may take before the API answers from PostgreSQL. */
@@ -29,7 +29,7 @@ export function runRowToView(row: JobRun): RunView {
     stage: row.stage,
     progress: row.progress,
     startedAt: isoTimestamp(row.started_at),
-    closedAt: row.closed_at ? row.closed_at.toISOString() : null,
+    closedAt: isoOrNull(row.closed_at),
     ...(row.result !== null ? { result: row.result } : {}),
     ...(row.error_type ? { error: { type: row.error_type, message: row.error_message ?? '' } } : {}),
   };

@@ -85,6 +85,9 @@ async function withImportPlatform<T>(
     LOG_LEVEL: 'silent',
     TASK_QUEUE_PREFIX: prefix,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Production settings against the Google and Anthropic sandboxes, on purpose.
+    ALLOW_SANDBOX_PROVIDERS: 'true',
+    STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64url')}`,
     ...(anthropicCap === undefined ? {} : { ANTHROPIC_MAX_CONCURRENCY: String(anthropicCap) }),
   });
   const logger = createLogger('silent');

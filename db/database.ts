@@ -16,15 +16,3 @@ export function createDb(connectionString: string, max = 10): Db {
   pool.on('error', () => undefined);
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
-
-/** Resolves when PostgreSQL answers; rejects with a one-line reason otherwise. */
-export async function pingDb(connectionString: string, timeoutMs = 5000): Promise<void> {
-  const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('select 1');
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}

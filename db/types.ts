@@ -108,6 +108,8 @@ export interface JobRunsTable {
   error_message: string | null;
   started_at: DefaultTimestamp;
   closed_at: Timestamp | null;
+  /** Scheduled posts, subscriptions: never counted against the concurrency cap. */
+  long_lived: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -166,6 +168,20 @@ export interface SubscriptionPlanFeaturesTable {
   monthly_credits: Generated<number>;
   support_level: Generated<'community' | 'email' | 'priority' | 'dedicated'>;
   metadata: DefaultedJson;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+/** One-time credit packs: the credits a Stripe price buys (top-ups). */
+export interface CreditPacksTable {
+  id: Generated<string>;
+  slug: string;
+  name: string;
+  credits: number;
+  stripe_price_id: string;
+  amount_cents: number;
+  currency: Generated<string>;
+  is_active: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -1056,6 +1072,7 @@ export interface Database {
   subscription_plans: SubscriptionPlansTable;
   subscription_plan_features: SubscriptionPlanFeaturesTable;
   subscription_plan_prices: SubscriptionPlanPricesTable;
+  credit_packs: CreditPacksTable;
   user_subscriptions: UserSubscriptionsTable;
   subscription_events: SubscriptionEventsTable;
   subscription_usage: SubscriptionUsageTable;

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -7,6 +8,8 @@ const optionalString = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+/** `true` or `false`; unset or empty is false. */
+const flag = optionalString.pipe(z.enum(['true', 'false']).optional()).transform((v) => v === 'true');
 
 const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -24,13 +27,23 @@ const ConfigSchema = z.object({
   TASK_QUEUE_PREFIX: z.string().default(''),
   /** A prebuilt workflow bundle (bundleWorkflowCode output): the worker starts without webpack. */
   WORKFLOW_BUNDLE_PATH: optionalString,
+  /** Workflows the main worker keeps in memory between tasks; unset = the SDK's default (from heap size); 0 replays every task. */
+  WORKER_MAX_CACHED_WORKFLOWS: optionalString.pipe(z.coerce.number().int().min(0).optional()),
   DEV_API_KEY: optionalString,
   DEV_ADMIN_KEY: optionalString,
   /** base64 of 32 bytes; dev derives one under DATA_DIR when unset. */
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEY_ID: z.string().default('k1'),
+  /** The signing secret of the Stripe webhook endpoint; required with STRIPE_SECRET_KEY, generated under DATA_DIR for the sandbox. */
   STRIPE_WEBHOOK_SECRET: optionalString,
   STRIPE_SECRET_KEY: optionalString,
+  /** Production refuses sandbox providers (unset keys) unless this is true: a demo stack on purpose. */
+  ALLOW_SANDBOX_PROVIDERS: flag,
+  /**
+   * Which hops may set X-Forwarded-For/-Proto and X-Request-Id: unset (no proxy, the default), a hop
+   * count, or addresses/subnets/`loopback`/`uniquelocal` separated by commas (Express `trust proxy`).
+   */
+  TRUST_PROXY: optionalString,
   ANTHROPIC_API_KEY: optionalString,
   GOOGLE_API_KEY: optionalString,
   CLOUDINARY_URL: optionalString,
@@ -56,6 +69,8 @@ const ConfigSchema = z.object({
   EMAIL_API_URL: z.string().default('https://api.resend.com'),
   EMAIL_FROM: z.string().default('Creator Platform <no-reply@example.com>'),
   CORS_ORIGINS: optionalString,
+  /** Requests per minute per client IP without a valid API key (public routes, failed authentication). */
+  ANONYMOUS_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
   /** JSON { provider: url } of running sandboxes, for `npm run worker` / `npm run api` in a dev or test stack. */
   SANDBOX_URLS: optionalString,
   /** Days a past-due subscription keeps its plan before dropping to free. */
@@ -123,4 +138,41 @@ export function sandboxUrlsFrom(config: Pick<Config, 'SANDBOX_URLS'>): Record<st
   } catch {
     throw new ConfigError('invalid environment variable SANDBOX_URLS: expected JSON {"provider":"http://host:port"}');
   }
+}
+
+/**
+ * Sandbox providers stand in for unset keys in development and tests. Production refuses them, so
+ * a forgotten key never turns into a local emulator (or a sandbox webhook secret), unless
+ * ALLOW_SANDBOX_PROVIDERS=true says the stack is a demo on purpose.
+ */
+export function refuseSandboxInProduction(config: Pick<Config, 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS'>, keyName: string): void {
+  if (config.NODE_ENV === 'production' && !config.ALLOW_SANDBOX_PROVIDERS)
+    throw new ConfigError(`${keyName} is required in production (sandbox providers are refused unless ALLOW_SANDBOX_PROVIDERS=true)`);
+}
+
+/** The running sandbox that stands in for provider `name`, whose key `keyName` is unset. */
+export function sandboxUrlFor(config: Pick<Config, 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS'>, sandboxUrls: Record<string, string>, name: string, keyName: string): string {
+  refuseSandboxInProduction(config, keyName);
+  const url = sandboxUrls[name];
+  if (!url) throw new ConfigError(`${keyName} is not set and no ${name} sandbox is running`);
+  return url;
+}
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as Express's `trust proxy` setting: false (no proxy: the default), a hop count, or
+ * addresses/subnets. `true` (trust every hop) is refused: any client could then pick its own IP.
+ */
+export function trustProxySetting(config: Pick<Config, 'TRUST_PROXY'>): false | number | string[] {
+  const value = config.TRUST_PROXY;
+  if (value === undefined || value === 'false') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    const [address = '', prefix] = entry.split('/');
+    if (!PROXY_NAMES.has(entry) && !(isIP(address) && (prefix === undefined || /^\d{1,3}$/.test(prefix))))
+      throw new ConfigError(`invalid environment variable TRUST_PROXY: "${entry}" is not a hop count, an address, a subnet or one of ${[...PROXY_NAMES].join(', ')}`);
+  }
+  return entries;
 }

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, type Config } from './config';
+import { ConfigError, refuseSandboxInProduction, type Config } from './config';
 
 /**
  * Secrets at rest (OAuth and cloud tokens, webhook signing secrets): AES-256-GCM with a random
@@ -20,6 +20,7 @@ const KEY_BYTES = 32;
 const ENVELOPE_VERSION = 'v1';
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 export const DEV_KEY_FILE = 'encryption.key';
+export const SANDBOX_WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
 
 export interface Keyring {
   /** The key new secrets are sealed with. */
@@ -84,15 +85,34 @@ export function loadEncryptionKey(config: Pick<Config, 'ENCRYPTION_KEY' | 'ENCRY
 }
 
 function loadOrCreateDevKey(dataDir: string, keyId: string): Buffer {
-  const path = join(dataDir, DEV_KEY_FILE);
+  return decodeKey(loadOrCreateDataFile(dataDir, DEV_KEY_FILE, () => randomBytes(KEY_BYTES).toString('base64')), keyId);
+}
+
+/** A random value generated once per DATA_DIR (mode 0600), so restarts and sibling processes share it. */
+function loadOrCreateDataFile(dataDir: string, name: string, generate: () => string): string {
+  const path = join(dataDir, name);
   mkdirSync(dataDir, { recursive: true });
   try {
-    // 'wx' fails if the file exists, so two processes starting together keep one key.
-    writeFileSync(path, `${randomBytes(KEY_BYTES).toString('base64')}\n`, { flag: 'wx', mode: 0o600 });
+    // 'wx' fails if the file exists, so two processes starting together keep one value.
+    writeFileSync(path, `${generate()}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  return decodeKey(readFileSync(path, 'utf8').trim(), keyId);
+  return readFileSync(path, 'utf8').trim();
+}
+
+/**
+ * The secret Stripe webhooks are signed with: STRIPE_WEBHOOK_SECRET, which a real
+ * STRIPE_SECRET_KEY requires. While Stripe is sandboxed, a random one generated once per DATA_DIR
+ * (like the dev encryption key) that the Stripe sandbox signs with: never a constant from the
+ * source, which anyone could sign forged events with. Production refuses the sandbox one.
+ */
+export function loadStripeWebhookSecret(config: Pick<Config, 'STRIPE_WEBHOOK_SECRET' | 'STRIPE_SECRET_KEY' | 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS' | 'dataDir'>): string {
+  if (config.STRIPE_WEBHOOK_SECRET) return config.STRIPE_WEBHOOK_SECRET;
+  if (config.STRIPE_SECRET_KEY)
+    throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (the whsec_ signing secret of your Stripe webhook endpoint)');
+  refuseSandboxInProduction(config, 'STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET)');
+  return loadOrCreateDataFile(config.dataDir, SANDBOX_WEBHOOK_SECRET_FILE, () => `whsec_${randomBytes(32).toString('base64url')}`);
 }
 
 export function createSecretBox(keyring: Keyring): SecretBox {

@@ -3,6 +3,7 @@ import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from './config';
 
 /**
@@ -13,9 +14,26 @@ import type { Config } from './config';
  * the socket is guarded, so DNS rebinding between check and connect cannot slip through) and
  * on every redirect hop.
  */
-export class UnsafeUrlError extends Error {
-  override name = 'UnsafeUrlError';
-  readonly type = 'InvalidInput';
+export class UnsafeUrlError extends ApplicationFailure {
+  /** Non-retryable wherever it is thrown: the same URL is refused on every attempt. */
+  constructor(reason: string) {
+    super(reason, 'InvalidInput', true);
+  }
+}
+
+/**
+ * A request to a checked URL that failed on the network. Its message names no address, port or
+ * socket error (those would map the private network for the caller); `code` (ECONNRESET, …) is
+ * kept so the failure classification sees a retryable network failure.
+ */
+export class UrlFetchError extends Error {
+  override name = 'UrlFetchError';
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface UrlGuardOptions {
@@ -49,6 +67,7 @@ for (const [net, prefix] of [
 for (const [net, prefix] of [
   ['::', 128], // unspecified
   ['::1', 128], // loopback
+  ['64:ff9b:1::', 48], // local-use NAT64 (RFC 8215): translates to private IPv4 networks by design
   ['100::', 64], // discard
   ['2001:db8::', 32], // documentation
   ['fc00::', 7], // unique local (includes fd00:ec2::254 metadata)
@@ -78,16 +97,19 @@ const ipv4FromGroups = (hi: number, lo: number): string => `${hi >> 8}.${hi & 25
 
 /**
  * IPv4 addresses carried inside IPv6 forms that reach IPv4 hosts: mapped (::ffff:a.b.c.d),
- * compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
+ * translated (::ffff:0:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d), 6to4
+ * (2002:aabb:ccdd::) and Teredo (2001:0:<server>:…:<client, inverted>).
  */
-function embeddedIpv4(address: string): string | undefined {
+function embeddedIpv4(address: string): string[] {
   const g = ipv6Groups(address);
-  if (g.length !== 8) return undefined;
+  if (g.length !== 8) return [];
   const zeros = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return ipv4FromGroups(g[6]!, g[7]!);
-  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return ipv4FromGroups(g[6]!, g[7]!);
-  if (g[0] === 0x2002) return ipv4FromGroups(g[1]!, g[2]!);
-  return undefined;
+  if (zeros(0, 5) && (g[5] === 0xffff || g[5] === 0)) return [ipv4FromGroups(g[6]!, g[7]!)];
+  if (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) return [ipv4FromGroups(g[6]!, g[7]!)];
+  if (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6)) return [ipv4FromGroups(g[6]!, g[7]!)];
+  if (g[0] === 0x2002) return [ipv4FromGroups(g[1]!, g[2]!)];
+  if (g[0] === 0x2001 && g[1] === 0) return [ipv4FromGroups(g[2]!, g[3]!), ipv4FromGroups(g[6]! ^ 0xffff, g[7]! ^ 0xffff)];
+  return [];
 }
 
 /** True for addresses a user-supplied URL must never reach: private, loopback, link-local, metadata, reserved. */
@@ -97,8 +119,7 @@ export function isPrivateAddress(address: string): boolean {
   if (family === 4) return blocked.check(bare, 'ipv4');
   if (family !== 6) return true; // not an address at all: refuse rather than guess
   if (blocked.check(bare, 'ipv6')) return true;
-  const v4 = embeddedIpv4(bare);
-  return v4 !== undefined && blocked.check(v4, 'ipv4');
+  return embeddedIpv4(bare).some((v4) => blocked.check(v4, 'ipv4'));
 }
 
 const isAllowedHost = (url: URL, options: UrlGuardOptions): boolean =>
@@ -113,34 +134,45 @@ function resolveAll(hostname: string): Promise<LookupAddress[]> {
 }
 
 /**
- * The parsed URL when it is safe to fetch; UnsafeUrlError naming the reason otherwise.
- * Resolves the host and checks every answer.
+ * Why the URL may not be fetched, judged from its text alone (scheme, credentials, a literal
+ * address, a name that is always local); undefined when only DNS can tell. The API checks URL
+ * fields with it (a name's addresses may change before the fetch, which checks them again).
  */
-export async function assertSafeUrl(input: string, options: UrlGuardOptions = {}): Promise<URL> {
+export function unsafeUrlReason(input: string, options: UrlGuardOptions = {}): string | undefined {
   let url: URL;
   try {
     url = new URL(input);
   } catch {
-    throw new UnsafeUrlError('not a valid URL');
+    return 'not a valid URL';
   }
   const allowed = isAllowedHost(url, options);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed))
-    throw new UnsafeUrlError(`the ${url.protocol} scheme is not allowed: use https`);
-  if (url.username || url.password) throw new UnsafeUrlError('URLs with credentials are not allowed');
-  if (allowed) return url;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowed)) return `the ${url.protocol} scheme is not allowed: use https`;
+  if (url.username || url.password) return 'URLs with credentials are not allowed';
+  if (allowed) return undefined;
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(host)) {
-    if (isPrivateAddress(host)) throw new UnsafeUrlError(`the address ${host} is private or reserved`);
-    return url;
-  }
+  if (isIP(host)) return isPrivateAddress(host) ? `the address ${host} is private or reserved` : undefined;
+  if (/(^|\.)localhost\.?$/i.test(host)) return 'the host is local';
+  return undefined;
+}
+
+/**
+ * The parsed URL when it is safe to fetch; UnsafeUrlError naming the reason otherwise.
+ * Resolves the host and checks every answer.
+ */
+export async function assertSafeUrl(input: string, options: UrlGuardOptions = {}): Promise<URL> {
+  const reason = unsafeUrlReason(input, options);
+  if (reason) throw new UnsafeUrlError(reason);
+  const url = new URL(input);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isAllowedHost(url, options) || isIP(host)) return url;
   let addresses: LookupAddress[];
   try {
     addresses = await resolveAll(host);
   } catch {
     throw new UnsafeUrlError(`the host ${host} does not resolve`);
   }
-  const bad = addresses.find((a) => isPrivateAddress(a.address));
-  if (addresses.length === 0 || bad) throw new UnsafeUrlError(`the host ${host} resolves to a private or reserved address`);
+  if (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address)))
+    throw new UnsafeUrlError(`the host ${host} resolves to a private or reserved address`);
   return url;
 }
 
@@ -179,8 +211,10 @@ function requestOnce(url: URL, init: SafeFetchInit, allowed: boolean): Promise<I
       ...(allowed ? {} : { lookup: guardedLookup }),
     });
     req.once('response', resolve);
-    req.once('timeout', () => req.destroy(new Error(`timed out fetching ${url.host}`)));
-    req.once('error', reject);
+    req.once('timeout', () => req.destroy(new UrlFetchError(`timed out fetching from ${url.hostname}`, 'ETIMEDOUT')));
+    req.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err instanceof UnsafeUrlError || err instanceof UrlFetchError ? err : new UrlFetchError(`could not fetch from ${url.hostname}`, err.code)),
+    );
     req.end();
   });
 }

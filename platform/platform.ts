@@ -80,6 +80,7 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
         taskQueue: queues.main,
         activities: createActivities(activityDeps),
         ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
+        maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
       });
       const mediaWorker = await createMediaWorker({
         connection,
@@ -101,8 +102,8 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
       running.catch((err: unknown) => logger.fatal({ err }, 'worker stopped unexpectedly'));
       const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
       try {
-        await ensurePayoutSchedule(scheduler, { taskQueue: queues.main, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS }, logger);
-        await ensureAdminGrantTimers(db, scheduler, queues.main, logger);
+        await ensurePayoutSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS }, logger);
+        await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();
       }

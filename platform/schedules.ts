@@ -1,9 +1,11 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
-import { affiliatePayoutsScheduleId, MONTHLY_PAYOUTS_WORKFLOW_TYPE, type MonthlyPayoutsInput } from '../workflows/payouts/contract';
+import type { TaskQueues } from '../lib/task-queues';
+import { scheduledStartAction } from '../api/workflow-starts';
+import { affiliatePayoutsScheduleId, monthlyPayoutsRun } from '../workflows/payouts/contract';
 
 export interface PayoutScheduleOptions {
-  taskQueue: string;
+  queues: TaskQueues;
   /** TASK_QUEUE_PREFIX: parallel stacks on one Temporal server get their own schedule. */
   prefix: string;
   minimumPayoutCents: number;
@@ -17,12 +19,11 @@ export interface PayoutScheduleOptions {
  */
 export async function ensurePayoutSchedule(client: Client, options: PayoutScheduleOptions, logger: Logger): Promise<'created' | 'exists'> {
   const scheduleId = affiliatePayoutsScheduleId(options.prefix);
-  const args: [MonthlyPayoutsInput] = [{ minimumPayoutCents: options.minimumPayoutCents }];
   try {
     await client.schedule.create({
       scheduleId,
       spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0 }], timezone: 'UTC' },
-      action: { type: 'startWorkflow', workflowType: MONTHLY_PAYOUTS_WORKFLOW_TYPE, taskQueue: options.taskQueue, args, workflowId: scheduleId },
+      action: scheduledStartAction(monthlyPayoutsRun, options.queues, { workflowId: scheduleId, args: [{ minimumPayoutCents: options.minimumPayoutCents }] }),
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { purpose: 'monthly affiliate payouts' },
     });

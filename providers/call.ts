@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { classifyProviderError, FailureType, requestedRetryDelayMs } from './errors';
+import { FailureType } from '../schemas/failures';
+import { classifyProviderError, requestedRetryDelayMs } from './errors';
 import type { ProviderLimiter } from './rate-limit';
 
 /** Runs one SDK call under the provider's limiter and rethrows its failure classified. */

@@ -1,23 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-
-/**
- * Failure types the API and workflows branch on. Non-retryable: ProviderAuth, QuotaExceeded,
- * InvalidInput, NotFound, PaymentFailed, TranscriptUnavailable (retrying cannot help). Retryable:
- * RateLimited, ProviderUnavailable, ProviderTimeout (Temporal retries with backoff or the
- * provider's Retry-After). YouTube's daily budget reuses QuotaExceeded as a retryable wait; see quota.ts.
- */
-export const FailureType = {
-  ProviderAuth: 'ProviderAuth',
-  QuotaExceeded: 'QuotaExceeded',
-  InvalidInput: 'InvalidInput',
-  NotFound: 'NotFound',
-  PaymentFailed: 'PaymentFailed',
-  TranscriptUnavailable: 'TranscriptUnavailable',
-  RateLimited: 'RateLimited',
-  ProviderUnavailable: 'ProviderUnavailable',
-  ProviderTimeout: 'ProviderTimeout',
-} as const;
+import { FailureType } from '../schemas/failures';
 
 const RETRYABLE_NETWORK_CODES = new Set([
   'ECONNRESET',
@@ -199,6 +182,9 @@ export async function ensureOk(res: Response, what: string): Promise<Response> {
   }
   throw new ProviderHttpError(res.status, res.headers, body, `${what} answered HTTP ${res.status}`);
 }
+
+/** The provider refused our credentials (revoked, expired, not authorized). */
+export const isAuthFailure = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth;
 
 /** The delay a failure asks for (from Retry-After or a quota reset), in ms. */
 export function requestedRetryDelayMs(err: unknown): number | undefined {

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database';
-import { anthropicPrices, ConfigError, type Config } from '../lib/config';
+import { anthropicPrices, ConfigError, sandboxUrlFor, type Config } from '../lib/config';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 import type { Logger } from '../lib/logger';
 import { createAnthropicAdapter, type AnthropicAdapter } from './anthropic';
@@ -52,11 +52,7 @@ export function createProviders(ctx: ProviderContext): Providers {
     'google-oauth': config.GOOGLE_MAX_CONCURRENCY,
     anthropic: config.ANTHROPIC_MAX_CONCURRENCY,
   });
-  const sandboxUrl = (name: string, keyName: string): string => {
-    const url = ctx.sandboxUrls[name];
-    if (!url) throw new ConfigError(`${keyName} is not set and no ${name} sandbox is running`);
-    return url;
-  };
+  const sandboxUrl = (name: string, keyName: string): string => sandboxUrlFor(config, ctx.sandboxUrls, name, keyName);
   /** Google: the real APIs when GOOGLE_API_KEY is set, else one sandbox serving YouTube, Drive and the token endpoint. */
   const google = () => {
     if (config.GOOGLE_API_KEY)

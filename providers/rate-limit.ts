@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from './errors';
+import { FailureType } from '../schemas/failures';
 
 /** Time source for limiters, quota budgets and token expiry; tests inject a fake one. */
 export interface Clock {

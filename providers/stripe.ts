@@ -195,9 +195,23 @@ export interface CreditTopUpCheckoutInput extends CheckoutUrls {
   email?: string;
   priceId: string;
   quantity?: number;
-  /** Credits granted when the payment completes (travels in the session's metadata). */
+  /** Shown in the session's metadata for people reading it; the grant comes from the price's credit pack. */
   credits: number;
   checkoutId: string;
+}
+
+/** A checkout session as Stripe holds it, with what it sold: the facts a top-up grant rests on. */
+export interface CheckoutPurchase {
+  sessionId: string;
+  mode: Stripe.Checkout.Session.Mode;
+  paymentStatus: Stripe.Checkout.Session.PaymentStatus;
+  clientReferenceId: string | null;
+  customerId: string | null;
+  paymentIntentId: string | null;
+  amountTotalCents: number;
+  currency: string;
+  metadata: Record<string, string>;
+  lineItems: Array<{ priceId: string | null; quantity: number; amountTotalCents: number }>;
 }
 
 export interface CheckoutSessionRef {
@@ -299,6 +313,32 @@ export class StripeAdapter {
 
   async retrieveCheckoutSession(sessionId: string): Promise<Stripe.Checkout.Session> {
     return this.call(() => this.stripe.checkout.sessions.retrieve(sessionId));
+  }
+
+  /** The session and its line items, read from Stripe rather than from any event's copy of them. */
+  async retrieveCheckoutPurchase(sessionId: string): Promise<CheckoutPurchase> {
+    const session = await this.retrieveCheckoutSession(sessionId);
+    const lineItems: CheckoutPurchase['lineItems'] = [];
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await this.call(() => this.stripe.checkout.sessions.listLineItems(sessionId, { limit: 100, starting_after: startingAfter }));
+      lineItems.push(...page.data.map((item) => ({ priceId: item.price?.id ?? null, quantity: item.quantity ?? 1, amountTotalCents: item.amount_total })));
+      const last = page.data.at(-1);
+      if (!page.has_more || !last) break;
+      startingAfter = last.id;
+    }
+    return {
+      sessionId: session.id,
+      mode: session.mode,
+      paymentStatus: session.payment_status,
+      clientReferenceId: session.client_reference_id,
+      customerId: idOf(session.customer),
+      paymentIntentId: idOf(session.payment_intent),
+      amountTotalCents: session.amount_total ?? 0,
+      currency: session.currency ?? 'usd',
+      metadata: session.metadata ?? {},
+      lineItems,
+    };
   }
 
   async retrieveInvoice(invoiceId: string): Promise<StripeInvoiceSnapshot> {

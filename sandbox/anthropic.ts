@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createSandboxServer, HttpError, type RouteRequest, type SandboxServer } from './http';
-import type { SandboxDefinition } from './index';
+import { createSandboxServer, HttpError, type RouteRequest, type SandboxServer, type SandboxDefinition } from './http';
 
 /**
  * Anthropic Messages API sandbox (`POST /v1/messages`). The answer is an extract of the

@@ -2,9 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxServer } from './http';
+import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxServer, type SandboxDefinition } from './http';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
-import type { SandboxDefinition } from './index';
 
 export interface CloudinarySandboxOptions {
   /** The account the sandbox serves; uploads must be signed with `apiSecret`. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createSandboxServer, HttpError, type Route, type SandboxServer } from './http';
+import { createSandboxServer, HttpError, type Route, type SandboxServer, type SandboxDefinition } from './http';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
-import type { SandboxDefinition } from './index';
 
 export interface EmailSandboxOptions {
   apiKey: string;

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { between, pick, seededRandom, spokenCues, syntheticTalk, toSrt, toVtt } from './creator-talk';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxServer } from './http';
-import type { SandboxDefinition } from './index';
+import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxServer, type SandboxDefinition } from './http';
 import { solidPng } from './png';
 
 /**

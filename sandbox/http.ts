@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Config } from '../lib/config';
 
 /** One request a sandbox received (admin endpoints are not recorded). */
 export interface RecordedRequest {
@@ -83,7 +84,24 @@ export interface SandboxServer {
   faults: SandboxFaults;
   /** Clears recorded requests and faults, and calls the sandbox's own `onReset` for its state. */
   reset(): void;
+  /**
+   * The provider unreachable: the port is closed (connections refused, open ones dropped) for `ms`,
+   * then listens again with its state intact; resolves once it is back.
+   */
+  unreachableFor(ms: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface RunningSandbox {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** One provider's local emulator: `enabled` says whether config leaves it sandboxed (no real key). */
+export interface SandboxDefinition {
+  name: string;
+  enabled(config: Config): boolean;
+  start(config: Config): Promise<RunningSandbox>;
 }
 
 export interface SandboxServerOptions {
@@ -280,10 +298,20 @@ export async function createSandboxServer(options: SandboxServerOptions): Promis
   });
 
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
+  const listen = (on: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(on, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
 
   return {
@@ -291,10 +319,11 @@ export async function createSandboxServer(options: SandboxServerOptions): Promis
     requests,
     faults: faultApi,
     reset,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    async unreachableFor(ms) {
+      await close();
+      await new Promise((r) => setTimeout(r, ms));
+      await listen(port);
+    },
+    stop: close,
   };
 }

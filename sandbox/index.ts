@@ -5,18 +5,9 @@ import { emailSandbox } from './email';
 import { googleSandbox } from './google';
 import { socialSandbox } from './social';
 import { stripeSandbox } from './stripe';
+import type { RunningSandbox, SandboxDefinition } from './http';
 
-export interface RunningSandbox {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** One provider's local emulator: `enabled` says whether config leaves it sandboxed (no real key). */
-export interface SandboxDefinition {
-  name: string;
-  enabled(config: Config): boolean;
-  start(config: Config): Promise<RunningSandbox>;
-}
+export type { RunningSandbox, SandboxDefinition };
 
 export interface RunningSandboxes {
   /** Provider name → base URL of its local sandbox. */

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer } from './http';
+import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer, type SandboxDefinition } from './http';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
-import type { SandboxDefinition } from './index';
 
 export type SandboxSocialPlatform = 'instagram' | 'facebook' | 'tiktok' | 'linkedin' | 'x';
 const PLATFORMS: readonly SandboxSocialPlatform[] = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x'];
@@ -105,6 +104,9 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
   const tiktokPublishes = new Map<string, { userId: string; text: string; mediaUrls: string[]; mediaType: string; checks: number; postId?: string }>();
   let sequence = 0;
   const next = () => (sequence += 1);
+  /** Ids in each platform's real shape: LinkedIn person URNs, numeric X/Facebook/Instagram ids; TikTok's open_id is opaque. */
+  const newUserId = (platform: SandboxSocialPlatform) =>
+    platform === 'linkedin' ? `urn:li:person:sbx${next()}` : platform === 'tiktok' ? `tiktok-user-${next()}` : String(1_000_000_000 + next());
 
   function issue(platform: SandboxSocialPlatform, userId: string): { accessToken: string; refreshToken: string; expiresAt: number } {
     const expiresAt = Date.now() + ttl * 1000;
@@ -514,7 +516,7 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
   const sandbox: Omit<SocialSandbox, 'url' | 'server' | 'stop'> = {
     posts,
     issueAccount(platform, userId, username) {
-      const platformUserId = userId ?? (platform === 'linkedin' ? `urn:li:person:sbx${next()}` : `${platform}-user-${next()}`);
+      const platformUserId = userId ?? newUserId(platform);
       const issued = issue(platform, platformUserId);
       return { platform, platformUserId, username: username ?? `sandbox_${platform}`, ...issued, expiresAt: new Date(issued.expiresAt).toISOString() };
     },
@@ -566,7 +568,7 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const redirect = req.query.get('redirect_uri');
         if (!isPlatform(platform) || !redirect) throw new HttpError(400, 'needs a known platform and redirect_uri');
         const code = randomBytes(12).toString('hex');
-        codes.set(code, { platform, userId: req.query.get('user') ?? (platform === 'linkedin' ? `urn:li:person:sbx${next()}` : `${platform}-user-${next()}`) });
+        codes.set(code, { platform, userId: req.query.get('user') ?? newUserId(platform) });
         const target = new URL(redirect);
         target.searchParams.set('code', code);
         if (req.query.get('state')) target.searchParams.set('state', req.query.get('state') ?? '');

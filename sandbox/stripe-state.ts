@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PLAN_SEEDS, sandboxPriceId } from '../db/seed/plans';
+import { CREDIT_PACK_SEEDS, sandboxCreditPackPriceId } from '../db/seed/credit-packs';
 import Stripe from 'stripe';
 import { HttpError } from './http';
 import { type FormObject, bool, int, list, metadata, obj, str } from './stripe-form';
@@ -157,8 +158,14 @@ export const SANDBOX_CATALOGUE: ReadonlyArray<{ product: string; name: string; p
           interval,
         })),
   ),
-  { product: 'prod_sbx_credits', name: '100 credits', price: 'price_sbx_credits_100', lookupKey: 'credits_100', amount: 999, interval: null },
-  { product: 'prod_sbx_credits', name: '500 credits', price: 'price_sbx_credits_500', lookupKey: 'credits_500', amount: 3999, interval: null },
+  ...CREDIT_PACK_SEEDS.map(({ slug, name, amountCents }) => ({
+    product: 'prod_sbx_credits',
+    name,
+    price: sandboxCreditPackPriceId(slug),
+    lookupKey: slug,
+    amount: amountCents,
+    interval: null,
+  })),
 ];
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -827,6 +834,26 @@ export class StripeSandboxState {
   sessionView(session: CheckoutSessionObject): Json {
     const { line: _line, subscription_data: _data, ...view } = session;
     return view;
+  }
+
+  /** `GET /v1/checkout/sessions/:id/line_items`: what the session sells, priced (one line in the sandbox). */
+  lineItems(id: string) {
+    const session = this.session(id);
+    const price = this.price(session.line.price);
+    const amount = price.unit_amount * session.line.quantity;
+    const item = {
+      id: `li_${id.replace(/^cs_test_/, '')}`,
+      object: 'item',
+      amount_discount: 0,
+      amount_subtotal: amount,
+      amount_tax: 0,
+      amount_total: amount,
+      currency: price.currency,
+      description: price.nickname ?? price.id,
+      price,
+      quantity: session.line.quantity,
+    };
+    return { object: 'list', data: [item], has_more: false, url: `/v1/checkout/sessions/${id}/line_items` };
   }
 
   /** What the customer finishing the hosted checkout page does: pay, subscribe, get a completed session. */

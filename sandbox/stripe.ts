@@ -1,10 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer } from './http';
+import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer, type SandboxDefinition } from './http';
 import { decodeStripeForm, type FormObject, str } from './stripe-form';
 import { ADVANCE_ACTIONS, type AdvanceAction, type EventObject, StripeSandboxState, stripeError } from './stripe-state';
-import { SANDBOX_CREDENTIALS, stripeWebhookSecret } from '../lib/sandbox-credentials';
-import type { SandboxDefinition } from './index';
+import { loadStripeWebhookSecret } from '../lib/secrets';
 
 export interface StripeSandboxOptions {
   /** Where signed webhook events are POSTed; events are only recorded while unset. */
@@ -252,6 +251,7 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     }),
     api('POST', '/v1/checkout/sessions', (_req, form) => state.createCheckoutSession(form)),
     api('GET', '/v1/checkout/sessions/:id', (req, form) => expand(state.sessionView(state.session(req.params.id ?? '')), form)),
+    api('GET', '/v1/checkout/sessions/:id/line_items', (req) => state.lineItems(req.params.id ?? '')),
     api('GET', '/v1/events/:id', (req) => {
       const event = state.events.find((e) => e.id === req.params.id);
       if (!event) throw stripeError(404, `No such event: '${req.params.id}'`, { code: 'resource_missing', param: 'id' });
@@ -364,6 +364,7 @@ export const stripeSandbox: SandboxDefinition = {
   start: (config) =>
     startStripeSandbox({
       webhookUrl: config.STRIPE_SANDBOX_WEBHOOK_URL ?? `http://127.0.0.1:${config.PORT}/v1/webhooks/stripe`,
-      webhookSecret: stripeWebhookSecret(config) ?? SANDBOX_CREDENTIALS.stripeWebhookSecret,
+      // The same secret the API verifies with: STRIPE_WEBHOOK_SECRET, or the one generated in DATA_DIR.
+      webhookSecret: loadStripeWebhookSecret(config),
     }),
 };

@@ -29,7 +29,8 @@ export function commissionCents(invoiceCents: number, rateBps: number): number {
 // ---- Periods ----------------------------------------------------------------------------------
 
 /** A payout period is a calendar month in UTC, named `YYYY-MM`. */
-export const PayoutPeriodSchema = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'a month such as 2026-11');
+// Years from 1000: PostgreSQL has no year 0, and a period becomes a date there.
+export const PayoutPeriodSchema = z.string().regex(/^[1-9]\d{3}-(0[1-9]|1[0-2])$/, 'a month such as 2026-11');
 
 export interface PayoutPeriod {
   /** `YYYY-MM` */
@@ -75,6 +76,16 @@ export const TrackingQuerySchema = z.object({
   utm_content: z.string().max(255).optional(),
   to: z.string().max(2_000).optional().describe('a path on the landing site, e.g. /pricing'),
 });
+
+/**
+ * The tracking query as the OpenAPI document publishes it: a link whose parameters break the
+ * limits above still redirects (the tracking is dropped, the click kept), so none is refused.
+ */
+export const PublishedTrackingQuerySchema = z.object(
+  Object.fromEntries(
+    Object.entries(TrackingQuerySchema.shape).map(([name, field]) => [name, z.string().optional().meta({ description: field.description })]),
+  ),
+);
 
 export const CreateAffiliateBodySchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { nonBlankText } from './common';
 
 /** What a key may do; `admin` is honoured only for users whose role is admin. */
 export const API_SCOPES = ['runs:read', 'runs:write', 'keys:manage', 'billing', 'admin'] as const;
@@ -9,9 +10,12 @@ export type ApiScope = z.infer<typeof ApiScopeSchema>;
 export const USER_SCOPES: readonly ApiScope[] = ['runs:read', 'runs:write', 'keys:manage', 'billing'];
 export const ADMIN_SCOPES: readonly ApiScope[] = API_SCOPES;
 
+/** Live (unrevoked, unexpired) keys one user may hold: the keys share one rate budget, and a cap bounds what a leaked key can mint. */
+export const MAX_API_KEYS_PER_USER = 10;
+
 export const CreateApiKeyBodySchema = z
   .object({
-    name: z.string().trim().min(1).max(255),
+    name: nonBlankText(255),
     /** Defaults to the calling key's scopes; may not exceed them. */
     scopes: z.array(ApiScopeSchema).min(1).optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),

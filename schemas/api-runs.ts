@@ -21,7 +21,11 @@ export type RunView = z.infer<typeof RunViewSchema>;
 
 export const RunListQuerySchema = z
   .object({
-    type: z.string().max(50).optional(),
+    type: z
+      .string()
+      .max(50)
+      .optional()
+      .describe('only runs of this job type: smoke, video_import, content_regenerate, thumbnails, thumbnail_youtube_upload, clips, post, subscription'),
     status: RunStatusSchema.optional(),
     cursor: CursorSchema,
     limit: PageLimitSchema,
@@ -29,6 +33,15 @@ export const RunListQuerySchema = z
   .strict();
 
 export const RunListSchema = z.object({ data: z.array(RunViewSchema), nextCursor: z.string().nullable() }).meta({ id: 'RunList' });
+
+/** One event of GET /v1/runs/{runId}/events as an SSE parser yields it: its `data` is a Run as JSON. */
+export const RunEventSchema = z
+  .object({
+    event: z.enum(['progress', 'closed']).describe('`progress` on every change, then one `closed` as the stream ends'),
+    id: z.string().regex(/^\d+$/).describe('counts up per event; send the last one back as Last-Event-ID to resume'),
+    data: z.string().meta({ contentMediaType: 'application/json', contentSchema: { $ref: '#/components/schemas/Run' } }),
+  })
+  .meta({ id: 'RunEvent' });
 
 export const RunIdParamSchema = z.object({ runId: z.string().min(1).max(255) });
 

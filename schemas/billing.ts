@@ -19,6 +19,28 @@ export const StripeWebhookAckSchema = z
   .meta({ id: 'StripeWebhookAck' });
 export type StripeWebhookAck = z.infer<typeof StripeWebhookAckSchema>;
 
+/** A Stripe object id as we store it (varchar(255)). */
+export const StripeIdSchema = z.string().min(1).max(255).regex(/^[\w-]+$/);
+
+/**
+ * A Stripe webhook event, checked after its signature: what the intake reads from it (id, type,
+ * creation time, the object with its id and our user id) must be there, typed and sized, or the
+ * delivery is refused with 400 before anything is stored or signalled.
+ */
+export const StripeEventEnvelopeSchema = z
+  .object({
+    id: StripeIdSchema,
+    type: z.string().regex(/^[a-z0-9_.]{1,100}$/),
+    created: z.number().int().positive().describe('unix seconds'),
+    data: z.object({
+      object: z.looseObject({
+        id: StripeIdSchema.optional(),
+        client_reference_id: z.string().max(255).nullable().optional(),
+      }),
+    }),
+  })
+  .meta({ id: 'StripeEvent' });
+
 export const SubscriptionViewSchema = z
   .object({
     tier: PlanSlugSchema.describe('the tier the user has now (free when no paid access)'),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunStartedSchema } from './api-runs';
+import { nonBlankText, withoutRepeats } from './common';
 
 // ---- Vocabulary -----------------------------------------------------------------------------
 
@@ -22,11 +23,7 @@ export const CLIPS_DEFAULTS = { count: 3, aspectRatios: ['9:16'] as ClipAspectRa
 export const CreateClipsBodySchema = z
   .object({
     count: z.number().int().min(1).max(10).optional().describe(`clips to make; default ${CLIPS_DEFAULTS.count}, at most the plan's clips_per_video`),
-    aspectRatios: z
-      .array(ClipAspectRatioSchema)
-      .min(1)
-      .max(3)
-      .refine((r) => new Set(r).size === r.length, 'aspectRatios must not repeat')
+    aspectRatios: withoutRepeats(z.array(ClipAspectRatioSchema).min(1).max(3), 'aspectRatios')
       .optional()
       .describe('one rendered file per ratio; default ["9:16"]'),
     captions: z
@@ -47,7 +44,7 @@ export const CreateClipsBodySchema = z
 export type CreateClipsBody = z.infer<typeof CreateClipsBodySchema>;
 
 export const RejectClipBodySchema = z
-  .object({ reason: z.string().trim().min(1).max(1000).optional() })
+  .object({ reason: nonBlankText(1000).optional() })
   .strict()
   .meta({ id: 'RejectClipBody' });
 

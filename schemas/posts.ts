@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exactlyOneOf, nonBlankText, withoutRepeats } from './common';
 
 /** Platforms a post can be scheduled to (the publishers in providers/social, YouTube in providers/youtube). */
 export const POST_PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'youtube'] as const;
@@ -34,7 +35,7 @@ export const TimezoneSchema = z
     }
   }, 'not a known IANA time zone');
 
-/** Public media the platform pulls itself (we never fetch it), so https is all we require. */
+/** Public https media: the platform pulls it, or (YouTube) the worker downloads it through the SSRF guard; the API refuses private addresses with 422. */
 const MediaUrlSchema = z.url({ protocol: /^https$/, error: 'an https URL' }).max(2048);
 
 export const ConnectSocialAccountBodySchema = z
@@ -43,11 +44,32 @@ export const ConnectSocialAccountBodySchema = z
     accessToken: z.string().min(1).max(4096),
     refreshToken: z.string().min(1).max(4096).optional(),
     tokenExpiresAt: OffsetDateTimeSchema.optional(),
-    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, LinkedIn author URN, X user id, YouTube channel id; TikTok needs none'),
+    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, X user id (numeric); LinkedIn author URN (a bare member id becomes urn:li:person:<id>); YouTube channel id (UC…); TikTok needs none. Other shapes are refused with 422'),
     username: z.string().min(1).max(255).optional(),
   })
   .strict();
 export type ConnectSocialAccountBody = z.infer<typeof ConnectSocialAccountBodySchema>;
+
+/** What each platform's account id looks like; a connect with any other id would fail every post at the platform. */
+const PLATFORM_USER_ID_FORMATS: Partial<Record<PostPlatform, { pattern: RegExp; expected: string }>> = {
+  linkedin: { pattern: /^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$/, expected: 'an author URN (urn:li:person:<id> or urn:li:organization:<id>) or a member id' },
+  x: { pattern: /^\d{1,19}$/, expected: 'a numeric X user id' },
+  facebook: { pattern: /^\d{1,20}$/, expected: 'a numeric Facebook page id' },
+  instagram: { pattern: /^\d{1,20}$/, expected: 'a numeric Instagram business account id' },
+  youtube: { pattern: /^UC[A-Za-z0-9_-]{22}$/, expected: 'a YouTube channel id (UC followed by 22 characters)' },
+};
+
+/**
+ * The platform's canonical form of an imported account id: a bare LinkedIn member id becomes
+ * `urn:li:person:<id>` (LinkedIn refuses any other author); ids of another shape are refused.
+ * TikTok's open_id has no documented shape and is kept as given.
+ */
+export function normalizePlatformUserId(platform: PostPlatform, id: string): { id: string } | { error: string } {
+  const candidate = platform === 'linkedin' && /^[A-Za-z0-9_-]{1,100}$/.test(id) ? `urn:li:person:${id}` : id;
+  const format = PLATFORM_USER_ID_FORMATS[platform];
+  if (format && !format.pattern.test(candidate)) return { error: `must be ${format.expected}` };
+  return { id: candidate };
+}
 
 /** Platforms that can be connected through their OAuth consent screen (the others import tokens). */
 export const OAUTH_CONNECT_PLATFORMS = ['youtube', 'tiktok'] as const;
@@ -90,11 +112,14 @@ export const SocialAccountViewSchema = z
   .meta({ id: 'SocialAccount' });
 export type SocialAccountView = z.infer<typeof SocialAccountViewSchema>;
 
+// zod-to-openapi copies a regex's flags into the pattern (`…$/u`); the document gets the bare source.
+const HASHTAG = /^#?[\p{L}\p{N}_]{1,100}$/u;
+
 export const CreatePostBodySchema = z
   .object({
     socialAccountId: z.uuid(),
     caption: z.string().max(100_000),
-    hashtags: z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag: letters, digits, underscore')).max(100).optional(),
+    hashtags: z.array(z.string().regex(HASHTAG, 'a hashtag: letters, digits, underscore').meta({ pattern: HASHTAG.source })).max(100).optional(),
     mentions: z.array(z.string().regex(/^@?[A-Za-z0-9_.]{1,100}$/, 'a handle: letters, digits, underscore, dot')).max(50).optional(),
     mediaUrls: z.array(MediaUrlSchema).min(1).max(35).optional(),
     clipId: z.uuid().optional().describe('a rendered clip whose 9:16 (else 16:9) file is posted'),
@@ -106,11 +131,12 @@ export const CreatePostBodySchema = z
   })
   .strict()
   .refine((b) => (b.scheduledAt === undefined) !== (b.slot === undefined), { message: 'give exactly one of scheduledAt and slot', path: ['scheduledAt'] })
-  .refine((b) => !(b.mediaUrls && b.clipId), { message: 'give mediaUrls or clipId, not both', path: ['clipId'] });
+  .refine((b) => !(b.mediaUrls && b.clipId), { message: 'give mediaUrls or clipId, not both', path: ['clipId'] })
+  .meta({ ...exactlyOneOf('scheduledAt', 'slot'), not: { required: ['mediaUrls', 'clipId'] } });
 export type CreatePostBody = z.infer<typeof CreatePostBodySchema>;
 
 export const ReschedulePostBodySchema = z.object({ scheduledAt: OffsetDateTimeSchema }).strict();
-export const RejectPostBodySchema = z.object({ reason: z.string().trim().min(1).max(1000) }).strict();
+export const RejectPostBodySchema = z.object({ reason: nonBlankText(1000) }).strict();
 export const PostCalendarQuerySchema = z.object({ from: OffsetDateTimeSchema, to: OffsetDateTimeSchema }).refine((q) => Date.parse(q.from) < Date.parse(q.to), {
   message: 'from must be before to',
   path: ['to'],
@@ -157,12 +183,14 @@ export type PostCreated = z.infer<typeof PostCreatedSchema>;
 export const PostingScheduleBodySchema = z
   .object({
     timezone: TimezoneSchema,
-    days: z.array(WeekdaySchema).min(1).max(7).refine((d) => new Set(d).size === d.length, 'days must not repeat'),
-    times: z
-      .array(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour'))
-      .min(1)
-      .max(48)
-      .refine((t) => new Set(t).size === t.length, 'times must not repeat'),
+    days: withoutRepeats(z.array(WeekdaySchema).min(1).max(7), 'days'),
+    times: withoutRepeats(
+      z
+        .array(z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM, 24-hour'))
+        .min(1)
+        .max(48),
+      'times',
+    ),
     socialAccountId: z.uuid().optional().describe('a schedule for one account; default: the schedule of every account'),
   })
   .strict();
@@ -193,6 +221,12 @@ export interface PostWorkflowState {
   metricsSynced: string[];
   error: { type: string; message: string } | null;
 }
+
+/**
+ * Failure types of the post workflow's updates and of the activities behind them; the API maps them
+ * to HTTP statuses. InvalidState → 409 (e.g. rescheduling a published post), InvalidInput → 422, SlotTaken → 409.
+ */
+export const PostUpdateFailure = { InvalidState: 'InvalidState', InvalidInput: 'InvalidInput', SlotTaken: 'SlotTaken' } as const;
 
 export interface PostWorkflowResult {
   status: Extract<PostStatus, 'published' | 'failed' | 'canceled'>;

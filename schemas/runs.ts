@@ -12,6 +12,23 @@ export const RunProgressSchema = z.object({
 });
 export type RunProgress = z.infer<typeof RunProgressSchema>;
 
+/**
+ * The domain status row a run's progress is mirrored into, written with job_runs in one
+ * transaction: `videos.progress` of an import, `thumbnail_generation_jobs` progress and style.
+ */
+export const DomainProgressRowSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('video'), videoId: z.string() }),
+  z.object({ kind: z.literal('thumbnail_job'), jobId: z.string(), currentStyle: z.string().nullable() }),
+]);
+export type DomainProgressRow = z.infer<typeof DomainProgressRowSchema>;
+
+/** One progress write of a run: its stage and progress, and the domain row that mirrors them. */
+export interface RunProgressWrite {
+  stage: string;
+  progress: number;
+  row?: DomainProgressRow;
+}
+
 export interface RunError {
   type: string;
   message: string;

@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { nonBlankText } from './common';
 
 export const SmokeInputSchema = z.object({
-  name: z.string().trim().min(1).max(100).default('world'),
+  name: nonBlankText(100).default('world'),
   /** Durable timer before the activity, to show a run waiting (and surviving restarts). */
   delayMs: z.number().int().min(0).max(3_600_000).default(0),
 });

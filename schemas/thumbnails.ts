@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunStartedSchema } from './api-runs';
+import { nonBlankText, withoutRepeats } from './common';
 
 // ---- Vocabulary -----------------------------------------------------------------------------
 
@@ -13,25 +14,19 @@ export const ThumbnailKeySchema = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, 'a 
 export const THUMBNAIL_JOB_STATUSES = ['pending', 'processing', 'completed', 'completed_with_errors', 'failed', 'canceled'] as const;
 export type ThumbnailJobStatus = (typeof THUMBNAIL_JOB_STATUSES)[number];
 
-const unique = <T>(items: T[]) => new Set(items).size === items.length;
-
 // ---- API bodies and params ------------------------------------------------------------------
 
 export const CreateThumbnailsBodySchema = z
   .object({
-    topic: z.string().trim().min(1).max(255),
-    subTopic: z.string().trim().min(1).max(255).optional(),
+    topic: nonBlankText(255),
+    subTopic: nonBlankText(255).optional(),
     expression: ThumbnailKeySchema.describe('a thumbnail_expressions key, e.g. shocked'),
     aspectRatio: ThumbnailAspectRatioSchema.describe('16:9 renders 1280×720, 9:16 renders 720×1280'),
     contentCategory: ThumbnailKeySchema.optional().describe('a thumbnail_content_categories key, e.g. education'),
-    styles: z
-      .array(ThumbnailKeySchema)
-      .min(1)
-      .max(20)
-      .refine(unique, 'styles must not repeat')
+    styles: withoutRepeats(z.array(ThumbnailKeySchema).min(1).max(20), 'styles')
       .optional()
       .describe('thumbnail_styles keys; default: every active style'),
-    referenceImageIds: z.array(z.uuid()).max(10).refine(unique, 'referenceImageIds must not repeat').optional(),
+    referenceImageIds: withoutRepeats(z.array(z.uuid()).max(10), 'referenceImageIds').optional(),
     characterProfileId: z.uuid().optional(),
   })
   .strict()
@@ -39,7 +34,7 @@ export const CreateThumbnailsBodySchema = z
 export type CreateThumbnailsBody = z.infer<typeof CreateThumbnailsBodySchema>;
 
 export const RefineThumbnailBodySchema = z
-  .object({ instruction: z.string().trim().min(1).max(1000).describe('what to change, e.g. "shorter text, more red"') })
+  .object({ instruction: nonBlankText(1000).describe('what to change, e.g. "shorter text, more red"') })
   .strict()
   .meta({ id: 'RefineThumbnailBody' });
 

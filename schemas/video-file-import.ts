@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { exactlyOneOf } from './common';
 
 /** POST /v1/videos/import-file: a source video for clips fetched from a URL or the user's Google Drive. */
 export const VideoFileImportBodySchema = z
@@ -26,5 +27,5 @@ export const VideoFileImportBodySchema = z
     message: 'send exactly one of url or driveFileId',
     path: ['url'],
   })
-  .meta({ id: 'VideoFileImportBody' });
+  .meta({ id: 'VideoFileImportBody', ...exactlyOneOf('url', 'driveFileId') });
 export type VideoFileImportBody = z.infer<typeof VideoFileImportBodySchema>;

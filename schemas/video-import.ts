@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RunStartedSchema } from './api-runs';
+import { nonBlankText, withoutRepeats } from './common';
 
 /** Formats content can be exported in; each has a renderer in activities/video-import/export-formats.ts. */
 export const EXPORT_FORMATS = ['docx', 'pdf', 'txt', 'md'] as const;
@@ -11,7 +12,7 @@ export const ContentTypeKeySchema = z.string().regex(/^[a-z][a-z0-9_]{0,49}$/, '
 export const VideoExportRequestSchema = z
   .object({
     provider: z.literal('google_drive'),
-    formats: z.array(ExportFormatSchema).min(1).max(EXPORT_FORMATS.length).refine((f) => new Set(f).size === f.length, 'formats must not repeat'),
+    formats: withoutRepeats(z.array(ExportFormatSchema).min(1).max(EXPORT_FORMATS.length), 'formats'),
   })
   .strict();
 export type VideoExportRequest = z.infer<typeof VideoExportRequestSchema>;
@@ -21,7 +22,7 @@ export const MAX_SUPPLIED_TRANSCRIPT_CHARS = 200_000;
 
 export const SuppliedTranscriptSchema = z
   .object({
-    content: z.string().trim().min(1).max(MAX_SUPPLIED_TRANSCRIPT_CHARS),
+    content: nonBlankText(MAX_SUPPLIED_TRANSCRIPT_CHARS),
     format: z.enum(['srt', 'vtt', 'text']).optional().describe('detected when omitted'),
     language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/).optional(),
   })
@@ -30,12 +31,8 @@ export type SuppliedTranscript = z.infer<typeof SuppliedTranscriptSchema>;
 
 export const VideoImportBodySchema = z
   .object({
-    url: z.string().trim().min(1).max(2048).describe('a YouTube video URL (watch, youtu.be, shorts, embed or live form)'),
-    contentTypes: z
-      .array(ContentTypeKeySchema)
-      .min(1)
-      .max(50)
-      .refine((t) => new Set(t).size === t.length, 'contentTypes must not repeat')
+    url: nonBlankText(2048).describe('a YouTube video URL (watch, youtu.be, shorts, embed or live form)'),
+    contentTypes: withoutRepeats(z.array(ContentTypeKeySchema).min(1).max(50), 'contentTypes')
       .optional()
       .describe('content type keys to generate; default: every type the plan allows'),
     export: VideoExportRequestSchema.optional(),
@@ -48,7 +45,7 @@ export type VideoImportBody = z.infer<typeof VideoImportBodySchema>;
 export const VideoImportStartedSchema = RunStartedSchema.extend({ videoId: z.uuid() }).meta({ id: 'VideoImportStarted' });
 
 export const RegenerateContentBodySchema = z
-  .object({ instructions: z.string().trim().min(1).max(2000).optional().describe('extra guidance for this version') })
+  .object({ instructions: nonBlankText(2000).optional().describe('extra guidance for this version') })
   .strict()
   .meta({ id: 'RegenerateContentBody' });
 
@@ -60,7 +57,8 @@ export const RegenerateStartedSchema = RunStartedSchema.extend({
 
 export const VideoIdParamSchema = z.object({ id: z.uuid() });
 export const VideoContentParamSchema = z.object({ id: z.uuid(), typeKey: ContentTypeKeySchema });
-export const VideoContentQuerySchema = z.object({ version: z.coerce.number().int().positive().optional() }).strict();
+// Bounded by video_content.version, a PostgreSQL integer.
+export const VideoContentQuerySchema = z.object({ version: z.coerce.number().int().positive().max(2_147_483_647).optional() }).strict();
 
 export const VIDEO_STATUSES = ['pending', 'processing', 'completed', 'failed', 'canceled'] as const;
 
@@ -125,6 +123,8 @@ export interface VideoImportInput {
   /** Requested content type keys; empty = every type the plan allows. */
   contentTypes: string[];
   export?: VideoExportRequest;
+  /** The API reserved the video's quota slot with its row: the run adopts that reservation instead of taking another. */
+  quotaReserved?: boolean;
 }
 
 export type QuotaGate = 'admin_grant' | 'free_tier' | 'plan';

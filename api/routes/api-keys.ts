@@ -1,17 +1,15 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys';
+import { countLiveApiKeysLocked, createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys';
 import type { ApiKey } from '../../db/types';
-import { ApiKeyListSchema, CreateApiKeyBodySchema, CreatedApiKeySchema, type ApiKeySummary } from '../../schemas/api-keys';
+import { ApiKeyListSchema, CreateApiKeyBodySchema, CreatedApiKeySchema, MAX_API_KEYS_PER_USER, type ApiKeySummary } from '../../schemas/api-keys';
 import { UuidParamSchema } from '../../schemas/common';
 import { recordAudit } from '../audit';
-import { isoTimestamp } from '../dates';
+import { isoOrNull, isoTimestamp } from '../dates';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
-
-const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
 export function apiKeySummary(key: ApiKey): ApiKeySummary {
   return {
@@ -20,9 +18,9 @@ export function apiKeySummary(key: ApiKey): ApiKeySummary {
     prefix: key.key_prefix,
     scopes: key.scopes,
     rateLimit: key.rate_limit,
-    expiresAt: iso(key.expires_at),
-    revokedAt: iso(key.revoked_at),
-    lastUsedAt: iso(key.last_used_at),
+    expiresAt: isoOrNull(key.expires_at),
+    revokedAt: isoOrNull(key.revoked_at),
+    lastUsedAt: isoOrNull(key.last_used_at),
     usageCount: key.usage_count,
     createdAt: isoTimestamp(key.created_at),
   };
@@ -45,6 +43,10 @@ function router(deps: ApiDeps): Router {
       });
     }
     const { key, plaintext } = await deps.db.transaction().execute(async (tx) => {
+      if ((await countLiveApiKeysLocked(tx, auth.userId)) >= MAX_API_KEYS_PER_USER)
+        throw new HttpProblem(409, 'api-key-limit', 'Too Many API Keys', `a user holds at most ${MAX_API_KEYS_PER_USER} live keys: revoke one first`, {
+          limit: MAX_API_KEYS_PER_USER,
+        });
       const created = await createApiKey(tx, { userId: auth.userId, name: body.name, scopes, expiresAt, rateLimit: body.rateLimit });
       await recordAudit(tx, req, {
         userId: auth.userId,
@@ -83,9 +85,10 @@ function document(registry: OpenAPIRegistry): void {
     path: '/v1/api-keys',
     tags: ['API keys'],
     summary: 'Create an API key (the plaintext is shown once)',
+    description: `A user holds at most ${MAX_API_KEYS_PER_USER} live keys (409 beyond); all of them share the plan's rate limit.`,
     security: bearer(),
     request: { body: { required: true, content: { 'application/json': { schema: CreateApiKeyBodySchema } } } },
-    responses: { '201': json(CreatedApiKeySchema, 'The new key, with its plaintext'), ...problems(400, 401, 403, 413, 415, 429) },
+    responses: { '201': json(CreatedApiKeySchema, 'The new key, with its plaintext'), ...problems(400, 401, 403, 409, 413, 415, 429) },
   });
   registry.registerPath({
     method: 'get',

@@ -1,21 +1,22 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { findAdminGrant, insertAdminGrant } from '../../db/repositories/admin-grants';
-import { creditBalance, creditHistory, latestUserSubscription } from '../../db/repositories/billing';
+import { latestUserSubscription } from '../../db/repositories/billing';
+import { creditHistory, getCreditBalance } from '../../db/repositories/credits';
+import { findUser, getUserTier } from '../../db/repositories/users';
 import { AdminGrantBodySchema, AdminGrantViewSchema, type AdminGrantView } from '../../schemas/admin-grants';
 import { CreditsQuerySchema, CreditsViewSchema, SubscriptionViewSchema, type CreditsView, type PlanSlug, type SubscriptionView } from '../../schemas/billing';
 import { UuidParamSchema } from '../../schemas/common';
 import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionWorkflowView } from '../../workflows/subscription/contract';
-import { ADMIN_GRANT_WORKFLOW_TYPE, adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowInput } from '../../workflows/admin-grant/contract';
-import { adminGrantSearchAttributes, startAdminGrantTimer } from '../../platform/admin-grant-timers';
+import { adminGrantRun, adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowInput } from '../../workflows/admin-grant/contract';
 import { recordAudit } from '../audit';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../problem';
+import { signalWithStartRun, startRun } from '../run-starter';
 import { bearer, json, problems, type RouteModule } from '../route-module';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+import { isoOrNull } from '../dates';
 
 /** The open subscription workflow's live view, or undefined when no run is open (or it cannot answer). */
 async function liveView(deps: ApiDeps, stripeSubscriptionId: string): Promise<SubscriptionWorkflowView | undefined> {
@@ -47,9 +48,9 @@ const grantView = (g: GrantRow): AdminGrantView => ({
   tierOverride: g.tier_override,
   videoLimitOverride: g.video_limit_override,
   reason: g.reason,
-  expiresAt: iso(g.expires_at),
+  expiresAt: isoOrNull(g.expires_at),
   isActive: g.is_active,
-  revokedAt: iso(g.revoked_at),
+  revokedAt: isoOrNull(g.revoked_at),
   workflowId: adminGrantWorkflowId(g.id),
 });
 
@@ -58,22 +59,22 @@ function router(deps: ApiDeps): Router {
 
   r.get('/v1/subscription', requireScope('billing'), async (_req, res) => {
     const { userId } = caller(res);
-    const user = await deps.db.selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirstOrThrow();
+    const tier = await getUserTier(deps.db, userId);
     const row = await latestUserSubscription(deps.db, userId);
     const live = row?.stripe_subscription_id ? await liveView(deps, row.stripe_subscription_id) : undefined;
     const sub = live?.subscription;
     const body: SubscriptionView = {
       // The user's tier may be raised above the subscription's by an admin grant.
-      tier: user.subscription_tier as PlanSlug,
+      tier,
       source: live ? 'workflow' : 'database',
       subscription: row?.stripe_subscription_id
         ? {
             stripeSubscriptionId: row.stripe_subscription_id,
             plan: sub?.planSlug ?? row.plan_slug,
             status: sub?.status ?? row.status,
-            currentPeriodStart: sub ? sub.currentPeriodStart : iso(row.current_period_start),
-            currentPeriodEnd: sub ? sub.currentPeriodEnd : iso(row.current_period_end),
-            trialEnd: sub ? sub.trialEnd : iso(row.trial_end),
+            currentPeriodStart: sub ? sub.currentPeriodStart : isoOrNull(row.current_period_start),
+            currentPeriodEnd: sub ? sub.currentPeriodEnd : isoOrNull(row.current_period_end),
+            trialEnd: sub ? sub.trialEnd : isoOrNull(row.trial_end),
             cancelAtPeriodEnd: sub?.cancelAtPeriodEnd ?? row.cancel_at_period_end,
           }
         : null,
@@ -85,15 +86,12 @@ function router(deps: ApiDeps): Router {
   r.get('/v1/credits', requireScope('billing'), async (req, res) => {
     const { userId } = caller(res);
     const query = CreditsQuerySchema.parse(req.query);
-    const balance = await creditBalance(deps.db, userId);
+    const credits = await getCreditBalance(deps.db, userId);
     const rows = await creditHistory(deps.db, userId, query.limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const body: CreditsView = {
-      balance: balance?.balance ?? 0,
-      totalPurchased: balance?.total_purchased ?? 0,
-      totalGranted: balance?.total_granted ?? 0,
-      totalUsed: balance?.total_used ?? 0,
+      ...credits,
       history: page.map((t) => ({
         id: t.id,
         amount: t.amount,
@@ -113,7 +111,7 @@ function router(deps: ApiDeps): Router {
     const body = AdminGrantBodySchema.parse(req.body ?? {});
     const admin = caller(res);
     const grant = await deps.db.transaction().execute(async (tx) => {
-      const user = await tx.selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirst();
+      const user = await findUser(tx, userId);
       if (!user) throw new HttpProblem(404, 'not-found', 'Not Found', `user ${userId} does not exist`);
       const row = await insertAdminGrant(tx, {
         userId,
@@ -125,7 +123,8 @@ function router(deps: ApiDeps): Router {
         expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
       });
       await recordAudit(tx, req, { userId: admin.userId, action: 'admin_grant.create', entityType: 'admin_subscription_grant', entityId: row.id, newValues: { ...body, userId } });
-      await startAdminGrantTimer(deps.temporal, deps.taskQueues.main, row, user.subscription_tier as PlanSlug);
+      const input: AdminGrantWorkflowInput = { grantId: row.id, fallbackTier: user.subscription_tier as PlanSlug };
+      await startRun(deps, adminGrantRun, { db: tx, workflowId: adminGrantWorkflowId(row.id), args: [input], userId });
       return row;
     });
     res.status(201).json(grantView(grant));
@@ -146,16 +145,8 @@ function router(deps: ApiDeps): Router {
     const { id } = UuidParamSchema.parse(req.params);
     const grant = await findAdminGrant(deps.db, id);
     if (!grant) throw new HttpProblem(404, 'not-found', 'Not Found', `admin grant ${id} does not exist`);
-    const user = await deps.db.selectFrom('users').select('subscription_tier').where('id', '=', grant.user_id).executeTakeFirstOrThrow();
-    const input: AdminGrantWorkflowInput = { grantId: grant.id, fallbackTier: user.subscription_tier as PlanSlug };
-    await deps.temporal.workflow.signalWithStart(ADMIN_GRANT_WORKFLOW_TYPE, {
-      workflowId: adminGrantWorkflowId(grant.id),
-      taskQueue: deps.taskQueues.main,
-      args: [input],
-      signal: revokeAdminGrantSignal,
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-      typedSearchAttributes: adminGrantSearchAttributes(grant),
-    });
+    const input: AdminGrantWorkflowInput = { grantId: grant.id, fallbackTier: await getUserTier(deps.db, grant.user_id) };
+    await signalWithStartRun(deps, adminGrantRun, { workflowId: adminGrantWorkflowId(grant.id), args: [input], userId: grant.user_id, signal: revokeAdminGrantSignal, signalArgs: [] });
     await recordAudit(deps.db, req, { userId: caller(res).userId, action: 'admin_grant.revoke', entityType: 'admin_subscription_grant', entityId: grant.id });
     res.status(202).json(grantView(grant));
   });
@@ -197,7 +188,7 @@ function document(registry: OpenAPIRegistry): void {
     summary: 'One admin grant (admin scope)',
     security: bearer(),
     request: { params: UuidParamSchema },
-    responses: { '200': json(AdminGrantViewSchema, 'The grant'), ...problems(401, 403, 404, 429) },
+    responses: { '200': json(AdminGrantViewSchema, 'The grant'), ...problems(400, 401, 403, 404, 429) },
   });
   registry.registerPath({
     method: 'delete',
@@ -206,7 +197,7 @@ function document(registry: OpenAPIRegistry): void {
     summary: "Revoke an admin grant now (admin scope); the user's tier falls back through the grant's workflow",
     security: bearer(),
     request: { params: UuidParamSchema },
-    responses: { '202': json(AdminGrantViewSchema, 'Revocation accepted (the grant as it was)'), ...problems(401, 403, 404, 429) },
+    responses: { '202': json(AdminGrantViewSchema, 'Revocation accepted (the grant as it was)'), ...problems(400, 401, 403, 404, 429) },
   });
 }
 

@@ -28,7 +28,7 @@ import {
   type ClipView,
 } from '../../schemas/clips';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
-import { CLIPS_JOB_TYPE, CLIPS_WORKFLOW_TYPE, clipsWorkflowId } from '../../workflows/clips/contract';
+import { clipsRun, clipsWorkflowId } from '../../workflows/clips/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
@@ -47,11 +47,10 @@ import {
   tooLargeProblem,
   type ReceivedVideo,
 } from '../video-intake';
+import { isoOrNull } from '../dates';
 
 /** Multipart framing and the small text fields on top of the file itself. */
 const FORM_OVERHEAD_BYTES = MAX_TRANSCRIPT_BYTES + 64 * 1024;
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function clipView(clip: ClipWithCaptions): ClipView {
   return {
@@ -71,7 +70,7 @@ function clipView(clip: ClipWithCaptions): ClipView {
     renderStatus: clip.render_status,
     renderError: clip.render_error,
     status: clip.status,
-    approvedAt: iso(clip.approved_at),
+    approvedAt: isoOrNull(clip.approved_at),
     rejectionReason: clip.rejection_reason,
     captions: clip.captions
       ? { language: clip.captions.language, style: clip.captions.style, srt: clip.captions.srt, vtt: clip.captions.vtt, srtUrl: clip.captions.srt_url, vttUrl: clip.captions.vtt_url }
@@ -193,15 +192,9 @@ function router(deps: ApiDeps): Router {
         maxSeconds: body.maxSeconds ?? CLIPS_DEFAULTS.maxSeconds,
         mediaTaskQueue: deps.taskQueues.media,
       };
-      const { runId } = await startRun(deps, {
-        workflowType: CLIPS_WORKFLOW_TYPE,
+      const { runId } = await startRun(deps, clipsRun, {
         workflowId: clipsWorkflowId(id, randomUUID()),
-        jobType: CLIPS_JOB_TYPE,
-        taskQueue: deps.taskQueues.main,
         args: [input],
-        userId,
-        domainId: id,
-        videoId: id,
         input: { videoId: id, count, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle, minSeconds: input.minSeconds, maxSeconds: input.maxSeconds },
       });
       return { status: 202, body: { ...runStartedBody(runId), videoId: id } };

@@ -1,10 +1,13 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
-import { sql } from 'kysely';
 import { z } from 'zod';
+import { probeDatabase } from '../../db/repositories/health';
 import type { ApiDeps } from '../deps';
+import { OUTAGE_RETRY_AFTER_SECONDS } from '../outage';
 import { HttpProblem } from '../problem';
 import { json, problems, type RouteModule } from '../route-module';
+
+const TEMPORAL_PROBE_DEADLINE_MS = 3000;
 
 function router(deps: ApiDeps): Router {
   const r = Router();
@@ -14,20 +17,33 @@ function router(deps: ApiDeps): Router {
   r.get('/readyz', async (_req, res) => {
     const checks: Record<string, string> = {};
     try {
-      await sql`select 1`.execute(deps.db);
+      await probeDatabase(deps.db);
       checks.postgres = 'ok';
     } catch (err) {
-      checks.postgres = `unreachable: ${(err as Error).message}`;
+      // The reason goes to the log only: a public probe must not read driver errors (hosts, users, ports).
+      deps.logger.warn({ err }, 'readiness: PostgreSQL unreachable');
+      checks.postgres = 'unreachable';
     }
     try {
-      await deps.temporal.connection.workflowService.describeNamespace({ namespace: deps.config.TEMPORAL_NAMESPACE });
+      // A deadline, so a server that accepts connections but never answers cannot hang the probe.
+      await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_PROBE_DEADLINE_MS, () =>
+        deps.temporal.connection.workflowService.describeNamespace({ namespace: deps.config.TEMPORAL_NAMESPACE }),
+      );
       checks.temporal = 'ok';
     } catch (err) {
-      checks.temporal = `unreachable: ${(err as Error).message.split('\n')[0]}`;
+      deps.logger.warn({ err }, 'readiness: Temporal unreachable');
+      checks.temporal = 'unreachable';
     }
     const failing = Object.entries(checks).filter(([, v]) => v !== 'ok');
     if (failing.length > 0)
-      throw new HttpProblem(503, 'not-ready', 'Service Unavailable', failing.map(([k, v]) => `${k} ${v}`).join('; '), { checks });
+      throw new HttpProblem(
+        503,
+        'not-ready',
+        'Service Unavailable',
+        failing.map(([k, v]) => `${k} ${v}`).join('; '),
+        { checks },
+        { 'Retry-After': String(OUTAGE_RETRY_AFTER_SECONDS) },
+      );
     res.json({ status: 'ready', checks });
   });
   return r;

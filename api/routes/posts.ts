@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowUpdateFailedError } from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes, WorkflowNotFoundError } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
@@ -21,7 +21,7 @@ import {
   type UserPost as PostRow,
 } from '../../db/repositories/posts';
 import { nextFreeSlot } from '../posting-slots';
-import { DomainIdAttr, JobTypeAttr, UserIdAttr } from '../../lib/search-attributes';
+import { unsafeUrlReason, urlGuardOptions } from '../../lib/ssrf';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
 import {
   checkPlatformLimits,
@@ -35,24 +35,25 @@ import {
   ReschedulePostBodySchema,
   type PostCreated,
   type PostPlatform,
+  PostUpdateFailure,
   type PostView,
   type PostWorkflowInput,
 } from '../../schemas/posts';
 import {
   approvePostUpdate,
   cancelPostUpdate,
-  POST_JOB_TYPE,
-  POST_WORKFLOW_TYPE,
+  postRun,
   postWorkflowId,
-  PostUpdateFailure,
   rejectPostUpdate,
   reschedulePostUpdate,
 } from '../../workflows/posts/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
+import { startRun } from '../run-starter';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
+import { isoOrNull } from '../dates';
 
 /** Attempts at the next free slot when concurrent requests keep taking the one computed. */
 const SLOT_ATTEMPTS = 5;
@@ -62,8 +63,6 @@ const unprocessable = (errors: Array<{ field: string; message: string }>, title 
 
 const slotTaken = (at: Date) =>
   new HttpProblem(409, 'slot-taken', 'Slot Taken', `the account already has a post at ${at.toISOString()}; choose another time`, { scheduledAt: at.toISOString() });
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** A due time the caller gave: in the future, or 422 naming the field. */
 function futureTime(value: string, field = 'scheduledAt'): Date {
@@ -83,13 +82,13 @@ function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMe
     mentions: post.mentions,
     mediaType: post.media_type,
     mediaUrls: post.media_urls,
-    scheduledAt: iso(post.scheduled_at),
-    publishedAt: iso(post.published_at),
+    scheduledAt: isoOrNull(post.scheduled_at),
+    publishedAt: isoOrNull(post.published_at),
     platformPostId: post.platform_post_id,
     platformUrl: post.platform_url,
     error: post.publish_error,
     needsApproval: post.needs_approval,
-    approvedAt: iso(post.approved_at),
+    approvedAt: isoOrNull(post.approved_at),
     rejectionReason: post.rejection_reason,
     runId: post.run_id,
     latestMetrics: metrics
@@ -102,6 +101,7 @@ function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMe
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
+  const urlGuard = urlGuardOptions(deps.config);
 
   const ownPost = async (userId: string, id: string): Promise<PostRow> => {
     const post = await findUserPost(db, userId, id);
@@ -144,6 +144,11 @@ function router(deps: ApiDeps): Router {
 
   r.post('/v1/posts', requireScope('runs:write'), async (req, res) => {
     const body = CreatePostBodySchema.parse(req.body ?? {});
+    const refusedMedia = (body.mediaUrls ?? []).flatMap((url, i) => {
+      const reason = unsafeUrlReason(url, urlGuard);
+      return reason ? [{ field: `mediaUrls.${i}`, message: reason }] : [];
+    });
+    if (refusedMedia.length > 0) throw unprocessable(refusedMedia);
     const { userId } = caller(res);
     const account = await findUserSocialAccount(db, userId, body.socialAccountId);
     if (!account) throw notFound('social account');
@@ -193,19 +198,7 @@ function router(deps: ApiDeps): Router {
       }
       const input: PostWorkflowInput = { postId: id, userId, scheduledAt: post.scheduled_at!.toISOString(), needsApproval: post.needs_approval };
       try {
-        await deps.temporal.workflow.start(POST_WORKFLOW_TYPE, {
-          workflowId: runId,
-          taskQueue: deps.taskQueues.main,
-          args: [input],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: JobTypeAttr, value: POST_JOB_TYPE },
-            { key: UserIdAttr, value: userId },
-            { key: DomainIdAttr, value: id },
-          ]),
-          memo: { jobType: POST_JOB_TYPE, userId },
-        });
+        await startRun(deps, postRun, { workflowId: runId, args: [input], input: { socialAccountId: account.id, scheduledAt: input.scheduledAt } });
       } catch (err) {
         // No run owns the row (nor its slot).
         await deletePost(db, id);

@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { RunStartedSchema } from '../../schemas/api-runs';
 import { IdempotencyKeyHeaderSchema } from '../../schemas/common';
 import { SmokeInputSchema } from '../../schemas/smoke';
-import { SMOKE_JOB_TYPE, SMOKE_WORKFLOW_TYPE, smokeWorkflowId } from '../../workflows/smoke/contract';
+import { smokeRun, smokeWorkflowId } from '../../workflows/smoke/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
@@ -18,15 +18,7 @@ function router(deps: ApiDeps): Router {
     const input = SmokeInputSchema.parse(req.body ?? {});
     const { userId } = caller(res);
     await sendIdempotent(deps.db, req, res, userId, async () => {
-      const { runId } = await startRun(deps, {
-        workflowType: SMOKE_WORKFLOW_TYPE,
-        workflowId: smokeWorkflowId(randomUUID()),
-        jobType: SMOKE_JOB_TYPE,
-        taskQueue: deps.taskQueues.main,
-        args: [{ ...input, userId }],
-        userId,
-        input,
-      });
+      const { runId } = await startRun(deps, smokeRun, { workflowId: smokeWorkflowId(randomUUID()), args: [{ ...input, userId }], input });
       return { status: 202, body: runStartedBody(runId) };
     });
   });

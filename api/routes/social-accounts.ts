@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
 import { providerCall } from '../../providers/call';
-import { FailureType } from '../../providers/errors';
+import { FailureType } from '../../schemas/failures';
 import { ProviderLimiter, systemClock } from '../../providers/rate-limit';
 import { createSocialOAuth, socialOAuthApps, type ConnectedAccount, type SocialOAuth } from '../../providers/social/oauth';
 import {
@@ -24,6 +24,7 @@ import { createSecretBox, loadEncryptionKey, secretAad, type SecretBox } from '.
 import { ProblemSchema, UuidParamSchema } from '../../schemas/common';
 import {
   ConnectSocialAccountBodySchema,
+  normalizePlatformUserId,
   SocialAccountViewSchema,
   SocialOAuthCallbackBodySchema,
   SocialOAuthStartedSchema,
@@ -153,8 +154,11 @@ function router(deps: ApiDeps): Router {
       throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: required for ${body.platform}`, {
         errors: [{ field: 'platformUserId', message: `${body.platform} posts are made as this account id (page id, user id, channel id or author URN)` }],
       });
+    const platformUserId = body.platformUserId === undefined ? undefined : normalizePlatformUserId(body.platform, body.platformUserId);
+    if (platformUserId && 'error' in platformUserId)
+      throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: ${platformUserId.error}`, { errors: [{ field: 'platformUserId', message: platformUserId.error }] });
     const outcome = await saveAccount(userId, body.platform, {
-      platformUserId: body.platformUserId ?? null,
+      platformUserId: platformUserId?.id ?? null,
       username: body.username ?? null,
       accessToken: body.accessToken,
       refreshToken: body.refreshToken ?? null,

@@ -1,28 +1,24 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
 import express, { Router } from 'express';
 import type Stripe from 'stripe';
 import { z } from 'zod';
-import { constructStripeEvent } from '../../providers/stripe';
-import { insertStripeEvent } from '../../db/repositories/billing';
-import { stripeWebhookSecret } from '../../lib/sandbox-credentials';
-import { DomainIdAttr, JobTypeAttr } from '../../lib/search-attributes';
-import { StripeWebhookAckSchema, type StripeWebhookAck } from '../../schemas/billing';
+import { constructStripeEvent, STRIPE_WEBHOOK_TOLERANCE_SECONDS } from '../../providers/stripe';
+import { findUserSubscription, insertStripeEvent, userIdFromSubscriptionEvents } from '../../db/repositories/billing';
+import { loadStripeWebhookSecret } from '../../lib/secrets';
+import { StripeEventEnvelopeSchema, StripeIdSchema, StripeWebhookAckSchema, type StripeWebhookAck } from '../../schemas/billing';
 import {
-  BILLING_EVENT_JOB_TYPE,
-  BILLING_EVENT_WORKFLOW_TYPE,
+  billingEventRun,
   billingEventWorkflowId,
   DEFAULT_BILLING_POLICY,
   stripeEventSignal,
-  SUBSCRIPTION_JOB_TYPE,
-  SUBSCRIPTION_WORKFLOW_TYPE,
+  subscriptionRun,
   subscriptionWorkflowId,
   type StripeEventRef,
 } from '../../workflows/subscription/contract';
-import { COMMISSION_DISPUTE_JOB_TYPE, COMMISSION_DISPUTE_WORKFLOW_TYPE, commissionDisputeWorkflowId } from '../../workflows/payouts/contract';
+import { commissionDisputeRun, commissionDisputeWorkflowId } from '../../workflows/payouts/contract';
 import type { ApiDeps } from '../deps';
 import { HttpProblem } from '../problem';
+import { signalWithStartRun, startRun } from '../run-starter';
 import { json, problems, type RouteModule } from '../route-module';
 
 export const STRIPE_WEBHOOK_PATH = '/v1/webhooks/stripe';
@@ -69,30 +65,42 @@ export function routeStripeEvent(event: Stripe.Event): EventRoute {
 }
 
 const invalidSignature = (detail: string) => new HttpProblem(400, 'invalid-signature', 'Invalid Stripe Signature', detail);
+/** 400, not 5xx: Stripe retries a 5xx for days, and a malformed event never gets better. */
+const malformedEvent = (detail: string) => new HttpProblem(400, 'malformed-event', 'Malformed Stripe Event', detail);
 
 /**
  * POST /v1/webhooks/stripe: verifies Stripe's signature over the raw body, stores the event
  * once (unique event id) and hands it to its workflow in the same transaction, so an event is
  * either stored and signalled or neither (Stripe then redelivers it). A duplicate delivery
  * waits on the first one's row lock and then answers 200 without doing anything.
+ * A signed but malformed event is refused with 400: no row, no signal.
  */
 function router(deps: ApiDeps): Router {
+  // Resolved at start: a missing secret fails the start, not every delivery.
+  const secret = loadStripeWebhookSecret(deps.config);
   const r = Router();
   r.post(STRIPE_WEBHOOK_PATH, express.raw({ type: 'application/json', limit: WEBHOOK_BODY_LIMIT }), async (req, res) => {
-    const secret = stripeWebhookSecret(deps.config);
-    if (!secret) throw new HttpProblem(503, 'webhook-not-configured', 'Webhook Not Configured', 'STRIPE_WEBHOOK_SECRET is not set, so no delivery can be verified');
     const signature = req.header('stripe-signature');
     if (!signature) throw invalidSignature('the Stripe-Signature header is missing');
     const rawBody: unknown = req.body;
     if (!Buffer.isBuffer(rawBody)) throw invalidSignature('the body must be the raw JSON Stripe sent');
-    let event: Stripe.Event;
+    let signed: unknown;
     try {
-      event = constructStripeEvent(rawBody, signature, secret);
+      signed = constructStripeEvent(rawBody, signature, secret);
     } catch {
       throw invalidSignature('the signature does not match the body, or its timestamp is outside the 300 s tolerance');
     }
+    const envelope = StripeEventEnvelopeSchema.safeParse(signed);
+    if (!envelope.success) {
+      const issue = envelope.error.issues[0];
+      throw malformedEvent(`${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`);
+    }
+    // An event cannot be created after Stripe signed it; the same tolerance as the signature's.
+    if (envelope.data.created > Date.now() / 1000 + STRIPE_WEBHOOK_TOLERANCE_SECONDS) throw malformedEvent('created: the event is dated in the future');
+    const event = signed as Stripe.Event;
 
     const route = routeStripeEvent(event);
+    if (route.kind === 'subscription' && !StripeIdSchema.safeParse(route.subscriptionId).success) throw malformedEvent('the subscription id is not a Stripe id');
     const object = event.data.object as unknown as Record<string, unknown>;
     const ref: StripeEventRef = { eventId: event.id, type: event.type, createdAt: new Date(event.created * 1000).toISOString() };
     const workflowId =
@@ -116,42 +124,20 @@ function router(deps: ApiDeps): Router {
       });
       if (!inserted) return false;
       if (route.kind === 'subscription') {
-        await deps.temporal.workflow.signalWithStart(SUBSCRIPTION_WORKFLOW_TYPE, {
+        // The owner, once a synced row or a checkout event names one: the run is then listed as theirs.
+        const owner = (await findUserSubscription(tx, route.subscriptionId))?.user_id ?? (await userIdFromSubscriptionEvents(tx, route.subscriptionId));
+        await signalWithStartRun(deps, subscriptionRun, {
+          db: tx,
           workflowId: subscriptionWorkflowId(route.subscriptionId),
-          taskQueue: deps.taskQueues.main,
           args: [{ stripeSubscriptionId: route.subscriptionId, policy: { ...DEFAULT_BILLING_POLICY, gracePeriodDays: deps.config.BILLING_GRACE_PERIOD_DAYS } }],
+          userId: owner ?? null,
           signal: stripeEventSignal,
           signalArgs: [ref],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: JobTypeAttr, value: SUBSCRIPTION_JOB_TYPE },
-            { key: DomainIdAttr, value: route.subscriptionId },
-          ]),
         });
       } else if (route.kind === 'payment') {
-        await deps.temporal.workflow.start(BILLING_EVENT_WORKFLOW_TYPE, {
-          workflowId: billingEventWorkflowId(event.id),
-          taskQueue: deps.taskQueues.main,
-          args: [{ event: ref }],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: JobTypeAttr, value: BILLING_EVENT_JOB_TYPE },
-            { key: DomainIdAttr, value: event.id },
-          ]),
-        });
+        await startRun(deps, billingEventRun, { db: tx, workflowId: billingEventWorkflowId(event.id), args: [{ event: ref }] });
       } else if (route.kind === 'dispute') {
-        await deps.temporal.workflow.start(COMMISSION_DISPUTE_WORKFLOW_TYPE, {
-          workflowId: commissionDisputeWorkflowId(event.id),
-          taskQueue: deps.taskQueues.main,
-          args: [{ eventId: event.id }],
-          workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-          typedSearchAttributes: new TypedSearchAttributes([
-            { key: JobTypeAttr, value: COMMISSION_DISPUTE_JOB_TYPE },
-            { key: DomainIdAttr, value: event.id },
-          ]),
-        });
+        await startRun(deps, commissionDisputeRun, { db: tx, workflowId: commissionDisputeWorkflowId(event.id), args: [{ eventId: event.id }] });
       }
       return true;
     });
@@ -168,12 +154,12 @@ function document(registry: OpenAPIRegistry): void {
     tags: ['Webhooks'],
     summary: 'Stripe webhook endpoint (signed by Stripe; no API key)',
     description:
-      'Verifies the Stripe-Signature header over the raw body (300 s tolerance), stores the event once by id and signals the `subscription:<id>` workflow (or starts a `billing-event:<eventId>` workflow for one-time payments and refunds, or `commission-dispute:<eventId>` for a lost dispute).',
+      'Verifies the Stripe-Signature header over the raw body (300 s tolerance), stores the event once by id and signals the `subscription:<id>` workflow (or starts a `billing-event:<eventId>` workflow for one-time payments and refunds, or `commission-dispute:<eventId>` for a lost dispute). A signed but malformed event (missing or mistyped fields, oversized ids, dated in the future) answers 400 and is neither stored nor signalled.',
     request: {
       headers: z.object({ 'stripe-signature': z.string().describe('t=<unix>,v1=<hmac-sha256>') }),
-      body: { required: true, content: { 'application/json': { schema: z.object({ id: z.string(), type: z.string(), created: z.number().int(), data: z.object({ object: z.record(z.string(), z.unknown()) }) }) } } },
+      body: { required: true, content: { 'application/json': { schema: StripeEventEnvelopeSchema } } },
     },
-    responses: { '200': json(StripeWebhookAckSchema, 'Accepted (or a duplicate, accepted before)'), ...problems(400, 413, 415, 503) },
+    responses: { '200': json(StripeWebhookAckSchema, 'Accepted (or a duplicate, accepted before)'), ...problems(400, 413, 415) },
   });
 }
 

@@ -18,6 +18,7 @@ import {
   type ThumbnailJob,
   type VideoThumbnail,
 } from '../../db/repositories/thumbnails';
+import { findYoutubeToken } from '../../db/repositories/google-credentials';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
 import {
   CreateThumbnailsBodySchema,
@@ -35,11 +36,9 @@ import {
   type ThumbnailYoutubeInput,
 } from '../../schemas/thumbnails';
 import {
-  THUMBNAIL_YOUTUBE_JOB_TYPE,
-  THUMBNAIL_YOUTUBE_WORKFLOW_TYPE,
-  THUMBNAILS_JOB_TYPE,
-  THUMBNAILS_WORKFLOW_TYPE,
+  thumbnailsRun,
   thumbnailsWorkflowId,
+  thumbnailYoutubeRun,
   thumbnailYoutubeWorkflowId,
 } from '../../workflows/thumbnails/contract';
 import { caller, requireScope } from '../auth';
@@ -48,6 +47,7 @@ import { sendIdempotent } from '../idempotency';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 import { runStartedBody, startRun } from '../run-starter';
+import { isoOrNull } from '../dates';
 
 const validationProblem = (field: string, message: string) =>
   new HttpProblem(400, 'validation', 'Validation failed', `${field}: ${message}`, { errors: [{ field, message }] });
@@ -59,8 +59,6 @@ const limitProblem = (err: ThumbnailLimitExceededError) =>
     limit: err.limit,
     resetsAt: err.resetsAt?.toISOString() ?? null,
   });
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function thumbnailView(row: VideoThumbnail): ThumbnailView {
   return {
@@ -100,7 +98,7 @@ function jobView(job: ThumbnailJob, thumbnails: VideoThumbnail[]): ThumbnailJobV
     thumbnailsRequested: job.thumbnails_requested,
     thumbnailsGenerated: job.thumbnails_generated,
     createdAt: job.created_at.toISOString(),
-    completedAt: iso(job.completed_at),
+    completedAt: isoOrNull(job.completed_at),
     thumbnails: thumbnails.map(thumbnailView),
   };
 }
@@ -133,15 +131,9 @@ function router(deps: ApiDeps): Router {
       ...(refinement ? { refinement: { parentThumbnailId: refinement.parentThumbnailId, instruction: refinement.instruction } } : {}),
     };
     try {
-      const { runId } = await startRun(deps, {
-        workflowType: THUMBNAILS_WORKFLOW_TYPE,
+      const { runId } = await startRun(deps, thumbnailsRun, {
         workflowId: thumbnailsWorkflowId(created.id),
-        jobType: THUMBNAILS_JOB_TYPE,
-        taskQueue: deps.taskQueues.main,
         args: [input],
-        userId: job.userId,
-        domainId: created.id,
-        videoId: job.videoId,
         input: { videoId: job.videoId, aspectRatio: job.aspectRatio, styles: job.styles, version, refinement: refinement ?? null },
       });
       return { runId, jobId: created.id, version };
@@ -227,7 +219,7 @@ function router(deps: ApiDeps): Router {
     if (body.uploadToYouTube) {
       const video = await findUserVideoForThumbnails(db, userId, thumbnail.video_id);
       if (!video?.youtube_video_id) throw new HttpProblem(409, 'video-not-on-youtube', 'Video Not On YouTube', 'this video was not imported from YouTube, so its thumbnail cannot be set there');
-      const token = await db.selectFrom('youtube_oauth_tokens').select('id').where('user_id', '=', userId).where('status', '=', 'active').executeTakeFirst();
+      const token = await findYoutubeToken(db, userId, null);
       if (!token) {
         throw new HttpProblem(422, 'youtube-not-connected', 'YouTube Not Connected', 'uploadToYouTube: connect your YouTube channel first', {
           errors: [{ field: 'uploadToYouTube', message: 'no active YouTube connection' }],
@@ -239,14 +231,9 @@ function router(deps: ApiDeps): Router {
       const selected = await selectThumbnail(db, thumbnail.id);
       if (!body.uploadToYouTube) return { status: 200, body: { thumbnail: thumbnailView(selected) } };
       const input: ThumbnailYoutubeInput = { thumbnailId: selected.id, userId };
-      const { runId } = await startRun(deps, {
-        workflowType: THUMBNAIL_YOUTUBE_WORKFLOW_TYPE,
+      const { runId } = await startRun(deps, thumbnailYoutubeRun, {
         workflowId: thumbnailYoutubeWorkflowId(selected.id, Date.now()),
-        jobType: THUMBNAIL_YOUTUBE_JOB_TYPE,
-        taskQueue: deps.taskQueues.main,
         args: [input],
-        userId,
-        domainId: selected.id,
         input: { thumbnailId: selected.id },
       });
       return { status: 202, body: { thumbnail: thumbnailView(selected), upload: runStartedBody(runId) } };

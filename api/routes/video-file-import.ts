@@ -8,7 +8,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Router, type Response as ExpressResponse } from 'express';
 import { createGoogleTokens } from '../../providers/google/tokens';
 import type { Providers } from '../../providers';
-import { FailureType } from '../../providers/errors';
+import { FailureType } from '../../schemas/failures';
+import { findDriveCredential } from '../../db/repositories/google-credentials';
 import type { UserPlan } from '../../db/repositories/plans';
 import { ConfigError } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey } from '../../lib/secrets';
@@ -182,12 +183,7 @@ function router(deps: ApiDeps): Router {
 
   /** The user's Drive access token (refreshed when due); 422 naming driveFileId when Drive is not usable. */
   async function driveAccessToken(userId: string): Promise<string> {
-    const credential = await db
-      .selectFrom('cloud_storage_credentials')
-      .select(['id', 'status', 'encrypted_tokens', 'token_expires_at'])
-      .where('user_id', '=', userId)
-      .where('provider', '=', 'google_drive')
-      .executeTakeFirst();
+    const credential = await findDriveCredential(db, userId);
     const unusable = !credential
       ? 'Google Drive is not connected'
       : credential.status !== 'active'

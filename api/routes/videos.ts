@@ -1,18 +1,15 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
+import { listContentTypes } from '../../db/repositories/content';
+import { findDriveCredential } from '../../db/repositories/google-credentials';
+import { getPlanForUser, type UserPlan } from '../../db/repositories/plans';
 import {
-  deleteVideo,
-  effectivePlan,
-  findOrCreateImportVideo,
+  abandonImportVideo,
   findUserVideo,
   listContentVersions,
   listVideoContent,
-  releaseVideoQuota,
-  reopenImportVideo,
-  reserveVideoQuota,
-  updateVideoProcessing,
+  openImportVideo,
   VideoQuotaExceededError,
-  type EffectivePlan,
   type VideoContentWithType,
 } from '../../db/repositories/video-import';
 import type { Video } from '../../db/types';
@@ -34,11 +31,9 @@ import {
   type VideoView,
 } from '../../schemas/video-import';
 import {
-  CONTENT_REGENERATE_JOB_TYPE,
-  CONTENT_REGENERATE_WORKFLOW_TYPE,
+  contentRegenerateRun,
   contentRegenerateWorkflowId,
-  VIDEO_IMPORT_JOB_TYPE,
-  VIDEO_IMPORT_WORKFLOW_TYPE,
+  videoImportRun,
   videoImportWorkflowId,
 } from '../../workflows/video-import/contract';
 import { caller, requireScope } from '../auth';
@@ -47,20 +42,19 @@ import { sendIdempotent } from '../idempotency';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 import { runStartedBody, startRun } from '../run-starter';
+import { isoOrNull } from '../dates';
 
 const validationProblem = (field: string, message: string) =>
   new HttpProblem(400, 'validation', 'Validation failed', `${field}: ${message}`, { errors: [{ field, message }] });
 
 const quotaProblem = (message: string) => new HttpProblem(402, 'quota-exceeded', 'Video Quota Exceeded', message);
 
-function contentTypeNotAllowed(plan: EffectivePlan, keys: string[]): HttpProblem {
-  return new HttpProblem(403, 'content-type-not-allowed', 'Content Type Not In Plan', `your ${plan.plan} plan does not include: ${keys.join(', ')}`, {
-    plan: plan.plan,
+function contentTypeNotAllowed(plan: UserPlan, keys: string[]): HttpProblem {
+  return new HttpProblem(403, 'content-type-not-allowed', 'Content Type Not In Plan', `your ${plan.slug} plan does not include: ${keys.join(', ')}`, {
+    plan: plan.slug,
     disallowedContentTypes: keys,
   });
 }
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 function videoView(video: Video, content: VideoContentWithType[]): VideoView {
   const latest = new Map<string, { row: VideoContentWithType; versions: number }>();
@@ -80,7 +74,7 @@ function videoView(video: Video, content: VideoContentWithType[]): VideoView {
     stats: { views: video.view_count, likes: video.like_count, comments: video.comment_count },
     tags: video.tags,
     thumbnailUrl: video.thumbnail_url,
-    publishedAt: iso(video.published_at),
+    publishedAt: isoOrNull(video.published_at),
     transcriptSource: video.transcript_source,
     processingStatus: video.processing_status,
     progress: video.progress,
@@ -121,8 +115,8 @@ function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
 
-  const planOf = async (userId: string): Promise<EffectivePlan> => {
-    const plan = await effectivePlan(db, userId);
+  const planOf = async (userId: string): Promise<UserPlan> => {
+    const plan = await getPlanForUser(db, userId);
     if (!plan) throw notFound('user');
     return plan;
   };
@@ -134,11 +128,11 @@ function router(deps: ApiDeps): Router {
   };
 
   /** Unknown keys are a bad request; known keys outside the plan are forbidden. */
-  const checkContentTypes = async (plan: EffectivePlan, keys: string[], field: string) => {
-    const known = new Set((await db.selectFrom('content_types').select('key').where('is_active', '=', true).execute()).map((t) => t.key));
+  const checkContentTypes = async (plan: UserPlan, keys: string[], field: string) => {
+    const known = new Set((await listContentTypes(db)).map((t) => t.key));
     const unknown = keys.filter((k) => !known.has(k));
     if (unknown.length > 0) throw validationProblem(field, `unknown content type(s): ${unknown.join(', ')}`);
-    const disallowed = keys.filter((k) => !plan.allowedContentTypes.includes(k));
+    const disallowed = keys.filter((k) => !plan.features.allowedContentTypes.includes(k));
     if (disallowed.length > 0) throw contentTypeNotAllowed(plan, disallowed);
   };
 
@@ -152,7 +146,7 @@ function router(deps: ApiDeps): Router {
     const plan = await planOf(userId);
     if (body.contentTypes) await checkContentTypes(plan, body.contentTypes, 'contentTypes');
     if (body.export) {
-      const drive = await db.selectFrom('cloud_storage_credentials').select('status').where('user_id', '=', userId).where('provider', '=', 'google_drive').executeTakeFirst();
+      const drive = await findDriveCredential(db, userId);
       if (drive?.status !== 'active') {
         throw new HttpProblem(422, 'export-not-connected', 'Export Target Not Connected', 'export.provider: connect Google Drive before requesting an export', {
           errors: [{ field: 'export.provider', message: drive ? `the Google Drive connection is ${drive.status}` : 'Google Drive is not connected' }],
@@ -161,46 +155,32 @@ function router(deps: ApiDeps): Router {
     }
 
     await sendIdempotent(db, req, res, userId, async () => {
-      const supplied = body.transcript;
-      // Row and quota slot in one transaction: a refused import leaves nothing behind.
-      const { video, created, reopened } = await db.transaction().execute(async (tx) => {
-        const found = await findOrCreateImportVideo(tx, { userId, youtubeVideoId, sourceUrl: body.url, suppliedTranscript: supplied });
-        let reopen = false;
-        if (!found.created && found.video.processing_status === 'completed') {
-          throw new HttpProblem(409, 'video-already-imported', 'Video Already Imported', 'this video was imported already; regenerate its content instead', { videoId: found.video.id });
-        }
-        if (!found.created && (found.video.processing_status === 'failed' || found.video.processing_status === 'canceled')) {
-          await reopenImportVideo(tx, found.video.id, supplied);
-          reopen = true;
-        }
-        try {
-          await reserveVideoQuota(tx, found.video.id);
-        } catch (err) {
-          if (err instanceof VideoQuotaExceededError) throw quotaProblem(err.message);
-          throw err;
-        }
-        return { ...found, reopened: reopen };
+      const opening = await openImportVideo(db, { userId, youtubeVideoId, sourceUrl: body.url, suppliedTranscript: body.transcript }).catch((err: unknown) => {
+        throw err instanceof VideoQuotaExceededError ? quotaProblem(err.message) : err;
       });
+      if (opening.outcome === 'already-imported') {
+        throw new HttpProblem(409, 'video-already-imported', 'Video Already Imported', 'this video was imported already; regenerate its content instead', { videoId: opening.video.id });
+      }
+      const { video } = opening;
 
-      const input: VideoImportInput = { videoId: video.id, userId, contentTypes: body.contentTypes ?? [], ...(body.export ? { export: body.export } : {}) };
-      try {
-        const { runId } = await startRun(deps, {
-          workflowType: VIDEO_IMPORT_WORKFLOW_TYPE,
-          workflowId: videoImportWorkflowId(video.id),
-          jobType: VIDEO_IMPORT_JOB_TYPE,
-          taskQueue: deps.taskQueues.main,
-          args: [input],
-          userId,
-          domainId: video.id,
+      const input: VideoImportInput = {
         videoId: video.id,
+        userId,
+        contentTypes: body.contentTypes ?? [],
+        ...(body.export ? { export: body.export } : {}),
+        // The slot reserved above is the import's one: the run adopts it.
+        quotaReserved: true,
+      };
+      try {
+        const { runId } = await startRun(deps, videoImportRun, {
+          workflowId: videoImportWorkflowId(video.id),
+          args: [input],
           input: { url: body.url, contentTypes: body.contentTypes ?? null, export: body.export ?? null },
         });
         return { status: 202, body: { ...runStartedBody(runId), videoId: video.id } };
       } catch (err) {
         // No run owns the slot: give it back, and drop a row this request created.
-        if (created || reopened) await releaseVideoQuota(db, video.id);
-        if (created) await deleteVideo(db, video.id);
-        else if (reopened) await updateVideoProcessing(db, video.id, { status: 'failed', error: 'the import could not be started' });
+        await abandonImportVideo(db, opening);
         throw err;
       }
     });
@@ -241,15 +221,9 @@ function router(deps: ApiDeps): Router {
         parentContentId: latest?.id ?? null,
         ...(body.instructions ? { instructions: body.instructions } : {}),
       };
-      const { runId } = await startRun(deps, {
-        workflowType: CONTENT_REGENERATE_WORKFLOW_TYPE,
+      const { runId } = await startRun(deps, contentRegenerateRun, {
         workflowId: contentRegenerateWorkflowId(video.id, typeKey, version),
-        jobType: CONTENT_REGENERATE_JOB_TYPE,
-        taskQueue: deps.taskQueues.main,
         args: [input],
-        userId,
-        domainId: video.id,
-        videoId: video.id,
         input: { contentType: typeKey, version, instructions: body.instructions ?? null },
       });
       return { status: 202, body: { ...runStartedBody(runId), videoId: video.id, contentType: typeKey, version } };

@@ -7,6 +7,8 @@ import * as m0005 from './0005_clips_social';
 import * as m0006 from './0006_affiliates';
 import * as m0007 from './0007_operations';
 import * as m0008 from './0008_social_oauth';
+import * as m0009 from './0009_credit_packs';
+import * as m0010 from './0010_long_lived_runs';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -18,4 +20,6 @@ export const migrations: Record<string, Migration> = {
   '0006_affiliates': m0006,
   '0007_operations': m0007,
   '0008_social_oauth': m0008,
+  '0009_credit_packs': m0009,
+  '0010_long_lived_runs': m0010,
 };

@@ -127,6 +127,22 @@ export async function recordApiKeyUse(db: DbOrTx, id: string): Promise<void> {
     .execute();
 }
 
+/**
+ * The user's live keys, counted under a lock on the user row: inside a transaction, concurrent
+ * key creations of one user wait for each other, so a per-user cap cannot be raced past.
+ */
+export async function countLiveApiKeysLocked(db: DbOrTx, userId: string): Promise<number> {
+  await db.selectFrom('users').select('id').where('id', '=', userId).forUpdate().execute();
+  const { count } = await db
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<string>().as('count'))
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', sql<Date>`now()`)]))
+    .executeTakeFirstOrThrow();
+  return Number(count);
+}
+
 export async function listApiKeys(db: DbOrTx, userId: string): Promise<ApiKey[]> {
   return db.selectFrom('api_keys').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').orderBy('id').execute();
 }

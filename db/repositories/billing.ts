@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { DbOrTx, Tx } from '../database';
 import type { PlanSlug, SubscriptionStatus } from '../types';
+import { tierWithGrants } from './plans';
 
 /** Queries of the Stripe billing lifecycle: webhook intake, subscriptions, payments, usage periods (the credit ledger is credits.ts). */
 
@@ -123,6 +124,17 @@ export async function findPlanByStripePrice(db: DbOrTx, stripePriceId: string): 
     monthlyCredits: row.monthly_credits ?? 0,
     videoLimit: row.video_limit ?? null,
   };
+}
+
+/** Credit packs sold at these Stripe prices, by price id: what a top-up's line items buy (a pack retired since still pays out). */
+export async function findCreditPacksByStripePrices(db: DbOrTx, stripePriceIds: readonly string[]): Promise<Map<string, { slug: string; credits: number }>> {
+  if (stripePriceIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('credit_packs')
+    .select(['stripe_price_id', 'slug', 'credits'])
+    .where('stripe_price_id', 'in', [...stripePriceIds])
+    .execute();
+  return new Map(rows.map((r) => [r.stripe_price_id, { slug: r.slug, credits: r.credits }]));
 }
 
 export async function findPlanById(db: DbOrTx, planId: string): Promise<{ slug: PlanSlug; sortOrder: number; monthlyCredits: number; videoLimit: number | null }> {
@@ -286,9 +298,14 @@ export async function setUserBillingFields(db: DbOrTx, userId: string, fields: U
     .execute();
 }
 
+/** The Stripe customer id on the user's row, unless it already has one. */
+export async function setStripeCustomerIfUnset(db: DbOrTx, userId: string, stripeCustomerId: string): Promise<void> {
+  await db.updateTable('users').set({ stripe_customer_id: stripeCustomerId }).where('id', '=', userId).where('stripe_customer_id', 'is', null).execute();
+}
+
 /**
- * The tier a user gets: the higher of the subscription's tier and any active admin grant
- * (plans ranked by sort_order), plus the Stripe status and period end to show.
+ * The tier a user gets: the subscription's tier raised by active admin grants (tierWithGrants,
+ * the rule of the one plan resolver), plus the Stripe status and period end to show.
  */
 export async function setUserTier(
   db: DbOrTx,
@@ -296,18 +313,7 @@ export async function setUserTier(
   subscriptionTier: PlanSlug,
   fields: UserBillingFields,
 ): Promise<PlanSlug> {
-  const grant = await db
-    .selectFrom('admin_subscription_grants as g')
-    .innerJoin('subscription_plans as p', 'p.slug', 'g.tier_override')
-    .select(['p.slug', 'p.sort_order'])
-    .where('g.user_id', '=', userId)
-    .where('g.is_active', '=', true)
-    .where((eb) => eb.or([eb('g.expires_at', 'is', null), eb('g.expires_at', '>', sql<Date>`now()`)]))
-    .orderBy('p.sort_order', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const own = await db.selectFrom('subscription_plans').select('sort_order').where('slug', '=', subscriptionTier).executeTakeFirst();
-  const tier = grant && grant.sort_order > (own?.sort_order ?? 0) ? grant.slug : subscriptionTier;
+  const tier = await tierWithGrants(db, userId, subscriptionTier);
   await db.updateTable('users').set({ subscription_tier: tier }).where('id', '=', userId).execute();
   await setUserBillingFields(db, userId, fields);
   return tier;
@@ -385,20 +391,4 @@ export async function openUsagePeriod(
     .returning('id')
     .executeTakeFirst();
   return inserted !== undefined;
-}
-
-// ---- credit ledger ------------------------------------------------------------------------
-
-export async function creditBalance(db: DbOrTx, userId: string) {
-  return db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirst();
-}
-
-/** Ledger rows newest first; `before` is the (created_at, id) of the last row of the previous page. */
-export async function creditHistory(db: DbOrTx, userId: string, limit: number, before?: { createdAt: Date; id: string }) {
-  let query = db
-    .selectFrom('credit_transactions')
-    .select(['id', 'amount', 'transaction_type', 'balance_after', 'description', 'created_at'])
-    .where('user_id', '=', userId);
-  if (before) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.createdAt, before.id)));
-  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }

@@ -6,6 +6,11 @@ export async function listContentTypes(db: DbOrTx): Promise<ContentType[]> {
   return db.selectFrom('content_types').selectAll().where('is_active', '=', true).orderBy('sort_order').execute();
 }
 
+/** An active content type by key; undefined for unknown or retired keys. */
+export async function findActiveContentType(db: DbOrTx, key: string): Promise<ContentType | undefined> {
+  return db.selectFrom('content_types').selectAll().where('key', '=', key).where('is_active', '=', true).executeTakeFirst();
+}
+
 export interface GenerationPrompt {
   id: string;
   contentTypeId: string;
@@ -68,9 +73,13 @@ export interface PromptValues {
   instructions?: string;
 }
 
+const slot = (name: string) => new RegExp(`\\{\\{\\s*${name}\\s*\\}\\}`);
+
 /**
- * Fills the {{title}}, {{channel}}, {{transcript}} and {{instructions}} placeholders of a seeded
- * user prompt. Values are inserted literally (a transcript containing "{{title}}" stays as is).
+ * The one prompt-template filler: fills the {{title}}, {{channel}}, {{transcript}} and
+ * {{instructions}} placeholders of an ai_prompts user prompt. Values are inserted literally (a
+ * transcript containing "{{title}}" stays as is); without instructions their placeholder line
+ * goes. A template without a slot for the transcript (or for given instructions) gets it appended.
  */
 export function fillPromptTemplate(template: string, values: PromptValues): string {
   const instructions = values.instructions?.trim();
@@ -80,6 +89,9 @@ export function fillPromptTemplate(template: string, values: PromptValues): stri
     transcript: values.transcript,
     instructions: instructions ? `Additional instructions from the creator: ${instructions}` : '',
   };
-  const withoutEmptyInstructions = instructions ? template : template.replace(/\n\n\{\{instructions\}\}\n/, '\n');
-  return withoutEmptyInstructions.replace(/\{\{(\w+)\}\}/g, (placeholder, name: string) => byName[name] ?? placeholder);
+  const withoutEmptyInstructions = instructions ? template : template.replace(/\n\n\{\{\s*instructions\s*\}\}\n/, '\n');
+  let prompt = withoutEmptyInstructions.replace(/\{\{\s*(\w+)\s*\}\}/g, (placeholder, name: string) => byName[name] ?? placeholder);
+  if (!slot('transcript').test(template)) prompt += `\n\n<transcript>\n${values.transcript}\n</transcript>`;
+  if (instructions && !slot('instructions').test(template)) prompt += `\n\n${byName.instructions}`;
+  return prompt;
 }

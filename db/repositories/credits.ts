@@ -113,22 +113,27 @@ async function applyLocked(tx: Tx, input: CreditTransactionInput): Promise<Appli
   return { transaction, balance: balanceAfter, applied: true };
 }
 
-/** 0 for a user who never had credits. */
-export async function getCreditBalance(db: DbOrTx, userId: string): Promise<number> {
-  const row = await db.selectFrom('user_credits').select('balance').where('user_id', '=', userId).executeTakeFirst();
-  return row?.balance ?? 0;
+export interface CreditBalance {
+  balance: number;
+  totalPurchased: number;
+  totalGranted: number;
+  totalUsed: number;
 }
 
-/** Newest first. */
-export async function listCreditTransactions(db: DbOrTx, userId: string, limit = 50): Promise<CreditTransaction[]> {
-  return db
+/** The user's credit balance and totals; zeros for a user who never had credits. */
+export async function getCreditBalance(db: DbOrTx, userId: string): Promise<CreditBalance> {
+  const row = await db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  return { balance: row?.balance ?? 0, totalPurchased: row?.total_purchased ?? 0, totalGranted: row?.total_granted ?? 0, totalUsed: row?.total_used ?? 0 };
+}
+
+/** Ledger rows newest first; `before` is the (created_at, id) of the last row of the previous page. */
+export async function creditHistory(db: DbOrTx, userId: string, limit: number, before?: { createdAt: Date; id: string }) {
+  let query = db
     .selectFrom('credit_transactions')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .orderBy('created_at', 'desc')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
+    .select(['id', 'amount', 'transaction_type', 'balance_after', 'description', 'created_at'])
+    .where('user_id', '=', userId);
+  if (before) query = query.where((eb) => eb(eb.refTuple('created_at', 'id'), '<', eb.tuple(before.createdAt, before.id)));
+  return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
 }
 
 // ---- reservations: reserve → commit | refund ------------------------------------------------

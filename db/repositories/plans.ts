@@ -84,16 +84,9 @@ export async function getPlanBySlug(db: DbOrTx, slug: PlanSlug): Promise<Plan | 
   return (await listPlans(db)).find((p) => p.slug === slug);
 }
 
-/**
- * The plan a user gets right now: their subscription tier, raised by active admin grants
- * (seed 000's rule: a grant wins). A full_access grant without a tier override means enterprise;
- * unlimited_videos lifts the video limit; video_limit_override replaces it (the largest wins).
- * Undefined when the user does not exist.
- */
-export async function getPlanForUser(db: DbOrTx, userId: string, now: Date = new Date()): Promise<UserPlan | undefined> {
-  const user = await db.selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirst();
-  if (!user) return undefined;
-  const grants = await db
+/** Active, unrevoked, unexpired admin grants of the user, oldest first. */
+async function activeGrantRows(db: DbOrTx, userId: string, now: Date) {
+  return db
     .selectFrom('admin_subscription_grants')
     .select(['id', 'grant_type', 'tier_override', 'video_limit_override', 'expires_at'])
     .where('user_id', '=', userId)
@@ -102,17 +95,40 @@ export async function getPlanForUser(db: DbOrTx, userId: string, now: Date = new
     .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
     .orderBy('created_at')
     .execute();
+}
 
-  const plans = await listPlans(db);
-  const rank = (slug: string) => plans.findIndex((p) => p.slug === slug);
-  const subscribedSlug = user.subscription_tier as PlanSlug;
-  let effective = plans.find((p) => p.slug === subscribedSlug);
-  if (!effective) throw new Error(`user ${userId} has tier ${subscribedSlug}, which has no seeded plan`);
+/** The plan of `slug`, raised to the highest tier a grant gives (full_access without an override: enterprise); never lowered. */
+function raisedByGrants(plans: Plan[], slug: PlanSlug, grants: Array<{ grant_type: AdminGrantType; tier_override: PlanSlug | null }>): Plan {
+  const rank = (s: string) => plans.findIndex((p) => p.slug === s);
+  let effective = plans.find((p) => p.slug === slug);
+  if (!effective) throw new Error(`tier ${slug} has no seeded plan`);
   for (const grant of grants) {
     const tier = grant.tier_override ?? (grant.grant_type === 'full_access' ? 'enterprise' : null);
     const granted = tier === null ? undefined : plans.find((p) => p.slug === tier);
     if (granted && rank(granted.slug) > rank(effective.slug)) effective = granted;
   }
+  return effective;
+}
+
+/** The tier a subscription's `subscriptionTier` gives the user once their active admin grants raise it (the rule of getPlanForUser). */
+export async function tierWithGrants(db: DbOrTx, userId: string, subscriptionTier: PlanSlug, now: Date = new Date()): Promise<PlanSlug> {
+  return raisedByGrants(await listPlans(db), subscriptionTier, await activeGrantRows(db, userId, now)).slug;
+}
+
+/**
+ * The one entitlement resolver (API, activities and repositories all ask it): the plan a user
+ * gets right now is their subscription tier, raised by active admin grants (seed 000's rule: a
+ * grant wins; it never lowers the tier). A full_access grant without a tier override means
+ * enterprise; unlimited_videos lifts the video limit; video_limit_override replaces it (the
+ * largest wins). Undefined when the user does not exist.
+ */
+export async function getPlanForUser(db: DbOrTx, userId: string, now: Date = new Date()): Promise<UserPlan | undefined> {
+  const user = await db.selectFrom('users').select('subscription_tier').where('id', '=', userId).executeTakeFirst();
+  if (!user) return undefined;
+  const grants = await activeGrantRows(db, userId, now);
+  const plans = await listPlans(db);
+  const subscribedSlug = user.subscription_tier as PlanSlug;
+  const effective = raisedByGrants(plans, subscribedSlug, grants);
 
   const features = { ...effective.features };
   if (grants.some((g) => g.grant_type === 'unlimited_videos')) features.videoLimit = null;
@@ -135,4 +151,23 @@ export async function getPlanForUser(db: DbOrTx, userId: string, now: Date = new
       expiresAt: g.expires_at,
     })),
   };
+}
+
+export interface PlanLimits {
+  /** The effective plan's slug (admin grants applied). */
+  plan: PlanSlug;
+  /** Requests per minute per API key (a key's own rate_limit may only lower it). */
+  apiRateLimitPerMinute: number;
+  /** Runs of one user that may be `running` at once. */
+  maxConcurrentJobs: number;
+  /** Runs start with a higher Temporal priority. */
+  priorityProcessing: boolean;
+}
+
+/** The request-time limits of the user's effective plan; a user who does not exist gets the free plan's. */
+export async function getPlanLimits(db: DbOrTx, userId: string): Promise<PlanLimits> {
+  const plan = (await getPlanForUser(db, userId)) ?? (await getPlanBySlug(db, 'free'));
+  if (!plan) throw new Error('the free plan is not seeded');
+  const { apiRateLimitPerMinute, maxConcurrentJobs, priorityProcessing } = plan.features;
+  return { plan: plan.slug, apiRateLimitPerMinute, maxConcurrentJobs, priorityProcessing };
 }

@@ -36,8 +36,15 @@ export async function listUserRuns(db: DbOrTx, userId: string, filter: RunListFi
   return query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
 }
 
-export async function listRunningRunIds(db: DbOrTx, userId: string): Promise<string[]> {
-  const rows = await db.selectFrom('job_runs').select('id').where('user_id', '=', userId).where('status', '=', 'running').execute();
+/** The user's running runs that hold a concurrency slot: long-lived ones (posts, subscriptions) never do. */
+export async function listSlotHoldingRunIds(db: DbOrTx, userId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('job_runs')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('status', '=', 'running')
+    .where('long_lived', '=', false)
+    .execute();
   return rows.map((r) => r.id);
 }
 

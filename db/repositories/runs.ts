@@ -1,6 +1,9 @@
 import { sql } from 'kysely';
-import type { DbOrTx } from '../database';
+import type { RunProgressWrite } from '../../schemas/runs';
+import type { Db, DbOrTx } from '../database';
 import type { JobRun, RunStatus } from '../types';
+import { updateThumbnailJobProgress } from './thumbnails';
+import { updateVideoProcessing } from './video-import';
 
 export interface NewRun {
   id: string;
@@ -8,6 +11,10 @@ export interface NewRun {
   userId: string | null;
   domainId?: string | null;
   input?: unknown;
+  /** Lives for days (a scheduled post, a subscription): never counted against the concurrency cap. */
+  longLived?: boolean;
+  /** The id runs again after a completed run too (Temporal's ALLOW_DUPLICATE), so a completed row reopens as well. */
+  reopensCompleted?: boolean;
 }
 
 /** Closed states after which Temporal lets the same workflow id run again (ALLOW_DUPLICATE_FAILED_ONLY). */
@@ -16,7 +23,8 @@ const RERUNNABLE: RunStatus[] = ['failed', 'canceled', 'terminated', 'timed_out'
 /**
  * Registers a run; a second call for the same id (API then workflow, or a retry) changes nothing,
  * except that a row left failed/canceled/terminated/timed_out by an earlier run of the same id is
- * reopened for the new run. A completed row is never reopened.
+ * reopened for the new run. A completed row is reopened only for ids that may run again after
+ * completing (`reopensCompleted`).
  */
 export async function registerRun(db: DbOrTx, run: NewRun): Promise<void> {
   await db
@@ -32,7 +40,7 @@ export async function registerRun(db: DbOrTx, run: NewRun): Promise<void> {
       started_at: sql`now()`,
     })
     .where('id', '=', run.id)
-    .where('status', 'in', RERUNNABLE)
+    .where('status', 'in', run.reopensCompleted ? [...RERUNNABLE, 'completed'] : RERUNNABLE)
     .execute();
   await db
     .insertInto('job_runs')
@@ -42,6 +50,7 @@ export async function registerRun(db: DbOrTx, run: NewRun): Promise<void> {
       user_id: run.userId,
       domain_id: run.domainId ?? null,
       input: run.input === undefined ? null : JSON.stringify(run.input),
+      long_lived: run.longLived ?? false,
     })
     .onConflict((oc) =>
       oc.column('id').doUpdateSet({
@@ -60,6 +69,17 @@ export async function updateRunProgress(db: DbOrTx, id: string, stage: string, p
     .where('id', '=', id)
     .where('status', '=', 'running')
     .execute();
+}
+
+/** A run's progress and the domain row mirroring it, in one transaction: one write per stage change. */
+export async function saveRunProgress(db: Db, id: string, write: RunProgressWrite): Promise<void> {
+  const { row } = write;
+  if (!row) return updateRunProgress(db, id, write.stage, write.progress);
+  await db.transaction().execute(async (tx) => {
+    await updateRunProgress(tx, id, write.stage, write.progress);
+    if (row.kind === 'video') await updateVideoProcessing(tx, row.videoId, { status: 'processing', progress: write.progress });
+    else await updateThumbnailJobProgress(tx, row.jobId, write.progress, row.currentStyle);
+  });
 }
 
 export interface RunClosure {

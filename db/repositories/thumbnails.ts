@@ -340,3 +340,18 @@ export async function markThumbnailOnYoutube(db: Db, thumbnailId: string, videoI
     .where((eb) => eb.or([eb('id', '=', thumbnailId), eb('is_uploaded_to_youtube', '=', true)]))
     .execute();
 }
+
+/** What the AI copy of a job draws on: its video's text, the expression, and the category and character profile when set. */
+export async function thumbnailCopyContext(db: DbOrTx, job: Pick<ThumbnailJob, 'video_id' | 'expression_category' | 'content_category' | 'character_profile_id'>) {
+  const [video, expression, category, profile] = await Promise.all([
+    db.selectFrom('videos').select(['title', 'description', 'transcript']).where('id', '=', job.video_id).executeTakeFirst(),
+    db.selectFrom('thumbnail_expressions').selectAll().where('key', '=', job.expression_category).executeTakeFirst(),
+    job.content_category
+      ? db.selectFrom('thumbnail_content_categories').select(['name', 'description']).where('key', '=', job.content_category).executeTakeFirst()
+      : undefined,
+    job.character_profile_id
+      ? db.selectFrom('user_character_profiles').select(['full_anchor_text', 'profile_name']).where('id', '=', job.character_profile_id).executeTakeFirst()
+      : undefined,
+  ]);
+  return { video, expression, category, profile };
+}

@@ -1,6 +1,8 @@
-import { sql } from 'kysely';
-import type { Db, DbOrTx } from '../database';
-import type { Video, VideoContent, VideoProcessingStatus } from '../types';
+import { sql, type Insertable } from 'kysely';
+import type { Db, DbOrTx, Tx } from '../database';
+import type { AdminGrantType, TranscriptSource, Video, VideoContent, VideoContentTable, VideoProcessingStatus } from '../types';
+import { listContentTypes } from './content';
+import { getPlanForUser, type UserPlan } from './plans';
 
 /** The user's video quota is used up; the API answers 402, the workflow fails with QuotaExceeded. */
 export class VideoQuotaExceededError extends Error {
@@ -21,55 +23,19 @@ export interface QuotaState {
   usageId?: string;
 }
 
-export interface EffectivePlan {
-  /** Plan slug whose features apply: an active grant's tier_override, else users.subscription_tier. */
-  plan: string;
-  freeVideoUsed: boolean;
-  grant?: { id: string; type: 'full_access' | 'unlimited_videos' | 'video_limit_override'; videoLimit: number | null };
-  /** null = unlimited */
-  videoLimit: number | null;
-  maxDurationSeconds: number;
-  /** Content type keys the plan may generate (active types only). */
-  allowedContentTypes: string[];
+/** Grants that decide imports: any of them puts the slot under the admin-grant gate. */
+const VIDEO_GRANTS: ReadonlySet<AdminGrantType> = new Set(['full_access', 'unlimited_videos', 'video_limit_override']);
+
+/** Seed 000's "Video Import Flow" order: an active admin grant first, else the free tier's single video, else the plan. */
+function quotaGate(plan: UserPlan): QuotaGateKind {
+  if (plan.adminGrants.some((g) => VIDEO_GRANTS.has(g.grantType))) return 'admin_grant';
+  return plan.slug === 'free' ? 'free_tier' : 'plan';
 }
 
-/** Used when the plan has no features row: a 2-hour cap, like the seeds' smallest paid plan. */
-const DEFAULT_MAX_DURATION_SECONDS = 7200;
-const VIDEO_GRANTS = ['full_access', 'unlimited_videos', 'video_limit_override'] as const;
-
-/** The plan, grant and limits that decide a user's imports, as of `now`. */
-export async function effectivePlan(db: DbOrTx, userId: string, now = new Date()): Promise<EffectivePlan | undefined> {
-  const user = await db.selectFrom('users').select(['subscription_tier', 'free_video_used']).where('id', '=', userId).executeTakeFirst();
-  if (!user) return undefined;
-  const grant = await db
-    .selectFrom('admin_subscription_grants')
-    .select(['id', 'grant_type', 'tier_override', 'video_limit_override'])
-    .where('user_id', '=', userId)
-    .where('is_active', '=', true)
-    .where('revoked_at', 'is', null)
-    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)]))
-    .where('grant_type', 'in', [...VIDEO_GRANTS])
-    // An unlimited grant beats a raised limit; the newest grant breaks ties.
-    .orderBy(sql`case when grant_type = 'video_limit_override' then 1 else 0 end`)
-    .orderBy('created_at', 'desc')
-    .executeTakeFirst();
-  const plan = grant?.tier_override ?? user.subscription_tier;
-  const features = await db
-    .selectFrom('subscription_plans as p')
-    .innerJoin('subscription_plan_features as f', 'f.plan_id', 'p.id')
-    .select(['f.video_limit', 'f.max_video_duration_seconds', 'f.allowed_content_types'])
-    .where('p.slug', '=', plan as never)
-    .executeTakeFirst();
-  const activeTypes = await db.selectFrom('content_types').select('key').where('is_active', '=', true).orderBy('sort_order').orderBy('key').execute();
-  const allowed = features ? new Set(features.allowed_content_types) : undefined;
-  return {
-    plan,
-    freeVideoUsed: user.free_video_used,
-    grant: grant ? { id: grant.id, type: grant.grant_type as NonNullable<EffectivePlan['grant']>['type'], videoLimit: grant.video_limit_override } : undefined,
-    videoLimit: features?.video_limit ?? null,
-    maxDurationSeconds: features?.max_video_duration_seconds ?? DEFAULT_MAX_DURATION_SECONDS,
-    allowedContentTypes: activeTypes.map((t) => t.key).filter((key) => !allowed || allowed.has(key)),
-  };
+/** Active content types the plan may generate, in display order: what an import without a list produces. */
+export async function importableContentTypes(db: DbOrTx, plan: UserPlan): Promise<string[]> {
+  const allowed = new Set(plan.features.allowedContentTypes);
+  return (await listContentTypes(db)).map((t) => t.key).filter((key) => allowed.has(key));
 }
 
 /** The user's usage row covering `now`: the subscription's current period, else the calendar month (UTC). */
@@ -130,37 +96,59 @@ async function lockVideo(db: DbOrTx, videoId: string): Promise<Video | undefined
 }
 
 /**
- * Seed 000's "Video Import Flow": an active admin grant wins (unlimited, or its own limit);
- * else the free tier's single video (users.free_video_used); else the plan's video_limit
- * against the current period's processed + reserved videos. Idempotent per video: a slot
- * already reserved or committed for it is returned as is. Must run inside a transaction.
+ * Takes one video slot for the video's import, through the gate quotaGate picks; the limit is
+ * the effective plan's video limit (admin grants already applied by getPlanForUser). Idempotent
+ * per video: a slot already reserved or committed for it is returned as is. Runs in the
+ * caller's transaction when given one, else in its own.
  */
-export async function reserveVideoQuota(tx: DbOrTx, videoId: string, now = new Date()): Promise<{ quota: QuotaState; plan: EffectivePlan }> {
-  const video = await lockVideo(tx, videoId);
-  if (!video) throw new Error(`video ${videoId} does not exist`);
-  const plan = await effectivePlan(tx, video.user_id, now);
-  if (!plan) throw new Error(`user ${video.user_id} does not exist`);
-  const existing = quotaOf(video);
-  if (existing && existing.state !== 'released') return { quota: existing, plan };
+export async function reserveVideoQuota(db: DbOrTx, videoId: string, now = new Date()): Promise<{ quota: QuotaState; plan: UserPlan }> {
+  const reserve = async (tx: Tx) => {
+    const video = await lockVideo(tx, videoId);
+    if (!video) throw new Error(`video ${videoId} does not exist`);
+    const plan = await getPlanForUser(tx, video.user_id, now);
+    if (!plan) throw new Error(`user ${video.user_id} does not exist`);
+    const existing = quotaOf(video);
+    if (existing && existing.state !== 'released') return { quota: existing, plan };
 
-  let quota: QuotaState;
-  if (plan.grant) {
-    const limit = plan.grant.type === 'video_limit_override' ? plan.grant.videoLimit : null;
-    const usageId = await currentUsageRow(tx, video.user_id, limit, now);
-    if (!(await takeUsageSlot(tx, usageId, limit))) throw new VideoQuotaExceededError(`your video limit of ${limit} for this period is used up`);
-    quota = { gate: 'admin_grant', state: 'reserved', usageId };
-  } else if (plan.plan === 'free') {
-    const taken = await tx.updateTable('users').set({ free_video_used: true }).where('id', '=', video.user_id).where('free_video_used', '=', false).returning('id').executeTakeFirst();
-    if (!taken) throw new VideoQuotaExceededError('the free plan includes one video, and it has been used; upgrade to import more');
-    quota = { gate: 'free_tier', state: 'reserved' };
-  } else {
-    const usageId = await currentUsageRow(tx, video.user_id, plan.videoLimit, now);
-    if (!(await takeUsageSlot(tx, usageId, plan.videoLimit))) {
-      throw new VideoQuotaExceededError(`your ${plan.plan} plan's ${plan.videoLimit} videos for this billing period are used up`);
+    const gate = quotaGate(plan);
+    const limit = plan.features.videoLimit;
+    let quota: QuotaState;
+    if (gate === 'free_tier') {
+      const taken = await tx.updateTable('users').set({ free_video_used: true }).where('id', '=', video.user_id).where('free_video_used', '=', false).returning('id').executeTakeFirst();
+      if (!taken) throw new VideoQuotaExceededError('the free plan includes one video, and it has been used; upgrade to import more');
+      quota = { gate, state: 'reserved' };
+    } else {
+      const usageId = await currentUsageRow(tx, video.user_id, limit, now);
+      if (!(await takeUsageSlot(tx, usageId, limit))) {
+        throw new VideoQuotaExceededError(
+          gate === 'admin_grant' ? `your video limit of ${limit} for this period is used up` : `your ${plan.slug} plan's ${limit} videos for this billing period are used up`,
+        );
+      }
+      quota = { gate, state: 'reserved', usageId };
     }
-    quota = { gate: 'plan', state: 'reserved', usageId };
-  }
-  await setQuotaState(tx, videoId, quota);
+    await setQuotaState(tx, videoId, quota);
+    return { quota, plan };
+  };
+  return db.isTransaction ? reserve(db as Tx) : db.transaction().execute(reserve);
+}
+
+/** The slot the API reserved for this video is no longer held (given back), so the run has none to adopt. */
+export class VideoQuotaNotHeldError extends Error {
+  override name = 'VideoQuotaNotHeldError';
+}
+
+/**
+ * The reservation the API made with the video row, adopted by the import run instead of taking a
+ * second slot: reserved or committed (a retried activity) is returned as is, anything else throws
+ * VideoQuotaNotHeldError.
+ */
+export async function heldVideoQuota(db: DbOrTx, videoId: string, now = new Date()): Promise<{ quota: QuotaState; plan: UserPlan }> {
+  const video = await findVideo(db, videoId);
+  if (!video) throw new Error(`video ${videoId} does not exist`);
+  const quota = quotaOf(video);
+  if (!quota || quota.state === 'released') throw new VideoQuotaNotHeldError(`the video slot reserved for import ${videoId} was given back; import the video again`);
+  const plan = await getPlanForUser(db, video.user_id, now);
+  if (!plan) throw new Error(`user ${video.user_id} does not exist`);
   return { quota, plan };
 }
 
@@ -207,7 +195,7 @@ export interface NewImportVideo {
 }
 
 /** The user's row for this YouTube video, created if new (one per user and YouTube id). */
-export async function findOrCreateImportVideo(tx: DbOrTx, input: NewImportVideo): Promise<{ video: Video; created: boolean }> {
+async function findOrCreateImportVideo(tx: Tx, input: NewImportVideo): Promise<{ video: Video; created: boolean }> {
   const metadata = input.suppliedTranscript ? { supplied_transcript: input.suppliedTranscript } : {};
   const inserted = await tx
     .insertInto('videos')
@@ -221,7 +209,7 @@ export async function findOrCreateImportVideo(tx: DbOrTx, input: NewImportVideo)
 }
 
 /** Puts a failed or canceled import back to pending for a new run, with a newly supplied transcript if any. */
-export async function reopenImportVideo(tx: DbOrTx, videoId: string, suppliedTranscript?: NewImportVideo['suppliedTranscript']): Promise<void> {
+async function reopenImportVideo(tx: Tx, videoId: string, suppliedTranscript?: NewImportVideo['suppliedTranscript']): Promise<void> {
   await tx
     .updateTable('videos')
     .set({
@@ -234,8 +222,34 @@ export async function reopenImportVideo(tx: DbOrTx, videoId: string, suppliedTra
     .execute();
 }
 
-export async function deleteVideo(db: DbOrTx, videoId: string): Promise<void> {
-  await db.deleteFrom('videos').where('id', '=', videoId).execute();
+export type ImportOpening =
+  /** The video was imported already: nothing changed. */
+  | { outcome: 'already-imported'; video: Video }
+  /** The row is new (`created`), reopened after a failed or canceled run (`reopened`), or pending for a run already going; its slot is reserved. */
+  | { outcome: 'opened'; video: Video; created: boolean; reopened: boolean; quota: QuotaState };
+
+/**
+ * The video row of an import request and its quota slot, in one transaction so that a refused
+ * import (VideoQuotaExceededError) leaves nothing behind. The reservation made here is the
+ * import's one: the run adopts it (heldVideoQuota) rather than reserving again.
+ */
+export async function openImportVideo(db: Db, input: NewImportVideo): Promise<ImportOpening> {
+  return db.transaction().execute(async (tx) => {
+    const { video, created } = await findOrCreateImportVideo(tx, input);
+    if (!created && video.processing_status === 'completed') return { outcome: 'already-imported', video };
+    const reopened = !created && (video.processing_status === 'failed' || video.processing_status === 'canceled');
+    if (reopened) await reopenImportVideo(tx, video.id, input.suppliedTranscript);
+    const { quota } = await reserveVideoQuota(tx, video.id);
+    return { outcome: 'opened', video, created, reopened, quota };
+  });
+}
+
+/** Undoes openImportVideo when its run could not be started: the slot goes back, a created row goes, a reopened one fails again. */
+export async function abandonImportVideo(db: Db, opening: { video: Video; created: boolean; reopened: boolean }): Promise<void> {
+  if (!opening.created && !opening.reopened) return;
+  await releaseVideoQuota(db, opening.video.id);
+  if (opening.created) await db.deleteFrom('videos').where('id', '=', opening.video.id).execute();
+  else await updateVideoProcessing(db, opening.video.id, { status: 'failed', error: 'the import could not be started' });
 }
 
 export async function findUserVideo(db: DbOrTx, userId: string, videoId: string): Promise<Video | undefined> {
@@ -291,5 +305,107 @@ export async function listContentVersions(db: DbOrTx, videoId: string, contentTy
     .where('vc.video_id', '=', videoId)
     .where('ct.key', '=', contentTypeKey)
     .orderBy('vc.version', 'desc')
+    .execute();
+}
+
+/** What YouTube reports about a video, as the videos row keeps it. */
+export interface YoutubeVideoDetails {
+  title: string;
+  description: string;
+  channelId: string | null;
+  channelTitle: string | null;
+  durationSeconds: number;
+  viewCount: number;
+  likeCount: number;
+  commentCount: number;
+  tags: string[];
+  category: string | null;
+  language: string | null;
+  thumbnailUrl: string | null;
+  publishedAt: string | null;
+}
+
+export async function saveYoutubeDetails(db: DbOrTx, videoId: string, details: YoutubeVideoDetails): Promise<void> {
+  await db
+    .updateTable('videos')
+    .set({
+      title: details.title,
+      description: details.description,
+      channel_id: details.channelId,
+      channel_title: details.channelTitle,
+      duration_seconds: details.durationSeconds,
+      view_count: details.viewCount,
+      like_count: details.likeCount,
+      comment_count: details.commentCount,
+      tags: sql<string[]>`${sql.val(details.tags)}::text[]`,
+      category: details.category,
+      language: details.language,
+      thumbnail_url: details.thumbnailUrl,
+      published_at: details.publishedAt,
+    })
+    .where('id', '=', videoId)
+    .execute();
+}
+
+/** The video's transcript; the supplied transcript kept for this moment is dropped from metadata. */
+export async function saveVideoTranscript(
+  db: DbOrTx,
+  videoId: string,
+  transcript: { text: string; source: TranscriptSource; segments: unknown[]; language: string | null },
+): Promise<void> {
+  await db
+    .updateTable('videos')
+    .set({
+      transcript: transcript.text,
+      transcript_source: transcript.source,
+      transcript_segments: transcript.segments.length > 0 ? JSON.stringify(transcript.segments) : null,
+      language: transcript.language,
+      metadata: sql`metadata - 'supplied_transcript'`,
+    })
+    .where('id', '=', videoId)
+    .execute();
+}
+
+/** The condensed notes of an over-long transcript, kept in metadata for every content type. */
+export async function saveTranscriptDigest(db: DbOrTx, videoId: string, digest: string): Promise<void> {
+  await db
+    .updateTable('videos')
+    .set({ metadata: sql`metadata || jsonb_build_object('transcript_digest', ${digest}::text)` })
+    .where('id', '=', videoId)
+    .execute();
+}
+
+export type WrittenContent = Pick<VideoContent, 'id' | 'tokens_used'>;
+
+export async function findContentVersion(db: DbOrTx, videoId: string, contentTypeId: string, version: number): Promise<WrittenContent | undefined> {
+  return db
+    .selectFrom('video_content')
+    .select(['id', 'tokens_used'])
+    .where('video_id', '=', videoId)
+    .where('content_type_id', '=', contentTypeId)
+    .where('version', '=', version)
+    .executeTakeFirst();
+}
+
+export type NewVideoContent = Omit<Insertable<VideoContentTable>, 'id' | 'status' | 'created_at' | 'updated_at'>;
+
+/** Writes a completed content version; undefined when that version exists already (then it is the one result). */
+export async function insertVideoContent(db: DbOrTx, row: NewVideoContent): Promise<WrittenContent | undefined> {
+  return db
+    .insertInto('video_content')
+    .values({ ...row, status: 'completed' })
+    .onConflict((oc) => oc.columns(['video_id', 'content_type_id', 'version']).doNothing())
+    .returning(['id', 'tokens_used'])
+    .executeTakeFirst();
+}
+
+/** The given content rows of a video with their type, for export. */
+export async function listContentForExport(db: DbOrTx, videoId: string, contentIds: string[]) {
+  return db
+    .selectFrom('video_content as vc')
+    .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
+    .select(['vc.id', 'vc.version', 'vc.content', 'ct.key', 'ct.name'])
+    .where('vc.id', 'in', contentIds)
+    .where('vc.video_id', '=', videoId)
     .execute();
 }

@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Config } from '../../lib/config';
 import { ADMIN_SCOPES, USER_SCOPES } from '../../schemas/api-keys';
 import type { Db } from '../database';
 import { ensureApiKey, generateApiKey } from '../repositories/api-keys';
@@ -9,6 +8,14 @@ import { upsertUserByEmail } from '../repositories/users';
 export const DEMO_USER_EMAIL = 'demo@creator-jobs.local';
 export const DEV_ADMIN_EMAIL = 'admin@creator-jobs.local';
 export const DEMO_KEY_FILE = 'demo-api-key';
+
+/** The settings it reads (lib/config's Config has them; db/ does not import lib/). */
+export interface DevAccessSettings {
+  NODE_ENV: 'development' | 'test' | 'production';
+  DEV_API_KEY?: string;
+  DEV_ADMIN_KEY?: string;
+  dataDir: string;
+}
 
 export interface DevAccess {
   /** The demo user's key, to print at start; undefined when no demo access was seeded. */
@@ -35,7 +42,7 @@ function persistedDemoKey(dataDir: string): string {
  */
 export async function seedDevAccess(
   db: Db,
-  config: Pick<Config, 'NODE_ENV' | 'DEV_API_KEY' | 'DEV_ADMIN_KEY' | 'dataDir'>,
+  config: DevAccessSettings,
 ): Promise<DevAccess> {
   const access: DevAccess = {};
   const demoKey = config.DEV_API_KEY ?? (config.NODE_ENV === 'development' ? persistedDemoKey(config.dataDir) : undefined);

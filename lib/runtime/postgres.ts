@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { pingDb } from '../../db/database';
 import { ConfigError, type Config } from '../config';
 import { startEmbeddedPostgres } from './embedded-postgres';
+import { stopStalePostgres } from './pid-files';
 
 export interface ResolvedPostgres {
   databaseUrl: string;
   embedded: boolean;
+  /** The embedded postmaster's pid. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -27,7 +29,22 @@ export async function ensureDatabase(serverUrl: string, name: string): Promise<s
   return url.toString();
 }
 
-/** DATABASE_URL when set (must answer), else embedded PostgreSQL under DATA_DIR/pg. */
+/** Resolves when PostgreSQL answers; rejects with a one-line reason otherwise. */
+export async function pingDb(connectionString: string, timeoutMs = 5000): Promise<void> {
+  const client = new pg.Client({ connectionString, connectionTimeoutMillis: timeoutMs });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('select 1');
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * DATABASE_URL when set (must answer), else embedded PostgreSQL under DATA_DIR/pg with fsync on.
+ * A server a crashed start left running on that directory is stopped first: the caller owns DATA_DIR.
+ */
 export async function resolvePostgres(config: Config, log?: (line: string) => void): Promise<ResolvedPostgres> {
   if (config.DATABASE_URL) {
     try {
@@ -37,10 +54,12 @@ export async function resolvePostgres(config: Config, log?: (line: string) => vo
     }
     return { databaseUrl: config.DATABASE_URL, embedded: false, stop: async () => undefined };
   }
-  const server = await startEmbeddedPostgres(join(config.dataDir, 'pg'), config.PG_PORT, log);
+  const dir = join(config.dataDir, 'pg');
+  await stopStalePostgres(dir);
+  const server = await startEmbeddedPostgres(dir, config.PG_PORT, { log, durable: true });
   try {
     const databaseUrl = await ensureDatabase(server.url, APP_DATABASE);
-    return { databaseUrl, embedded: true, stop: () => server.stop() };
+    return { databaseUrl, embedded: true, pid: server.pid, stop: () => server.stop() };
   } catch (err) {
     await server.stop();
     throw err;

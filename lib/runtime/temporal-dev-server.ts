@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { ConfigError } from '../config';
+import { removePidFile, writePidFile } from './pid-files';
 import { isPortFree, waitFor } from './ports';
 import { SEARCH_ATTRIBUTES } from '../search-attributes';
 import { resolveTemporalCli } from './temporal-binary';
@@ -15,12 +16,15 @@ export interface DevServerOptions {
   namespace: string;
   host?: string;
   headless?: boolean;
+  /** Where to record the server's pid while it runs, so a start after a crash can stop it. */
+  pidFile?: string;
   log?: (line: string) => void;
 }
 
 export interface DevServer {
   address: string;
   uiUrl?: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -69,20 +73,27 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   args.push('--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true');
 
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { pid } = child;
+  const { pidFile } = options;
+  if (pidFile && pid !== undefined) writePidFile(pidFile, pid);
   let exited = false;
-  child.once('exit', () => (exited = true));
+  child.once('exit', () => {
+    exited = true;
+    if (pidFile && pid !== undefined) removePidFile(pidFile, pid);
+  });
   const forward = (chunk: Buffer) => options.log?.(chunk.toString().trimEnd());
   child.stdout?.on('data', forward);
   child.stderr?.on('data', forward);
 
   const up = await waitFor(async () => !exited && (await tcpOpen(host, options.port)), 30_000, 100);
-  if (!up) {
+  if (!up || pid === undefined) {
     await stopChild(child);
     throw new ConfigError(`Temporal dev server did not start on ${host}:${options.port} (binary ${cli})`);
   }
   return {
     address: `${host}:${options.port}`,
     uiUrl: options.headless ? undefined : `http://${host}:${options.uiPort}`,
+    pid,
     stop: () => stopChild(child),
   };
 }

@@ -1,27 +1,36 @@
 import { join } from 'node:path';
 import type { Config } from '../config';
 import { connectTemporalClient } from '../temporal';
+import { stopStaleProcess } from './pid-files';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 export interface ResolvedTemporal {
   address: string;
   uiUrl?: string;
   embedded: boolean;
+  /** The dev server's pid. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
-/** TEMPORAL_ADDRESS when set (must answer), else the CLI dev server with its UI, persisted under DATA_DIR. */
+/**
+ * TEMPORAL_ADDRESS when set (must answer), else the CLI dev server with its UI, persisted under
+ * DATA_DIR. A dev server a crashed start left running (DATA_DIR/temporal.pid) is stopped first.
+ */
 export async function resolveTemporal(config: Config, log?: (line: string) => void): Promise<ResolvedTemporal> {
   if (config.TEMPORAL_ADDRESS) {
     const client = await connectTemporalClient(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
     await client.connection.close();
     return { address: config.TEMPORAL_ADDRESS, embedded: false, stop: async () => undefined };
   }
+  const pidFile = join(config.dataDir, 'temporal.pid');
+  await stopStaleProcess(pidFile);
   const server = await startTemporalDevServer({
     port: config.TEMPORAL_PORT,
     uiPort: config.TEMPORAL_UI_PORT,
     dbFile: join(config.dataDir, 'temporal.db'),
     namespace: config.TEMPORAL_NAMESPACE,
+    pidFile,
     log,
   });
   try {
@@ -32,5 +41,5 @@ export async function resolveTemporal(config: Config, log?: (line: string) => vo
     await server.stop();
     throw err;
   }
-  return { address: server.address, uiUrl: server.uiUrl, embedded: true, stop: () => server.stop() };
+  return { address: server.address, uiUrl: server.uiUrl, embedded: true, pid: server.pid, stop: () => server.stop() };
 }

@@ -1,8 +1,7 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { sql } from 'kysely';
 import type { Db } from '../../db/database';
+import { markGoogleCredentialRevoked, storeRefreshedGoogleTokens, type GoogleCredentialTable, type SealedTokenRow } from '../../db/repositories/google-credentials';
 import { secretAad, type SecretBox } from '../../lib/secrets';
-import { FailureType } from '../errors';
+import { isAuthFailure } from '../errors';
 import type { Providers } from '..';
 
 /** A token this close to expiry is refreshed before use. */
@@ -12,17 +11,6 @@ interface GoogleTokens {
   access_token: string;
   refresh_token?: string | null;
 }
-
-export interface SealedTokenRow {
-  id: string;
-  encrypted_tokens: string;
-  token_expires_at: Date | null;
-}
-
-export type GoogleCredentialTable = 'youtube_oauth_tokens' | 'cloud_storage_credentials';
-
-/** "The user's authorization is gone" (not "try again later"). */
-export const isAuthFailure = (err: unknown): boolean => err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth;
 
 /**
  * Access tokens of stored Google credentials (YouTube channels, Drive): opened from their sealed
@@ -42,20 +30,10 @@ export function createGoogleTokens(deps: { db: Db; providers: Pick<Providers, 'g
         JSON.stringify({ ...tokens, access_token: refreshed.accessToken, refresh_token: refreshed.refreshToken ?? tokens.refresh_token }),
         aad,
       );
-      const update = { encrypted_tokens: sealed, token_expires_at: refreshed.expiresAt, last_refreshed_at: new Date() };
-      if (table === 'youtube_oauth_tokens') await db.updateTable('youtube_oauth_tokens').set(update).where('id', '=', row.id).execute();
-      else await db.updateTable('cloud_storage_credentials').set(update).where('id', '=', row.id).execute();
+      await storeRefreshedGoogleTokens(db, table, row.id, { encryptedTokens: sealed, expiresAt: refreshed.expiresAt });
       return refreshed.accessToken;
     } catch (err) {
-      if (isAuthFailure(err)) {
-        if (table === 'youtube_oauth_tokens') await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', row.id).execute();
-        else
-          await db
-            .updateTable('cloud_storage_credentials')
-            .set({ status: 'revoked', last_error: (err as Error).message, error_count: sql`error_count + 1` })
-            .where('id', '=', row.id)
-            .execute();
-      }
+      if (isAuthFailure(err)) await markGoogleCredentialRevoked(db, table, row.id, (err as Error).message);
       throw err;
     }
   };

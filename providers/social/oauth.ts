@@ -1,4 +1,4 @@
-import { ConfigError, type Config } from '../../lib/config';
+import { ConfigError, sandboxUrlFor, type Config } from '../../lib/config';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
 import type { OAuthConnectPlatform } from '../../schemas/posts';
 import type { ProviderCall } from '../call';
@@ -122,11 +122,7 @@ export function createSocialOAuth(options: SocialOAuthOptions): SocialOAuth {
  * platforms' when SOCIAL_CLIENTS_JSON is set, else the sandboxes' consent screens and token endpoints.
  */
 export function socialOAuthApps(config: Config, sandboxUrls: Record<string, string>): SocialOAuthApps {
-  const sandbox = (name: string, keyName: string) => {
-    const url = sandboxUrls[name];
-    if (!url) throw new ConfigError(`${keyName} is not set and no ${name} sandbox is running`);
-    return url;
-  };
+  const sandbox = (name: string, keyName: string) => sandboxUrlFor(config, sandboxUrls, name, keyName);
   const google = (): OAuthApp => {
     if (!config.GOOGLE_API_KEY) {
       const url = sandbox('google', 'GOOGLE_API_KEY');

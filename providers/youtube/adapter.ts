@@ -2,11 +2,11 @@ import type { Readable } from 'node:stream';
 import { ApplicationFailure } from '@temporalio/common';
 import { google, type youtube_v3 } from 'googleapis';
 import type { ProviderCall } from '../call';
-import { FailureType } from '../errors';
+import { FailureType } from '../../schemas/failures';
 import { googleUserAuth } from '../google/auth';
 import { asUploadStream, googleRequestDefaults } from '../google/media';
 import { YOUTUBE_QUOTA_COST, type QuotaBudget, type YoutubeOperation } from './quota';
-import { resolveTranscript, type Transcript, type TranscriptRequest } from './transcript-source';
+import { resolveTranscript, type Transcript, type TranscriptRequest, type YoutubeCaptions } from './transcript-source';
 
 export interface YoutubeThumbnail {
   url: string;
@@ -55,15 +55,6 @@ export interface YoutubeUploadsPage {
   totalResults: number;
 }
 
-export interface YoutubeCaptionTrack {
-  id: string;
-  language: string;
-  name: string;
-  /** 'standard' (uploaded), 'asr' (automatic) or 'forced'. */
-  trackKind: string;
-  isDraft: boolean;
-}
-
 export interface YoutubeUploadRequest {
   accessToken: string;
   body: Readable | Buffer;
@@ -80,7 +71,7 @@ export interface YoutubeUploadRequest {
   onProgress?: (bytesSent: number) => void;
 }
 
-export interface YoutubeAdapter {
+export interface YoutubeAdapter extends YoutubeCaptions {
   getVideo(videoId: string, options?: { accessToken?: string }): Promise<YoutubeVideo>;
   /** Up to 50 ids per request; unknown or private ids are simply absent from the result. */
   getVideos(videoIds: string[], options?: { accessToken?: string }): Promise<YoutubeVideo[]>;
@@ -88,8 +79,6 @@ export interface YoutubeAdapter {
   getChannel(ref: { channelId: string } | { handle: string } | { mine: true; accessToken: string }): Promise<YoutubeChannel>;
   /** With the owner's token the list includes the channel's private and unlisted uploads. */
   listUploads(request: { uploadsPlaylistId: string; pageToken?: string; maxResults?: number; accessToken?: string }): Promise<YoutubeUploadsPage>;
-  listCaptionTracks(videoId: string, accessToken: string): Promise<YoutubeCaptionTrack[]>;
-  downloadCaption(trackId: string, accessToken: string, format?: 'vtt' | 'srt'): Promise<string>;
   uploadVideo(request: YoutubeUploadRequest): Promise<{ videoId: string; privacyStatus: string | null; uploadStatus: string | null }>;
   setThumbnail(request: {
     accessToken: string;

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { safeFetch, type UrlGuardOptions } from '../../lib/ssrf';
 import { YoutubePostOptionsSchema, youtubeTitle, type YoutubePostOptions } from '../../schemas/posts';
-import { FailureType } from '../errors';
+import { FailureType } from '../../schemas/failures';
 import type { GoogleAuthAdapter } from '../google/auth';
 import { markedCaption, matchExisting } from '../social/http';
 import type { PostMetrics, PublishedPost, SocialAccountAuth, SocialPostInput, SocialPublisher, TokenGrant } from '../social/types';

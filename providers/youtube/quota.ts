@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../db/database';
 import { markQuotaExhausted, reserveQuotaUnits } from '../../db/repositories/provider-quota';
-import { FailureType } from '../errors';
+import { FailureType } from '../../schemas/failures';
 import type { Clock } from '../rate-limit';
 
 /** YouTube Data API v3 quota cost of each call we make (units per request). */

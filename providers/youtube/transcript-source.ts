@@ -1,9 +1,23 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { parseTranscript, type ParsedTranscript, type TranscriptFormat } from '../../lib/transcript';
-import { FailureType } from '../errors';
-import type { YoutubeAdapter, YoutubeCaptionTrack } from './adapter';
+import { FailureType } from '../../schemas/failures';
 
 export type TranscriptSource = 'youtube_captions' | 'user_supplied';
+
+export interface YoutubeCaptionTrack {
+  id: string;
+  language: string;
+  name: string;
+  /** 'standard' (uploaded), 'asr' (automatic) or 'forced'. */
+  trackKind: string;
+  isDraft: boolean;
+}
+
+/** The YouTube adapter's caption calls: all this module needs of it. */
+export interface YoutubeCaptions {
+  listCaptionTracks(videoId: string, accessToken: string): Promise<YoutubeCaptionTrack[]>;
+  downloadCaption(trackId: string, accessToken: string, format?: 'vtt' | 'srt'): Promise<string>;
+}
 
 export interface Transcript extends ParsedTranscript {
   source: TranscriptSource;
@@ -31,7 +45,7 @@ function pickTrack(tracks: YoutubeCaptionTrack[], preferredLanguage?: string): Y
 const FALL_THROUGH = new Set<string>([FailureType.NotFound, FailureType.ProviderAuth, FailureType.InvalidInput]);
 
 async function fromYoutubeCaptions(
-  youtube: Pick<YoutubeAdapter, 'listCaptionTracks' | 'downloadCaption'>,
+  youtube: YoutubeCaptions,
   request: TranscriptRequest,
 ): Promise<Transcript | undefined> {
   if (!request.accessToken) return undefined;
@@ -59,7 +73,7 @@ function fromSupplied(request: TranscriptRequest): Transcript | undefined {
 
 /** The transcript-source chain: the owner's YouTube captions, else the user's own transcript; nothing is invented. */
 export async function resolveTranscript(
-  youtube: Pick<YoutubeAdapter, 'listCaptionTracks' | 'downloadCaption'>,
+  youtube: YoutubeCaptions,
   request: TranscriptRequest,
 ): Promise<Transcript> {
   const transcript = (await fromYoutubeCaptions(youtube, request)) ?? fromSupplied(request);

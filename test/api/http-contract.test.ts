@@ -25,7 +25,8 @@ describe('HTTP contract: problem+json, limits, headers, OpenAPI', () => {
   let platform: TestPlatform;
   let caller: TestCaller;
   beforeAll(async () => {
-    platform = await startTestPlatform({ env: { CORS_ORIGINS: 'https://app.example.test' } });
+    // Requests come from 127.0.0.1, trusted as a proxy here so its X-Request-Id is kept.
+    platform = await startTestPlatform({ env: { CORS_ORIGINS: 'https://app.example.test', TRUST_PROXY: 'loopback' } });
     caller = await createCaller(platform.database.db);
   });
   afterAll(() => platform?.stop());
@@ -47,7 +48,16 @@ describe('HTTP contract: problem+json, limits, headers, OpenAPI', () => {
 
   it('404 for unknown routes, with or without a key', async () => {
     expectProblem(await api(platform.apiUrl, 'GET', '/v1/nope'), 404);
-    expectProblem(await api(platform.apiUrl, 'DELETE', '/v1/runs', undefined, caller.auth), 404);
+    expectProblem(await api(platform.apiUrl, 'DELETE', '/v1/nope', undefined, caller.auth), 404);
+  });
+
+  it('405 with Allow for a method a documented path does not serve; OPTIONS lists the methods', async () => {
+    const res = await api(platform.apiUrl, 'DELETE', '/v1/runs', undefined, caller.auth);
+    expectProblem(res, 405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD, OPTIONS');
+    // The concrete path wins over the template that would also match it (/v1/admin/payouts/{period}).
+    const options = await fetch(`${platform.apiUrl}/v1/admin/payouts/run`, { method: 'OPTIONS' });
+    expect([options.status, options.headers.get('allow')]).toEqual([204, 'POST, OPTIONS']);
   });
 
   it('400 lists every invalid field; malformed JSON is a 400 problem too', async () => {

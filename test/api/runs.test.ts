@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import { getPlanLimits } from '../../api/plan-limits';
+import { getPlanLimits } from '../../db/repositories/plans';
 import { PRIORITY_KEY } from '../../api/run-starter';
+import { SSE_MAX_STREAMS_PER_USER, SSE_POLL_MS } from '../../api/routes/runs';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { createCaller, type TestCaller } from './fixtures';
 import { readEventStream } from './sse-client';
@@ -107,6 +108,53 @@ describe('runs: list, live status, SSE, cancel, idempotency, limits', () => {
         )
       ).status,
     ).toBe(404);
+  });
+
+  it('polls a run once for all of its event streams, not once per stream', async () => {
+    const start = await startSmoke(alice, { delayMs: 1500 });
+    const runId: string = start.json.runId;
+    let queries = 0;
+    const getHandle = platform.client.workflow.getHandle.bind(platform.client.workflow);
+    const spy = jest.spyOn(platform.client.workflow, 'getHandle').mockImplementation((...args: Parameters<typeof getHandle>) => {
+      const handle = getHandle(...args);
+      if (args[0] !== runId) return handle;
+      const query = handle.query.bind(handle);
+      return Object.assign(handle, { query: (...q: Parameters<typeof query>) => ((queries += 1), query(...q)) });
+    });
+    try {
+      const started = Date.now();
+      const streams = await Promise.all([1, 2, 3].map(() => readEventStream(`${platform.apiUrl}${start.json.eventsUrl}`, alice.auth)));
+      for (const stream of streams) expect(stream.events.at(-1)).toMatchObject({ event: 'closed', data: { status: 'completed' } });
+      // One stream alone would query about once per poll; three streams polling on their own, three times that.
+      expect(queries).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / SSE_POLL_MS) + 2);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it(`caps open event streams at ${SSE_MAX_STREAMS_PER_USER} per user; closing one frees a place`, async () => {
+    const erin = await createCaller(platform.database.db);
+    const start = await startSmoke(erin, { delayMs: 60_000 });
+    const url = `${platform.apiUrl}${start.json.eventsUrl}`;
+    const open = (signal: AbortSignal) => fetch(url, { headers: { ...erin.auth, accept: 'text/event-stream' }, signal });
+    const controllers = Array.from({ length: SSE_MAX_STREAMS_PER_USER }, () => new AbortController());
+    try {
+      for (const controller of controllers) expect((await open(controller.signal)).status).toBe(200);
+      const refused = await open(new AbortController().signal);
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toMatchObject({ type: expect.stringMatching(/\/too-many-streams$/), limit: SSE_MAX_STREAMS_PER_USER });
+      controllers.pop()!.abort();
+      let reopened = 429;
+      for (let i = 0; i < 50 && reopened === 429; i++) {
+        const retry = new AbortController();
+        reopened = (await open(retry.signal)).status;
+        if (reopened === 200) controllers.push(retry);
+        else await sleep(100);
+      }
+      expect(reopened).toBe(200);
+    } finally {
+      for (const controller of controllers) controller.abort();
+    }
   });
 
   it("answers 404 for someone else's run on every run route, and changes nothing (BOLA)", async () => {

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { assertSafeUrl, isPrivateAddress, MAX_REDIRECTS, safeFetch, UnsafeUrlError, urlGuardOptions } from '../../lib/ssrf';
+import { ApplicationFailure } from '@temporalio/common';
+import { assertSafeUrl, isPrivateAddress, MAX_REDIRECTS, safeFetch, UnsafeUrlError, unsafeUrlReason, urlGuardOptions } from '../../lib/ssrf';
+import { openMediaUrl } from '../../providers/youtube/publisher';
 
 describe('URL intake guard (SSRF)', () => {
   it.each([
@@ -59,6 +61,44 @@ describe('URL intake guard (SSRF)', () => {
     }
   });
 
+  it('refuses IPv4 embedded in IPv6 (mapped, translated, NAT64, Teredo, 6to4) in every spelling when the IPv4 is private', () => {
+    for (const address of [
+      '::ffff:0:7f00:1', // IPv4-translated 127.0.0.1
+      '::ffff:0:127.0.0.1',
+      '0:0:0:0:ffff:0:a9fe:a9fe', // translated metadata address
+      '0:0:0:0:0:ffff:7f00:0001',
+      '::FFFF:127.0.0.1',
+      '64:ff9b::7f00:1', // NAT64 well-known prefix
+      '64:ff9b:0:0:0:0:10.0.0.1',
+      '64:ff9b:1::808:808', // local-use NAT64 prefix: refused whatever it embeds
+      '2001:0:4136:e378:8000:63bf:80ff:fffe', // Teredo, client 127.0.0.1 (inverted)
+      '2001:0:a00:1:8000:63bf:3fff:fdd2', // Teredo via server 10.0.0.1
+      '2002:a9fe:a9fe::1', // 6to4 of the metadata address
+      '2002:c0a8:101::', // 6to4 of 192.168.1.1
+    ]) {
+      expect([address, isPrivateAddress(address)]).toEqual([address, true]);
+    }
+    for (const address of ['::ffff:0:808:808', '64:ff9b::808:808', '2002:808:808::1', '2001:0:4136:e378:8000:63bf:f7f7:f7f7']) {
+      expect([address, isPrivateAddress(address)]).toEqual([address, false]);
+    }
+  });
+
+  it('judges URL fields from their text alone for the API: scheme, credentials, literal addresses, localhost', () => {
+    expect(unsafeUrlReason('https://cdn.example.com/a.png')).toBeUndefined();
+    expect(unsafeUrlReason('https://[::ffff:0:7f00:1]/a.png')).toMatch(/private or reserved/);
+    expect(unsafeUrlReason('https://169.254.169.254/latest')).toMatch(/private or reserved/);
+    expect(unsafeUrlReason('https://media.localhost/a.png')).toMatch(/local/);
+    expect(unsafeUrlReason('http://cdn.example.com/a.png')).toMatch(/http: scheme/);
+    expect(unsafeUrlReason('https://u:p@cdn.example.com/a.png')).toMatch(/credentials/);
+  });
+
+  it('refusals are non-retryable InvalidInput failures wherever they are thrown: a YouTube media URL fails the publish at once', async () => {
+    const refused = await assertSafeUrl('https://10.0.0.1/x').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(ApplicationFailure);
+    expect(refused).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(openMediaUrl('https://[::ffff:0:a9fe:a9fe]/latest/meta-data')).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+  });
+
   it('allows http and private addresses only for allowlisted sandbox hosts, never in production', async () => {
     await expect(assertSafeUrl('http://127.0.0.1:4010/x')).rejects.toThrow(/http: scheme/);
     const options = urlGuardOptions({ NODE_ENV: 'test', SSRF_ALLOWED_HOSTS: '127.0.0.1:4010' });
@@ -112,6 +152,16 @@ describe('URL intake guard (SSRF)', () => {
     it('refuses redirects to the metadata service and to file:', async () => {
       await expect(safeFetch(`http://127.0.0.1:${port}/to-metadata`, {}, allowFirstHop())).rejects.toBeInstanceOf(UnsafeUrlError);
       await expect(safeFetch(`http://127.0.0.1:${port}/to-file`, {}, allowFirstHop())).rejects.toThrow(/file: scheme/);
+    });
+
+    it('never echoes socket errors, addresses or ports in its errors', async () => {
+      const closed = createServer();
+      await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+      const closedPort = (closed.address() as AddressInfo).port;
+      await new Promise<void>((r) => closed.close(() => r()));
+      const err = (await safeFetch(`http://127.0.0.1:${closedPort}/x`, {}, { allowedHosts: [`127.0.0.1:${closedPort}`] }).catch((e: unknown) => e)) as Error & { code?: string };
+      expect(err.message).not.toMatch(new RegExp(`ECONNREFUSED|:${closedPort}`));
+      expect(err.code).toBe('ECONNREFUSED'); // kept for the retryable classification
     });
 
     it(`stops after ${MAX_REDIRECTS} redirects`, async () => {

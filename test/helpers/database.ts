@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createDb, type Db } from '../../db/database';
-import { stackValue } from './stack-env';
+import { migrateToLatest } from '../../db/migrate';
+import { seedReferenceData } from '../../db/seed';
+import { ensureDatabase } from '../../lib/runtime/postgres';
+import { sharedStack, stackValue, type TestStack } from './stack-env';
 
 export interface TestDatabase {
   db: Db;
@@ -10,8 +13,8 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-async function adminQuery(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: stackValue('pgServerUrl') });
+async function adminQuery(sqlText: string, serverUrl = stackValue('pgServerUrl')): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();
   try {
     await client.query(sqlText);
@@ -20,11 +23,22 @@ async function adminQuery(sqlText: string): Promise<void> {
   }
 }
 
-/** A fresh, migrated database for one test file (a clone of the template global setup migrated). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** Creates `name` on the server, migrated and seeded: the template each test file's database is cloned from. */
+export async function createTemplateDatabase(pgServerUrl: string, name: string): Promise<void> {
+  const db = createDb(await ensureDatabase(pgServerUrl, name), 2);
+  try {
+    await migrateToLatest(db);
+    await seedReferenceData(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** A fresh, migrated database for one test file (a clone of the stack's migrated template). */
+export async function createTestDatabase({ pgServerUrl, templateDb }: Pick<TestStack, 'pgServerUrl' | 'templateDb'> = sharedStack()): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
-  await adminQuery(`create database ${name} template ${stackValue('templateDb')}`);
-  const url = new URL(stackValue('pgServerUrl'));
+  await adminQuery(`create database ${name} template ${templateDb}`, pgServerUrl);
+  const url = new URL(pgServerUrl);
   url.pathname = `/${name}`;
   const db = createDb(url.toString(), 5);
   return {
@@ -33,7 +47,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     async drop() {
       await db.destroy();
-      await adminQuery(`drop database if exists ${name} with (force)`);
+      await adminQuery(`drop database if exists ${name} with (force)`, pgServerUrl);
     },
   };
 }

@@ -3,14 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { createDb } from '../../db/database';
-import { migrateToLatest } from '../../db/migrate';
-import { seedReferenceData } from '../../db/seed';
 import { startEmbeddedPostgres } from '../../lib/runtime/embedded-postgres';
 import { freePort } from '../../lib/runtime/ports';
-import { ensureDatabase } from '../../lib/runtime/postgres';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { createTemplateDatabase } from './database';
 import { STACK_ENV } from './stack-env';
 
 const TEMPLATE_DB = 'platform_template';
@@ -30,11 +27,7 @@ export default async function globalSetup(): Promise<void> {
     // Bundled once for the run: every test file's workers and every spawned worker process load it.
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then(({ code }) => writeFile(workflowBundlePath, code)),
   ]);
-  const templateUrl = await ensureDatabase(postgres.url, TEMPLATE_DB);
-  const db = createDb(templateUrl, 2);
-  await migrateToLatest(db);
-  await seedReferenceData(db);
-  await db.destroy();
+  await createTemplateDatabase(postgres.url, TEMPLATE_DB);
 
   process.env[STACK_ENV.pgServerUrl] = postgres.url;
   process.env[STACK_ENV.temporalAddress] = temporal.address;

@@ -13,7 +13,7 @@ import type { TaskQueues } from '../../lib/task-queues';
 import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
 import { killGroup, spawnTs, type SpawnedProcess } from './processes';
-import { stackValue } from './stack-env';
+import { sharedStack, stackValue, type TestStack } from './stack-env';
 import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
 
 export type WorkerKind = 'main' | 'media';
@@ -47,11 +47,14 @@ export interface TestPlatformOptions {
   sandboxUrls?: Record<string, string>;
   /** 'later': no in-process workers until startWorkers() (crash tests run the first worker as a process). */
   workers?: 'now' | 'later';
+  /** A private PostgreSQL + Temporal (tests that restart servers); the run's shared stack otherwise. */
+  stack?: TestStack;
 }
 
 /** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
 export async function startTestPlatform(options: TestPlatformOptions = {}): Promise<TestPlatform> {
-  const database = await createTestDatabase();
+  const stack = options.stack ?? sharedStack();
+  const database = await createTestDatabase(stack);
   const queues = uniqueTaskQueues();
   const config = loadConfig({
     NODE_ENV: 'test',
@@ -59,14 +62,16 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     TASK_QUEUE_PREFIX: queues.prefix,
     PORT: '0',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    // Never the checkout's DATA_DIR one: a test signing webhooks passes its own and hands it to its sandbox.
+    STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64url')}`,
     ...options.env,
   });
   const secrets = createSecretBox(loadEncryptionKey(config));
   const logger = createLogger('silent');
-  const client = await testClient();
+  const client = await testClient(stack.temporalAddress);
   const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
   const real = createActivities({ db: database.db, logger, providers, secrets });
-  const connection = await testNativeConnection();
+  const connection = await testNativeConnection(stack.temporalAddress);
   const workers = new Map<WorkerKind, { worker: Worker; running: Promise<void> }>();
   const startWorkers = async (kinds: WorkerKind[] = ['main', 'media']) => {
     for (const kind of kinds) {
@@ -79,6 +84,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
               taskQueue: queues.main,
               activities: options.activities ? options.activities(real) : real,
               workflowBundle: await workflowBundle(),
+              maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
             })
           : await createMediaWorker({
               connection,
@@ -97,7 +103,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       NODE_ENV: 'test',
       LOG_LEVEL: 'info', // the worker announces itself at info level
       DATABASE_URL: database.url,
-      TEMPORAL_ADDRESS: stackValue('temporalAddress'),
+      TEMPORAL_ADDRESS: stack.temporalAddress,
       TASK_QUEUE_PREFIX: queues.prefix,
       WORKFLOW_BUNDLE_PATH: stackValue('workflowBundlePath'),
       ENCRYPTION_KEY: config.ENCRYPTION_KEY,

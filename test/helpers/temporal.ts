@@ -38,14 +38,14 @@ export function uniqueTaskQueues(): TaskQueues & { prefix: string } {
   return { prefix, ...taskQueues(prefix) };
 }
 
-export async function testClient(): Promise<Client> {
-  const connection = await Connection.connect({ address: stackValue('temporalAddress') });
+export async function testClient(address = stackValue('temporalAddress')): Promise<Client> {
+  const connection = await Connection.connect({ address });
   return new Client({ connection, namespace: 'default' });
 }
 
-export function testNativeConnection(): Promise<NativeConnection> {
+export function testNativeConnection(address = stackValue('temporalAddress')): Promise<NativeConnection> {
   quietTemporalRuntime();
-  return NativeConnection.connect({ address: stackValue('temporalAddress') });
+  return NativeConnection.connect({ address });
 }
 
 /** The Java time-skipping test server (from .tools/bin), for workflow tests with mocked activities. */

@@ -17,6 +17,55 @@ export function workerRunner(env: () => TestWorkflowEnvironment, queuePrefix: st
   };
 }
 
+/** One call of a recorded fake activity. */
+export interface RecordedCall {
+  name: string;
+  args: any[];
+  /** The first argument: most activities take one input object. */
+  input: any;
+  /** Server (time-skipped) time the attempt was scheduled. */
+  at: number;
+  queue: string;
+  attempt: number;
+  /** Run as a local activity (in the workflow's worker, no server round trip). */
+  local: boolean;
+  /** How the implementation ended; unset while it runs. */
+  settled?: 'returned' | 'threw';
+}
+
+type FakeImpl = (...args: any[]) => unknown;
+
+/**
+ * Fake activities for workflow tests: each call is recorded (name, arguments, scheduled time,
+ * queue, attempt, local or not, how it ended) before and after running its implementation;
+ * `overrides` replace implementations by name.
+ */
+export function recordingActivities(impls: Record<string, FakeImpl>, overrides: Record<string, FakeImpl | undefined> = {}) {
+  const calls: RecordedCall[] = [];
+  const activities = Object.fromEntries(
+    Object.entries(impls).map(([name, impl]) => [
+      name,
+      async (...args: any[]) => {
+        const { info } = Context.current();
+        const call: RecordedCall = { name, args, input: args[0], at: info.currentAttemptScheduledTimestampMs, queue: info.taskQueue, attempt: info.attempt, local: info.isLocal };
+        calls.push(call);
+        try {
+          const result = await (overrides[name] ?? impl)(...args);
+          call.settled = 'returned';
+          return result;
+        } catch (err) {
+          call.settled = 'threw';
+          throw err;
+        }
+      },
+    ]),
+  );
+  const named = (name: string) => calls.filter((c) => c.name === name);
+  /** The `index`-th argument of every call of `name`. */
+  const args = <T>(name: string, index = 0): T[] => named(name).map((c) => c.args[index] as T);
+  return { activities, calls, named, args };
+}
+
 /** The ApplicationFailure type and message a workflow run failed with (fails the test if it succeeded). */
 export async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
   const err: any = await promise.then(

@@ -2,6 +2,10 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import Stripe from 'stripe';
 import { createUser } from '../../db/repositories/users';
+import { providerCall } from '../../providers/call';
+import { ProviderLimiter } from '../../providers/rate-limit';
+import { createStripeClient, StripeAdapter } from '../../providers/stripe';
+import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import { billingEventWorkflowId } from '../../workflows/subscription/contract';
 import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { killGroup } from '../helpers/processes';
@@ -14,17 +18,34 @@ const SECRET = 'whsec_durability_test';
  */
 describe('billing durability: worker killed with SIGKILL inside the top-up activity', () => {
   let platform: TestPlatform;
+  let sandbox: StripeSandbox;
 
   beforeAll(async () => {
-    platform = await startTestPlatform({ workers: 'later', env: { STRIPE_WEBHOOK_SECRET: SECRET } });
+    // The grant reads the checkout from Stripe: the sandbox holds it (it delivers no webhooks here).
+    sandbox = await startStripeSandbox({ webhookSecret: SECRET, port: 0 });
+    platform = await startTestPlatform({ workers: 'later', env: { STRIPE_WEBHOOK_SECRET: SECRET }, sandboxUrls: { stripe: sandbox.url } });
   });
-  afterAll(() => platform?.stop());
+  afterAll(async () => {
+    await platform?.stop();
+    await sandbox?.stop();
+  });
 
   it('grants the purchased credits exactly once', async () => {
     const { database, client, apiUrl } = platform;
     const user = await createUser(database.db, { email: `durable-${randomUUID()}@example.test` });
     const first = await platform.spawnWorkerProcess();
-    const sessionId = `cs_test_${randomUUID().replace(/-/g, '')}`;
+    const stripe = new StripeAdapter(createStripeClient('sk_test_durability', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 1 })));
+    const checkout = await stripe.createCreditTopUpCheckout({
+      userId: user.id,
+      priceId: 'price_sbx_credits_100',
+      credits: 100,
+      checkoutId: randomUUID(),
+      successUrl: 'http://127.0.0.1/ok',
+      cancelUrl: 'http://127.0.0.1/no',
+    });
+    await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${checkout.id}/complete`, { method: 'POST' });
+    const paid = sandbox.state.session(checkout.id);
+    const sessionId = paid.id;
     const event = {
       id: `evt_${randomUUID().replace(/-/g, '')}`,
       object: 'event',
@@ -38,8 +59,8 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
           payment_status: 'paid',
           status: 'complete',
           client_reference_id: user.id,
-          customer: 'cus_durable',
-          payment_intent: `pi_${randomUUID().replace(/-/g, '')}`,
+          customer: paid.customer,
+          payment_intent: paid.payment_intent,
           amount_total: 999,
           currency: 'usd',
           metadata: { kind: 'credit_topup', user_id: user.id, credits: '100' },

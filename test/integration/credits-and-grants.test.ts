@@ -220,7 +220,7 @@ describe('credits reservations and admin grants (real PostgreSQL + Temporal)', (
       .values({ user_id: user.id, grant_type: 'full_access', tier_override: 'creator', reason: 'granted by SQL', expires_at: new Date(Date.now() + 2_000) })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const sweep = () => ensureAdminGrantTimers(db(), platform.client, platform.queues.main, createLogger('silent'));
+    const sweep = () => ensureAdminGrantTimers(db(), platform.client, platform.queues, createLogger('silent'));
     expect(await sweep()).toBeGreaterThanOrEqual(1);
     // A second sweep (another worker starting) joins the running timer instead of starting one more.
     await sweep();

@@ -4,6 +4,7 @@ import { migrateToLatest } from '../../db/migrate';
 import { migrations } from '../../db/migrations';
 import { seedReferenceData } from '../../db/seed';
 import { CONTENT_TYPE_SEEDS } from '../../db/seed/content-types';
+import { CREDIT_PACK_SEEDS } from '../../db/seed/credit-packs';
 import { PLAN_SEEDS } from '../../db/seed/plans';
 import { THUMBNAIL_CATEGORY_SEEDS, THUMBNAIL_EXPRESSION_SEEDS, THUMBNAIL_STYLE_SEEDS } from '../../db/seed/thumbnails';
 import { createEmptyDatabase } from '../helpers/database';
@@ -12,6 +13,7 @@ const SEEDED_TABLES = [
   'subscription_plans',
   'subscription_plan_features',
   'subscription_plan_prices',
+  'credit_packs',
   'content_types',
   'ai_prompts',
   'thumbnail_styles',
@@ -57,6 +59,7 @@ describe('migrations and reference seeds on an empty database', () => {
       subscription_plans: 5,
       subscription_plan_features: 5,
       subscription_plan_prices: paidPlans * 2,
+      credit_packs: CREDIT_PACK_SEEDS.length,
       content_types: 17,
       ai_prompts: CONTENT_TYPE_SEEDS.filter((t) => t.prompt).length,
       thumbnail_styles: THUMBNAIL_STYLE_SEEDS.length,

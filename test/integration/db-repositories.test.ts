@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { fillPromptTemplate, getActivePrompt, listContentTypes } from '../../db/repositories/content';
-import { applyCreditTransaction, getCreditBalance, InsufficientCreditsError, listCreditTransactions } from '../../db/repositories/credits';
-import { getPlanBySlug, getPlanForUser, listPlans } from '../../db/repositories/plans';
+import { applyCreditTransaction, creditHistory, getCreditBalance, InsufficientCreditsError } from '../../db/repositories/credits';
+import { getPlanBySlug, getPlanForUser, getPlanLimits, listPlans, tierWithGrants } from '../../db/repositories/plans';
 import { createUser } from '../../db/repositories/users';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 
@@ -26,8 +26,8 @@ describe('data repositories', () => {
       });
       await applyCreditTransaction(database.db, { userId, amount: 10, type: 'refund', referenceId: 'run-1' });
 
-      expect(await getCreditBalance(database.db, userId)).toBe(80);
-      expect((await listCreditTransactions(database.db, userId)).map((t) => t.balance_after).sort((a, b) => a - b)).toEqual([70, 80, 100]);
+      expect((await getCreditBalance(database.db, userId)).balance).toBe(80);
+      expect((await creditHistory(database.db, userId, 50)).map((t) => t.balance_after).sort((a, b) => a - b)).toEqual([70, 80, 100]);
       const totals = await database.db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow();
       expect(totals).toMatchObject({ balance: 80, total_purchased: 100, total_used: 20 });
     });
@@ -38,8 +38,8 @@ describe('data repositories', () => {
       const attempt = applyCreditTransaction(database.db, { userId, amount: -6, type: 'usage' });
       await expect(attempt).rejects.toBeInstanceOf(InsufficientCreditsError);
       await expect(attempt).rejects.toMatchObject({ type: 'InsufficientCredits', balance: 5, requested: 6 });
-      expect(await getCreditBalance(database.db, userId)).toBe(5);
-      expect(await listCreditTransactions(database.db, userId)).toHaveLength(1);
+      expect((await getCreditBalance(database.db, userId)).balance).toBe(5);
+      expect(await creditHistory(database.db, userId, 50)).toHaveLength(1);
     });
 
     it('applies an idempotency key once, also when retried concurrently', async () => {
@@ -48,7 +48,7 @@ describe('data repositories', () => {
       const results = await Promise.all(Array.from({ length: 5 }, () => applyCreditTransaction(database.db, grant)));
       expect(results.filter((r) => r.applied)).toHaveLength(1);
       expect(new Set(results.map((r) => r.transaction.id)).size).toBe(1);
-      expect(await getCreditBalance(database.db, userId)).toBe(300);
+      expect((await getCreditBalance(database.db, userId)).balance).toBe(300);
     });
 
     it('never overdraws under concurrent debits', async () => {
@@ -59,7 +59,7 @@ describe('data repositories', () => {
       );
       expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(5);
       for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(InsufficientCreditsError);
-      expect(await getCreditBalance(database.db, userId)).toBe(0);
+      expect((await getCreditBalance(database.db, userId)).balance).toBe(0);
     });
 
     it("runs inside the caller's transaction: a rollback undoes the entry", async () => {
@@ -71,8 +71,8 @@ describe('data repositories', () => {
           throw new Error('caller fails after crediting');
         })
         .catch(() => undefined);
-      expect(await getCreditBalance(database.db, userId)).toBe(0);
-      expect(await listCreditTransactions(database.db, userId)).toHaveLength(0);
+      expect((await getCreditBalance(database.db, userId)).balance).toBe(0);
+      expect(await creditHistory(database.db, userId, 50)).toHaveLength(0);
     });
   });
 
@@ -120,6 +120,14 @@ describe('data repositories', () => {
       await grant({ grant_type: 'unlimited_videos' });
       expect((await getPlanForUser(database.db, userId))!.features.videoLimit).toBeNull();
     });
+    it("derives the API limits from the same resolver: an admin grant raises them like the plan", async () => {
+      const userId = await newUser('free');
+      expect(await getPlanLimits(database.db, userId)).toEqual({ plan: 'free', apiRateLimitPerMinute: 60, maxConcurrentJobs: 2, priorityProcessing: false });
+      await database.db.insertInto('admin_subscription_grants').values({ user_id: userId, grant_type: 'full_access', tier_override: 'premium', reason: 'test' }).execute();
+      expect(await getPlanLimits(database.db, userId)).toMatchObject({ plan: 'premium', priorityProcessing: true, maxConcurrentJobs: 5 });
+      expect(await tierWithGrants(database.db, userId, 'basic')).toBe('premium');
+      expect(await tierWithGrants(database.db, userId, 'creator')).toBe('creator');
+    });
   });
 
   describe('content types and prompts', () => {
@@ -153,6 +161,11 @@ describe('data repositories', () => {
         instructions: 'Shorter, please.',
       });
       expect(regenerated).toContain('Additional instructions from the creator: Shorter, please.');
+    });
+
+    it('appends the transcript and instructions to a template without their slots, and reads spaced placeholders', async () => {
+      const filled = fillPromptTemplate('Title: {{ title }}\nWrite a summary.', { title: 'T', channel: 'C', transcript: 'words', instructions: 'Be brief.' });
+      expect(filled).toBe('Title: T\nWrite a summary.\n\n<transcript>\nwords\n</transcript>\n\nAdditional instructions from the creator: Be brief.');
     });
   });
 });

@@ -6,6 +6,7 @@ import { createPostActivities, type PostActivities } from '../../activities/post
 import { createProviders, type Providers } from '../../providers';
 import type { SocialPublisher } from '../../providers/social';
 import { createApiKey } from '../../db/repositories/api-keys';
+import { getPlanLimits } from '../../db/repositories/plans';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
@@ -225,5 +226,70 @@ describe('scheduled social posts (API + real stack + social sandbox)', () => {
     expect(onPlatform).toHaveLength(1);
     expect(row.platform_post_id).toBe(onPlatform[0]!.id);
     await platform.client.workflow.getHandle(created.json.runId).terminate('test done (metrics timers)');
+  });
+
+  it("lists scheduled posts among the user's runs (type filter), never counts them against the concurrency cap, and closes a canceled post's run", async () => {
+    const user = await newUser();
+    const { accountId } = await connectX(user);
+    const { maxConcurrentJobs } = await getPlanLimits(db(), user.id);
+    const runIds: string[] = [];
+    for (let i = 0; i <= maxConcurrentJobs; i++) {
+      const created = await user.call('POST', '/v1/posts', { socialAccountId: accountId, caption: `post ${i}`, mediaType: 'image', mediaUrls: ['https://cdn.example.com/a.png'], scheduledAt: inSeconds(3600 + i * 60) });
+      expect(created.status).toBe(202);
+      runIds.push(created.json.runId);
+    }
+    // More running posts than the plan's cap, and still room for a job.
+    const smoke = await user.call('POST', '/v1/smoke', { delayMs: 0 });
+    expect(smoke.status).toBe(202);
+
+    const listed = await user.call('GET', '/v1/runs?type=post&limit=100');
+    expect(listed.status).toBe(200);
+    expect(listed.json.data.map((r: { id: string }) => r.id).sort()).toEqual([...runIds].sort());
+    expect(listed.json.data.every((r: { type: string; status: string }) => r.type === 'post' && r.status === 'running')).toBe(true);
+    expect((await user.call('GET', '/v1/runs?limit=100')).json.data.map((r: { id: string }) => r.id)).toEqual(expect.arrayContaining([...runIds, smoke.json.runId]));
+
+    // A post ends through its own routes, so its slot and row follow; not through the generic cancel.
+    const [canceled, ...rest] = runIds;
+    expect((await user.call('POST', `/v1/runs/${encodeURIComponent(canceled!)}/cancel`)).json).toMatchObject({ status: 409, type: expect.stringMatching(/\/run-not-cancelable$/) });
+
+    // The list is read from PostgreSQL alone: the post's run closed its own row.
+    expect((await user.call('DELETE', `/v1/posts/${canceled!.slice('post:'.length)}`)).status).toBe(200);
+    const closed = await eventually(
+      async () => ((await user.call('GET', '/v1/runs?type=post&limit=100')).json.data as Array<{ id: string; status: string; result?: unknown }>).find((r) => r.id === canceled),
+      (run) => run?.status === 'completed',
+      'canceled post run closed in job_runs',
+    );
+    expect(closed).toMatchObject({ result: { status: 'canceled' }, closedAt: expect.any(String) });
+    await Promise.all(rest.map((id) => platform.client.workflow.getHandle(id).terminate('test done')));
+  });
+
+  it('refuses media URLs on private or local addresses with 422 naming each field, and creates no post', async () => {
+    const user = await newUser();
+    const { accountId } = await connectX(user);
+    const mediaUrls = ['https://cdn.example.com/ok.png', 'https://169.254.169.254/latest/meta-data', 'https://[::ffff:0:7f00:1]/a.png', 'https://media.localhost/a.png'];
+    const res = await user.call('POST', '/v1/posts', { socialAccountId: accountId, caption: 'sneaky', mediaType: 'image', mediaUrls, scheduledAt: inSeconds(60) });
+    expect(res.status).toBe(422);
+    expect(res.json.errors.map((e: { field: string }) => e.field)).toEqual(['mediaUrls.1', 'mediaUrls.2', 'mediaUrls.3']);
+    expect(await db().selectFrom('posts').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
+  });
+
+  it('connects accounts only with ids in the platform format: a bare LinkedIn member id becomes its person URN, other shapes are 422', async () => {
+    const user = await newUser();
+    const connect = (platform: string, platformUserId: string) => user.call('POST', '/v1/social-accounts', { platform, accessToken: `at-${randomUUID()}`, platformUserId });
+    const bare = await connect('linkedin', 'AbC123-xyz');
+    expect(bare.status).toBe(201);
+    expect(bare.json.platformUserId).toBe('urn:li:person:AbC123-xyz');
+    expect((await connect('linkedin', 'urn:li:organization:2414183')).json.platformUserId).toBe('urn:li:organization:2414183');
+    for (const [platform, id] of [
+      ['linkedin', 'https://www.linkedin.com/in/someone'],
+      ['linkedin', 'urn:li:share:123'],
+      ['x', '@creator'],
+      ['facebook', 'my-page'],
+      ['instagram', 'creator_ig'],
+      ['youtube', 'creator-channel'],
+    ]) {
+      const refused = await connect(platform!, id!);
+      expect([platform, refused.status, refused.json.errors?.[0]?.field]).toEqual([platform, 422, 'platformUserId']);
+    }
   });
 });

@@ -3,7 +3,10 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Stripe from 'stripe';
+import pg from 'pg';
 import { freePort } from '../../lib/runtime/ports';
+import { eventually } from '../helpers/eventually';
 import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
 
 function processesMentioning(text: string): string[] {
@@ -79,6 +82,27 @@ describe('npm start (scripts/start.ts)', () => {
     expect(listed).toContain(runId);
     expect(listed).toContain('Completed');
 
+    // Stripe runs sandboxed with a webhook secret generated in DATA_DIR: its deliveries verify, and
+    // an event signed with the constant the source used to hold is refused.
+    const webhookSecret = readFileSync(join(dataDir, 'stripe-webhook-secret'), 'utf8').trim();
+    expect(webhookSecret).toMatch(/^whsec_[\w-]{43}$/);
+    const customer = await fetch(`${manifest.sandboxes.stripe}/v1/customers`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk_test_start', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'email=start%40example.test',
+    });
+    expect(customer.status).toBe(200);
+    const deliveries = async () => ((await (await fetch(`${manifest.sandboxes.stripe}/__sandbox/stripe/events`)).json()) as { deliveries: Array<{ type: string; state: string }> }).deliveries;
+    for (let i = 0; i < 50 && !(await deliveries()).some((d) => d.type === 'customer.created' && d.state !== 'pending'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await deliveries()).filter((d) => d.type === 'customer.created')).toEqual([expect.objectContaining({ state: 'delivered' })]);
+    const forged = JSON.stringify({ id: 'evt_forged_start', object: 'event', type: 'customer.created', created: Math.floor(Date.now() / 1000), data: { object: { id: 'cus_forged' } } });
+    const refused = await fetch(`${manifest.apiUrl}/v1/webhooks/stripe`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: forged, secret: 'whsec_sandbox_local_development' }) },
+      body: forged,
+    });
+    expect(refused.status).toBe(400);
+
     first.child.kill('SIGINT');
     expect(await first.exited).toBe(130); // the conventional exit status after Ctrl-C
     expect(processesMentioning(dataDir)).toEqual([]);
@@ -90,6 +114,83 @@ describe('npm start (scripts/start.ts)', () => {
     expect(again).toMatch(/Completed|COMPLETED/);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(143);
+    expect(processesMentioning(dataDir)).toEqual([]);
+  });
+
+  it('recovers from kill -9: its children go with it, a crashed start\'s leftovers are stopped, a DATA_DIR in use is refused in one line', async () => {
+    const startUp = async () => {
+      const proc = start();
+      await proc.waitForOutput(/Creator jobs platform is up[\s\S]*Manifest/, 120_000);
+      const manifest = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { apiUrl: string; databaseUrl: string; pid: number };
+      return { proc, manifest };
+    };
+    const noneLeft = (what: string) => eventually(async () => processesMentioning(dataDir), (left) => left.length === 0, what);
+
+    const first = await startUp();
+    const demoKey = readFileSync(join(dataDir, 'demo-api-key'), 'utf8').trim();
+    // npm start's PostgreSQL keeps committed data through an OS crash.
+    const pgClient = new pg.Client({ connectionString: first.manifest.databaseUrl });
+    await pgClient.connect();
+    const { rows } = await pgClient.query<{ fsync: string }>('show fsync');
+    await pgClient.end();
+    expect(rows[0]?.fsync).toBe('on');
+
+    const refused = start();
+    expect(await refused.exited).toBe(1);
+    expect(refused.output().split('\n').filter((l) => l.startsWith('error:'))).toEqual([
+      `error: DATA_DIR ${dataDir} is in use by another npm start (pid ${first.manifest.pid}); stop it or set another DATA_DIR`,
+    ]);
+    expect((await fetch(`${first.manifest.apiUrl}/readyz`)).status).toBe(200); // the running one is untouched
+
+    // A run in flight when the start process is killed finishes after the next start.
+    const smoke = await fetch(`${first.manifest.apiUrl}/v1/smoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${demoKey}` },
+      body: JSON.stringify({ name: 'crash', delayMs: 3000 }),
+    });
+    expect(smoke.status).toBe(202);
+    const { runId } = (await smoke.json()) as { runId: string };
+
+    // kill -9 of the process running start.ts: PostgreSQL and the Temporal dev server go with it.
+    process.kill(first.manifest.pid, 'SIGKILL');
+    await first.proc.exited;
+    await noneLeft('the children of the killed start to exit');
+
+    // Killed with its watchdog (as an OOM kill of the group might): the next start finds the
+    // orphaned PostgreSQL and dev server through their pid files and stops them.
+    const second = await startUp();
+    const watchdog = processesMentioning(`platform-watchdog ${dataDir}`);
+    expect(watchdog).toHaveLength(1);
+    process.kill(Number(watchdog[0]!.split(' ')[0]), 'SIGKILL');
+    process.kill(second.manifest.pid, 'SIGKILL');
+    await second.proc.exited;
+    expect(processesMentioning(join(dataDir, 'pg'))).toHaveLength(1); // the orphaned postmaster
+
+    const third = await startUp();
+    const run = await eventually(
+      async () => (await fetch(`${third.manifest.apiUrl}/v1/runs/${encodeURIComponent(runId)}`, { headers: { authorization: `Bearer ${demoKey}` } })).json() as Promise<{ status: string }>,
+      (body) => body.status === 'completed',
+      'the interrupted run to complete',
+      60_000,
+    );
+    expect(run.status).toBe('completed');
+
+    // kill -9 of the launcher (tsx): the start process it ran notices and shuts everything down.
+    third.proc.child.kill('SIGKILL');
+    await noneLeft('the orphaned start process to shut down');
+  }, 600_000);
+
+  it.each([
+    ['STRIPE_WEBHOOK_SECRET when a real STRIPE_SECRET_KEY has none', { STRIPE_SECRET_KEY: 'sk_live_start_test' }, /^error: STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY/],
+    ['ALLOW_SANDBOX_PROVIDERS when production would run the Stripe sandbox', { NODE_ENV: 'production' }, /^error: STRIPE_SECRET_KEY .*required in production .*ALLOW_SANDBOX_PROVIDERS=true/],
+  ])('exits with one clear line naming %s', async (_what, extra, line) => {
+    const proc = spawnTs('scripts/start.ts', { ...env, ...extra });
+    started.push(proc);
+    expect(await proc.exited).toBe(1);
+    const errorLines = proc.output().split('\n').filter((l) => l.startsWith('error:'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(line);
+    expect(proc.output()).not.toMatch(/\n\s+at /);
     expect(processesMentioning(dataDir)).toEqual([]);
   });
 

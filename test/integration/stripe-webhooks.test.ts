@@ -13,7 +13,7 @@ import { createUser } from '../../db/repositories/users';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import type { AdvanceAction, EventObject } from '../../sandbox/stripe-state';
-import { subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
+import { billingEventWorkflowId, subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
 import { runSubscriptionJourney, SUBSCRIPTION_JOURNEY, type JourneySnapshot } from '../../scripts/subscription-journey';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { eventually } from '../helpers/eventually';
@@ -196,6 +196,9 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     expect(await handle.result()).toMatchObject({ stripeSubscriptionId: subscriptionId, finalStatus: 'canceled' });
     expect(await userRow(user.id)).toMatchObject({ subscription_tier: 'free', subscription_status: 'canceled' });
     expect(await subscriptionRow(subscriptionId)).toMatchObject({ status: 'canceled' });
+    // The subscription's run is listed as the user's (from PostgreSQL) and its row closed with the workflow.
+    const runs = await api(platform.apiUrl, 'GET', '/v1/runs?type=subscription', undefined, user.auth);
+    expect(runs.json.data).toEqual([expect.objectContaining({ id: subscriptionWorkflowId(subscriptionId), type: 'subscription', status: 'completed', closedAt: expect.any(String) })]);
 
     // Data is kept: the ledger and usage history stay; GET /v1/credits shows them.
     const credits = await api(platform.apiUrl, 'GET', '/v1/credits?limit=2', undefined, user.auth);
@@ -277,6 +280,70 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     expect(await ledger(user.id)).toEqual([{ amount: 100, transaction_type: 'purchase', balance_after: 100, idempotency_key: `credit_topup:${session.id}` }]);
     expect(await db().selectFrom('payments').select(['payment_type', 'amount_cents']).where('user_id', '=', user.id).execute()).toEqual([{ payment_type: 'credit_topup', amount_cents: 999 }]);
     expect(await eventRows([event.id])).toEqual([expect.objectContaining({ status: 'processed' })]);
+  });
+
+  it('answers 400 problem+json to a validly signed but malformed event, storing and signalling nothing', async () => {
+    const tag = `evt_bad_${randomUUID().slice(0, 8)}`;
+    const subscriptionId = `sub_bad_${randomUUID().slice(0, 8)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const base = { object: 'event', type: 'customer.subscription.updated', created: now, data: { object: { id: subscriptionId, object: 'subscription' } } };
+    const malformed: Array<[string, unknown]> = [
+      ['no data', { ...base, id: `${tag}_1`, data: undefined }],
+      ['data.object null', { ...base, id: `${tag}_2`, data: { object: null } }],
+      ['data.object not an object', { ...base, id: `${tag}_3`, data: { object: subscriptionId } }],
+      ['type not a string', { ...base, id: `${tag}_4`, type: 42 }],
+      ['created not a number', { ...base, id: `${tag}_5`, created: 'yesterday' }],
+      ['client_reference_id not a string', { ...base, id: `${tag}_6`, data: { object: { ...base.data.object, client_reference_id: 7 } } }],
+      ['an id over 255 characters', { ...base, id: `${tag}_${'a'.repeat(300)}` }],
+      ['a subscription id over 255 characters', { ...base, id: `${tag}_8`, data: { object: { id: `${subscriptionId}${'x'.repeat(300)}`, object: 'subscription' } } }],
+      ['created a day in the future', { ...base, id: `${tag}_9`, created: now + 86_400 }],
+      ['not an object at all', [base]],
+    ];
+    for (const [what, event] of malformed) {
+      const res = await signedPost(JSON.stringify(event));
+      expect([what, res.status, res.headers.get('content-type')]).toEqual([what, 400, expect.stringMatching(/^application\/problem\+json/)]);
+      expect(await res.json()).toMatchObject({ status: 400 });
+    }
+    expect(await db().selectFrom('subscription_events').select('stripe_event_id').where('stripe_event_id', 'like', `${tag}%`).execute()).toEqual([]);
+    await expect(platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).describe()).rejects.toThrow(/not found/i);
+
+    // The same event well formed is accepted: the refusals above were about the shape alone.
+    expect((await signedPost(JSON.stringify({ ...base, id: `${tag}_ok` }))).status).toBe(200);
+    // Stripe knows no such subscription: the event fails alone, recorded as failed.
+    await eventually(() => eventRows([`${tag}_ok`]), (rows) => rows[0]?.status === 'failed', 'event marked failed');
+    await platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).terminate();
+  });
+
+  it('grants a top-up the credits Stripe sold, whatever a signed event claims (forged metadata.credits and amount_total)', async () => {
+    const user = await newUser();
+    sandbox.setWebhookUrl(undefined);
+    const session = await adapter.createCreditTopUpCheckout({
+      userId: user.id,
+      email: user.email,
+      priceId: 'price_sbx_credits_100',
+      credits: 100,
+      checkoutId: randomUUID(),
+      successUrl: 'http://127.0.0.1/ok',
+      cancelUrl: 'http://127.0.0.1/no',
+    });
+    await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' });
+    sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
+    const real = sandbox.state.events.find((e) => e.type === 'checkout.session.completed' && (e.data.object as { id: string }).id === session.id)!;
+    const forge = (id: string, object: Record<string, unknown>) => ({ ...real, id, data: { object: { ...real.data.object, ...object, metadata: { kind: 'credit_topup', user_id: user.id, credits: '1000000' } } } });
+
+    const forged = forge(`evt_forged_${randomUUID().slice(0, 8)}`, { amount_total: 0 });
+    expect((await signedPost(JSON.stringify(forged))).status).toBe(200);
+    expect(await platform.client.workflow.getHandle(billingEventWorkflowId(forged.id)).result()).toEqual({ eventId: forged.id, outcome: 'credits_granted' });
+    expect(await ledger(user.id)).toEqual([{ amount: 100, transaction_type: 'purchase', balance_after: 100, idempotency_key: `credit_topup:${session.id}` }]);
+    expect(await db().selectFrom('payments').select(['payment_type', 'amount_cents']).where('user_id', '=', user.id).execute()).toEqual([{ payment_type: 'credit_topup', amount_cents: 999 }]);
+
+    // A session Stripe never saw grants nothing.
+    const invented = forge(`evt_invented_${randomUUID().slice(0, 8)}`, { id: `cs_test_invented${randomUUID().replace(/-/g, '')}` });
+    expect((await signedPost(JSON.stringify(invented))).status).toBe(200);
+    await expect(platform.client.workflow.getHandle(billingEventWorkflowId(invented.id)).result()).rejects.toThrow();
+    expect(await ledger(user.id)).toHaveLength(1);
+    // A failed billing-event run leaves its row pending: settle it, so later tests wait on their own events only.
+    await db().updateTable('subscription_events').set({ status: 'failed' }).where('stripe_event_id', '=', invented.id).execute();
   });
 
   it('pauses access while Stripe pauses the subscription, restores it on resume, and asks for payment authentication when the bank does', async () => {

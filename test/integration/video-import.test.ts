@@ -239,6 +239,27 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     expect(refused.json.detail).toMatch(/basic plan's 10 videos/);
   });
 
+  it("reserves an import's slot once: the run adopts the API's reservation and never takes a slot the API did not hold", async () => {
+    const user = await newUser('basic');
+    const started = await call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), contentTypes: ['summary'], transcript: { content: SUPPLIED_TRANSCRIPT } });
+    expect(started.status).toBe(202);
+    await runResult(started.json.runId);
+    const history = await platform.client.workflow.getHandle(started.json.runId).fetchHistory();
+    const quotaCall = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveVideoQuota');
+    const payload = quotaCall!.activityTaskScheduledEventAttributes!.input!.payloads![0]!.data!;
+    expect(JSON.parse(Buffer.from(payload).toString())).toMatchObject({ videoId: started.json.videoId, reserved: true });
+    expect(await usage(user.id)).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
+
+    // A run told to adopt a reservation that is not held fails QuotaExceeded instead of reserving a slot itself.
+    const unreserved = await db()
+      .insertInto('videos')
+      .values({ user_id: user.id, source_type: 'youtube', source_url: watchUrl('aaaaaaaaaaa'), youtube_video_id: 'aaaaaaaaaaa' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await expect(importActivities!.reserveVideoQuota({ videoId: unreserved.id, userId: user.id, reserved: true })).rejects.toMatchObject({ type: 'QuotaExceeded' });
+    expect(await usage(user.id)).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
+  });
+
   it('fails typed and gives the slot back: no transcript, private, live, too long for the plan', async () => {
     const user = await newUser('basic');
     await connectYoutube(user.id);

@@ -1,12 +1,11 @@
 import { Context } from '@temporalio/activity';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../activities';
 import type { SubscriptionSummary } from '../../workflows/subscription/contract';
 import { stripeEventSignal, subscriptionStateQuery, subscriptionWorkflowId } from '../../workflows/subscription/contract';
 import { adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowResult } from '../../workflows/admin-grant/contract';
 import type { adminGrantWorkflow } from '../../workflows/admin-grant/workflow';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { workerRunner } from '../helpers/workflow-tests';
+import { recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
 const DAY = 86_400_000;
 
@@ -18,22 +17,9 @@ describe('adminGrantWorkflow (time-skipping, mocked activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  interface Call {
-    name: string;
-    input: Record<string, unknown>;
-    at: number;
-  }
-
   /** A grant of `days` days (null: no expiry) from the moment the workflow first reads it; `subscriptionId` makes the user a subscriber. */
   function fakeActivities(opts: { days: number | null; subscriptionId?: string }) {
-    const calls: Call[] = [];
     let expiresAt: string | null | undefined;
-    const record =
-      <A, R>(name: string, impl: (input: A) => R) =>
-      async (input: A): Promise<R> => {
-        calls.push({ name, input: input as Record<string, unknown>, at: Context.current().info.currentAttemptScheduledTimestampMs });
-        return impl(input);
-      };
     const summary: SubscriptionSummary = {
       userId: 'user-1',
       planSlug: 'basic',
@@ -45,24 +31,22 @@ describe('adminGrantWorkflow (time-skipping, mocked activities)', () => {
       latestInvoiceId: null,
       everPaid: true,
     };
-    const activities = {
-      loadAdminGrant: record('loadAdminGrant', () => {
+    return recordingActivities({
+      loadAdminGrant: () => {
         expiresAt ??=
           opts.days === null ? null : new Date(Context.current().info.currentAttemptScheduledTimestampMs + opts.days * DAY).toISOString();
         return { userId: 'user-1', active: true, expiresAt };
-      }),
-      deactivateAdminGrant: record('deactivateAdminGrant', () => ({ changed: true })),
-      applyAdminGrantAccess: record('applyAdminGrantAccess', ({ ignoreSubscription }: { ignoreSubscription?: boolean }) =>
+      },
+      deactivateAdminGrant: () => ({ changed: true }),
+      applyAdminGrantAccess: ({ ignoreSubscription }: { ignoreSubscription?: boolean }) =>
         opts.subscriptionId && !ignoreSubscription
           ? { stripeSubscriptionId: opts.subscriptionId, tier: null }
           : { stripeSubscriptionId: null, tier: 'free' },
-      ),
       // The subscription workflow's side, for the refresh signal.
-      syncStripeSubscription: record('syncStripeSubscription', () => ({ applied: true, subscription: summary })),
-      applySubscriptionAccess: record('applySubscriptionAccess', ({ tier }: { tier: string }) => ({ tier })),
-      markStripeEventHandled: record('markStripeEventHandled', () => undefined),
-    } as unknown as Activities;
-    return { calls, activities, named: (name: string) => calls.filter((c) => c.name === name) };
+      syncStripeSubscription: () => ({ applied: true, subscription: summary }),
+      applySubscriptionAccess: ({ tier }: { tier: string }) => ({ tier }),
+      markStripeEventHandled: () => undefined,
+    });
   }
 
   const withWorker = workerRunner(() => env, 'admin-grant-wf');

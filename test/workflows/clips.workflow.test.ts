@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -7,7 +6,7 @@ import type { ClipsInput, PickMomentsInput, PlannedClip, RenderClipInput } from 
 import { progressQuery } from '../../workflows/common/progress';
 import { clipsWorkflowId } from '../../workflows/clips/contract';
 import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
-import { untilCancelled } from '../helpers/workflow-tests';
+import { recordingActivities, untilCancelled } from '../helpers/workflow-tests';
 
 /** The clips workflow's decisions with mocked activities on the time-skipping server. */
 describe('clipsWorkflow (time-skipping, mocked activities)', () => {
@@ -24,31 +23,27 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
 
   /** Main-queue and media-queue fakes, each recording its calls with the queue it ran on. */
   function fakeActivities(overrides: Record<string, Impl> = {}) {
-    const calls: Array<{ name: string; args: any[]; queue: string }> = [];
-    const record = (name: string, impl: Impl) => async (...args: any[]) => {
-      calls.push({ name, args, queue: Context.current().info.taskQueue });
-      return (overrides[name] ?? impl)(...args);
-    };
-    const main = {
-      recordRunStarted: record('recordRunStarted', () => undefined),
-      recordRunProgress: record('recordRunProgress', () => undefined),
-      recordRunClosed: record('recordRunClosed', () => undefined),
-      pickClipMoments: record('pickClipMoments', (p: PickMomentsInput) => planned(p.count)),
-      failClip: record('failClip', () => undefined),
-      settleUnfinishedClips: record('settleUnfinishedClips', () => 0),
-    };
-    const media = {
-      prepareClipSource: record('prepareClipSource', () => ({ durationSeconds: 120, width: 1920, height: 1080, words: 300 })),
-      renderClip: record('renderClip', (r: RenderClipInput) => ({
-        clipId: r.clipId,
-        clipIndex: Number(r.clipId.split('-')[1]),
-        durationSeconds: 5,
-        fileUrls: Object.fromEntries(r.aspectRatios.map((ratio) => [ratio, `file:///${r.clipId}/${ratio}.mp4`])),
-        thumbnailUrl: `file:///${r.clipId}/thumbnail.jpg`,
-      })),
-    };
-    const named = (name: string) => calls.filter((c) => c.name === name);
-    return { main, media, calls, named };
+    const { activities, calls, named } = recordingActivities(
+      {
+        recordRunStarted: () => undefined,
+        recordRunProgress: () => undefined,
+        recordRunClosed: () => undefined,
+        pickClipMoments: (p: PickMomentsInput) => planned(p.count),
+        failClip: () => undefined,
+        settleUnfinishedClips: () => 0,
+        prepareClipSource: () => ({ durationSeconds: 120, width: 1920, height: 1080, words: 300 }),
+        renderClip: (r: RenderClipInput) => ({
+          clipId: r.clipId,
+          clipIndex: Number(r.clipId.split('-')[1]),
+          durationSeconds: 5,
+          fileUrls: Object.fromEntries(r.aspectRatios.map((ratio) => [ratio, `file:///${r.clipId}/${ratio}.mp4`])),
+          thumbnailUrl: `file:///${r.clipId}/thumbnail.jpg`,
+        }),
+      },
+      overrides,
+    );
+    const { prepareClipSource, renderClip, ...main } = activities;
+    return { main, media: { prepareClipSource, renderClip }, calls, named };
   }
 
   /** Blocks like a long render: heartbeats until the activity is cancelled. */

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../activities';
 import type { PayAffiliateOutcome } from '../../activities/affiliates';
 import { historyLengthsFrom } from '../../lib/workflow-histories';
 import { previousPeriod, type Reconciliation } from '../../schemas/affiliates';
 import { payoutsWorkflowId, type MonthlyPayoutsResult, type PayoutsResult } from '../../workflows/payouts/contract';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { workerRunner } from '../helpers/workflow-tests';
+import { recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
 /** The payout orchestration with mocked activities: paging into child batches, continueAsNew, failures, the monthly launcher. */
 describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
@@ -21,7 +20,6 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
   function fakeProgram(count: number, options: { broken?: Set<string>; refuse?: Set<string> } = {}) {
     const ids = Array.from({ length: count }, (_, i) => `aff-${String(i).padStart(4, '0')}`);
     const paid = new Map<string, number>();
-    const payCalls: string[] = [];
     const reconciliation: Reconciliation = {
       period: '2026-10',
       transferGroup: 'payouts:2026-10',
@@ -32,7 +30,7 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
       matched: true,
       mismatches: [],
     };
-    const activities = {
+    const { activities, named } = recordingActivities({
       recordRunStarted: async () => undefined,
       recordRunProgress: async () => undefined,
       recordRunClosed: async () => undefined,
@@ -40,7 +38,6 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
       listPayableAffiliates: async (input: { afterId: string | null; limit: number }) =>
         ids.filter((id) => (input.afterId === null || id > input.afterId) && !paid.has(id)).slice(0, input.limit),
       payAffiliate: async (input: { affiliateId: string }): Promise<PayAffiliateOutcome> => {
-        payCalls.push(input.affiliateId);
         if (options.broken?.has(input.affiliateId)) throw ApplicationFailure.nonRetryable('database exploded', 'Internal');
         if (options.refuse?.has(input.affiliateId)) return { outcome: 'failed', payoutId: `po-${input.affiliateId}`, amountCents: 5_000, reason: 'Stripe refused' };
         if (paid.has(input.affiliateId)) return { outcome: 'already_paid', payoutId: `po-${input.affiliateId}`, amountCents: 5_000 };
@@ -48,7 +45,9 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
         return { outcome: 'paid', payoutId: `po-${input.affiliateId}`, amountCents: 5_000, transferId: `tr-${input.affiliateId}` };
       },
       reconcilePayoutPeriod: async () => ({ ...reconciliation, transferCount: paid.size, transfersCents: paid.size * 5_000, paidPayoutCount: paid.size, paidPayoutsCents: paid.size * 5_000 }),
-    } as unknown as Activities;
+    });
+    /** Every payAffiliate call's affiliate, in call order. */
+    const payCalls = () => named('payAffiliate').map((c) => c.input.affiliateId as string);
     return { activities, paid, payCalls };
   }
 
@@ -67,8 +66,8 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
       return { result, lengths: await historyLengthsFrom(env.client, workflowId, handle.firstExecutionRunId) };
     });
     expect(result.totals).toEqual({ paid: 23, paidCents: 115_000, failed: 0, belowMinimum: 0, alreadySettled: 0, unresolved: 0 });
-    expect(program.payCalls).toHaveLength(23);
-    expect(new Set(program.payCalls).size).toBe(23);
+    expect(program.payCalls()).toHaveLength(23);
+    expect(new Set(program.payCalls()).size).toBe(23);
     expect(result.reconciliation).toMatchObject({ matched: true, transfersCents: 115_000 });
     // 5 pages of 5 at 2 pages per run: three runs chained by continueAsNew and a child per page, none with a long history.
     expect(lengths.filter((l) => l.workflowId === workflowId)).toHaveLength(3);
@@ -100,6 +99,6 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
       // The dev server refuses the completed id (started: false); the time-skipping server reruns it: either way nobody is paid again.
       if (again.started) expect(again.result?.totals).toMatchObject({ paid: 0, paidCents: 0 });
     });
-    expect(program.payCalls).toHaveLength(3);
+    expect(program.payCalls()).toHaveLength(3);
   });
 });

@@ -13,7 +13,7 @@ import {
   reschedulePostUpdate,
 } from '../../workflows/posts/contract';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { workerRunner } from '../helpers/workflow-tests';
+import { recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -30,33 +30,19 @@ describe('postWorkflow (time-skipping, mocked activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  interface Call {
-    name: string;
-    input: Record<string, unknown>;
-    /** Server (time-skipped) time the activity was scheduled. */
-    at: number;
-  }
-
   function fakeActivities(options: { publish?: (input: PublishPostInput) => Promise<void> } = {}) {
-    const calls: Call[] = [];
-    const record =
-      <A, R>(name: string, impl: (input: A, at: number) => R | Promise<R>) =>
-      async (input: A): Promise<R> => {
-        const at = Context.current().info.currentAttemptScheduledTimestampMs;
-        calls.push({ name, input: input as Record<string, unknown>, at });
-        return impl(input, at);
-      };
-    const activities = {
-      publishPost: record('publishPost', async (input: PublishPostInput, at): Promise<PublishPostResult> => {
+    return recordingActivities({
+      publishPost: async (input: PublishPostInput): Promise<PublishPostResult> => {
         await options.publish?.(input);
+        const at = Context.current().info.currentAttemptScheduledTimestampMs;
         return { platformPostId: `pp-${input.postId}`, platformUrl: `https://x.com/i/status/pp-${input.postId}`, publishedAt: new Date(at).toISOString(), alreadyPublished: false };
-      }),
-      syncPostMetrics: record('syncPostMetrics', () => ({ views: 1, likes: 1, comments: 0, shares: 0 })),
-      reschedulePost: record('reschedulePost', () => undefined),
-      approvePost: record('approvePost', () => undefined),
-      finishPost: record('finishPost', () => undefined),
-    };
-    return { calls, activities, named: (name: string) => calls.filter((c) => c.name === name) };
+      },
+      syncPostMetrics: () => ({ views: 1, likes: 1, comments: 0, shares: 0 }),
+      reschedulePost: () => undefined,
+      approvePost: () => undefined,
+      finishPost: () => undefined,
+      recordRunClosed: () => undefined,
+    });
   }
 
   const withWorker = workerRunner(() => env, 'posts-wf');

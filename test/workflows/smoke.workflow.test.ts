@@ -1,11 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
 import { progressQuery } from '../../workflows/common/progress';
 import { smokeWorkflowId } from '../../workflows/smoke/contract';
 import { workflowBundle, createTimeSkippingEnv } from '../helpers/temporal';
+import { recordingActivities } from '../helpers/workflow-tests';
 
 /** Workflow logic with mocked activities on the time-skipping server: a one-hour timer takes no real time. */
 describe('smokeWorkflow (time-skipping, mocked activities)', () => {
@@ -15,25 +15,19 @@ describe('smokeWorkflow (time-skipping, mocked activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  function fakeActivities(overrides: Partial<Activities> = {}) {
-    const calls: Array<[string, unknown[]]> = [];
-    const record =
-      (name: string, impl: (...args: any[]) => unknown = () => undefined) =>
-      async (...args: unknown[]) => {
-        calls.push([name, args]);
-        return impl(...args);
-      };
-    const activities = {
-      recordRunStarted: record('recordRunStarted'),
-      recordRunProgress: record('recordRunProgress'),
-      recordRunClosed: record('recordRunClosed'),
-      composeGreeting: record('composeGreeting', (name: string) => `hi ${name}`),
-      ...overrides,
-    } as unknown as Activities;
-    return { activities, calls };
+  function fakeActivities(overrides: Record<string, (...args: any[]) => unknown> = {}) {
+    return recordingActivities(
+      {
+        recordRunStarted: () => undefined,
+        recordRunProgress: () => undefined,
+        recordRunClosed: () => undefined,
+        composeGreeting: (name: string) => `hi ${name}`,
+      },
+      overrides,
+    );
   }
 
-  async function run(taskQueue: string, activities: Activities, fn: () => Promise<void>) {
+  async function run(taskQueue: string, activities: object, fn: () => Promise<void>) {
     const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
     await worker.runUntil(fn());
   }
@@ -51,15 +45,15 @@ describe('smokeWorkflow (time-skipping, mocked activities)', () => {
       expect(result).toEqual({ greeting: 'hi ada' });
       expect((await env.currentTimeMs()) - startedAt).toBeGreaterThanOrEqual(3_600_000);
     });
-    expect(calls.map(([name]) => name)).toEqual([
+    expect(calls.map((c) => c.name)).toEqual([
       'recordRunStarted',
       'recordRunProgress',
       'recordRunProgress',
       'composeGreeting',
       'recordRunClosed',
     ]);
-    expect(calls[0]![1][0]).toMatchObject({ id: workflowId, type: 'smoke', userId: 'u1' });
-    expect((calls.at(-1)![1][1] as RunClosure).status).toBe('completed');
+    expect(calls[0]!.input).toMatchObject({ id: workflowId, type: 'smoke', userId: 'u1' });
+    expect((calls.at(-1)!.args[1] as RunClosure).status).toBe('completed');
   });
 
   it('exposes stage and progress through the progress query while waiting', async () => {
@@ -90,7 +84,7 @@ describe('smokeWorkflow (time-skipping, mocked activities)', () => {
         env.client.workflow.execute('smokeWorkflow', { workflowId: smokeWorkflowId('wf-3'), taskQueue: 'smoke-wf-3', args: [{ name: 'x', delayMs: 0, userId: null }] }),
       ).rejects.toThrow();
     });
-    const closure = calls.find(([name]) => name === 'recordRunClosed')![1][1] as RunClosure;
+    const closure = calls.find((c) => c.name === 'recordRunClosed')!.args[1] as RunClosure;
     expect(closure).toMatchObject({ status: 'failed', error: { type: 'InvalidInput', message: 'name rejected' } });
   });
 });

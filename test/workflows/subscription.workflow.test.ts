@@ -1,4 +1,3 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,7 +11,7 @@ import {
   type SubscriptionSummary,
 } from '../../workflows/subscription/contract';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { workerRunner } from '../helpers/workflow-tests';
+import { recordingActivities, workerRunner, type RecordedCall } from '../helpers/workflow-tests';
 
 const DAY = 86_400_000;
 
@@ -26,13 +25,6 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
     env = await createTimeSkippingEnv();
   });
   afterAll(() => env?.teardown());
-
-  interface Call {
-    name: string;
-    input: Record<string, unknown>;
-    /** Server time (time-skipped) when the activity was scheduled. */
-    at: number;
-  }
 
   /**
    * A fake Stripe + PostgreSQL: `summary` is what the sync activity reports; `onEvent` lets a
@@ -56,21 +48,13 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
       onEvent: {} as Record<string, (s: SubscriptionSummary) => SubscriptionSummary>,
       newPeriodFor: new Set<string>(),
     };
-    const calls: Call[] = [];
-    activityCalls = calls;
-    const record =
-      <A, R>(name: string, impl: (input: A) => R | Promise<R>) =>
-      async (input: A): Promise<R> => {
-        calls.push({ name, input: input as Record<string, unknown>, at: Context.current().info.currentAttemptScheduledTimestampMs });
-        return impl(input);
-      };
-    const activities = {
-      syncStripeSubscription: record('syncStripeSubscription', ({ eventId }: { eventId?: string }) => {
+    const recorder = recordingActivities({
+      syncStripeSubscription: ({ eventId }: { eventId?: string }) => {
         const change = eventId ? state.onEvent[eventId] : undefined;
         if (change) state.summary = change(state.summary);
         return { applied: true, subscription: state.summary };
-      }),
-      recordPaidInvoice: record('recordPaidInvoice', ({ eventId }: { eventId: string }) => ({
+      },
+      recordPaidInvoice: ({ eventId }: { eventId: string }) => ({
         invoice: {
           invoiceId: `in_${eventId}`,
           userId: state.summary.userId,
@@ -82,18 +66,20 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
           creditsGranted: 300,
         },
         payment: null,
-      })),
-      recordFailedInvoice: record('recordFailedInvoice', () => ({ invoiceId: 'in_failed', amountDueCents: 4900, hostedInvoiceUrl: null })),
-      applySubscriptionAccess: record('applySubscriptionAccess', ({ tier }: { tier: string }) => ({ tier })),
-      sendBillingEmail: record('sendBillingEmail', () => undefined),
-      markStripeEventHandled: record('markStripeEventHandled', () => undefined),
-      grantCreditTopUp: record('grantCreditTopUp', () => ({ topUp: true, credits: 100, newEntry: true })),
-      recordChargeRefund: record('recordChargeRefund', () => null),
-    } as unknown as Activities;
-    return { state, calls, activities, named: (name: string) => calls.filter((c) => c.name === name) };
+      }),
+      recordFailedInvoice: () => ({ invoiceId: 'in_failed', amountDueCents: 4900, hostedInvoiceUrl: null }),
+      applySubscriptionAccess: ({ tier }: { tier: string }) => ({ tier }),
+      sendBillingEmail: () => undefined,
+      markStripeEventHandled: () => undefined,
+      recordRunClosed: () => undefined,
+      grantCreditTopUp: () => ({ topUp: true, credits: 100, newEntry: true }),
+      recordChargeRefund: () => null,
+    });
+    activityCalls = recorder.calls;
+    return { state, ...recorder };
   }
 
-  const emailOf = (c: Call) => c.input as unknown as BillingEmail;
+  const emailOf = (c: RecordedCall) => c.input as unknown as BillingEmail;
 
   const withWorker = workerRunner(() => env, 'subscription-wf');
 
@@ -109,7 +95,7 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
     });
   }
 
-  let activityCalls: Call[] = [];
+  let activityCalls: RecordedCall[] = [];
   /** Lets the worker drain what is queued: nothing pending and no new activity call for a while. */
   async function settle(handle: WorkflowHandle): Promise<void> {
     let seen = -1;

@@ -1,7 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
 import type {
   RenderThumbnailInput,
@@ -10,10 +9,11 @@ import type {
   ThumbnailsInput,
   ThumbnailsResult,
 } from '../../schemas/thumbnails';
+import type { RunProgressWrite } from '../../schemas/runs';
 import { progressQuery } from '../../workflows/common/progress';
 import { thumbnailsWorkflowId } from '../../workflows/thumbnails/contract';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-import { failureOf, workerRunner } from '../helpers/workflow-tests';
+import { failureOf, recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
 const STYLES = ['bold_contrast', 'clean_minimal', 'vibrant_pop'];
 const LAYOUT = {
@@ -40,40 +40,26 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
 
   /** Activities that record their calls; finishThumbnailJob settles like the repository does, from what was rendered. */
   function fakeActivities(overrides: Record<string, Impl> = {}) {
-    const calls: Array<[string, unknown[]]> = [];
-    const attempts: Record<string, number[]> = {};
-    let rendered = 0;
     const settle = ({ ending }: { ending: ThumbnailJobEnding }): ThumbnailJobSettlement => {
+      const rendered = recorder.named('renderThumbnail').filter((c) => c.settled === 'returned').length;
       const status = ending === 'canceled' ? 'canceled' : rendered === 0 ? 'failed' : rendered === STYLES.length ? 'completed' : 'completed_with_errors';
       return { status, produced: rendered, charged: rendered > 0 };
     };
-    const impls: Record<string, Impl> = {
-      recordRunStarted: () => undefined,
-      recordRunProgress: () => undefined,
-      recordRunClosed: () => undefined,
-      startThumbnailJob: () => ({ styles: STYLES }),
-      updateThumbnailProgress: () => undefined,
-      writeThumbnailCopy: ({ style }: { style: string }) => ({ overlayText: `Text for ${style}`, layout: LAYOUT }),
-      renderThumbnail: (r: RenderThumbnailInput) => ({ thumbnailId: `t-${r.style}`, style: r.style, width: 1280, height: 720, bytes: 1000, format: 'png' }),
-      finishThumbnailJob: settle,
-      ...overrides,
-    };
-    const activities = Object.fromEntries(
-      Object.entries(impls).map(([name, impl]) => [
-        name,
-        async (...args: unknown[]) => {
-          calls.push([name, args]);
-          if (name === 'renderThumbnail') (attempts[(args[0] as RenderThumbnailInput).style] ??= []).push(Context.current().info.attempt);
-          const result = await impl(...args);
-          if (name === 'renderThumbnail') rendered += 1;
-          return result;
-        },
-      ]),
-    ) as unknown as Activities;
-    const named = (name: string) => calls.filter(([n]) => n === name).map(([, a]) => a);
-    /** The `index`th argument of every call of `name`. */
-    const args = <T>(name: string, index = 0): T[] => named(name).map((a) => a[index] as T);
-    return { activities, calls, named, args, attempts };
+    const recorder = recordingActivities(
+      {
+        recordRunStarted: () => undefined,
+        recordRunProgress: () => undefined,
+        recordRunClosed: () => undefined,
+        startThumbnailJob: () => ({ styles: STYLES }),
+        writeThumbnailCopy: ({ style }: { style: string }) => ({ overlayText: `Text for ${style}`, layout: LAYOUT }),
+        renderThumbnail: (r: RenderThumbnailInput) => ({ thumbnailId: `t-${r.style}`, style: r.style, width: 1280, height: 720, bytes: 1000, format: 'png' }),
+        finishThumbnailJob: settle,
+      },
+      overrides,
+    );
+    /** The attempt numbers of one style's renders, in order. */
+    const attempts = (style: string) => recorder.named('renderThumbnail').filter((c) => c.input.style === style).map((c) => c.attempt);
+    return { ...recorder, attempts };
   }
 
   const withWorker = workerRunner(() => env, 'thumbnails-wf');
@@ -94,9 +80,10 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(result).toMatchObject({ jobId: 'job-ok', status: 'completed', failedStyles: [], charged: true });
     expect(result.thumbnails.map((t) => t.style)).toEqual(STYLES);
-    type ProgressUpdate = { currentStyle: string; progress: number };
-    expect(args<ProgressUpdate>('updateThumbnailProgress').map((p) => p.currentStyle)).toEqual(STYLES);
-    const progress = args<ProgressUpdate>('updateThumbnailProgress').map((p) => p.progress);
+    // The job row's style and progress travel with the run's progress, in one write per style.
+    const jobRows = args<RunProgressWrite>('recordRunProgress', 1).flatMap((w) => (w.row?.kind === 'thumbnail_job' ? [{ ...w.row, progress: w.progress }] : []));
+    expect(jobRows.map((p) => p.currentStyle)).toEqual(STYLES);
+    const progress = jobRows.map((p) => p.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const stages = args<{ stage: string }>('recordRunProgress', 1).map((p) => p.stage);
     expect(stages).toEqual(['preparing', 'generating:bold_contrast', 'generating:clean_minimal', 'generating:vibrant_pop', 'finishing', 'completed']);
@@ -104,10 +91,10 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     expect(args<RenderThumbnailInput>('renderThumbnail').map((r) => [r.style, r.generationOrder, r.version, r.copy.overlayText])).toEqual(
       STYLES.map((s, i) => [s, i, 1, `Text for ${s}`]),
     );
-    expect(named('finishThumbnailJob')).toEqual([[{ jobId: 'job-ok', ending: 'finished', errorMessage: null }]]);
-    const order = calls.map(([n]) => n);
+    expect(named('finishThumbnailJob').map((c) => c.args)).toEqual([[{ jobId: 'job-ok', ending: 'finished', errorMessage: null }]]);
+    const order = calls.map((c) => c.name);
     expect(order.lastIndexOf('renderThumbnail')).toBeLessThan(order.indexOf('finishThumbnailJob'));
-    expect((named('recordRunClosed')[0]![1] as RunClosure).status).toBe('completed');
+    expect((named('recordRunClosed')[0]!.args[1] as RunClosure).status).toBe('completed');
   });
 
   it('retries a style whose upload fails twice with backoff and keeps one result for it', async () => {
@@ -122,8 +109,8 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
       },
     });
     const result: ThumbnailsResult = await withWorker(activities, (tq) => start(tq, input('job-retry')).then((h) => h.result()));
-    expect(attempts.clean_minimal).toEqual([1, 2, 3]);
-    expect(attempts.bold_contrast).toEqual([1]);
+    expect(attempts('clean_minimal')).toEqual([1, 2, 3]);
+    expect(attempts('bold_contrast')).toEqual([1]);
     expect(result.status).toBe('completed');
     expect(result.thumbnails.map((t) => t.style)).toEqual(STYLES);
     // The retried render reuses the copy: the model was asked once per style.
@@ -138,7 +125,7 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
       },
     });
     const result: ThumbnailsResult = await withWorker(activities, (tq) => start(tq, input('job-partial')).then((h) => h.result()));
-    expect(attempts.bold_contrast).toEqual([1]);
+    expect(attempts('bold_contrast')).toEqual([1]);
     expect(result.status).toBe('completed_with_errors');
     expect(result.thumbnails.map((t) => t.style)).toEqual(['clean_minimal', 'vibrant_pop']);
     expect(result.failedStyles).toEqual([{ style: 'bold_contrast', error: 'the file has no video stream' }]);
@@ -153,9 +140,9 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     });
     const failure = await withWorker(activities, (tq) => failureOf(start(tq, input('job-none')).then((h) => h.result())));
     expect(failure.type).toBe('GenerationFailed');
-    expect(attempts.bold_contrast).toEqual([1, 2, 3, 4, 5]);
+    expect(attempts('bold_contrast')).toEqual([1, 2, 3, 4, 5]);
     expect(named('finishThumbnailJob')).toHaveLength(1);
-    expect(named('recordRunClosed')[0]![1]).toMatchObject({ status: 'failed', error: { type: 'GenerationFailed' } });
+    expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'failed', error: { type: 'GenerationFailed' } });
   });
 
   it('canceled during a render: pending styles never start, the job settles as canceled and the run closes canceled', async () => {
@@ -179,8 +166,8 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(args<RenderThumbnailInput>('renderThumbnail').map((r) => r.style)).toEqual(['bold_contrast', 'clean_minimal']);
     expect(args<{ style: string }>('writeThumbnailCopy').map((c) => c.style)).not.toContain('vibrant_pop');
-    expect(named('finishThumbnailJob')).toEqual([[{ jobId: 'job-cancel', ending: 'canceled', errorMessage: 'canceled by request' }]]);
-    expect(named('recordRunClosed')[0]![1]).toMatchObject({ status: 'canceled' });
+    expect(named('finishThumbnailJob').map((c) => c.args)).toEqual([[{ jobId: 'job-cancel', ending: 'canceled', errorMessage: 'canceled by request' }]]);
+    expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'canceled' });
   });
 
   it('a refinement passes the parent and instruction to the copy and the render, with the new version', async () => {

@@ -1,13 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import type { Activities } from '../../activities';
 import type { RunClosure } from '../../db/repositories/runs';
+import type { RunProgressWrite } from '../../schemas/runs';
 import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImportResult } from '../../schemas/video-import';
 import { progressQuery } from '../../workflows/common/progress';
 import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
 import { createTimeSkippingEnv, testClient, testNativeConnection, workflowBundle } from '../helpers/temporal';
-import { failureOf, untilCancelled, workerRunner } from '../helpers/workflow-tests';
+import { failureOf, recordingActivities, untilCancelled, workerRunner } from '../helpers/workflow-tests';
 
 /** The import workflow's decisions with mocked activities on the time-skipping server. */
 describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
@@ -25,32 +25,24 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       if (type === 'generateVideoContent') cancelledGenerations += 1;
     });
 
-  function fakeActivities(overrides: Partial<Record<string, (...args: any[]) => unknown>> = {}) {
-    const calls: Array<[string, any[]]> = [];
-    const record =
-      (name: string, impl: (...args: any[]) => unknown = () => undefined) =>
-      async (...args: any[]) => {
-        calls.push([name, args]);
-        return (overrides[name] ?? impl)(...args);
-      };
-    const activities = {
-      recordRunStarted: record('recordRunStarted'),
-      recordRunProgress: record('recordRunProgress'),
-      recordRunClosed: record('recordRunClosed'),
-      reserveVideoQuota: record('reserveVideoQuota', () => PLAN),
-      commitVideoQuota: record('commitVideoQuota', () => true),
-      releaseVideoQuota: record('releaseVideoQuota', () => true),
-      updateVideoStatus: record('updateVideoStatus'),
-      fetchVideoMetadata: record('fetchVideoMetadata', () => ({ title: 'A talk', durationSeconds: 600 })),
-      fetchVideoTranscript: record('fetchVideoTranscript', () => ({ source: 'youtube_captions', characters: 5000, needsCondensing: false })),
-      condenseTranscript: record('condenseTranscript', () => ({ characters: 100 })),
-      generateVideoContent: record('generateVideoContent', (g: GenerateContentInput) => ({ contentId: `c-${g.contentType}`, contentType: g.contentType, version: g.version, tokensUsed: 10 })),
-      exportVideoContent: record('exportVideoContent', (e: { contentIds: string[]; formats: string[] }) => ({ status: 'completed', uploaded: e.contentIds.length * e.formats.length, failed: 0 })),
-    } as unknown as Activities;
-    const named = (name: string) => calls.filter(([n]) => n === name);
-    /** The `index`-th argument of every call of `name`. */
-    const args = <T>(name: string, index = 0): T[] => named(name).map(([, a]) => a[index] as T);
-    return { activities, calls, named, args };
+  function fakeActivities(overrides: Record<string, (...args: any[]) => unknown> = {}) {
+    return recordingActivities(
+      {
+        recordRunStarted: () => undefined,
+        recordRunProgress: () => undefined,
+        recordRunClosed: () => undefined,
+        reserveVideoQuota: () => PLAN,
+        commitVideoQuota: () => true,
+        releaseVideoQuota: () => true,
+        updateVideoStatus: () => undefined,
+        fetchVideoMetadata: () => ({ title: 'A talk', durationSeconds: 600 }),
+        fetchVideoTranscript: () => ({ source: 'youtube_captions', characters: 5000, needsCondensing: false }),
+        condenseTranscript: () => ({ characters: 100 }),
+        generateVideoContent: (g: GenerateContentInput) => ({ contentId: `c-${g.contentType}`, contentType: g.contentType, version: g.version, tokensUsed: 10 }),
+        exportVideoContent: (e: { contentIds: string[]; formats: string[] }) => ({ status: 'completed', uploaded: e.contentIds.length * e.formats.length, failed: 0 }),
+      },
+      overrides,
+    );
   }
 
   const withWorker = workerRunner(() => env, 'video-import-wf');
@@ -90,11 +82,22 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     const sorted = [...progress].sort((a, b) => a - b);
     expect(new Set(sorted).size).toBe(sorted.length);
     expect(sorted.at(-1)).toBe(100);
-    const order = calls.map(([n]) => n);
+    const order = calls.map((c) => c.name);
     expect(order.indexOf('reserveVideoQuota')).toBeLessThan(order.indexOf('fetchVideoMetadata'));
     expect(order.lastIndexOf('generateVideoContent')).toBeLessThan(order.indexOf('commitVideoQuota'));
-    expect(named('updateVideoStatus').at(-1)![1]).toEqual(['v-ok', { status: 'completed', progress: 100 }]);
-    expect((named('recordRunClosed')[0]![1][1] as RunClosure).status).toBe('completed');
+    expect(named('updateVideoStatus').at(-1)!.args).toEqual(['v-ok', { status: 'completed', progress: 100 }]);
+    expect((named('recordRunClosed')[0]!.args[1] as RunClosure).status).toBe('completed');
+  });
+
+  it('writes each stage change and the videos row as one local activity, with no separate status write while processing', async () => {
+    const { activities, named, args } = fakeActivities();
+    await withWorker(activities, (tq) => start(tq, input('v-one-write', { contentTypes: ['summary', 'blog_post'] })).then((h) => h.result()));
+    const writes = args<RunProgressWrite>('recordRunProgress', 1);
+    const advances = writes.filter((w) => w.stage !== 'completed');
+    expect(advances.map((w) => w.stage)).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'generating', 'generating']);
+    expect(advances.every((w) => w.row?.kind === 'video' && w.row.videoId === 'v-one-write')).toBe(true);
+    expect(named('recordRunProgress').every((c) => c.local)).toBe(true);
+    expect(named('updateVideoStatus').map((c) => c.args[1].status)).toEqual(['completed']);
   });
 
   it('defaults to every plan-allowed type and condenses an over-long transcript once before generating', async () => {
@@ -115,8 +118,18 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     expect(named('fetchVideoMetadata')).toHaveLength(0);
     expect(named('generateVideoContent')).toHaveLength(0);
     expect(named('commitVideoQuota')).toHaveLength(0);
-    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'failed', error: expect.stringContaining('free plan') });
-    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'failed', error: { type: 'QuotaExceeded' } });
+    expect(named('updateVideoStatus').at(-1)!.args[1]).toMatchObject({ status: 'failed', error: expect.stringContaining('free plan') });
+    expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'failed', error: { type: 'QuotaExceeded' } });
+  });
+
+  it("hands the API's reservation to the quota activity to adopt, and asks for a reservation only without one", async () => {
+    const { activities, args } = fakeActivities();
+    await withWorker(activities, async (tq) => {
+      for (const handle of await Promise.all([start(tq, input('v-adopt', { quotaReserved: true })), start(tq, input('v-own'))])) await handle.result();
+    });
+    const byVideo = new Map(args<{ videoId: string; reserved?: boolean }>('reserveVideoQuota').map((a) => [a.videoId, a]));
+    expect(byVideo.get('v-adopt')).toMatchObject({ reserved: true });
+    expect(byVideo.get('v-own')?.reserved).toBeUndefined();
   });
 
   it('fails with TranscriptUnavailable and releases the reserved slot', async () => {
@@ -168,8 +181,8 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(named('releaseVideoQuota')).toHaveLength(1);
     expect(named('commitVideoQuota')).toHaveLength(0);
-    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
-    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
+    expect(named('updateVideoStatus').at(-1)!.args[1]).toMatchObject({ status: 'canceled' });
+    expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'canceled' });
   });
 
   // On the real dev server: the time-skipping server does not deliver a cancel to a heartbeating
@@ -200,8 +213,8 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     expect(named('generateVideoContent')).toHaveLength(3);
     expect(named('commitVideoQuota')).toHaveLength(1);
     expect(named('releaseVideoQuota')).toHaveLength(0);
-    expect(named('updateVideoStatus').at(-1)![1][1]).toMatchObject({ status: 'canceled' });
-    expect(named('recordRunClosed')[0]![1][1]).toMatchObject({ status: 'canceled' });
+    expect(named('updateVideoStatus').at(-1)!.args[1]).toMatchObject({ status: 'canceled' });
+    expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'canceled' });
   });
 
   it('an export failure is reported in the result; the run still completes with its content', async () => {
@@ -226,6 +239,6 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       env.client.workflow.execute('regenerateContentWorkflow', { workflowId: contentRegenerateWorkflowId('v-ok', 'summary', 2), taskQueue: tq, args: [regen] }),
     );
     expect(result).toMatchObject({ contentType: 'summary', version: 2 });
-    expect(named('generateVideoContent')[0]![1][0]).toEqual(regen);
+    expect(named('generateVideoContent')[0]!.input).toEqual(regen);
   });
 });

@@ -1,5 +1,7 @@
 import { defineSignal } from '@temporalio/workflow';
 import type { PlanSlug } from '../../schemas/billing';
+import { defineRun } from '../common/run-definition';
+import type { adminGrantWorkflow } from './workflow';
 
 /** One workflow per admin grant: applies it, sleeps until it expires (or is revoked), then ends it. */
 export const ADMIN_GRANT_WORKFLOW_TYPE = 'adminGrantWorkflow';
@@ -20,3 +22,20 @@ export interface AdminGrantWorkflowResult {
   /** not_found: no such grant; inactive: it had already ended when the run started. */
   outcome: 'expired' | 'revoked' | 'inactive' | 'not_found';
 }
+
+/**
+ * Started by the grant route and the worker-start sweep (joining a running timer), and by a
+ * revoke with signalWithStart (a grant whose run has closed gets a short new one). The grantee
+ * is passed by the starter; grants are not the user's jobs, so no job_runs row.
+ */
+export const adminGrantRun = defineRun<typeof adminGrantWorkflow>({
+  workflowType: ADMIN_GRANT_WORKFLOW_TYPE,
+  jobType: ADMIN_GRANT_JOB_TYPE,
+  taskQueue: 'main',
+  keysOf: (input) => ({ domainId: input.grantId }),
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE',
+  registersJobRun: false,
+  longLived: true,
+  planPriority: false,
+});

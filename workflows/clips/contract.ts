@@ -1,3 +1,6 @@
+import { defineRun } from '../common/run-definition';
+import type { clipsWorkflow } from './workflow';
+
 /** Video → clips (ClipFlow AI): names shared by the API, worker and tests. */
 export const CLIPS_WORKFLOW_TYPE = 'clipsWorkflow';
 export const CLIPS_JOB_TYPE = 'clips';
@@ -7,3 +10,15 @@ export const clipsWorkflowId = (videoId: string, requestId: string): string => `
 /** Progress reached when moments are picked, and when the last clip is rendered. */
 export const RENDER_PROGRESS_START = 20;
 export const RENDER_PROGRESS_END = 98;
+
+export const clipsRun = defineRun<typeof clipsWorkflow>({
+  workflowType: CLIPS_WORKFLOW_TYPE,
+  jobType: CLIPS_JOB_TYPE,
+  taskQueue: 'main',
+  keysOf: (input) => ({ userId: input.userId, domainId: input.videoId, videoId: input.videoId }),
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  registersJobRun: true,
+  longLived: false,
+  planPriority: true,
+});

@@ -1,20 +1,19 @@
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ClipActivities, ClipMediaActivities } from '../../activities/clips';
 import type { ClipsInput, ClipsResult, RenderedClip } from '../../schemas/clips';
+import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
+import { failureMessage } from '../common/failures';
 import { trackRun } from '../common/run-tracking';
 import { CLIPS_JOB_TYPE, RENDER_PROGRESS_END, RENDER_PROGRESS_START } from './contract';
 
-/** Failures no retry can fix; activities throw them as non-retryable too, this makes the policy explicit. */
-const PERMANENT = ['InvalidInput', 'InvalidMedia', 'NotFound', 'ProviderAuth', 'QuotaExceeded', 'TranscriptUnavailable', 'NoClipMoments', 'MediaToolMissing'];
-
 const database = proxyActivities<ClipActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
 const ai = proxyActivities<ClipActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
 /**
@@ -28,15 +27,8 @@ function mediaActivities(taskQueue: string) {
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout: '15 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
   });
-}
-
-function failureMessage(err: unknown): string {
-  if (isCancellation(err)) return 'canceled by request';
-  const cause = (err as { cause?: unknown }).cause;
-  const failure = err instanceof ApplicationFailure ? err : cause instanceof ApplicationFailure ? cause : undefined;
-  return failure?.message ?? (err as Error).message ?? String(err);
 }
 
 /**
@@ -87,7 +79,7 @@ export async function clipsWorkflow(input: ClipsInput): Promise<ClipsResult> {
       if (canceled) throw canceled.reason;
 
       if (rendered.length === 0) {
-        throw ApplicationFailure.nonRetryable(`no clip could be rendered: ${failedClips.map((f) => f.error).join('; ')}`, 'ClipRenderFailed');
+        throw ApplicationFailure.nonRetryable(`no clip could be rendered: ${failedClips.map((f) => f.error).join('; ')}`, FailureType.ClipRenderFailed);
       }
       await run.stage(failedClips.length > 0 ? 'completed_with_errors' : 'completed', 100, counters());
       return {

@@ -1,19 +1,34 @@
 import {
-  ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../../activities/runs';
-import type { RunError, RunProgress, RunStatus } from '../../schemas/runs';
+import type { DomainProgressRow, RunProgress, RunStatus } from '../../schemas/runs';
+import { describeFailure } from './failures';
 import { progressQuery } from './progress';
 
 const runs = proxyActivities<RunActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
 });
+
+// A progress write is one short idempotent transaction, so it runs as a local activity: a marker
+// in history instead of three events and a round trip through the server's task queues.
+const progressWrites = proxyLocalActivities<RunActivities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+});
+
+/**
+ * Whether this run writes each stage change (and its domain row) as one local activity. Runs
+ * recorded before the patch replay their old commands: a job_runs activity, then the domain row's own.
+ */
+export const writesProgressOnce = (): boolean => patched('one-write-progress');
 
 /** Live progress of one run: answers the `progress` query and mirrors stage changes into job_runs. */
 export class RunTracker {
@@ -27,27 +42,26 @@ export class RunTracker {
     return this.state;
   }
 
-  /** Sets the stage and progress (never moving backwards) and persists them. */
-  async stage(stage: string, progress: number, counters?: Record<string, number>): Promise<void> {
+  /**
+   * Sets the stage and progress (never moving backwards) and persists them with `row`, the domain
+   * row mirroring them, in one write. Pass `row` only when writesProgressOnce(): older runs write it themselves.
+   */
+  async stage(stage: string, progress: number, counters?: Record<string, number>, row?: DomainProgressRow): Promise<void> {
     this.state = {
       stage,
       progress: Math.max(this.state.progress, Math.min(100, Math.round(progress))),
       counters: { ...this.state.counters, ...counters },
     };
-    await runs.recordRunProgress(workflowInfo().workflowId, { stage: this.state.stage, progress: this.state.progress });
+    const write = { stage: this.state.stage, progress: this.state.progress };
+    const id = workflowInfo().workflowId;
+    if (writesProgressOnce()) await progressWrites.recordRunProgress(id, row ? { ...write, row } : write);
+    else await runs.recordRunProgress(id, write);
   }
 
   /** Updates counters without a persisted write (cheap, query-visible). */
   count(name: string, delta = 1): void {
     this.state.counters[name] = (this.state.counters[name] ?? 0) + delta;
   }
-}
-
-function describeError(err: unknown): RunError {
-  if (err instanceof ApplicationFailure) return { type: err.type ?? 'ApplicationFailure', message: err.message };
-  const cause = (err as { cause?: unknown }).cause;
-  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'ApplicationFailure', message: cause.message };
-  return { type: (err as Error)?.name ?? 'Error', message: (err as Error)?.message ?? String(err) };
 }
 
 export interface TrackedRun {
@@ -74,7 +88,7 @@ export async function trackRun<T>(run: TrackedRun, body: (tracker: RunTracker) =
     const status: RunStatus = isCancellation(err) ? 'canceled' : 'failed';
     // Closing must still be recorded when the workflow itself was cancelled.
     await CancellationScope.nonCancellable(() =>
-      runs.recordRunClosed(id, { status, stage: tracker.current.stage, error: describeError(err) }),
+      runs.recordRunClosed(id, { status, stage: tracker.current.stage, error: describeFailure(err) }),
     );
     throw err;
   }

@@ -1,11 +1,14 @@
 import type { DisputeReversalOutcome } from '../../activities/affiliates';
 import type { Reconciliation } from '../../schemas/affiliates';
+import { defineRun } from '../common/run-definition';
+import type { commissionDisputeWorkflow, monthlyPayoutsWorkflow, payoutsWorkflow } from './workflow';
 
 /** Monthly affiliate payouts (AmplifyContent.ai, Glow Social): names shared by the API, worker and tests. */
 export const PAYOUTS_WORKFLOW_TYPE = 'payoutsWorkflow';
 export const PAYOUT_BATCH_WORKFLOW_TYPE = 'payoutBatchWorkflow';
 export const MONTHLY_PAYOUTS_WORKFLOW_TYPE = 'monthlyPayoutsWorkflow';
 export const PAYOUTS_JOB_TYPE = 'payouts';
+export const MONTHLY_PAYOUTS_JOB_TYPE = 'monthly-payouts';
 
 /** One run per month: the API, the schedule and an operator all land on the same id. */
 export const payoutsWorkflowId = (period: string): string => `payouts:${period}`;
@@ -112,3 +115,33 @@ export interface MonthlyPayoutsResult {
   started: boolean;
   result: PayoutsResult | null;
 }
+
+/** Ops runs: no owner, so no plan priority and no concurrency cap. */
+const opsRun = { taskQueue: 'main', idConflictPolicy: 'USE_EXISTING', idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY', longLived: false, planPriority: false } as const;
+
+/** Started by an admin (POST /v1/admin/payouts/run) or as the schedule's child; its row is kept by the API and by the workflow itself. */
+export const payoutsRun = defineRun<typeof payoutsWorkflow>({
+  workflowType: PAYOUTS_WORKFLOW_TYPE,
+  jobType: PAYOUTS_JOB_TYPE,
+  keysOf: (input) => ({ userId: null, domainId: input.period }),
+  registersJobRun: true,
+  ...opsRun,
+});
+
+/** The `affiliate-payouts` schedule's action; the payout run it starts keeps the job_runs row. */
+export const monthlyPayoutsRun = defineRun<typeof monthlyPayoutsWorkflow>({
+  workflowType: MONTHLY_PAYOUTS_WORKFLOW_TYPE,
+  jobType: MONTHLY_PAYOUTS_JOB_TYPE,
+  keysOf: () => ({ userId: null }),
+  registersJobRun: false,
+  ...opsRun,
+});
+
+/** Started by the Stripe webhook, once per event. */
+export const commissionDisputeRun = defineRun<typeof commissionDisputeWorkflow>({
+  workflowType: COMMISSION_DISPUTE_WORKFLOW_TYPE,
+  jobType: COMMISSION_DISPUTE_JOB_TYPE,
+  keysOf: (input) => ({ userId: null, domainId: input.eventId }),
+  registersJobRun: false,
+  ...opsRun,
+});

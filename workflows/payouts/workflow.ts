@@ -17,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { AffiliateActivities } from '../../activities/affiliates';
 import type { RunActivities } from '../../activities/runs';
 import { DEFAULT_AFFILIATE_POLICY, previousPeriod } from '../../schemas/affiliates';
+import { describeFailure } from '../common/failures';
 import { RunTracker } from '../common/run-tracking';
 import {
   addTotals,
@@ -155,7 +156,7 @@ export async function payoutsWorkflow(input: PayoutsInput): Promise<PayoutsResul
   } catch (err) {
     const status = isCancellation(err) ? 'canceled' : 'failed';
     await CancellationScope.nonCancellable(() =>
-      runs.recordRunClosed(workflowId, { status, stage: tracker.current.stage, error: { type: (err as Error).name, message: (err as Error).message } }),
+      runs.recordRunClosed(workflowId, { status, stage: tracker.current.stage, error: describeFailure(err) }),
     );
     throw err;
   }

@@ -1,5 +1,4 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -9,14 +8,15 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { PostActivities } from '../../activities/posts';
-import type { PostStatus, PostWorkflowInput, PostWorkflowResult, PostWorkflowState } from '../../schemas/posts';
+import { PostUpdateFailure, type PostStatus, type PostWorkflowInput, type PostWorkflowResult, type PostWorkflowState } from '../../schemas/posts';
+import { describeFailure } from '../common/failures';
 import { progressQuery } from '../common/progress';
+import { closingRunRow } from '../common/run-closing';
 import {
   approvePostUpdate,
   cancelPostUpdate,
   METRIC_CHECKPOINTS,
   postStateQuery,
-  PostUpdateFailure,
   rejectPostUpdate,
   reschedulePostUpdate,
 } from './contract';
@@ -42,16 +42,15 @@ const { syncPostMetrics } = proxyActivities<PostActivities>({
 
 const PROGRESS: Record<PostStatus, number> = { draft: 0, pending_approval: 10, scheduled: 20, publishing: 60, published: 90, failed: 100, canceled: 100 };
 
-function describeFailure(err: unknown): { type: string; message: string } {
-  const failure = err instanceof ActivityFailure ? err.cause : err;
-  if (failure instanceof ApplicationFailure) return { type: failure.type ?? 'ApplicationFailure', message: failure.message };
-  return { type: (failure as Error)?.name ?? 'Error', message: (failure as Error)?.message ?? String(failure) };
-}
-
 /** An activity's typed failure, rethrown so the update fails with that type (the API maps it to a status). */
 function rethrowTyped(err: unknown): never {
   const { type, message } = describeFailure(err);
   throw ApplicationFailure.nonRetryable(message, type);
+}
+
+/** A scheduled post (see schedulePost); the job_runs row the API registered closes with the run. */
+export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkflowResult> {
+  return closingRunRow(() => schedulePost(input));
 }
 
 /**
@@ -67,7 +66,7 @@ function rethrowTyped(err: unknown): never {
  * - Metrics use timers in this run rather than a Schedule: each post has its own three instants,
  *   the history stays small (three timers, three activities), and the run ends after the last.
  */
-export async function postWorkflow(input: PostWorkflowInput): Promise<PostWorkflowResult> {
+async function schedulePost(input: PostWorkflowInput): Promise<PostWorkflowResult> {
   const { postId } = input;
   const state: PostWorkflowState = {
     status: input.needsApproval ? 'pending_approval' : 'scheduled',

@@ -1,5 +1,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { PlanSlug, SubscriptionStatus } from '../../schemas/billing';
+import { defineRun } from '../common/run-definition';
+import type { billingEventWorkflow, subscriptionWorkflow } from './workflow';
 
 /**
  * One long-lived workflow per Stripe subscription, started (or joined) by the webhook route
@@ -13,6 +15,36 @@ export const subscriptionWorkflowId = (stripeSubscriptionId: string): string => 
 export const BILLING_EVENT_WORKFLOW_TYPE = 'billingEventWorkflow';
 export const BILLING_EVENT_JOB_TYPE = 'billing-event';
 export const billingEventWorkflowId = (stripeEventId: string): string => `billing-event:${stripeEventId}`;
+
+/**
+ * Started (or joined) by every event of the subscription with signalWithStart; a subscription
+ * that ended and hears from Stripe again runs again. Its owner comes from the webhook route (the
+ * input does not name one); it lives for the whole subscription, so it never takes a concurrency slot.
+ */
+export const subscriptionRun = defineRun<typeof subscriptionWorkflow>({
+  workflowType: SUBSCRIPTION_WORKFLOW_TYPE,
+  jobType: SUBSCRIPTION_JOB_TYPE,
+  taskQueue: 'main',
+  keysOf: (input) => ({ domainId: input.stripeSubscriptionId }),
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE',
+  registersJobRun: true,
+  longLived: true,
+  planPriority: false,
+});
+
+/** One short run per Stripe event without a subscription; a redelivery joins it. */
+export const billingEventRun = defineRun<typeof billingEventWorkflow>({
+  workflowType: BILLING_EVENT_WORKFLOW_TYPE,
+  jobType: BILLING_EVENT_JOB_TYPE,
+  taskQueue: 'main',
+  keysOf: (input) => ({ userId: null, domainId: input.event.eventId }),
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  registersJobRun: false,
+  longLived: false,
+  planPriority: false,
+});
 
 /** What a webhook delivery tells the workflow: the stored event is read back by activities. */
 export interface StripeEventRef {

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { BillingActivities, PaymentEvent } from '../../activities/billing';
 import type { PlanSlug } from '../../schemas/billing';
+import { closingRunRow } from '../common/run-closing';
 import {
   DEFAULT_BILLING_POLICY,
   RECENT_EVENT_IDS_KEPT,
@@ -75,6 +76,11 @@ function nextDunning(sub: SubscriptionSummary | null, dunning: DunningState | nu
   return dunning ?? { invoiceId: sub.latestInvoiceId, startedAt: new Date(now).toISOString(), remindersSent: 0 };
 }
 
+/** A subscription's lifecycle (see followSubscription); the job_runs row the webhook registered closes when it ends. */
+export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionWorkflowResult> {
+  return closingRunRow(() => followSubscription(input));
+}
+
 /**
  * The lifecycle of one Stripe subscription (`subscription:<id>`): every webhook event is a
  * signal (deduplicated by event id), processed one at a time through activities that read
@@ -83,7 +89,7 @@ function nextDunning(sub: SubscriptionSummary | null, dunning: DunningState | nu
  * run so history stays bounded. State goes to PostgreSQL through activities rather than
  * trackRun: this workflow is not a job with progress and an end, but a long-lived process.
  */
-export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionWorkflowResult> {
+async function followSubscription(input: SubscriptionWorkflowInput): Promise<SubscriptionWorkflowResult> {
   const policy = input.policy ?? DEFAULT_BILLING_POLICY;
   const subscriptionId = input.stripeSubscriptionId;
   const state: SubscriptionCarriedState = input.carried ?? emptyState();

@@ -1,22 +1,21 @@
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ThumbnailActivities, ThumbnailMediaActivities } from '../../activities/thumbnails';
 import type { RenderedThumbnail, ThumbnailsInput, ThumbnailsResult, ThumbnailYoutubeInput } from '../../schemas/thumbnails';
-import { trackRun, type RunTracker } from '../common/run-tracking';
+import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
+import { failureMessage } from '../common/failures';
+import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tracking';
 import { STYLES_PROGRESS_END, STYLES_PROGRESS_START, THUMBNAIL_YOUTUBE_JOB_TYPE, THUMBNAILS_JOB_TYPE } from './contract';
-
-/** Failures no retry can fix; activities also throw them as non-retryable, this makes the policy explicit. */
-const PERMANENT = ['InvalidInput', 'InvalidMedia', 'NotFound', 'ProviderAuth', 'QuotaExceeded', 'MediaToolMissing'];
 
 const database = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
 // Each style's copy and render are separate activities with bounded, backed-off retries: a
 // flaky upload re-renders (cheap) without paying for the model call again.
 const ai = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
 // The render is CPU-bound: it runs on the media worker's queue and heartbeats, so a dead worker's
@@ -28,24 +27,18 @@ function mediaActivities(taskQueue: string) {
     startToCloseTimeout: '3 minutes',
     heartbeatTimeout: '15 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT },
+    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
   });
 }
 
 const youtube = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: PERMANENT },
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
-function failureMessage(err: unknown): string {
-  if (isCancellation(err)) return 'canceled by request';
-  const cause = (err as { cause?: unknown }).cause;
-  const failure = err instanceof ApplicationFailure ? err : cause instanceof ApplicationFailure ? cause : undefined;
-  return failure?.message ?? (err as Error).message ?? String(err);
-}
-
-/** Stage and progress for the run (query, job_runs) and the job row (current_style, progress). */
+/** Stage and progress for the run (query, job_runs) and the job row (current_style, progress), in one write. */
 async function advance(run: RunTracker, jobId: string, stage: string, progress: number, currentStyle: string | null, counters: Record<string, number>): Promise<void> {
+  if (writesProgressOnce()) return run.stage(stage, progress, counters, { kind: 'thumbnail_job', jobId, currentStyle });
   await run.stage(stage, progress, counters);
   await database.updateThumbnailProgress({ jobId, progress: run.current.progress, currentStyle });
 }
@@ -83,7 +76,7 @@ export async function thumbnailsWorkflow(input: ThumbnailsInput): Promise<Thumbn
       const errorMessage = failedStyles.length > 0 ? failedStyles.map((f) => `${f.style}: ${f.error}`).join('; ') : null;
       const settlement = await database.finishThumbnailJob({ jobId: input.jobId, ending: 'finished', errorMessage });
       settled = true;
-      if (settlement.produced === 0) throw ApplicationFailure.nonRetryable(`no thumbnail could be generated (${errorMessage ?? 'no styles'})`, 'GenerationFailed');
+      if (settlement.produced === 0) throw ApplicationFailure.nonRetryable(`no thumbnail could be generated (${errorMessage ?? 'no styles'})`, FailureType.GenerationFailed);
       await run.stage(settlement.status, 100, counters());
       return { jobId: input.jobId, status: settlement.status, thumbnails: produced, failedStyles, charged: settlement.charged };
     } catch (err) {

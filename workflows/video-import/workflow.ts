@@ -8,7 +8,9 @@ import type {
   VideoImportInput,
   VideoImportResult,
 } from '../../schemas/video-import';
-import { trackRun, type RunTracker } from '../common/run-tracking';
+import { FailureType } from '../../schemas/failures';
+import { failureMessage } from '../common/failures';
+import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tracking';
 import { CONTENT_REGENERATE_JOB_TYPE, MAX_PARALLEL_GENERATIONS, VIDEO_IMPORT_JOB_TYPE } from './contract';
 
 const database = proxyActivities<VideoImportActivities>({
@@ -42,8 +44,9 @@ const drive = proxyActivities<VideoImportActivities>({
 const GENERATION_START = 25;
 const GENERATION_END = 90;
 
-/** Stage + progress for the run (query, job_runs) and the video row (lists, closed runs). */
+/** Stage + progress for the run (query, job_runs) and the video row (lists, closed runs), in one write. */
 async function advance(run: RunTracker, videoId: string, stage: string, progress: number, counters?: Record<string, number>): Promise<void> {
+  if (writesProgressOnce()) return run.stage(stage, progress, counters, { kind: 'video', videoId });
   await run.stage(stage, progress, counters);
   await database.updateVideoStatus(videoId, { status: 'processing', progress: run.current.progress });
 }
@@ -90,10 +93,10 @@ async function generateAll(run: RunTracker, input: VideoImportInput, contentType
 }
 
 /**
- * YouTube video → AI content. Reserves the user's video quota, stores metadata and transcript,
- * generates every requested content type the plan allows in parallel, optionally exports to
- * Google Drive. The quota slot is committed once any content exists, released otherwise
- * (failure or cancel before the first content), never both and never twice.
+ * YouTube video → AI content. Adopts the quota slot the API reserved (or reserves one), stores
+ * metadata and transcript, generates every requested content type the plan allows in parallel,
+ * optionally exports to Google Drive. The quota slot is committed once any content exists,
+ * released otherwise (failure or cancel before the first content), never both and never twice.
  */
 export async function videoImportWorkflow(input: VideoImportInput): Promise<VideoImportResult> {
   return trackRun({ type: VIDEO_IMPORT_JOB_TYPE, userId: input.userId, domainId: input.videoId }, async (run) => {
@@ -101,7 +104,7 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
     let produced = 0;
     try {
       await advance(run, input.videoId, 'checking_quota', 5);
-      const quota: QuotaReservation = await database.reserveVideoQuota({ videoId: input.videoId, userId: input.userId });
+      const quota: QuotaReservation = await database.reserveVideoQuota({ videoId: input.videoId, userId: input.userId, reserved: input.quotaReserved });
 
       await advance(run, input.videoId, 'fetching_metadata', 10);
       await youtube.fetchVideoMetadata({ videoId: input.videoId, maxDurationSeconds: quota.maxDurationSeconds });
@@ -112,7 +115,7 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
 
       const allowed = new Set(quota.allowedContentTypes);
       const contentTypes = input.contentTypes.length > 0 ? input.contentTypes.filter((t) => allowed.has(t)) : quota.allowedContentTypes;
-      if (contentTypes.length === 0) throw ApplicationFailure.nonRetryable(`the ${quota.plan} plan allows none of the requested content types`, 'InvalidInput');
+      if (contentTypes.length === 0) throw ApplicationFailure.nonRetryable(`the ${quota.plan} plan allows none of the requested content types`, FailureType.InvalidInput);
 
       await advance(run, input.videoId, 'generating', GENERATION_START, { contentTotal: contentTypes.length, contentDone: 0, contentFailed: 0 });
       const generation = await generateAll(run, input, contentTypes);
@@ -122,7 +125,7 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
         quotaSettled = true;
       }
       if (generation.cancellation) throw generation.cancellation;
-      if (produced === 0) throw ApplicationFailure.nonRetryable(`content generation failed for every type (${generation.failed.join(', ')})`, 'GenerationFailed');
+      if (produced === 0) throw ApplicationFailure.nonRetryable(`content generation failed for every type (${generation.failed.join(', ')})`, FailureType.GenerationFailed);
 
       let exported: ExportOutcome | undefined;
       if (input.export) {
@@ -154,13 +157,6 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
       throw err;
     }
   });
-}
-
-function failureMessage(err: unknown): string {
-  const cause = (err as { cause?: unknown }).cause;
-  const failure = err instanceof ApplicationFailure ? err : cause instanceof ApplicationFailure ? cause : undefined;
-  if (isCancellation(err)) return 'canceled by request';
-  return failure?.message ?? (err as Error).message ?? String(err);
 }
 
 /** Writes the next version of one content type of an imported video, with the earlier version as its parent. */

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+/**
+ * `ApplicationFailure.type` names that activities throw, workflows branch on and the API maps to
+ * problem+json, so both sides read one list.
+ *
+ * Provider failures (classified in providers/errors.ts): non-retryable ProviderAuth, QuotaExceeded,
+ * InvalidInput, NotFound, PaymentFailed, TranscriptUnavailable (retrying cannot help); retryable
+ * RateLimited, ProviderUnavailable, ProviderTimeout (Temporal retries with backoff or the
+ * provider's Retry-After). YouTube's daily budget reuses QuotaExceeded as a retryable wait (see
+ * providers/youtube/quota.ts). Media and run outcomes: InvalidMedia, MediaToolMissing and
+ * NoClipMoments are permanent; GenerationFailed and ClipRenderFailed end a run that produced nothing.
+ */
+export const FailureType = {
+  ProviderAuth: 'ProviderAuth',
+  QuotaExceeded: 'QuotaExceeded',
+  InvalidInput: 'InvalidInput',
+  NotFound: 'NotFound',
+  PaymentFailed: 'PaymentFailed',
+  TranscriptUnavailable: 'TranscriptUnavailable',
+  RateLimited: 'RateLimited',
+  ProviderUnavailable: 'ProviderUnavailable',
+  ProviderTimeout: 'ProviderTimeout',
+  InvalidMedia: 'InvalidMedia',
+  MediaToolMissing: 'MediaToolMissing',
+  NoClipMoments: 'NoClipMoments',
+  GenerationFailed: 'GenerationFailed',
+  ClipRenderFailed: 'ClipRenderFailed',
+} as const;
+export const FailureTypeSchema = z.enum(FailureType);
+export type FailureType = z.infer<typeof FailureTypeSchema>;
+
+/**
+ * Failures no retry can fix: workflows pass them as `nonRetryableErrorTypes`. Activities already
+ * throw them non-retryable; the policy makes it explicit. QuotaExceeded is listed, so activities
+ * that wait out YouTube's daily budget must not use this list.
+ */
+export const PERMANENT_FAILURE_TYPES: FailureType[] = [
+  FailureType.InvalidInput,
+  FailureType.InvalidMedia,
+  FailureType.NotFound,
+  FailureType.ProviderAuth,
+  FailureType.QuotaExceeded,
+  FailureType.TranscriptUnavailable,
+  FailureType.NoClipMoments,
+  FailureType.MediaToolMissing,
+];
