@@ -41,6 +41,8 @@ export function allowedMethods(document: OpenApiDocument): RequestHandler {
     if (allowed.has('GET')) allowed.add('HEAD');
     if (allowed.has(req.method)) return next();
     const allow = [...allowed, 'OPTIONS'].join(', ');
+    // A CORS preflight is cors's to answer.
+    if (req.method === 'OPTIONS' && req.header('access-control-request-method')) return next();
     if (req.method === 'OPTIONS') {
       res.set('Allow', allow).status(204).end();
       return;

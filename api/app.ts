@@ -17,6 +17,7 @@ import { affiliateRoutes } from './routes/affiliates';
 import { apiKeyRoutes } from './routes/api-keys';
 import { billingRoutes } from './routes/billing';
 import { clipRoutes, videoUploadRoutes } from './routes/clips';
+import { connectionRoutes } from './routes/connections';
 import { healthRoutes } from './routes/health';
 import { postRoutes } from './routes/posts';
 import { runRoutes } from './routes/runs';
@@ -25,6 +26,7 @@ import { smokeRoutes } from './routes/smoke';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { thumbnailRoutes } from './routes/thumbnails';
 import { videoFileImportRoutes } from './routes/video-file-import';
+import { videoExportRoutes } from './routes/video-exports';
 import { videoRoutes } from './routes/videos';
 
 export const JSON_BODY_LIMIT = '256kb';
@@ -33,7 +35,7 @@ export const JSON_BODY_LIMIT = '256kb';
  * Every domain's routes. Add a module here to serve it and publish it in /openapi.json.
  * Routes that must see the raw body (signed webhooks) go in RAW_BODY_ROUTE_MODULES instead.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, videoFileImportRoutes, affiliateRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, videoFileImportRoutes, affiliateRoutes, connectionRoutes, videoExportRoutes];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
 export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];
@@ -58,6 +60,9 @@ export function createApp(deps: ApiDeps): Express {
   app.use(requestId);
   app.use(requestLog(deps.logger));
   app.use(helmet());
+  const document = buildOpenApiDocument(ALL_ROUTE_MODULES);
+  // Before cors, which would answer every OPTIONS request itself once origins are configured.
+  app.use(allowedMethods(document));
   app.use(
     cors({
       origin: corsOrigins(deps.config.CORS_ORIGINS),
@@ -67,9 +72,7 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   app.use(guardUrlInput);
-  const document = buildOpenApiDocument(ALL_ROUTE_MODULES);
   app.use(docsRouter(document));
-  app.use(allowedMethods(document));
   // The web console: one static page and its script, no build step.
   app.use(express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
   const anonymous = anonymousRateLimit(deps.config.ANONYMOUS_RATE_LIMIT_PER_MINUTE);

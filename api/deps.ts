@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { createProviders, type Providers } from '../providers';
 import type { Db } from '../db/database';
 import { sandboxUrlsFrom, type Config } from '../lib/config';
+import { createSecretBox, loadEncryptionKey, type SecretBox } from '../lib/secrets';
 import type { Logger } from '../lib/logger';
 import type { TaskQueues } from '../lib/task-queues';
 
@@ -30,4 +31,12 @@ export function providersOf(deps: ApiDeps): Providers {
   let providers = apiProviders.get(deps);
   if (!providers) apiProviders.set(deps, (providers = createProviders({ config: deps.config, logger: deps.logger, db: deps.db, sandboxUrls: sandboxUrlsOf(deps) })));
   return providers;
+}
+
+const apiSecrets = new WeakMap<ApiDeps, SecretBox>();
+/** The box sealing stored OAuth tokens, built on first use: only routes storing or opening tokens need the key. */
+export function secretsOf(deps: ApiDeps): SecretBox {
+  let secrets = apiSecrets.get(deps);
+  if (!secrets) apiSecrets.set(deps, (secrets = createSecretBox(loadEncryptionKey(deps.config))));
+  return secrets;
 }

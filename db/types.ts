@@ -491,6 +491,8 @@ export interface CloudStorageCredentialsTable {
   last_used_at: Timestamp | null;
   last_error: string | null;
   error_count: Generated<number>;
+  /** The Google connection whose consent these tokens carry (0011); null for credentials stored before it. */
+  google_connection_id: string | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -534,6 +536,7 @@ export interface YoutubeOauthTokensTable {
   last_refreshed_at: Timestamp | null;
   last_used_at: Timestamp | null;
   status: Generated<CredentialStatus>;
+  google_connection_id: string | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -554,6 +557,22 @@ export interface UserYoutubeChannelsTable {
   auto_import: Generated<boolean>;
   last_synced_at: Timestamp | null;
   channel_data: Json | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type GoogleService = 'youtube' | 'drive';
+export type GoogleConnectionStatus = 'active' | 'expired';
+
+/** One Google consent (0011): its tokens are in youtube_oauth_tokens / cloud_storage_credentials rows pointing here. */
+export interface GoogleConnectionsTable {
+  id: Generated<string>;
+  user_id: string;
+  services: GoogleService[];
+  account_email: string | null;
+  status: Generated<GoogleConnectionStatus>;
+  status_reason: string | null;
+  expiry_notified_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -835,7 +854,13 @@ export interface SocialOauthStatesTable {
   expires_at: Timestamp;
   used_at: Timestamp | null;
   created_at: CreatedAt;
+  /** Which callback may spend the state (0011): a social account connect or a Google connection. */
+  purpose: Generated<OAuthStatePurpose>;
+  /** The Google services a google_connection flow asked for. */
+  services: GoogleService[] | null;
 }
+
+export type OAuthStatePurpose = 'social_account' | 'google_connection';
 
 export type PostStatus = 'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
 
@@ -1090,6 +1115,7 @@ export interface Database {
   cloud_storage_uploads: CloudStorageUploadsTable;
   youtube_oauth_tokens: YoutubeOauthTokensTable;
   user_youtube_channels: UserYoutubeChannelsTable;
+  google_connections: GoogleConnectionsTable;
   thumbnail_styles: ThumbnailStylesTable;
   thumbnail_expressions: ThumbnailExpressionsTable;
   thumbnail_content_categories: ThumbnailContentCategoriesTable;

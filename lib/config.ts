@@ -28,7 +28,7 @@ const ConfigSchema = z.object({
   /** A prebuilt workflow bundle (bundleWorkflowCode output): the worker starts without webpack. */
   WORKFLOW_BUNDLE_PATH: optionalString,
   /** Workflows the main worker keeps in memory between tasks; unset = the SDK's default (from heap size); 0 replays every task. */
-  WORKER_MAX_CACHED_WORKFLOWS: optionalString.pipe(z.coerce.number().int().min(0).optional()),
+  WORKER_MAX_CACHED_WORKFLOWS: optionalString.pipe(z.coerce.number<string>().int().min(0).optional()),
   DEV_API_KEY: optionalString,
   DEV_ADMIN_KEY: optionalString,
   /** base64 of 32 bytes; dev derives one under DATA_DIR when unset. */

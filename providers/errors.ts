@@ -21,6 +21,9 @@ const CONNECTION_NAMES = new Set(['APIConnectionError', 'StripeConnectionError',
 /** Google reasons (error.errors[].reason) that mean "slow down" rather than "forbidden". */
 const GOOGLE_RATE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 const GOOGLE_QUOTA_REASONS = new Set(['quotaExceeded', 'dailyLimitExceeded', 'dailyLimitExceededUnreg']);
+/** Drive 403 reasons about one file or the account's storage, not the grant: that upload fails, the connection stays usable. */
+const DRIVE_STORAGE_REASONS = new Set(['storageQuotaExceeded', 'teamDriveFileLimitExceeded']);
+const DRIVE_PERMISSION_REASONS = new Set(['insufficientFilePermissions', 'appNotAuthorizedToFile', 'cannotAddParent']);
 
 /** What the classifier could learn from any SDK's error (googleapis/gaxios, Anthropic, Stripe, cloudinary, fetch). */
 export interface ProviderErrorFacts {
@@ -134,6 +137,8 @@ export function classifyProviderError(err: unknown, provider: string, now: numbe
   const { status } = facts;
 
   if (has(...GOOGLE_QUOTA_REASONS)) return failure(say('quota exceeded'), FailureType.QuotaExceeded, true);
+  if (has(...DRIVE_STORAGE_REASONS)) return failure(say('storage full'), FailureType.QuotaExceeded, true);
+  if (has(...DRIVE_PERMISSION_REASONS)) return failure(say('no permission for this file or folder'), FailureType.InvalidInput, true);
   if (has('invalid_grant', 'unauthorized_client', 'invalid_client', 'authentication_error')) {
     return failure(say('authorization revoked or invalid'), FailureType.ProviderAuth, true);
   }

@@ -60,6 +60,7 @@ export function createProviders(ctx: ProviderContext): Providers {
         apiKey: config.GOOGLE_API_KEY,
         rootUrl: undefined,
         tokenUrl: undefined,
+        revokeUrl: undefined,
         clientId: config.GOOGLE_CLIENT_ID,
         clientSecret: config.GOOGLE_CLIENT_SECRET,
       };
@@ -68,6 +69,7 @@ export function createProviders(ctx: ProviderContext): Providers {
       apiKey: 'sandbox-api-key',
       rootUrl: `${url}/`,
       tokenUrl: `${url}/token`,
+      revokeUrl: `${url}/revoke`,
       clientId: 'sandbox-client-id',
       clientSecret: 'sandbox-client-secret',
     };
@@ -88,10 +90,10 @@ export function createProviders(ctx: ProviderContext): Providers {
   );
   const drive = once(() => createDriveAdapter({ rootUrl: google().rootUrl, call: providerCall(limits.for('google-drive')) }));
   const googleAuth = once(() => {
-    const { clientId, clientSecret, tokenUrl } = google();
+    const { clientId, clientSecret, tokenUrl, revokeUrl } = google();
     if (!clientId || !clientSecret)
       throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are required to refresh Google tokens');
-    return createGoogleAuthAdapter({ clientId, clientSecret, tokenUrl, call: providerCall(limits.for('google-oauth')) });
+    return createGoogleAuthAdapter({ clientId, clientSecret, tokenUrl, revokeUrl, call: providerCall(limits.for('google-oauth')) });
   });
   const anthropic = once(() =>
     createAnthropicAdapter({

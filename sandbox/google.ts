@@ -220,6 +220,15 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
     return token;
   }
 
+  /**
+   * Captions are served to the video's owner only, like YouTube's 403: a token this sandbox issued
+   * acts for one channel; any other token is treated as the owner of every video.
+   */
+  function requireCaptionOwner(token: string, video: { snippet: { channelId: string } } | undefined): void {
+    if (video && tokenOwners.has(token) && channelOf(token) !== video.snippet.channelId)
+      throw googleError(403, 'The permissions associated with the request are not sufficient to retrieve the caption tracks.', 'forbidden');
+  }
+
   /** Public data calls: an API key or an OAuth token. */
   function requireKeyOrUser(req: RouteRequest): { owner: boolean; token?: string } {
     if (bearer(req)) return { owner: true, token: requireUser(req) };
@@ -475,10 +484,11 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       method: 'GET',
       path: '/youtube/v3/captions',
       handle(req) {
-        requireUser(req);
+        const token = requireUser(req);
         const videoId = req.query.get('videoId') ?? '';
         videoDurationSeconds(req, videoId); // 404 for unknown videos
         const video = videoResource(req, videoId, true);
+        requireCaptionOwner(token, video);
         const hasCaptions = video?.contentDetails.caption === 'true';
         const track = (kind: 'standard' | 'asr') => ({
           kind: 'youtube#caption',
@@ -512,9 +522,10 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       method: 'GET',
       path: '/youtube/v3/captions/:id',
       handle(req) {
-        requireUser(req);
+        const token = requireUser(req);
         const [, videoId = ''] = req.params.id?.split('.') ?? [];
         const video = videoResource(req, videoId, true);
+        requireCaptionOwner(token, video);
         if (!video || video.contentDetails.caption !== 'true')
           throw googleError(404, 'The caption track could not be found.', 'captionNotFound');
         const cues = spokenCues(videoId, videoDurationSeconds(req, videoId));
@@ -642,6 +653,25 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
             ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
           },
         };
+      },
+    },
+    {
+      // Token revocation: the whole grant behind the token stops working.
+      method: 'POST',
+      path: '/revoke',
+      handle(req) {
+        const token = req.form().get('token') ?? req.query.get('token');
+        if (!token) throw new HttpError(400, 'invalid_request', { error: 'invalid_request', error_description: 'token is required' });
+        revokedOwners.add(ownerOf(token));
+        return { json: {} };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/drive/v3/about',
+      handle(req) {
+        const owner = ownerOf(requireUser(req));
+        return { json: { kind: 'drive#about', user: { kind: 'drive#user', displayName: owner, emailAddress: `${owner}@example.com` } } };
       },
     },
     {

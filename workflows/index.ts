@@ -7,3 +7,4 @@ export { postWorkflow } from './posts/workflow';
 export { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './thumbnails/workflow';
 export { commissionDisputeWorkflow, monthlyPayoutsWorkflow, payoutBatchWorkflow, payoutsWorkflow } from './payouts/workflow';
 export { clipsWorkflow } from './clips/workflow';
+export { videoExportWorkflow } from './video-export/workflow';

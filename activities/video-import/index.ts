@@ -12,8 +12,8 @@ import {
   type DriveUpload,
 } from '../../db/repositories/drive-uploads';
 import {
+  findChannelYoutubeToken,
   findDriveCredential,
-  findYoutubeToken,
   markDriveCredentialUsed,
   markGoogleCredentialRevoked,
   type GoogleCredentialTable,
@@ -27,6 +27,7 @@ import {
   importableContentTypes,
   insertVideoContent,
   listContentForExport,
+  listLatestContentIds,
   releaseVideoQuota,
   reserveVideoQuota,
   saveTranscriptDigest,
@@ -132,12 +133,12 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
 
   /** The access token of a stored Google credential (refreshed and re-sealed near expiry). */
   const googleAccessToken = (table: GoogleCredentialTable, row: SealedTokenRow, secrets: SecretBox) =>
-    createGoogleTokens({ db, providers, secrets })(table, row);
+    createGoogleTokens({ db, providers, secrets, logger })(table, row);
 
-  /** The user's connected YouTube account, preferring the video's own channel: captions are served to owners only. */
+  /** The user's token of the video's own channel, when they connected it: captions are served to owners only. */
   async function youtubeOwnerToken(userId: string, channelId: string | null): Promise<string | undefined> {
-    if (!deps.secrets) return undefined;
-    const row = await findYoutubeToken(db, userId, channelId);
+    if (!deps.secrets || !channelId) return undefined;
+    const row = await findChannelYoutubeToken(db, userId, channelId);
     if (!row) return undefined;
     try {
       return await googleAccessToken('youtube_oauth_tokens', row, deps.secrets);
@@ -322,6 +323,11 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       });
       // Another attempt wrote this version first: its row is the one result.
       return done(inserted ?? (await written())!);
+    },
+
+    /** The latest version of each content type of the video (all types, or these), for an export. */
+    async listExportableContent(input: { videoId: string; contentTypes?: string[] }): Promise<string[]> {
+      return listLatestContentIds(db, input.videoId, input.contentTypes);
     },
 
     /**

@@ -1,12 +1,8 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
-import { providerCall } from '../../providers/call';
-import { FailureType } from '../../schemas/failures';
-import { ProviderLimiter, systemClock } from '../../providers/rate-limit';
-import { createSocialOAuth, socialOAuthApps, type ConnectedAccount, type SocialOAuth } from '../../providers/social/oauth';
+import type { ConnectedAccount } from '../../providers/social/oauth';
 import {
   disconnectSocialAccount,
   findSocialAccountByIdentity,
@@ -18,9 +14,7 @@ import {
   toStoredPlatform,
   type SocialAccount,
 } from '../../db/repositories/posts';
-import { consumeOAuthState, findOAuthState, insertOAuthState } from '../../db/repositories/social-oauth';
-import { ConfigError, type Config } from '../../lib/config';
-import { createSecretBox, loadEncryptionKey, secretAad, type SecretBox } from '../../lib/secrets';
+import { secretAad } from '../../lib/secrets';
 import { ProblemSchema, UuidParamSchema } from '../../schemas/common';
 import {
   ConnectSocialAccountBodySchema,
@@ -29,23 +23,17 @@ import {
   SocialOAuthCallbackBodySchema,
   SocialOAuthStartedSchema,
   StartSocialOAuthBodySchema,
-  type OAuthConnectPlatform,
   type PostPlatform,
   type SocialAccountView,
 } from '../../schemas/posts';
 import { caller, requireScope } from '../auth';
-import { providersOf, sandboxUrlsOf, type ApiDeps } from '../deps';
+import { secretsOf, type ApiDeps } from '../deps';
+import { badField, lazySocialOAuth, oauthProblem, spendOAuthState, startOAuthFlow } from '../oauth-state';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 
 const UNIQUE_VIOLATION = '23505';
-/** How long a connect flow's state stays usable: the user is on the consent screen meanwhile. */
-const OAUTH_STATE_TTL_MS = 10 * 60_000;
 const OAUTH_CALLBACK_PATH = '/v1/social-accounts/oauth/callback';
-
-const hashState = (state: string) => createHash('sha256').update(state).digest('hex');
-const badField = (field: string, message: string) =>
-  new HttpProblem(400, 'validation', 'Validation failed', `${field}: ${message}`, { errors: [{ field, message }] });
 
 export function socialAccountView(account: SocialAccount): SocialAccountView {
   return {
@@ -60,41 +48,9 @@ export function socialAccountView(account: SocialAccount): SocialAccountView {
   };
 }
 
-/** Built on first use: only token imports need the key (production refuses to start without one). */
-function lazySecretBox(config: Config): () => SecretBox {
-  let box: SecretBox | undefined;
-  return () => (box ??= createSecretBox(loadEncryptionKey(config)));
-}
-
-/**
- * The platforms' OAuth apps, built on first use. In sandbox mode the API finds the sandboxes through
- * SANDBOX_URLS; a platform that is neither configured nor sandboxed answers 503.
- */
-function lazySocialOAuth(deps: ApiDeps): () => SocialOAuth {
-  let oauth: SocialOAuth | undefined;
-  return () => {
-    if (oauth) return oauth;
-    const providers = providersOf(deps);
-    return (oauth = createSocialOAuth({
-      apps: socialOAuthApps(deps.config, sandboxUrlsOf(deps)),
-      youtube: () => providers.youtube,
-      call: providerCall(new ProviderLimiter('social-oauth', { maxConcurrent: 8, clock: systemClock })),
-    }));
-  };
-}
-
-/** Config gaps → 503; a refused code → 400 naming `code`; any other provider failure → 502. */
-function oauthProblem(err: unknown, platform: OAuthConnectPlatform): HttpProblem | undefined {
-  if (err instanceof ConfigError) return new HttpProblem(503, 'not-configured', 'Not Configured', `connecting ${platform} accounts is not configured: ${err.message}`);
-  if (!(err instanceof ApplicationFailure)) return undefined;
-  if (err.type === FailureType.ProviderAuth || err.type === FailureType.InvalidInput) return badField('code', `${platform} refused the authorization code (${err.message})`);
-  return new HttpProblem(502, 'provider-unavailable', 'Provider Unavailable', `${platform} could not be reached to finish the connection: ${err.message}`);
-}
-
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
-  const secrets = lazySecretBox(deps.config);
   const oauth = lazySocialOAuth(deps);
 
   /**
@@ -111,7 +67,7 @@ function router(deps: ApiDeps): Router {
       platform: stored,
       platformUserId: account.platformUserId,
       username: account.username,
-      encryptedTokens: secrets().encrypt(tokens, secretAad('social_accounts', 'encrypted_tokens', id)),
+      encryptedTokens: secretsOf(deps).encrypt(tokens, secretAad('social_accounts', 'encrypted_tokens', id)),
       tokenExpiresAt: account.expiresAt,
     });
     const connect = async () => {
@@ -137,16 +93,14 @@ function router(deps: ApiDeps): Router {
     const raw = (req.body ?? {}) as Record<string, unknown>;
     if (raw.accessToken === undefined && raw.redirectUri !== undefined) {
       const body = StartSocialOAuthBodySchema.parse(raw);
-      const state = randomBytes(32).toString('base64url');
-      const expiresAt = new Date(Date.now() + OAUTH_STATE_TTL_MS);
-      let authorizationUrl: string;
-      try {
-        authorizationUrl = oauth().authorizationUrl(body.platform, { redirectUri: body.redirectUri, state });
-      } catch (err) {
-        throw oauthProblem(err, body.platform) ?? err;
-      }
-      await insertOAuthState(db, { userId, platform: toStoredPlatform(body.platform), stateHash: hashState(state), redirectUri: body.redirectUri, expiresAt });
-      res.status(200).json({ authorizationUrl, state, expiresAt: expiresAt.toISOString() });
+      const started = await startOAuthFlow(db, { userId, platform: toStoredPlatform(body.platform), purpose: 'social_account', redirectUri: body.redirectUri }, (state) => {
+        try {
+          return oauth().authorizationUrl(body.platform, { redirectUri: body.redirectUri, state });
+        } catch (err) {
+          throw oauthProblem(err, body.platform) ?? err;
+        }
+      });
+      res.status(200).json(started);
       return;
     }
     const body = ConnectSocialAccountBodySchema.parse(raw);
@@ -175,13 +129,7 @@ function router(deps: ApiDeps): Router {
   r.post(OAUTH_CALLBACK_PATH, requireScope('runs:write'), async (req, res) => {
     const { userId } = caller(res);
     const body = SocialOAuthCallbackBodySchema.parse(req.body ?? {});
-    const stateHash = hashState(body.state);
-    const flow = await consumeOAuthState(db, userId, stateHash);
-    if (!flow) {
-      const known = await findOAuthState(db, userId, stateHash);
-      const why = !known ? 'unknown state: start the connection again' : known.used_at ? 'this state was already used' : 'this state expired: start the connection again';
-      throw badField('state', why);
-    }
+    const flow = await spendOAuthState(db, userId, body.state, 'social_account');
     const platform = fromStoredPlatform(flow.platform);
     if (platform !== 'youtube' && platform !== 'tiktok') throw badField('state', `${flow.platform} accounts cannot be connected through OAuth here`);
     let connected: ConnectedAccount;

@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { listContentTypes } from '../../db/repositories/content';
-import { findDriveCredential } from '../../db/repositories/google-credentials';
+import { findDriveCredential, hasActiveYoutubeToken } from '../../db/repositories/google-credentials';
 import { getPlanForUser, type UserPlan } from '../../db/repositories/plans';
 import {
   abandonImportVideo,
@@ -12,7 +12,9 @@ import {
   VideoQuotaExceededError,
   type VideoContentWithType,
 } from '../../db/repositories/video-import';
+import { findAutoExport } from '../../db/repositories/user-preferences';
 import type { Video } from '../../db/types';
+import { NOT_OWNED_TRANSCRIPT_HINT } from '../../providers/youtube/transcript-source';
 import { parseYouTubeVideoId } from '../youtube-url';
 import { IdempotencyKeyHeaderSchema } from '../../schemas/common';
 import {
@@ -127,6 +129,13 @@ function router(deps: ApiDeps): Router {
     return video;
   };
 
+  /** The user's automatic Drive export (preferences), while Drive is connected. */
+  const autoExportOf = async (userId: string) => {
+    const preferred = await findAutoExport(db, userId);
+    if (!preferred) return undefined;
+    return (await findDriveCredential(db, userId))?.status === 'active' ? preferred : undefined;
+  };
+
   /** Unknown keys are a bad request; known keys outside the plan are forbidden. */
   const checkContentTypes = async (plan: UserPlan, keys: string[], field: string) => {
     const known = new Set((await listContentTypes(db)).map((t) => t.key));
@@ -153,6 +162,15 @@ function router(deps: ApiDeps): Router {
         });
       }
     }
+    // Captions are served to the channel's owner only: without any connected channel and without a
+    // transcript the run could only fail. (A connected channel that does not own it is found out in the run.)
+    if (!body.transcript && !(await hasActiveYoutubeToken(db, userId))) {
+      throw new HttpProblem(422, 'transcript-required', 'Transcript Required', `transcript: ${NOT_OWNED_TRANSCRIPT_HINT}`, {
+        errors: [{ field: 'transcript', message: `YouTube serves captions to the channel owner only: ${NOT_OWNED_TRANSCRIPT_HINT}` }],
+      });
+    }
+    const autoExport = body.export ? undefined : await autoExportOf(userId);
+    const exportRequest = body.export ?? autoExport;
 
     await sendIdempotent(db, req, res, userId, async () => {
       const opening = await openImportVideo(db, { userId, youtubeVideoId, sourceUrl: body.url, suppliedTranscript: body.transcript }).catch((err: unknown) => {
@@ -167,7 +185,7 @@ function router(deps: ApiDeps): Router {
         videoId: video.id,
         userId,
         contentTypes: body.contentTypes ?? [],
-        ...(body.export ? { export: body.export } : {}),
+        ...(exportRequest ? { export: exportRequest } : {}),
         // The slot reserved above is the import's one: the run adopts it.
         quotaReserved: true,
       };
@@ -175,7 +193,7 @@ function router(deps: ApiDeps): Router {
         const { runId } = await startRun(deps, videoImportRun, {
           workflowId: videoImportWorkflowId(video.id),
           args: [input],
-          input: { url: body.url, contentTypes: body.contentTypes ?? null, export: body.export ?? null },
+          input: { url: body.url, contentTypes: body.contentTypes ?? null, export: exportRequest ?? null, ...(autoExport ? { autoExport: true } : {}) },
         });
         return { status: 202, body: { ...runStartedBody(runId), videoId: video.id } };
       } catch (err) {

@@ -9,6 +9,7 @@ import * as m0007 from './0007_operations';
 import * as m0008 from './0008_social_oauth';
 import * as m0009 from './0009_credit_packs';
 import * as m0010 from './0010_long_lived_runs';
+import * as m0011 from './0011_google_connections';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_social_oauth': m0008,
   '0009_credit_packs': m0009,
   '0010_long_lived_runs': m0010,
+  '0011_google_connections': m0011,
 };

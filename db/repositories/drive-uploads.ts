@@ -83,3 +83,16 @@ export async function countCompletedDriveUploads(db: DbOrTx, videoContentIds: st
     .execute();
   return rows.filter((r) => r.status === 'completed').length;
 }
+
+/** Every Drive upload of a video, newest first: the export history the API lists. */
+export async function listVideoUploads(db: DbOrTx, videoId: string) {
+  return db
+    .selectFrom('cloud_storage_uploads')
+    .select(['id', 'content_type', 'file_format', 'file_name', 'status', 'error_message', 'retry_count', 'max_retries', 'cloud_file_url', 'cloud_folder_path', 'completed_at'])
+    .where('video_id', '=', videoId)
+    .where('provider', '=', 'google_drive')
+    .orderBy('created_at', 'desc')
+    .orderBy('content_type')
+    .orderBy('file_format')
+    .execute();
+}

@@ -25,6 +25,23 @@ export async function findYoutubeToken(db: DbOrTx, userId: string, preferredChan
     .executeTakeFirst();
 }
 
+/** The user's active token of this very channel: YouTube serves caption files to the channel's owner only. */
+export async function findChannelYoutubeToken(db: DbOrTx, userId: string, channelId: string): Promise<SealedTokenRow | undefined> {
+  return db
+    .selectFrom('youtube_oauth_tokens')
+    .select(['id', 'encrypted_tokens', 'token_expires_at'])
+    .where('user_id', '=', userId)
+    .where('channel_id', '=', channelId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+}
+
+/** Whether the user has any active YouTube channel connection. */
+export async function hasActiveYoutubeToken(db: DbOrTx, userId: string): Promise<boolean> {
+  const row = await db.selectFrom('youtube_oauth_tokens').select('id').where('user_id', '=', userId).where('status', '=', 'active').executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The user's Google Drive connection, whatever its status. */
 export async function findDriveCredential(db: DbOrTx, userId: string): Promise<DriveCredential | undefined> {
   return db.selectFrom('cloud_storage_credentials').selectAll().where('user_id', '=', userId).where('provider', '=', 'google_drive').executeTakeFirst();

@@ -409,3 +409,30 @@ export async function listContentForExport(db: DbOrTx, videoId: string, contentI
     .where('vc.video_id', '=', videoId)
     .execute();
 }
+
+/** The id of the latest version of each content type of a video (all types, or these keys). */
+export async function listLatestContentIds(db: DbOrTx, videoId: string, contentTypeKeys?: string[]): Promise<string[]> {
+  const rows = await db
+    .selectFrom('video_content as vc')
+    .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
+    .distinctOn('vc.content_type_id')
+    .select('vc.id')
+    .where('vc.video_id', '=', videoId)
+    .$if(contentTypeKeys !== undefined, (qb) => qb.where('ct.key', 'in', contentTypeKeys ?? []))
+    .orderBy('vc.content_type_id')
+    .orderBy('vc.version', 'desc')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** The user's videos of these YouTube ids, by YouTube id: a channel's upload list marks what is imported. */
+export async function findImportedYoutubeVideos(db: DbOrTx, userId: string, youtubeVideoIds: string[]): Promise<Map<string, { id: string; status: VideoProcessingStatus }>> {
+  if (youtubeVideoIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('videos')
+    .select(['id', 'youtube_video_id', 'processing_status'])
+    .where('user_id', '=', userId)
+    .where('youtube_video_id', 'in', youtubeVideoIds)
+    .execute();
+  return new Map(rows.map((r) => [r.youtube_video_id ?? '', { id: r.id, status: r.processing_status }]));
+}

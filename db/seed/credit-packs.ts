@@ -20,7 +20,13 @@ export async function seedCreditPacks(db: DbOrTx): Promise<void> {
   for (const pack of CREDIT_PACK_SEEDS) {
     await db
       .insertInto('credit_packs')
-      .values({ slug: pack.slug, name: pack.name, credits: pack.credits, stripe_price_id: sandboxCreditPackPriceId(pack.slug), amount_cents: pack.amountCents })
+      .values({
+        slug: pack.slug,
+        name: pack.name,
+        credits: pack.credits,
+        stripe_price_id: sandboxCreditPackPriceId(pack.slug),
+        amount_cents: pack.amountCents,
+      })
       .onConflict((oc) => oc.column('slug').doNothing())
       .execute();
   }

@@ -51,13 +51,13 @@ function recordedPid(path: string): PidRecord | undefined {
 }
 
 /** The pid recorded in `path` when that process is still running, else undefined. */
-export function livePidFromFile(path: string): number | undefined {
+function livePidFromFile(path: string): number | undefined {
   const record = recordedPid(path);
   return record && processIdentity(record.pid) === record.identity ? record.pid : undefined;
 }
 
 /** Signals `pid`, waits for it to go, and SIGKILLs it after `graceMs`. */
-export async function stopProcess(pid: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+async function stopProcess(pid: number, signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const gone = (timeoutMs: number) => waitFor(async () => processIdentity(pid) === undefined, timeoutMs);
   try {
     process.kill(pid, signal);

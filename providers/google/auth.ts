@@ -12,6 +12,7 @@ export function googleUserAuth(accessToken: string): OAuth2Client {
 }
 
 export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
+export const GOOGLE_REVOKE_URL = 'https://oauth2.googleapis.com/revoke';
 
 export interface RefreshedGoogleToken {
   accessToken: string;
@@ -27,12 +28,15 @@ export interface GoogleAuthAdapter {
    * result; `invalid_grant` (revoked or expired consent) fails as non-retryable ProviderAuth.
    */
   refreshGoogleToken(refreshToken: string): Promise<RefreshedGoogleToken>;
+  /** Withdraws the consent behind a token (access or refresh): every token of that grant stops working. */
+  revokeGoogleToken(token: string): Promise<void>;
 }
 
 export interface GoogleAuthOptions {
   clientId: string;
   clientSecret: string;
   tokenUrl?: string;
+  revokeUrl?: string;
   timeoutMs?: number;
   call: ProviderCall;
   now?: () => number;
@@ -68,6 +72,18 @@ export function createGoogleAuthAdapter(options: GoogleAuthOptions): GoogleAuthA
         refreshToken: data.refresh_token ?? null,
         scope: data.scope ?? null,
       };
+    },
+
+    async revokeGoogleToken(token) {
+      await options.call(async () => {
+        const res = await fetch(options.revokeUrl ?? GOOGLE_REVOKE_URL, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token }),
+          signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+        });
+        await ensureOk(res, 'Google revoke endpoint');
+      });
     },
   };
 }

@@ -37,6 +37,8 @@ export interface DriveAdapter {
   uploadFile(request: DriveUploadRequest): Promise<DriveFile>;
   /** The file's metadata (name, type, size); NotFound when it does not exist or is not shared with the user. */
   getFile(request: DriveFileRequest): Promise<DriveFile>;
+  /** The Google account the token acts for (about.get): where exports go. */
+  getAccount(request: { accessToken: string }): Promise<{ email: string | null; name: string | null }>;
   /** The file's bytes as a stream (files.get alt=media); `signal` aborts the download. */
   downloadFile(request: DriveFileRequest & { signal?: AbortSignal; timeoutMs?: number }): Promise<Readable>;
 }
@@ -139,6 +141,11 @@ export function createDriveAdapter(options: DriveAdapterOptions): DriveAdapter {
         drive.files.get({ fileId, fields: FILE_FIELDS, supportsAllDrives: true, auth: googleUserAuth(accessToken) }),
       );
       return toFile(res.data);
+    },
+
+    async getAccount({ accessToken }) {
+      const res = await options.call(() => drive.about.get({ fields: 'user(emailAddress, displayName)', auth: googleUserAuth(accessToken) }));
+      return { email: res.data.user?.emailAddress ?? null, name: res.data.user?.displayName ?? null };
     },
 
     async downloadFile({ accessToken, fileId, signal, timeoutMs }) {

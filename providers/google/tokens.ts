@@ -1,5 +1,7 @@
 import type { Db } from '../../db/database';
+import { expireGoogleConnection } from '../../db/repositories/google-connections';
 import { markGoogleCredentialRevoked, storeRefreshedGoogleTokens, type GoogleCredentialTable, type SealedTokenRow } from '../../db/repositories/google-credentials';
+import type { Logger } from '../../lib/logger';
 import { secretAad, type SecretBox } from '../../lib/secrets';
 import { isAuthFailure } from '../errors';
 import type { Providers } from '..';
@@ -14,11 +16,30 @@ interface GoogleTokens {
 
 /**
  * Access tokens of stored Google credentials (YouTube channels, Drive): opened from their sealed
- * row, refreshed and re-sealed when about to expire; revoked consent marks the row and fails as
- * ProviderAuth.
+ * row, refreshed and re-sealed when about to expire; revoked consent marks the row and its Google
+ * connection expired (the user gets one email about it) and fails as ProviderAuth.
  */
-export function createGoogleTokens(deps: { db: Db; providers: Pick<Providers, 'googleAuth'>; secrets: SecretBox }) {
-  const { db, providers, secrets } = deps;
+export function createGoogleTokens(deps: { db: Db; providers: Pick<Providers, 'googleAuth' | 'mailer'>; secrets: SecretBox; logger?: Logger }) {
+  const { db, providers, secrets, logger } = deps;
+
+  async function expire(table: GoogleCredentialTable, rowId: string, reason: string): Promise<void> {
+    await markGoogleCredentialRevoked(db, table, rowId, reason);
+    const expired = await expireGoogleConnection(db, table, rowId, reason);
+    if (!expired) return;
+    // A courtesy: the auth failure stands whether or not the mail goes out (or a mailer is configured).
+    try {
+      await providers.mailer.send({
+        to: expired.email,
+        subject: 'Reconnect your Google account',
+        text: 'Google no longer accepts our access to your YouTube channel or Google Drive, so captions, channel imports and Drive exports are paused. Connect Google again to resume them.',
+        idempotencyKey: `google-connection-expired:${expired.connectionId}`,
+        tags: { kind: 'google_connection_expired' },
+      });
+    } catch (err) {
+      logger?.warn({ err, connectionId: expired.connectionId }, 'could not email the expired Google connection');
+    }
+  }
+
   return async function accessToken(table: GoogleCredentialTable, row: SealedTokenRow): Promise<string> {
     const aad = secretAad(table, 'encrypted_tokens', row.id);
     const tokens = JSON.parse(secrets.decrypt(row.encrypted_tokens, aad)) as GoogleTokens;
@@ -33,7 +54,7 @@ export function createGoogleTokens(deps: { db: Db; providers: Pick<Providers, 'g
       await storeRefreshedGoogleTokens(db, table, row.id, { encryptedTokens: sealed, expiresAt: refreshed.expiresAt });
       return refreshed.accessToken;
     } catch (err) {
-      if (isAuthFailure(err)) await markGoogleCredentialRevoked(db, table, row.id, (err as Error).message);
+      if (isAuthFailure(err)) await expire(table, row.id, (err as Error).message);
       throw err;
     }
   };

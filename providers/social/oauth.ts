@@ -1,5 +1,6 @@
 import { ConfigError, sandboxUrlFor, type Config } from '../../lib/config';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
+import type { GoogleService } from '../../schemas/connections';
 import type { OAuthConnectPlatform } from '../../schemas/posts';
 import type { ProviderCall } from '../call';
 import { GOOGLE_TOKEN_URL } from '../google/auth';
@@ -16,12 +17,24 @@ export interface ConnectedAccount {
   expiresAt: Date | null;
 }
 
+/** Tokens of a Google consent and the scopes it granted (seal before storing). */
+export interface GoogleGrant {
+  accessToken: string;
+  refreshToken: string | null;
+  expiresAt: Date | null;
+  scopes: string[];
+}
+
 /** The OAuth 2.0 authorization-code flow of the platforms that can be connected without pasting tokens. */
 export interface SocialOAuth {
   /** Where to send the user's browser: the platform's consent screen, which redirects to `redirectUri` with `code` and `state`. */
   authorizationUrl(platform: OAuthConnectPlatform, request: { redirectUri: string; state: string }): string;
   /** The code from that redirect → tokens, and the account they act for. */
   exchangeCode(platform: OAuthConnectPlatform, request: { code: string; redirectUri: string }): Promise<ConnectedAccount>;
+  /** Google's consent screen for these services (YouTube captions and uploads list, Drive files). */
+  googleAuthorizationUrl(request: { redirectUri: string; state: string; services: GoogleService[] }): string;
+  /** Google's code → tokens, whatever services they were granted for. */
+  exchangeGoogleCode(request: { code: string; redirectUri: string }): Promise<GoogleGrant>;
 }
 
 interface OAuthApp extends SocialClientCredentials {
@@ -43,12 +56,18 @@ export interface SocialOAuthOptions {
 }
 
 const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube.readonly'];
+/** What each connectable Google service needs: captions download is youtube.force-ssl; Drive only the files we create. */
+export const GOOGLE_SERVICE_SCOPES: Record<GoogleService, string[]> = {
+  youtube: ['https://www.googleapis.com/auth/youtube.readonly', 'https://www.googleapis.com/auth/youtube.force-ssl'],
+  drive: ['https://www.googleapis.com/auth/drive.file'],
+};
 const TIKTOK_SCOPES = ['user.info.basic', 'video.publish', 'video.list'];
 
 interface TokenAnswer {
   access_token?: string;
   refresh_token?: string;
   expires_in?: number;
+  scope?: string;
   open_id?: string;
   error?: string;
 }
@@ -63,44 +82,56 @@ export function createSocialOAuth(options: SocialOAuthOptions): SocialOAuth {
     return { ...body, access_token: body.access_token };
   }
 
+  const withParams = (base: string, params: Record<string, string>) => {
+    const url = new URL(base);
+    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
+    return url.toString();
+  };
+  const googleAuthorizationUrl = ({ redirectUri, state, scopes }: { redirectUri: string; state: string; scopes: string[] }) =>
+    withParams(options.apps.google.authorizeUrl, {
+      client_id: options.apps.google.clientId,
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: scopes.join(' '),
+      // offline + consent: Google returns a refresh token, so work goes on while the user is away.
+      access_type: 'offline',
+      prompt: 'consent',
+      include_granted_scopes: 'true',
+      state,
+    });
+  const exchangeGoogleCode = async ({ code, redirectUri }: { code: string; redirectUri: string }): Promise<GoogleGrant> => {
+    const { google } = options.apps;
+    const answer = await token('youtube', google.tokenUrl, {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: google.clientId,
+      client_secret: google.clientSecret,
+    });
+    return { accessToken: answer.access_token, refreshToken: answer.refresh_token ?? null, expiresAt: expiry(answer.expires_in), scopes: answer.scope?.split(' ').filter(Boolean) ?? [] };
+  };
+
   return {
     authorizationUrl(platform, { redirectUri, state }) {
-      const url = new URL(platform === 'youtube' ? options.apps.google.authorizeUrl : options.apps.tiktok.authorizeUrl);
-      const params: Record<string, string> =
-        platform === 'youtube'
-          ? {
-              client_id: options.apps.google.clientId,
-              redirect_uri: redirectUri,
-              response_type: 'code',
-              scope: GOOGLE_SCOPES.join(' '),
-              // offline + consent: Google returns a refresh token, so posts can be published while the user is away.
-              access_type: 'offline',
-              prompt: 'consent',
-              include_granted_scopes: 'true',
-              state,
-            }
-          : { client_key: options.apps.tiktok.clientId, redirect_uri: redirectUri, response_type: 'code', scope: TIKTOK_SCOPES.join(','), state };
-      for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-      return url.toString();
+      if (platform === 'youtube') return googleAuthorizationUrl({ redirectUri, state, scopes: GOOGLE_SCOPES });
+      return withParams(options.apps.tiktok.authorizeUrl, { client_key: options.apps.tiktok.clientId, redirect_uri: redirectUri, response_type: 'code', scope: TIKTOK_SCOPES.join(','), state });
     },
+
+    googleAuthorizationUrl: ({ redirectUri, state, services }) =>
+      googleAuthorizationUrl({ redirectUri, state, scopes: [...new Set(services.flatMap((service) => GOOGLE_SERVICE_SCOPES[service]))] }),
+
+    exchangeGoogleCode,
 
     async exchangeCode(platform, { code, redirectUri }) {
       if (platform === 'youtube') {
-        const { google } = options.apps;
-        const answer = await token(platform, google.tokenUrl, {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: redirectUri,
-          client_id: google.clientId,
-          client_secret: google.clientSecret,
-        });
-        const channel = await options.youtube().getChannel({ mine: true, accessToken: answer.access_token });
+        const grant = await exchangeGoogleCode({ code, redirectUri });
+        const channel = await options.youtube().getChannel({ mine: true, accessToken: grant.accessToken });
         return {
           platformUserId: channel.id,
           username: channel.customUrl?.replace(/^@/, '') ?? null,
-          accessToken: answer.access_token,
-          refreshToken: answer.refresh_token ?? null,
-          expiresAt: expiry(answer.expires_in),
+          accessToken: grant.accessToken,
+          refreshToken: grant.refreshToken,
+          expiresAt: grant.expiresAt,
         };
       }
       const { tiktok } = options.apps;

@@ -33,13 +33,16 @@ export interface TranscriptRequest {
   supplied?: { content: string; format?: TranscriptFormat; language?: string };
 }
 
-/** Uploaded tracks beat automatic ones; the preferred language beats the rest; drafts never count. */
-function pickTrack(tracks: YoutubeCaptionTrack[], preferredLanguage?: string): YoutubeCaptionTrack | undefined {
+/** The video's language first; within it, uploaded tracks before automatic ones; drafts never count. */
+export function pickTrack(tracks: YoutubeCaptionTrack[], preferredLanguage?: string): YoutubeCaptionTrack | undefined {
   const lang = preferredLanguage?.toLowerCase().split('-')[0];
   const score = (t: YoutubeCaptionTrack) =>
-    (t.trackKind === 'asr' ? 0 : 2) + (lang && t.language.toLowerCase().split('-')[0] === lang ? 1 : 0);
+    (lang && t.language.toLowerCase().split('-')[0] === lang ? 2 : 0) + (t.trackKind === 'asr' ? 0 : 1);
   return tracks.filter((t) => !t.isDraft).sort((a, b) => score(b) - score(a))[0];
 }
+
+/** YouTube serves caption files to the video's owner only: what a user without them must do (the API says the same up front). */
+export const NOT_OWNED_TRANSCRIPT_HINT = 'connect the channel that owns it or supply a transcript';
 
 /** Failures that mean "no captions for us here", so the chain moves on; anything transient propagates. */
 const FALL_THROUGH = new Set<string>([FailureType.NotFound, FailureType.ProviderAuth, FailureType.InvalidInput]);
@@ -78,9 +81,6 @@ export async function resolveTranscript(
 ): Promise<Transcript> {
   const transcript = (await fromYoutubeCaptions(youtube, request)) ?? fromSupplied(request);
   if (transcript) return transcript;
-  const why = request.accessToken ? 'the video has no usable caption track' : 'captions need the channel owner to connect YouTube';
-  throw ApplicationFailure.nonRetryable(
-    `no transcript for video ${request.videoId}: ${why}, and no transcript was supplied`,
-    FailureType.TranscriptUnavailable,
-  );
+  const why = request.accessToken ? 'the video has no usable caption track; supply a transcript' : NOT_OWNED_TRANSCRIPT_HINT;
+  throw ApplicationFailure.nonRetryable(`no transcript for video ${request.videoId}: ${why}`, FailureType.TranscriptUnavailable);
 }

@@ -25,7 +25,13 @@ describe('tracking-link redirects, cookies and request ids', () => {
 
   /** The platform's API again, with some settings changed. */
   async function serve(overrides: Partial<Config>): Promise<string> {
-    const app = createApp({ db: platform.database.db, temporal: platform.client, logger: createLogger('silent'), config: { ...platform.config, ...overrides }, taskQueues: platform.queues });
+    const app = createApp({
+      db: platform.database.db,
+      temporal: platform.client,
+      logger: createLogger('silent'),
+      config: { ...platform.config, ...overrides },
+      taskQueues: platform.queues,
+    });
     const server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
     });
@@ -34,7 +40,8 @@ describe('tracking-link redirects, cookies and request ids', () => {
     return `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
   }
 
-  const follow = (baseUrl: string, path: string, headers: Record<string, string> = {}) => fetch(`${baseUrl}${path}`, { redirect: 'manual', headers });
+  const follow = (baseUrl: string, path: string, headers: Record<string, string> = {}) =>
+    fetch(`${baseUrl}${path}`, { redirect: 'manual', headers });
 
   it.each([
     ['a path on this host', '/welcome'],
@@ -42,7 +49,16 @@ describe('tracking-link redirects, cookies and request ids', () => {
   ])('falls back to the landing page for every `to` that would leave its origin (%s)', async (_what, landing) => {
     const baseUrl = await serve({ AFFILIATE_LANDING_URL: landing });
     const landingUrl = new URL(landing, baseUrl);
-    const offSite = ['/%09/evil.example', '/.%2F/evil.example', '/%0A/evil.example', '/%5Cevil.example', '/%5C%5Cevil.example', '//evil.example', 'https://evil.example/', 'javascript:alert(1)'];
+    const offSite = [
+      '/%09/evil.example',
+      '/.%2F/evil.example',
+      '/%0A/evil.example',
+      '/%5Cevil.example',
+      '/%5C%5Cevil.example',
+      '//evil.example',
+      'https://evil.example/',
+      'javascript:alert(1)',
+    ];
     for (const to of offSite) {
       const res = await follow(baseUrl, `/r/nobody-here?to=${to}`);
       const location = res.headers.get('location') ?? '';
@@ -55,8 +71,9 @@ describe('tracking-link redirects, cookies and request ids', () => {
     }
   });
 
-  it('sets Secure cookies when the click came over https (as a trusted proxy says), never on a client\'s word alone', async () => {
-    const cookiesOf = async (baseUrl: string) => (await follow(baseUrl, '/r/proxy-test', { 'x-forwarded-proto': 'https' })).headers.getSetCookie();
+  it("sets Secure cookies when the click came over https (as a trusted proxy says), never on a client's word alone", async () => {
+    const cookiesOf = async (baseUrl: string) =>
+      (await follow(baseUrl, '/r/proxy-test', { 'x-forwarded-proto': 'https' })).headers.getSetCookie();
     const direct = await cookiesOf(await serve({}));
     expect(direct).toHaveLength(2);
     expect(direct.every((c) => !/;\s*Secure/i.test(c))).toBe(true);
@@ -66,8 +83,9 @@ describe('tracking-link redirects, cookies and request ids', () => {
     expect(behindProxy.every((c) => /;\s*Secure/i.test(c))).toBe(true);
   });
 
-  it('keeps a client\'s X-Request-Id only from a trusted proxy, and makes one otherwise', async () => {
-    const idFrom = async (baseUrl: string) => (await fetch(`${baseUrl}/healthz`, { headers: { 'x-request-id': 'chosen-by-client' } })).headers.get('x-request-id');
+  it("keeps a client's X-Request-Id only from a trusted proxy, and makes one otherwise", async () => {
+    const idFrom = async (baseUrl: string) =>
+      (await fetch(`${baseUrl}/healthz`, { headers: { 'x-request-id': 'chosen-by-client' } })).headers.get('x-request-id');
     const direct = await idFrom(await serve({}));
     expect(direct).not.toBe('chosen-by-client');
     expect(direct).toMatch(/^[0-9a-f-]{36}$/);

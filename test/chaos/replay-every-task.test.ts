@@ -68,12 +68,18 @@ describe('chaos: every workflow task replays (WORKER_MAX_CACHED_WORKFLOWS=0)', (
 
   /** Every workflow task of the run went to the main queue (no sticky cache) and none failed. */
   async function expectEveryTaskReplayed(handle: WorkflowHandle): Promise<void> {
-    const { events = [] } = await handle.fetchHistory();
+    const events = (await handle.fetchHistory()).events ?? [];
     // A cached workflow's later tasks go to its worker's sticky queue, not to the main queue.
-    const queues = events.filter((e) => e.workflowTaskScheduledEventAttributes).map((e) => e.workflowTaskScheduledEventAttributes?.taskQueue?.name);
+    const queues = events
+      .filter((e) => e.workflowTaskScheduledEventAttributes)
+      .map((e) => e.workflowTaskScheduledEventAttributes?.taskQueue?.name);
     expect(queues.length).toBeGreaterThan(1);
     expect(new Set(queues)).toEqual(new Set([platform.queues.main]));
-    expect(events.filter((e) => e.workflowTaskFailedEventAttributes)).toEqual([]);
+    // UnhandledCommand is routine (a signal arrived as the task completed); a replay that diverges fails otherwise.
+    const failed = events.filter(
+      (e) => e.workflowTaskFailedEventAttributes && e.workflowTaskFailedEventAttributes.failure?.message !== 'UnhandledCommand',
+    );
+    expect(failed).toEqual([]);
   }
 
   it('video import: the AI fan-out completes', async () => {
@@ -88,8 +94,16 @@ describe('chaos: every workflow task replays (WORKER_MAX_CACHED_WORKFLOWS=0)', (
     const form = new FormData();
     form.append('file', new Blob([await readFile(source)], { type: 'video/mp4' }), 'talk.mp4');
     form.append('transcript', TALK_SRT);
-    const uploaded = await fetch(`${platform.apiUrl}/v1/videos/upload`, { method: 'POST', body: form, headers: caller.auth }).then((r) => r.json() as Promise<any>);
-    const started = await api(platform.apiUrl, 'POST', `/v1/videos/${uploaded.videoId}/clips`, { count: 2, aspectRatios: ['9:16'], minSeconds: 1.5, maxSeconds: 3 }, caller.auth);
+    const uploaded = await fetch(`${platform.apiUrl}/v1/videos/upload`, { method: 'POST', body: form, headers: caller.auth }).then(
+      (r) => r.json() as Promise<any>,
+    );
+    const started = await api(
+      platform.apiUrl,
+      'POST',
+      `/v1/videos/${uploaded.videoId}/clips`,
+      { count: 2, aspectRatios: ['9:16'], minSeconds: 1.5, maxSeconds: 3 },
+      caller.auth,
+    );
     expect(started.status).toBe(202);
     const handle = platform.client.workflow.getHandle(started.json.runId);
     const result: ClipsResult = await handle.result();
@@ -101,11 +115,30 @@ describe('chaos: every workflow task replays (WORKER_MAX_CACHED_WORKFLOWS=0)', (
   it('post: scheduled, published once, metrics timers running', async () => {
     const caller = await createCaller(platform.database.db, { plan: 'basic' });
     const issued = social.issueAccount('instagram');
-    const account = await api(platform.apiUrl, 'POST', '/v1/social-accounts', { platform: 'instagram', accessToken: issued.accessToken, platformUserId: issued.platformUserId, username: issued.username }, caller.auth);
+    const account = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/social-accounts',
+      { platform: 'instagram', accessToken: issued.accessToken, platformUserId: issued.platformUserId, username: issued.username },
+      caller.auth,
+    );
     expect(account.status).toBe(201);
-    const created = await api(platform.apiUrl, 'POST', '/v1/posts', { socialAccountId: account.json.id, caption: 'Replayed every task', mediaType: 'image', mediaUrls: ['https://cdn.example.com/replay.png'], scheduledAt: new Date(Date.now() + 1000).toISOString() }, caller.auth);
+    const created = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/posts',
+      {
+        socialAccountId: account.json.id,
+        caption: 'Replayed every task',
+        mediaType: 'image',
+        mediaUrls: ['https://cdn.example.com/replay.png'],
+        scheduledAt: new Date(Date.now() + 1000).toISOString(),
+      },
+      caller.auth,
+    );
     expect(created.status).toBe(202);
-    const row = () => platform.database.db.selectFrom('posts').select('status').where('id', '=', created.json.postId).executeTakeFirstOrThrow();
+    const row = () =>
+      platform.database.db.selectFrom('posts').select('status').where('id', '=', created.json.postId).executeTakeFirstOrThrow();
     await eventually(row, (post) => post.status === 'published', 'the post published', 30_000);
     expect(social.posts.filter((p) => p.userId === issued.platformUserId)).toHaveLength(1);
     const handle = platform.client.workflow.getHandle(created.json.runId);
@@ -117,25 +150,55 @@ describe('chaos: every workflow task replays (WORKER_MAX_CACHED_WORKFLOWS=0)', (
     const { db } = platform.database;
     const tag = randomUUID().slice(0, 8);
     const owner = await createUser(db, { email: `affiliate-${tag}@example.test` });
-    const affiliate = await createAffiliate(db, { userId: owner.id, referralCode: `replay-${tag}`, stripeConnectedAccountId: 'acct_1Replay' });
+    const affiliate = await createAffiliate(db, {
+      userId: owner.id,
+      referralCode: `replay-${tag}`,
+      stripeConnectedAccountId: 'acct_1Replay',
+    });
     const customer = await createUser(db, { email: `customer-${tag}@example.test` });
     await attributeReferral(db, { userId: customer.id, referralCode: affiliate.referral_code });
-    await recordCommissionForInvoice(db, { stripeInvoiceId: `in_replay_${tag}`, userId: customer.id, amountPaidCents: 50_000, currency: 'usd', paidAt: '2025-03-01T00:00:00Z', refundWindowDays: 30 });
+    await recordCommissionForInvoice(db, {
+      stripeInvoiceId: `in_replay_${tag}`,
+      userId: customer.id,
+      amountPaidCents: 50_000,
+      currency: 'usd',
+      paidAt: '2024-08-01T00:00:00Z',
+      refundWindowDays: 30,
+    });
+    // A period no other test file pays: workflow ids are shared by every file on the run's Temporal server.
     const handle = await platform.client.workflow.start('payoutsWorkflow', {
-      workflowId: payoutsWorkflowId('2025-06'),
+      workflowId: payoutsWorkflowId('2024-09'),
       taskQueue: platform.queues.main,
-      args: [{ period: '2025-06', minimumPayoutCents: 5_000 }],
+      args: [{ period: '2024-09', minimumPayoutCents: 5_000 }],
     });
     const result: PayoutsResult = await handle.result();
-    expect(result.totals).toMatchObject({ paid: 1, unresolved: 0 });
+    // On a loaded machine a payment's local activity can run again (its first result unrecorded); that run finds it paid.
+    expect(result.totals.paid + result.totals.alreadySettled).toBe(1);
+    expect(result.totals).toMatchObject({ belowMinimum: 0, failed: 0, unresolved: 0 });
+    expect(result.reconciliation).toMatchObject({ matched: true, transferCount: 1, transfersCents: 10_000 });
     expect(stripe.state.transfers.size).toBe(1);
+    const payouts = await db
+      .selectFrom('affiliate_payouts')
+      .select(['status', 'amount_cents'])
+      .where('affiliate_id', '=', affiliate.id)
+      .execute();
+    expect(payouts).toEqual([{ status: 'paid', amount_cents: 10_000 }]);
     await expectEveryTaskReplayed(handle);
   });
 
   it('subscription: the trial-to-cancellation journey through Stripe webhooks', async () => {
     const user = await createUser(platform.database.db, { email: `billing-${randomUUID()}@example.test` });
-    const adapter = new StripeAdapter(createStripeClient('sk_test_chaos', stripe.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 4 })));
-    const subscriptionId = await runSubscriptionJourney({ db: platform.database.db, stripeSandboxUrl: stripe.url, stripe: adapter, user, onStep: () => undefined });
+    const adapter = new StripeAdapter(
+      createStripeClient('sk_test_chaos', stripe.url),
+      providerCall(new ProviderLimiter('stripe', { maxConcurrent: 4 })),
+    );
+    const subscriptionId = await runSubscriptionJourney({
+      db: platform.database.db,
+      stripeSandboxUrl: stripe.url,
+      stripe: adapter,
+      user,
+      onStep: () => undefined,
+    });
     const handle = platform.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
     expect(await handle.result()).toMatchObject({ finalStatus: 'canceled' });
     await expectEveryTaskReplayed(handle);

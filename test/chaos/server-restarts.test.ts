@@ -18,8 +18,16 @@ describe('chaos: Temporal and PostgreSQL restarted under a running import', () =
 
   beforeAll(async () => {
     // Slow model answers keep generations in flight while a server is down.
-    [stack, google, anthropic] = await Promise.all([startPrivateStack(), startGoogleSandbox({ port: 0 }), startAnthropicSandbox({ port: 0, latencyMs: 1500 })]);
-    platform = await startTestPlatform({ stack, env: { ANTHROPIC_MAX_CONCURRENCY: '2' }, sandboxUrls: { google: google.url, anthropic: anthropic.url } });
+    [stack, google, anthropic] = await Promise.all([
+      startPrivateStack(),
+      startGoogleSandbox({ port: 0 }),
+      startAnthropicSandbox({ port: 0, latencyMs: 1500 }),
+    ]);
+    platform = await startTestPlatform({
+      stack,
+      env: { ANTHROPIC_MAX_CONCURRENCY: '2' },
+      sandboxUrls: { google: google.url, anthropic: anthropic.url },
+    });
   });
   afterAll(async () => {
     await platform?.stop();

@@ -21,7 +21,13 @@ export interface StartedImport {
 export async function startVideoImport(platform: TestPlatform): Promise<StartedImport> {
   const caller = await createCaller(platform.database.db, { plan: 'basic' });
   const url = `https://youtu.be/${randomBytes(8).toString('base64url').slice(0, 11)}`;
-  const started = await api(platform.apiUrl, 'POST', '/v1/videos/import', { url, contentTypes: CONTENT_TYPES, transcript: { content: TRANSCRIPT } }, caller.auth);
+  const started = await api(
+    platform.apiUrl,
+    'POST',
+    '/v1/videos/import',
+    { url, contentTypes: CONTENT_TYPES, transcript: { content: TRANSCRIPT } },
+    caller.auth,
+  );
   expect(started.status).toBe(202);
   return { userId: caller.userId, videoId: started.json.videoId, runId: started.json.runId };
 }
@@ -40,14 +46,26 @@ export async function expectImportedOnce(platform: TestPlatform, started: Starte
   const { db } = platform.database;
   expect([...result.generatedContentTypes].sort()).toEqual([...CONTENT_TYPES].sort());
   expect(result.failedContentTypes).toEqual([]);
-  const rows = await db.selectFrom('video_content').select(['content_type_id', 'version']).where('video_id', '=', started.videoId).execute();
+  const rows = await db
+    .selectFrom('video_content')
+    .select(['content_type_id', 'version'])
+    .where('video_id', '=', started.videoId)
+    .execute();
   expect(rows).toHaveLength(CONTENT_TYPES.length);
   expect(new Set(rows.map((r) => r.content_type_id)).size).toBe(CONTENT_TYPES.length);
   expect(rows.every((r) => r.version === 1)).toBe(true);
-  const usage = await db.selectFrom('subscription_usage').select(['videos_processed', 'videos_reserved']).where('user_id', '=', started.userId).execute();
+  const usage = await db
+    .selectFrom('subscription_usage')
+    .select(['videos_processed', 'videos_reserved'])
+    .where('user_id', '=', started.userId)
+    .execute();
   expect(usage).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
   const runs = await db.selectFrom('job_runs').select(['status', 'progress']).where('user_id', '=', started.userId).execute();
   expect(runs).toEqual([{ status: 'completed', progress: 100 }]);
-  const video = await db.selectFrom('videos').select(['processing_status', 'progress']).where('id', '=', started.videoId).executeTakeFirstOrThrow();
+  const video = await db
+    .selectFrom('videos')
+    .select(['processing_status', 'progress'])
+    .where('id', '=', started.videoId)
+    .executeTakeFirstOrThrow();
   expect(video).toEqual({ processing_status: 'completed', progress: 100 });
 }

@@ -38,12 +38,16 @@ export async function startPrivateStack(): Promise<PrivateStack> {
     const url = (await proc.waitForOutput(/postgres ready \S+/)).split(' ')[2] ?? '';
     return { proc, url };
   };
-  const startTemporal = () => startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true, dbFile: join(root, 'temporal.db') });
+  const startTemporal = () =>
+    startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true, dbFile: join(root, 'temporal.db') });
 
   const [pgStart, temporalStart] = await Promise.allSettled([startPostgres(), startTemporal()]);
   if (pgStart.status === 'rejected' || temporalStart.status === 'rejected') {
     // Stop whichever did start, or its process outlives the test.
-    await Promise.allSettled([pgStart.status === 'fulfilled' && stopPostgres(pgStart.value.proc), temporalStart.status === 'fulfilled' && temporalStart.value.stop()]);
+    await Promise.allSettled([
+      pgStart.status === 'fulfilled' && stopPostgres(pgStart.value.proc),
+      temporalStart.status === 'fulfilled' && temporalStart.value.stop(),
+    ]);
     rmSync(root, { recursive: true, force: true });
     throw pgStart.status === 'rejected' ? pgStart.reason : (temporalStart as PromiseRejectedResult).reason;
   }

@@ -65,11 +65,17 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     return { id: user.id, auth: { authorization: `Bearer ${plaintext}` } };
   }
 
-  /** A connected YouTube channel: its (sealed) token lets the worker read the owner's captions. */
-  async function connectYoutube(userId: string) {
+  /** The channel the sandbox says a video belongs to. */
+  async function channelOf(youtubeVideoId: string): Promise<string> {
+    const res = await fetch(`${google.url}/youtube/v3/videos?id=${youtubeVideoId}&part=snippet&key=test`);
+    return ((await res.json()) as { items: Array<{ snippet: { channelId: string } }> }).items[0]!.snippet.channelId;
+  }
+
+  /** A connected YouTube channel (the given one, else some other): its (sealed) token lets the worker read the owner's captions. */
+  async function connectYoutube(userId: string, channelId = `UC${randomBytes(11).toString('hex')}`) {
     const row = await db()
       .insertInto('youtube_oauth_tokens')
-      .values({ user_id: userId, channel_id: `UC${randomBytes(11).toString('hex')}`, encrypted_tokens: 'pending' })
+      .values({ user_id: userId, channel_id: channelId, encrypted_tokens: 'pending' })
       .returning('id')
       .executeTakeFirstOrThrow();
     const sealed = secrets.encrypt(JSON.stringify({ access_token: `ya29.owner-${userId}`, refresh_token: '1//refresh' }), secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id));
@@ -116,8 +122,9 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
 
   it('imports a video: metadata, owner captions, one content row per plan type, usage counted once; regenerate writes version 2 with its parent', async () => {
     const user = await newUser('basic');
-    await connectYoutube(user.id);
-    const started = await call(user.auth, 'POST', '/v1/videos/import', { url: `https://youtu.be/${videoId()}` });
+    const owned = videoId();
+    await connectYoutube(user.id, await channelOf(owned));
+    const started = await call(user.auth, 'POST', '/v1/videos/import', { url: `https://youtu.be/${owned}` });
     expect(started.status).toBe(202);
     expect(started.json.runId).toBe(`video-import:${started.json.videoId}`);
     const result = await runResult(started.json.runId);

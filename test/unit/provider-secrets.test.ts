@@ -43,8 +43,15 @@ describe('Stripe webhook secret, sandbox providers in production, proxy trust (i
   it('NODE_ENV=production refuses the sandbox webhook secret and sandbox providers unless ALLOW_SANDBOX_PROVIDERS=true', () => {
     const production = config({ NODE_ENV: 'production' });
     expect(() => loadStripeWebhookSecret(production)).toThrow(/STRIPE_SECRET_KEY .*required in production.*ALLOW_SANDBOX_PROVIDERS=true/);
-    expect(() => sandboxUrlFor(production, { google: 'http://127.0.0.1:4001' }, 'google', 'GOOGLE_API_KEY')).toThrow(/^GOOGLE_API_KEY is required in production/);
-    const providers = createProviders({ config: production, logger: createLogger('silent'), db: {} as Db, sandboxUrls: { stripe: 'http://127.0.0.1:4002' } });
+    expect(() => sandboxUrlFor(production, { google: 'http://127.0.0.1:4001' }, 'google', 'GOOGLE_API_KEY')).toThrow(
+      /^GOOGLE_API_KEY is required in production/,
+    );
+    const providers = createProviders({
+      config: production,
+      logger: createLogger('silent'),
+      db: {} as Db,
+      sandboxUrls: { stripe: 'http://127.0.0.1:4002' },
+    });
     expect(() => providers.stripe).toThrow(/^STRIPE_SECRET_KEY is required in production/);
 
     const demo = config({ NODE_ENV: 'production', ALLOW_SANDBOX_PROVIDERS: 'true' });
