@@ -1,17 +1,4 @@
-// `npm run api`: the HTTP API alone, against DATABASE_URL and TEMPORAL_ADDRESS (production, compose).
-import { ConfigError, loadConfig, sandboxUrlsFrom } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { runMain, untilSignal } from '../lib/runtime/main-runner';
-import { startPlatform } from './platform';
+// `npm run api`: the HTTP API alone (production, compose).
+import { runRole } from './run-role';
 
-runMain(async () => {
-  const config = loadConfig();
-  if (!config.DATABASE_URL) throw new ConfigError('DATABASE_URL is required for `npm run api` (use `npm start` for the all-in-one dev stack)');
-  if (!config.TEMPORAL_ADDRESS) throw new ConfigError('TEMPORAL_ADDRESS is required for `npm run api`');
-  const logger = createLogger(config.LOG_LEVEL, 'api');
-  const platform = await startPlatform(config, { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, sandboxUrls: sandboxUrlsFrom(config) }, logger, { api: true });
-  logger.info({ apiUrl: platform.apiUrl }, 'api listening');
-  await untilSignal();
-  await platform.stop();
-  process.exit(0);
-});
+runRole('api', (platform) => [{ apiUrl: platform.apiUrl }, 'api listening']);

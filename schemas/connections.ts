@@ -44,8 +44,6 @@ export const ConnectionViewSchema = z
     email: z.string().optional().describe('the Google account Drive exports go to'),
     status: z.enum(['active', 'expired']).describe('expired: Google refused the tokens (consent withdrawn or lapsed); connect again'),
     statusReason: z.string().nullable(),
-    autoImport: z.boolean().describe("new uploads of the channel are imported on their own (plan feature)"),
-    lastSyncedAt: z.string().nullable(),
     createdAt: z.string(),
   })
   .meta({ id: 'Connection' });
@@ -69,10 +67,7 @@ export const ChannelVideosPageSchema = z.object({ videos: z.array(ChannelVideoSc
 
 export const UpdateConnectionBodySchema = z
   .object({
-    autoImport: z.boolean().optional().describe("import the channel's new uploads on their own (plans with YouTube auto-import, within the channel limit)"),
-    autoExport: VideoExportRequestSchema.nullable()
-      .optional()
-      .describe('export every finished import to Drive in these formats (user_preferences); null turns it off'),
+    autoExport: VideoExportRequestSchema.nullable().describe('export every finished import to Drive in these formats (user_preferences); null turns it off'),
   })
   .strict()
   .meta({ id: 'UpdateConnectionBody' });

@@ -4,12 +4,10 @@ import { Router } from 'express';
 import { z } from 'zod';
 import {
   countActiveChannels,
-  countAutoImportChannels,
   deleteGoogleConnection,
   findGoogleConnection,
   listGoogleConnections,
   saveGoogleConnection,
-  setChannelAutoImport,
   type GoogleConnectionDetails,
 } from '../../db/repositories/google-connections';
 import type { GoogleCredentialTable, SealedTokenRow } from '../../db/repositories/google-credentials';
@@ -35,7 +33,6 @@ import {
 } from '../../schemas/connections';
 import { FailureType } from '../../schemas/failures';
 import { caller, requireScope } from '../auth';
-import { isoOrNull } from '../dates';
 import { providersOf, secretsOf, type ApiDeps } from '../deps';
 import { lazySocialOAuth, oauthProblem, spendOAuthState, startOAuthFlow } from '../oauth-state';
 import { HttpProblem, notFound } from '../problem';
@@ -58,8 +55,6 @@ function connectionView(c: GoogleConnectionDetails): ConnectionView {
     ...(c.account_email ? { email: c.account_email } : {}),
     status: c.status,
     statusReason: c.status_reason,
-    autoImport: c.auto_import ?? false,
-    lastSyncedAt: isoOrNull(c.last_synced_at),
     createdAt: c.created_at.toISOString(),
   };
 }
@@ -256,22 +251,8 @@ function router(deps: ApiDeps): Router {
     const body = UpdateConnectionBodySchema.parse(req.body ?? {});
     const { userId } = caller(res);
     const connection = await ownConnection(userId, id);
-    if (body.autoExport !== undefined) {
-      if (!connection.drive_credential_id) throw fieldProblem(422, 'validation', 'Validation failed', 'autoExport', 'this connection has no Google Drive; connect Google with the drive service');
-      await setAutoExport(db, userId, body.autoExport?.formats ?? null);
-    }
-    if (body.autoImport !== undefined) {
-      if (!connection.channel_row_id) throw fieldProblem(422, 'validation', 'Validation failed', 'autoImport', 'this connection has no YouTube channel');
-      if (body.autoImport) {
-        const plan = await planOf(userId);
-        if (!plan.features.youtubeAutoImport)
-          throw new HttpProblem(403, 'feature-not-in-plan', 'Feature Not In Plan', `your ${plan.slug} plan does not include YouTube auto-import`, { plan: plan.slug });
-        const limit = plan.features.youtubeChannelLimit;
-        if ((await countAutoImportChannels(db, userId, connection.channel_row_id)) >= limit)
-          throw fieldProblem(422, 'channel-limit', 'Channel Limit Reached', 'autoImport', `your ${plan.slug} plan auto-imports up to ${limit} channel(s); turn one off first`);
-      }
-      await setChannelAutoImport(db, connection.channel_row_id, body.autoImport);
-    }
+    if (!connection.drive_credential_id) throw fieldProblem(422, 'validation', 'Validation failed', 'autoExport', 'this connection has no Google Drive; connect Google with the drive service');
+    await setAutoExport(db, userId, body.autoExport?.formats ?? null);
     res.json(connectionView(await ownConnection(userId, id)));
   });
 
@@ -339,7 +320,7 @@ function document(registry: OpenAPIRegistry): void {
     method: 'patch',
     path: '/v1/connections/{id}',
     tags: ['Connections'],
-    summary: "Connection settings: auto-import of the channel's new uploads, automatic Drive export of finished imports",
+    summary: 'Connection settings: automatic Drive export of every finished import',
     security: bearer(),
     request: { params: ConnectionIdParam, body: { required: true, content: { 'application/json': { schema: UpdateConnectionBodySchema } } } },
     responses: { '200': json(ConnectionViewSchema, 'The connection'), ...problems(400, 401, 403, 404, 413, 415, 422, 429) },

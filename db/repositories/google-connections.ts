@@ -138,9 +138,6 @@ function connectionDetails(db: DbOrTx) {
       't.token_expires_at as youtube_token_expires_at',
       't.channel_id',
       't.channel_name',
-      'ch.id as channel_row_id',
-      'ch.auto_import',
-      'ch.last_synced_at',
       'ch.channel_data',
       'd.id as drive_credential_id',
       'd.encrypted_tokens as drive_encrypted_tokens',
@@ -200,22 +197,4 @@ export async function expireGoogleConnection(db: Db, table: GoogleCredentialTabl
   if (!expired) return undefined;
   const user = await db.selectFrom('users').select('email').where('id', '=', expired.user_id).executeTakeFirstOrThrow();
   return { connectionId, email: user.email };
-}
-
-/** Turns the channel's auto-import on or off. */
-export async function setChannelAutoImport(db: DbOrTx, channelRowId: string, autoImport: boolean): Promise<void> {
-  await db.updateTable('user_youtube_channels').set({ auto_import: autoImport }).where('id', '=', channelRowId).execute();
-}
-
-/** Channels of the user with auto-import on, other than this one (the plan's channel limit counts them). */
-export async function countAutoImportChannels(db: DbOrTx, userId: string, exceptChannelRowId: string): Promise<number> {
-  const row = await db
-    .selectFrom('user_youtube_channels')
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('user_id', '=', userId)
-    .where('auto_import', '=', true)
-    .where('is_active', '=', true)
-    .where('id', '<>', exceptChannelRowId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
 }

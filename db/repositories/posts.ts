@@ -173,27 +173,24 @@ export async function findPost(db: DbOrTx, id: string) {
   return db.selectFrom('posts').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function findUserPost(db: DbOrTx, userId: string, id: string) {
-  return db
+/** The user's posts, each with its account's platform. */
+const userPosts = (db: DbOrTx, userId: string) =>
+  db
     .selectFrom('posts')
     .innerJoin('social_accounts', 'social_accounts.id', 'posts.social_account_id')
     .selectAll('posts')
     .select('social_accounts.platform')
-    .where('posts.id', '=', id)
-    .where('posts.user_id', '=', userId)
-    .executeTakeFirst();
+    .where('posts.user_id', '=', userId);
+
+export async function findUserPost(db: DbOrTx, userId: string, id: string) {
+  return userPosts(db, userId).where('posts.id', '=', id).executeTakeFirst();
 }
 
 export type UserPost = NonNullable<Awaited<ReturnType<typeof findUserPost>>>;
 
 /** The user's posts due in [from, to), earliest first: the calendar. */
 export async function listUserPostsBetween(db: DbOrTx, userId: string, from: Date, to: Date) {
-  return db
-    .selectFrom('posts')
-    .innerJoin('social_accounts', 'social_accounts.id', 'posts.social_account_id')
-    .selectAll('posts')
-    .select('social_accounts.platform')
-    .where('posts.user_id', '=', userId)
+  return userPosts(db, userId)
     .where('posts.scheduled_at', '>=', from)
     .where('posts.scheduled_at', '<', to)
     .orderBy('posts.scheduled_at')

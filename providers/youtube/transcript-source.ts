@@ -47,10 +47,7 @@ export const NOT_OWNED_TRANSCRIPT_HINT = 'connect the channel that owns it or su
 /** Failures that mean "no captions for us here", so the chain moves on; anything transient propagates. */
 const FALL_THROUGH = new Set<string>([FailureType.NotFound, FailureType.ProviderAuth, FailureType.InvalidInput]);
 
-async function fromYoutubeCaptions(
-  youtube: YoutubeCaptions,
-  request: TranscriptRequest,
-): Promise<Transcript | undefined> {
+async function fromYoutubeCaptions(youtube: YoutubeCaptions, request: TranscriptRequest): Promise<Transcript | undefined> {
   if (!request.accessToken) return undefined;
   try {
     const track = pickTrack(await youtube.listCaptionTracks(request.videoId, request.accessToken), request.preferredLanguage);
@@ -75,10 +72,7 @@ function fromSupplied(request: TranscriptRequest): Transcript | undefined {
 }
 
 /** The transcript-source chain: the owner's YouTube captions, else the user's own transcript; nothing is invented. */
-export async function resolveTranscript(
-  youtube: YoutubeCaptions,
-  request: TranscriptRequest,
-): Promise<Transcript> {
+export async function resolveTranscript(youtube: YoutubeCaptions, request: TranscriptRequest): Promise<Transcript> {
   const transcript = (await fromYoutubeCaptions(youtube, request)) ?? fromSupplied(request);
   if (transcript) return transcript;
   const why = request.accessToken ? 'the video has no usable caption track; supply a transcript' : NOT_OWNED_TRANSCRIPT_HINT;

@@ -10,7 +10,7 @@ import { startTestPlatform, type TestPlatform } from '../helpers/platform';
 const ROOT = join(__dirname, '..', '..');
 /** Installed by scripts/install-tools.mjs (npm postinstall) into its own venv. */
 const SCHEMATHESIS = join(ROOT, '.tools', 'venv', 'bin', 'schemathesis');
-/** About 3 minutes on an idle 2-core machine; the margin is for a loaded one. */
+/** 1–2 minutes on an idle 2-core machine; the margin is for a loaded one. */
 const RUN_TIMEOUT_MS = 600_000;
 
 function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {

@@ -54,12 +54,12 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     return { code: back.searchParams.get('code')!, state: back.searchParams.get('state')! };
   }
 
-  async function connect(user: User, services = ['youtube', 'drive']) {
+  async function connect(user: User, services = ['youtube', 'drive']): Promise<{ id: string; channel: { id: string } }> {
     const started = await user.call('POST', '/v1/connections/google', { services, redirectUri: REDIRECT_URI });
     expect(started.status).toBe(200);
     const callback = await user.call('POST', '/v1/connections/google/callback', await consent(started.json.authorizationUrl));
     expect(callback.status).toBe(201);
-    return callback.json;
+    return callback.json as { id: string; channel: { id: string } };
   }
 
   const runResult = (runId: string) => platform.client.workflow.getHandle(runId).result();
@@ -196,7 +196,7 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     expect(await db().selectFrom('youtube_oauth_tokens').select('id').where('id', '=', token.id).execute()).toEqual([]);
     expect(await db().selectFrom('cloud_storage_credentials').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
     expect((await user.call('GET', '/v1/connections')).json.connections).toEqual([]);
-    const video = await db().insertInto('videos').values({ user_id: user.id, source_type: 'youtube' }).returning('id').executeTakeFirstOrThrow();
+    const video = await db().insertInto('videos').values({ user_id: user.id, source_type: 'upload' }).returning('id').executeTakeFirstOrThrow();
     const refused = await user.call('POST', `/v1/videos/${video.id}/exports`, { provider: 'google_drive', formats: ['pdf'] });
     expect(refused.status).toBe(422);
     expect(refused.json.errors[0]).toEqual({ field: 'provider', message: expect.stringContaining('not connected') });

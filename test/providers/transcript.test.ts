@@ -1,5 +1,6 @@
 import { detectTranscriptFormat, parseSrt, parseTimestamp, parseTranscript, parseVtt } from '../../lib/transcript';
 import { parseIsoDuration } from '../../providers/youtube/adapter';
+import { pickTrack, type YoutubeCaptionTrack } from '../../providers/youtube/transcript-source';
 
 describe('transcript parsing', () => {
   it('reads SRT and VTT timestamps, with or without hours', () => {
@@ -71,5 +72,16 @@ describe('parseIsoDuration', () => {
     ['garbage', 0],
   ])('%s → %i s', (iso, seconds) => {
     expect(parseIsoDuration(iso)).toBe(seconds);
+  });
+});
+
+describe('caption track choice', () => {
+  const track = (id: string, language: string, trackKind: string, isDraft = false): YoutubeCaptionTrack => ({ id, language, name: '', trackKind, isDraft });
+
+  it("takes the video's language first, and within it the uploaded track before the automatic one; never a draft", () => {
+    const tracks = [track('std-de', 'de', 'standard'), track('asr-en', 'en', 'asr'), track('std-en-draft', 'en', 'standard', true), track('std-en', 'en-GB', 'standard')];
+    expect(pickTrack(tracks, 'en')?.id).toBe('std-en');
+    expect(pickTrack(tracks.filter((t) => t.id !== 'std-en'), 'en')?.id).toBe('asr-en');
+    expect(pickTrack(tracks, 'fr')?.id).toBe('std-de');
   });
 });

@@ -1,4 +1,4 @@
-import { defineRun } from '../common/run-definition';
+import { defineRun, USER_JOB } from '../common/run-definition';
 import type { clipsWorkflow } from './workflow';
 
 /** Video → clips (ClipFlow AI): names shared by the API, worker and tests. */
@@ -14,11 +14,6 @@ export const RENDER_PROGRESS_END = 98;
 export const clipsRun = defineRun<typeof clipsWorkflow>({
   workflowType: CLIPS_WORKFLOW_TYPE,
   jobType: CLIPS_JOB_TYPE,
-  taskQueue: 'main',
   keysOf: (input) => ({ userId: input.userId, domainId: input.videoId, videoId: input.videoId }),
-  idConflictPolicy: 'USE_EXISTING',
-  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-  registersJobRun: true,
-  longLived: false,
-  planPriority: true,
+  ...USER_JOB,
 });

@@ -1,34 +1,30 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ClipActivities, ClipMediaActivities } from '../../activities/clips';
 import type { ClipsInput, ClipsResult, RenderedClip } from '../../schemas/clips';
 import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
 import { failureMessage } from '../common/failures';
 import { trackRun } from '../common/run-tracking';
 import { CLIPS_JOB_TYPE, RENDER_PROGRESS_END, RENDER_PROGRESS_START } from './contract';
+import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 
-const database = proxyActivities<ClipActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
-});
+const database = proxyActivities<ClipActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
 
 const ai = proxyActivities<ClipActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
 });
 
-/**
- * Media activities run on the media worker's queue. Renders heartbeat: a dead worker's clip is
- * retried within the heartbeat timeout, and a cancel reaches ffmpeg through the heartbeat and
- * is waited for, so the run closes only once no ffmpeg of it is left.
- */
+/** Clip renders on the media worker's queue (see mediaQueueWork). */
 function mediaActivities(taskQueue: string) {
-  return proxyActivities<ClipMediaActivities>({
-    taskQueue,
-    startToCloseTimeout: '30 minutes',
-    heartbeatTimeout: '15 seconds',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
-  });
+  return proxyActivities<ClipMediaActivities>(
+    mediaQueueWork(taskQueue, '30 minutes', {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+    }),
+  );
 }
 
 /**

@@ -1,11 +1,9 @@
 import { CancellationScope, ContinueAsNew, isCancellation, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { RunActivities } from '../../activities/runs';
 import { describeFailure } from './failures';
+import { databaseWrites } from './activity-options';
 
-const runs = proxyActivities<RunActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-});
+const runs = proxyActivities<RunActivities>(databaseWrites());
 
 /**
  * For long-lived runs whose job_runs row the starter registers and that keep no tracker of their

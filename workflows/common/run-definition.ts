@@ -37,3 +37,17 @@ export interface RunDefinition<W extends Workflow> {
 }
 
 export const defineRun = <W extends Workflow>(definition: RunDefinition<W>): RunDefinition<W> => definition;
+
+/**
+ * The usual user-started job (an import, a render): main queue, a retried request joins the
+ * running run, a failed one may run again, kept in job_runs, counted against the cap, prioritised
+ * by the owner's plan.
+ */
+export const USER_JOB = {
+  taskQueue: 'main',
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  registersJobRun: true,
+  longLived: false,
+  planPriority: true,
+} as const satisfies Partial<RunDefinition<Workflow>>;

@@ -11,11 +11,9 @@ import type { RunActivities } from '../../activities/runs';
 import type { DomainProgressRow, RunProgress, RunStatus } from '../../schemas/runs';
 import { describeFailure } from './failures';
 import { progressQuery } from './progress';
+import { databaseWrites } from './activity-options';
 
-const runs = proxyActivities<RunActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-});
+const runs = proxyActivities<RunActivities>(databaseWrites());
 
 // A progress write is one short idempotent transaction, so it runs as a local activity: a marker
 // in history instead of three events and a round trip through the server's task queues.

@@ -39,6 +39,7 @@ import {
   type PayoutsResult,
   type PayoutTotals,
 } from './contract';
+import { databaseWrites } from '../common/activity-options';
 
 const affiliates = proxyActivities<AffiliateActivities>({
   // PostgreSQL and one Stripe call: a dead worker's payout is picked up again within seconds.
@@ -54,10 +55,7 @@ const payments = proxyLocalActivities<AffiliateActivities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 8 },
 });
 
-const runs = proxyActivities<RunActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-});
+const runs = proxyActivities<RunActivities>(databaseWrites());
 
 /**
  * One page of affiliates (`payouts:<period>:batch-…`): each is paid through one idempotent

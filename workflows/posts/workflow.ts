@@ -20,11 +20,9 @@ import {
   rejectPostUpdate,
   reschedulePostUpdate,
 } from './contract';
+import { databaseWrites } from '../common/activity-options';
 
-const rows = proxyActivities<PostActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-});
+const rows = proxyActivities<PostActivities>(databaseWrites());
 
 // Rate limits and platform outages are retried with backoff (or the platform's Retry-After) for
 // about half an hour; auth and bad input fail at once. The heartbeat timeout hands the publish of

@@ -1,4 +1,4 @@
-import { defineRun } from '../common/run-definition';
+import { defineRun, USER_JOB } from '../common/run-definition';
 import type { smokeWorkflow } from './workflow';
 
 /** The smoke process proves the wiring: API → Temporal → worker → activity → PostgreSQL. */
@@ -9,11 +9,6 @@ export const smokeWorkflowId = (smokeId: string): string => `smoke:${smokeId}`;
 export const smokeRun = defineRun<typeof smokeWorkflow>({
   workflowType: SMOKE_WORKFLOW_TYPE,
   jobType: SMOKE_JOB_TYPE,
-  taskQueue: 'main',
   keysOf: (input) => ({ userId: input.userId }),
-  idConflictPolicy: 'USE_EXISTING',
-  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-  registersJobRun: true,
-  longLived: false,
-  planPriority: true,
+  ...USER_JOB,
 });

@@ -1,4 +1,4 @@
-import { defineRun } from '../common/run-definition';
+import { defineRun, USER_JOB } from '../common/run-definition';
 import type { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './workflow';
 
 /** Thumbnail generation (AmplifyContent.ai): names shared by the API, worker and tests. */
@@ -16,25 +16,16 @@ export const thumbnailYoutubeWorkflowId = (thumbnailId: string, selectedAtMs: nu
 export const STYLES_PROGRESS_START = 5;
 export const STYLES_PROGRESS_END = 95;
 
-const userJob = {
-  taskQueue: 'main',
-  idConflictPolicy: 'USE_EXISTING',
-  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-  registersJobRun: true,
-  longLived: false,
-  planPriority: true,
-} as const;
-
 export const thumbnailsRun = defineRun<typeof thumbnailsWorkflow>({
   workflowType: THUMBNAILS_WORKFLOW_TYPE,
   jobType: THUMBNAILS_JOB_TYPE,
   keysOf: (input) => ({ userId: input.userId, domainId: input.jobId, videoId: input.videoId }),
-  ...userJob,
+  ...USER_JOB,
 });
 
 export const thumbnailYoutubeRun = defineRun<typeof thumbnailYoutubeUploadWorkflow>({
   workflowType: THUMBNAIL_YOUTUBE_WORKFLOW_TYPE,
   jobType: THUMBNAIL_YOUTUBE_JOB_TYPE,
   keysOf: (input) => ({ userId: input.userId, domainId: input.thumbnailId }),
-  ...userJob,
+  ...USER_JOB,
 });

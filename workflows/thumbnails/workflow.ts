@@ -1,15 +1,13 @@
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ThumbnailActivities, ThumbnailMediaActivities } from '../../activities/thumbnails';
 import type { RenderedThumbnail, ThumbnailsInput, ThumbnailsResult, ThumbnailYoutubeInput } from '../../schemas/thumbnails';
 import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
 import { failureMessage } from '../common/failures';
 import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tracking';
 import { STYLES_PROGRESS_END, STYLES_PROGRESS_START, THUMBNAIL_YOUTUBE_JOB_TYPE, THUMBNAILS_JOB_TYPE } from './contract';
+import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 
-const database = proxyActivities<ThumbnailActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds', maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
-});
+const database = proxyActivities<ThumbnailActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
 
 // Each style's copy and render are separate activities with bounded, backed-off retries: a
 // flaky upload re-renders (cheap) without paying for the model call again.
@@ -22,13 +20,15 @@ const ai = proxyActivities<ThumbnailActivities>({
 // style is retried within seconds. A cancel waits for the render to stop or finish: a row written
 // as the job is canceled is still counted.
 function mediaActivities(taskQueue: string) {
-  return proxyActivities<ThumbnailMediaActivities>({
-    taskQueue,
-    startToCloseTimeout: '3 minutes',
-    heartbeatTimeout: '15 seconds',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '500 milliseconds', backoffCoefficient: 2, maximumInterval: '20 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
-  });
+  return proxyActivities<ThumbnailMediaActivities>(
+    mediaQueueWork(taskQueue, '3 minutes', {
+      initialInterval: '500 milliseconds',
+      backoffCoefficient: 2,
+      maximumInterval: '20 seconds',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+    }),
+  );
 }
 
 const youtube = proxyActivities<ThumbnailActivities>({

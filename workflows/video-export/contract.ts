@@ -1,4 +1,4 @@
-import { defineRun } from '../common/run-definition';
+import { defineRun, USER_JOB } from '../common/run-definition';
 import type { videoExportWorkflow } from './workflow';
 
 /** Export of an imported video's content to the user's Google Drive, any time after its import. */
@@ -10,11 +10,6 @@ export const videoExportWorkflowId = (videoId: string, requestId: string): strin
 export const videoExportRun = defineRun<typeof videoExportWorkflow>({
   workflowType: VIDEO_EXPORT_WORKFLOW_TYPE,
   jobType: VIDEO_EXPORT_JOB_TYPE,
-  taskQueue: 'main',
   keysOf: (input) => ({ userId: input.userId, domainId: input.videoId, videoId: input.videoId }),
-  idConflictPolicy: 'USE_EXISTING',
-  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-  registersJobRun: true,
-  longLived: false,
-  planPriority: true,
+  ...USER_JOB,
 });

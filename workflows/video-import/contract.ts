@@ -1,4 +1,4 @@
-import { defineRun } from '../common/run-definition';
+import { defineRun, USER_JOB } from '../common/run-definition';
 import type { regenerateContentWorkflow, videoImportWorkflow } from './workflow';
 
 /** YouTube import → AI content (AmplifyContent.ai): names shared by the API, worker and tests. */
@@ -17,13 +17,8 @@ export const MAX_PARALLEL_GENERATIONS = 20;
 
 /** User jobs on one video: a retried request joins the running run; a failed one may run again. */
 const videoJob = {
-  taskQueue: 'main',
   keysOf: (input: { userId: string; videoId: string }) => ({ userId: input.userId, domainId: input.videoId, videoId: input.videoId }),
-  idConflictPolicy: 'USE_EXISTING',
-  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
-  registersJobRun: true,
-  longLived: false,
-  planPriority: true,
+  ...USER_JOB,
 } as const;
 
 export const videoImportRun = defineRun<typeof videoImportWorkflow>({ workflowType: VIDEO_IMPORT_WORKFLOW_TYPE, jobType: VIDEO_IMPORT_JOB_TYPE, ...videoJob });

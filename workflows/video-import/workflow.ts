@@ -12,11 +12,9 @@ import { FailureType } from '../../schemas/failures';
 import { failureMessage } from '../common/failures';
 import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tracking';
 import { CONTENT_REGENERATE_JOB_TYPE, MAX_PARALLEL_GENERATIONS, VIDEO_IMPORT_JOB_TYPE } from './contract';
+import { databaseWrites } from '../common/activity-options';
 
-const database = proxyActivities<VideoImportActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-});
+const database = proxyActivities<VideoImportActivities>(databaseWrites());
 
 // YouTube calls may park until the daily quota resets (a retryable QuotaExceeded with
 // nextRetryDelay), so attempts are capped by count rather than by a schedule-to-close deadline.
