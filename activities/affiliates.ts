@@ -47,13 +47,23 @@ async function reconcile(db: Db, transfers: StripeTransferSnapshot[], period: st
   const mismatches: Reconciliation['mismatches'] = [];
   for (const payout of paid) {
     const transfer = payout.stripe_transfer_id ? byTransfer.get(payout.stripe_transfer_id) : undefined;
-    if (!transfer) mismatches.push({ payoutId: payout.id, transferId: payout.stripe_transfer_id, reason: 'paid payout without a transfer in the period group' });
+    if (!transfer)
+      mismatches.push({
+        payoutId: payout.id,
+        transferId: payout.stripe_transfer_id,
+        reason: 'paid payout without a transfer in the period group',
+      });
     else if (transfer.amount !== payout.amount_cents)
-      mismatches.push({ payoutId: payout.id, transferId: transfer.id, reason: `transfer amount ${transfer.amount} ≠ payout amount ${payout.amount_cents}` });
+      mismatches.push({
+        payoutId: payout.id,
+        transferId: transfer.id,
+        reason: `transfer amount ${transfer.amount} ≠ payout amount ${payout.amount_cents}`,
+      });
   }
   const paidTransferIds = new Set(paid.map((p) => p.stripe_transfer_id));
   for (const transfer of transfers) {
-    if (!paidTransferIds.has(transfer.id)) mismatches.push({ payoutId: transfer.metadata.payout_id ?? null, transferId: transfer.id, reason: 'transfer without a paid payout' });
+    if (!paidTransferIds.has(transfer.id))
+      mismatches.push({ payoutId: transfer.metadata.payout_id ?? null, transferId: transfer.id, reason: 'transfer without a paid payout' });
   }
   const transfersCents = transfers.reduce((sum, t) => sum + t.amount, 0);
   const paidPayoutsCents = paid.reduce((sum, p) => sum + p.amount_cents, 0);
@@ -76,14 +86,23 @@ export function createAffiliateActivities(deps: ActivityDeps) {
 
   return {
     /** The period's cut-off, eligible commissions promoted up to it, and how many affiliates to visit. */
-    async openPayoutPeriod(input: { period: string; minimumPayoutCents: number }): Promise<{ cutoff: string; promoted: number; expected: number }> {
+    async openPayoutPeriod(input: {
+      period: string;
+      minimumPayoutCents: number;
+    }): Promise<{ cutoff: string; promoted: number; expected: number }> {
       const cutoff = payoutCutoff(input.period, new Date());
       const promoted = await promoteEligibleCommissions(db, cutoff);
       const { periodStart } = payoutPeriod(input.period);
       let expected = 0;
       let afterId: string | null = null;
       for (;;) {
-        const page = await listPayableAffiliateIds(db, { periodStart, cutoff, minimumPayoutCents: input.minimumPayoutCents, afterId, limit: 5_000 });
+        const page = await listPayableAffiliateIds(db, {
+          periodStart,
+          cutoff,
+          minimumPayoutCents: input.minimumPayoutCents,
+          afterId,
+          limit: 5_000,
+        });
         expected += page.length;
         if (page.length < 5_000) break;
         afterId = page[page.length - 1] ?? null;
@@ -91,9 +110,21 @@ export function createAffiliateActivities(deps: ActivityDeps) {
       return { cutoff: cutoff.toISOString(), promoted, expected };
     },
 
-    async listPayableAffiliates(input: { period: string; cutoff: string; minimumPayoutCents: number; afterId: string | null; limit: number }): Promise<string[]> {
+    async listPayableAffiliates(input: {
+      period: string;
+      cutoff: string;
+      minimumPayoutCents: number;
+      afterId: string | null;
+      limit: number;
+    }): Promise<string[]> {
       const { periodStart } = payoutPeriod(input.period);
-      return listPayableAffiliateIds(db, { periodStart, cutoff: new Date(input.cutoff), minimumPayoutCents: input.minimumPayoutCents, afterId: input.afterId, limit: input.limit });
+      return listPayableAffiliateIds(db, {
+        periodStart,
+        cutoff: new Date(input.cutoff),
+        minimumPayoutCents: input.minimumPayoutCents,
+        afterId: input.afterId,
+        limit: input.limit,
+      });
     },
 
     /**
@@ -103,15 +134,31 @@ export function createAffiliateActivities(deps: ActivityDeps) {
      * A worker killed between the transfer and the last write repeats the same request and
      * gets the same transfer back.
      */
-    async payAffiliate(input: { affiliateId: string; period: string; cutoff: string; minimumPayoutCents: number; runId: string }): Promise<PayAffiliateOutcome> {
+    async payAffiliate(input: {
+      affiliateId: string;
+      period: string;
+      cutoff: string;
+      minimumPayoutCents: number;
+      runId: string;
+    }): Promise<PayAffiliateOutcome> {
       const { periodStart, periodEnd } = payoutPeriod(input.period);
-      const prepared = await db.transaction().execute((tx) =>
-        preparePayout(tx, { affiliateId: input.affiliateId, periodStart, periodEnd, cutoff: new Date(input.cutoff), minimumPayoutCents: input.minimumPayoutCents, runId: input.runId }),
-      );
+      const prepared = await db
+        .transaction()
+        .execute((tx) =>
+          preparePayout(tx, {
+            affiliateId: input.affiliateId,
+            periodStart,
+            periodEnd,
+            cutoff: new Date(input.cutoff),
+            minimumPayoutCents: input.minimumPayoutCents,
+            runId: input.runId,
+          }),
+        );
       if (prepared.kind === 'below_minimum') return { outcome: 'below_minimum', balanceCents: prepared.balanceCents };
       const { payout, destination } = prepared;
       if (payout.status === 'paid') return { outcome: 'already_paid', payoutId: payout.id, amountCents: payout.amount_cents };
-      if (payout.status === 'failed' || payout.status === 'canceled') return { outcome: 'already_failed', payoutId: payout.id, amountCents: payout.amount_cents };
+      if (payout.status === 'failed' || payout.status === 'canceled')
+        return { outcome: 'already_failed', payoutId: payout.id, amountCents: payout.amount_cents };
 
       const fail = async (reason: string): Promise<PayAffiliateOutcome> => {
         await db.transaction().execute((tx) => failPayout(tx, payout.id, reason));
@@ -146,7 +193,8 @@ export function createAffiliateActivities(deps: ActivityDeps) {
     /** The period's transfers in Stripe against its paid payout rows; mismatches are listed. */
     async reconcilePayoutPeriod(input: { period: string }): Promise<Reconciliation> {
       const result = await reconcile(db, await stripe().listTransfers(payoutTransferGroup(input.period)), input.period);
-      if (!result.matched) logger.error({ period: input.period, mismatches: result.mismatches }, 'affiliate payouts do not reconcile with Stripe transfers');
+      if (!result.matched)
+        logger.error({ period: input.period, mismatches: result.mismatches }, 'affiliate payouts do not reconcile with Stripe transfers');
       return result;
     },
 
@@ -161,7 +209,11 @@ export function createAffiliateActivities(deps: ActivityDeps) {
     },
 
     /** charge.refunded or a lost dispute of an invoice: the commission reversed, or clawed back from the next payout. */
-    async reverseAffiliateCommission(input: { stripeInvoiceId: string; stripeChargeId?: string | null; reason: string }): Promise<{ outcome: ReversalOutcome }> {
+    async reverseAffiliateCommission(input: {
+      stripeInvoiceId: string;
+      stripeChargeId?: string | null;
+      reason: string;
+    }): Promise<{ outcome: ReversalOutcome }> {
       return { outcome: await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, input)) };
     },
 
@@ -176,12 +228,24 @@ export function createAffiliateActivities(deps: ActivityDeps) {
       if (!event) throw ApplicationFailure.retryable(`Stripe event ${input.eventId} is not stored yet`, 'EventNotStored');
       const dispute = event.object;
       if (event.type !== 'charge.dispute.closed' || dispute.status !== 'lost')
-        throw ApplicationFailure.nonRetryable(`event ${event.id} is not a lost dispute (${event.type}, ${String(dispute.status)})`, FailureType.InvalidInput);
+        throw ApplicationFailure.nonRetryable(
+          `event ${event.id} is not a lost dispute (${event.type}, ${String(dispute.status)})`,
+          FailureType.InvalidInput,
+        );
       const chargeId = typeof dispute.charge === 'string' ? dispute.charge : null;
-      const paymentIntentId = typeof dispute.payment_intent === 'string' ? dispute.payment_intent : chargeId ? (await stripe().retrieveCharge(chargeId)).paymentIntentId : null;
+      const paymentIntentId =
+        typeof dispute.payment_intent === 'string'
+          ? dispute.payment_intent
+          : chargeId
+            ? (await stripe().retrieveCharge(chargeId)).paymentIntentId
+            : null;
       const invoiceId = paymentIntentId ? await stripe().invoiceIdForPaymentIntent(paymentIntentId) : null;
       const outcome: DisputeReversalOutcome = invoiceId
-        ? await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, { stripeInvoiceId: invoiceId, stripeChargeId: chargeId, reason: 'charge.dispute.lost' }))
+        ? await db
+            .transaction()
+            .execute((tx) =>
+              reverseCommissionForInvoice(tx, { stripeInvoiceId: invoiceId, stripeChargeId: chargeId, reason: 'charge.dispute.lost' }),
+            )
         : 'no_invoice';
       await markStripeEvent(db, event.id, { status: outcome === 'no_invoice' ? 'ignored' : 'processed' });
       logger.info({ eventId: event.id, disputeId: dispute.id, invoiceId, outcome }, 'lost dispute applied to affiliate commission');

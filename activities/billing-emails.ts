@@ -4,7 +4,9 @@ export type BillingEmailTemplate = 'dunning_reminder' | 'trial_will_end' | 'paym
 export type BillingEmailData = Record<string, string | number | null>;
 
 const money = (cents: unknown, currency: unknown) =>
-  typeof cents === 'number' ? `${(cents / 100).toFixed(2)} ${(typeof currency === 'string' ? currency : 'usd').toUpperCase()}` : 'your subscription amount';
+  typeof cents === 'number'
+    ? `${(cents / 100).toFixed(2)} ${(typeof currency === 'string' ? currency : 'usd').toUpperCase()}`
+    : 'your subscription amount';
 const date = (iso: unknown) => (typeof iso === 'string' ? iso.slice(0, 10) : 'soon');
 
 /** Subject and plain text for each billing email; tags carry the template for search. */

@@ -34,7 +34,16 @@ import { nonRetryable } from './common';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 /** Stripe statuses we store as they are; anything newer Stripe invents lands as incomplete. */
-const KNOWN_STATUSES: readonly SubscriptionStatus[] = ['trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'incomplete', 'incomplete_expired'];
+const KNOWN_STATUSES: readonly SubscriptionStatus[] = [
+  'trialing',
+  'active',
+  'past_due',
+  'unpaid',
+  'paused',
+  'canceled',
+  'incomplete',
+  'incomplete_expired',
+];
 
 export interface SyncSubscriptionResult {
   /** False when the event was older than the state we hold (the Stripe snapshot was not fetched). */
@@ -144,7 +153,8 @@ export function createBillingActivities(deps: ActivityDeps) {
       }
       const snapshot = await stripe().retrieveSubscription(input.stripeSubscriptionId);
       const plan = await findPlanByStripePrice(db, snapshot.priceId);
-      if (!plan) throw nonRetryable(`Stripe price ${snapshot.priceId} belongs to no plan (subscription_plan_prices)`, FailureType.InvalidInput);
+      if (!plan)
+        throw nonRetryable(`Stripe price ${snapshot.priceId} belongs to no plan (subscription_plan_prices)`, FailureType.InvalidInput);
       const userId = held?.user_id ?? (await resolveOwner(db, snapshot));
       if (!userId) return { applied: false, subscription: null };
 
@@ -176,7 +186,8 @@ export function createBillingActivities(deps: ActivityDeps) {
           const periodStart = Date.parse(snapshot.currentPeriodStart);
           const periodEnd = Date.parse(snapshot.currentPeriodEnd);
           // Stripe's time-based proration: the price difference for the unused part of the period.
-          const unused = periodEnd > periodStart ? Math.min(1, Math.max(0, (periodEnd - effective.getTime()) / (periodEnd - periodStart))) : 0;
+          const unused =
+            periodEnd > periodStart ? Math.min(1, Math.max(0, (periodEnd - effective.getTime()) / (periodEnd - periodStart))) : 0;
           await insertPlanMigration(tx, {
             userId,
             userSubscriptionId: id,
@@ -195,7 +206,11 @@ export function createBillingActivities(deps: ActivityDeps) {
         // Status and period end follow Stripe at once; the tier is the workflow's call (grace, trial slack).
         const row = await findUserSubscription(tx, input.stripeSubscriptionId);
         if (row && !(await findNewerLiveSubscription(tx, userId, row.id, row.created_at))) {
-          await setUserBillingFields(tx, userId, { status: row.status, periodEnd: iso(row.current_period_end), trialEnd: iso(row.trial_end) });
+          await setUserBillingFields(tx, userId, {
+            status: row.status,
+            periodEnd: iso(row.current_period_end),
+            trialEnd: iso(row.trial_end),
+          });
         }
       });
       return { applied: true, subscription: await summaryOf(input.stripeSubscriptionId) };
@@ -206,14 +221,18 @@ export function createBillingActivities(deps: ActivityDeps) {
      * the plan's credit grant, once per (subscription, period) through the ledger's unique key.
      * Null when Stripe no longer reports the invoice as paid.
      */
-    async recordPaidInvoice(input: { eventId: string; stripeSubscriptionId: string }): Promise<{ invoice: PaidInvoice; payment: PaymentEvent | null } | null> {
+    async recordPaidInvoice(input: {
+      eventId: string;
+      stripeSubscriptionId: string;
+    }): Promise<{ invoice: PaidInvoice; payment: PaymentEvent | null } | null> {
       const event = await requireEvent(db, input.eventId);
       const invoiceId = str(event.object.id);
       if (!invoiceId) throw nonRetryable(`event ${event.id} carries no invoice id`, FailureType.InvalidInput);
       const invoice = await stripe().retrieveInvoice(invoiceId);
       if (invoice.status !== 'paid') return null;
       const subscription = await findUserSubscription(db, input.stripeSubscriptionId);
-      if (!subscription) throw ApplicationFailure.retryable(`subscription ${input.stripeSubscriptionId} is not stored yet`, 'SubscriptionNotStored');
+      if (!subscription)
+        throw ApplicationFailure.retryable(`subscription ${input.stripeSubscriptionId} is not stored yet`, 'SubscriptionNotStored');
       const plan = await findPlanById(db, subscription.plan_id);
       return db.transaction().execute(async (tx) => {
         const payment =
@@ -329,20 +348,35 @@ export function createBillingActivities(deps: ActivityDeps) {
         periodEnd: iso(subscription.current_period_end),
         trialEnd: iso(subscription.trial_end),
       });
-      logger.info({ userId: subscription.user_id, stripeSubscriptionId: input.stripeSubscriptionId, tier, reason: input.reason }, 'subscription access applied');
+      logger.info(
+        { userId: subscription.user_id, stripeSubscriptionId: input.stripeSubscriptionId, tier, reason: input.reason },
+        'subscription access applied',
+      );
       return { tier };
     },
 
     async sendBillingEmail(email: BillingEmail): Promise<{ sent: boolean }> {
       const user = await findUser(db, email.userId);
       if (!user) throw nonRetryable(`user ${email.userId} not found`, FailureType.NotFound);
-      await deps.providers.mailer.send(renderBillingEmail(user.email, email.template, { firstName: user.first_name, ...email.data }, email.dedupKey));
+      await deps.providers.mailer.send(
+        renderBillingEmail(user.email, email.template, { firstName: user.first_name, ...email.data }, email.dedupKey),
+      );
       return { sent: true };
     },
 
-    async markStripeEventHandled(input: { eventId: string; status: 'processed' | 'ignored' | 'failed'; error?: string; stripeSubscriptionId?: string }): Promise<void> {
+    async markStripeEventHandled(input: {
+      eventId: string;
+      status: 'processed' | 'ignored' | 'failed';
+      error?: string;
+      stripeSubscriptionId?: string;
+    }): Promise<void> {
       const subscription = input.stripeSubscriptionId ? await findUserSubscription(db, input.stripeSubscriptionId) : undefined;
-      await markStripeEvent(db, input.eventId, { status: input.status, error: input.error, userSubscriptionId: subscription?.id, userId: subscription?.user_id });
+      await markStripeEvent(db, input.eventId, {
+        status: input.status,
+        error: input.error,
+        userSubscriptionId: subscription?.id,
+        userId: subscription?.user_id,
+      });
     },
 
     /**
@@ -366,13 +400,16 @@ export function createBillingActivities(deps: ActivityDeps) {
       let credits = 0;
       for (const item of purchase.lineItems) {
         const pack = item.priceId === null ? undefined : packs.get(item.priceId);
-        if (!pack) throw nonRetryable(`checkout ${sessionId} sold ${item.priceId ?? 'an item without a price'}, which is no credit pack`, FailureType.InvalidInput);
+        if (!pack)
+          throw nonRetryable(
+            `checkout ${sessionId} sold ${item.priceId ?? 'an item without a price'}, which is no credit pack`,
+            FailureType.InvalidInput,
+          );
         credits += pack.credits * item.quantity;
       }
       const { clientReferenceId, metadata } = purchase;
       const userId = isUuid(clientReferenceId) ? clientReferenceId : isUuid(metadata.user_id) ? metadata.user_id : null;
-      if (!userId || !(await findUser(db, userId)))
-        throw nonRetryable(`checkout ${sessionId} names no known user`, FailureType.NotFound);
+      if (!userId || !(await findUser(db, userId))) throw nonRetryable(`checkout ${sessionId} names no known user`, FailureType.NotFound);
       const paymentId = purchase.paymentIntentId ?? sessionId;
       const amountCents = purchase.amountTotalCents;
       const currency = purchase.currency;
@@ -422,7 +459,11 @@ export function createBillingActivities(deps: ActivityDeps) {
       const refundedInvoiceId = payment?.stripe_invoice_id;
       // The commission earned by the refunded invoice is reversed (or clawed back from the next payout).
       if (refundedInvoiceId)
-        await db.transaction().execute((tx) => reverseCommissionForInvoice(tx, { stripeInvoiceId: refundedInvoiceId, stripeChargeId: charge.id, reason: 'charge.refunded' }));
+        await db
+          .transaction()
+          .execute((tx) =>
+            reverseCommissionForInvoice(tx, { stripeInvoiceId: refundedInvoiceId, stripeChargeId: charge.id, reason: 'charge.refunded' }),
+          );
       await markStripeEvent(db, event.id, { status: payment ? 'processed' : 'ignored', userId: payment?.user_id ?? null });
       if (!payment) return null;
       return {

@@ -55,7 +55,8 @@ export function createPostActivities(deps: ActivityDeps) {
   const { db, logger } = deps;
 
   function secretBox(): SecretBox {
-    if (!deps.secrets) throw ApplicationFailure.nonRetryable('the worker has no encryption key to open social account tokens', 'Configuration');
+    if (!deps.secrets)
+      throw ApplicationFailure.nonRetryable('the worker has no encryption key to open social account tokens', 'Configuration');
     return deps.secrets;
   }
 
@@ -67,7 +68,11 @@ export function createPostActivities(deps: ActivityDeps) {
   function publisherFor(account: SocialAccount): { platform: PostPlatform; publisher: SocialPublisher } {
     const platform = fromStoredPlatform(account.platform);
     if (!platform) throw ApplicationFailure.nonRetryable(`posting to ${account.platform} is not supported`, FailureType.InvalidInput);
-    if (platform === 'youtube') return { platform, publisher: (youtube ??= new YoutubePublisher({ youtube: deps.providers.youtube, googleAuth: deps.providers.googleAuth })) };
+    if (platform === 'youtube')
+      return {
+        platform,
+        publisher: (youtube ??= new YoutubePublisher({ youtube: deps.providers.youtube, googleAuth: deps.providers.googleAuth })),
+      };
     return { platform, publisher: deps.providers.social[platform] };
   }
 
@@ -76,7 +81,10 @@ export function createPostActivities(deps: ActivityDeps) {
     const account = await findSocialAccount(db, accountId);
     if (!account) throw ApplicationFailure.nonRetryable(`social account ${accountId} no longer exists`, FailureType.NotFound);
     if (account.status !== 'active') {
-      const why = account.status === 'disconnected' ? 'was disconnected' : `is ${account.status}${account.last_error ? ` (${account.last_error})` : ''}`;
+      const why =
+        account.status === 'disconnected'
+          ? 'was disconnected'
+          : `is ${account.status}${account.last_error ? ` (${account.last_error})` : ''}`;
       throw ApplicationFailure.nonRetryable(`the ${accountName(account)} ${why}; reconnect it to post`, FailureType.ProviderAuth);
     }
     return account;
@@ -92,16 +100,23 @@ export function createPostActivities(deps: ActivityDeps) {
     try {
       return await db.transaction().execute(async (tx) => {
         account = await lockSocialAccount(tx, accountId);
-        if (!account || account.status !== 'active') throw ApplicationFailure.nonRetryable(`social account ${accountId} is not active`, FailureType.ProviderAuth);
+        if (!account || account.status !== 'active')
+          throw ApplicationFailure.nonRetryable(`social account ${accountId} is not active`, FailureType.ProviderAuth);
         const current = openTokens(account);
         if (current.access_token !== staleAccessToken) return current;
         const { platform, publisher } = publisherFor(account);
         // Instagram and Facebook long-lived tokens are refreshed with themselves.
         const refreshWith = current.refresh_token ?? (platform === 'instagram' || platform === 'facebook' ? current.access_token : null);
-        if (!refreshWith) throw ApplicationFailure.nonRetryable('the access token expired and no refresh token is stored', FailureType.ProviderAuth);
+        if (!refreshWith)
+          throw ApplicationFailure.nonRetryable('the access token expired and no refresh token is stored', FailureType.ProviderAuth);
         const grant = await publisher.refreshToken(refreshWith);
         const fresh: StoredTokens = { access_token: grant.accessToken, refresh_token: grant.refreshToken ?? current.refresh_token };
-        await storeRefreshedTokens(tx, account.id, secretBox().encrypt(JSON.stringify(fresh), tokensAad(account.id)), grant.expiresAt ? new Date(grant.expiresAt) : null);
+        await storeRefreshedTokens(
+          tx,
+          account.id,
+          secretBox().encrypt(JSON.stringify(fresh), tokensAad(account.id)),
+          grant.expiresAt ? new Date(grant.expiresAt) : null,
+        );
         logger.info({ socialAccountId: account.id, platform }, 'social account token refreshed');
         return fresh;
       });
@@ -121,7 +136,8 @@ export function createPostActivities(deps: ActivityDeps) {
       ...(account.username ? { username: account.username } : {}),
     });
     let tokens = openTokens(account);
-    if (account.token_expires_at && account.token_expires_at.getTime() - Date.now() < TOKEN_REFRESH_MARGIN_MS) tokens = await refreshTokens(account.id, tokens.access_token);
+    if (account.token_expires_at && account.token_expires_at.getTime() - Date.now() < TOKEN_REFRESH_MARGIN_MS)
+      tokens = await refreshTokens(account.id, tokens.access_token);
     try {
       return await call(auth(tokens));
     } catch (err) {
@@ -148,9 +164,15 @@ export function createPostActivities(deps: ActivityDeps) {
       const post = await findPost(db, postId);
       if (!post) throw ApplicationFailure.nonRetryable(`post ${postId} not found`, FailureType.NotFound);
       if (post.status === 'published' && post.platform_post_id && post.published_at) {
-        return { platformPostId: post.platform_post_id, platformUrl: post.platform_url ?? '', publishedAt: post.published_at.toISOString(), alreadyPublished: true };
+        return {
+          platformPostId: post.platform_post_id,
+          platformUrl: post.platform_url ?? '',
+          publishedAt: post.published_at.toISOString(),
+          alreadyPublished: true,
+        };
       }
-      if (post.status === 'canceled' || post.status === 'failed') throw ApplicationFailure.nonRetryable(`post ${postId} is ${post.status}`, PostUpdateFailure.InvalidState);
+      if (post.status === 'canceled' || post.status === 'failed')
+        throw ApplicationFailure.nonRetryable(`post ${postId} is ${post.status}`, PostUpdateFailure.InvalidState);
       await setPostStatus(db, postId, 'publishing');
       await countPublishAttempt(db, postId);
       const account = await usableAccount(post.social_account_id);
@@ -169,8 +191,16 @@ export function createPostActivities(deps: ActivityDeps) {
           }),
         );
         const publishedAt = await recordPublished(db, postId, published);
-        logger.info({ postId, platform: publisher.platform, platformPostId: published.platformPostId, alreadyPublished: published.alreadyPublished }, 'post published');
-        return { platformPostId: published.platformPostId, platformUrl: published.platformUrl, publishedAt: publishedAt.toISOString(), alreadyPublished: published.alreadyPublished };
+        logger.info(
+          { postId, platform: publisher.platform, platformPostId: published.platformPostId, alreadyPublished: published.alreadyPublished },
+          'post published',
+        );
+        return {
+          platformPostId: published.platformPostId,
+          platformUrl: published.platformUrl,
+          publishedAt: publishedAt.toISOString(),
+          alreadyPublished: published.alreadyPublished,
+        };
       });
     },
 
@@ -200,7 +230,17 @@ export function createPostActivities(deps: ActivityDeps) {
     },
 
     /** Final state of a post that will not be published (failed, canceled or rejected). */
-    async finishPost({ postId, status, error, rejectionReason }: { postId: string; status: 'failed' | 'canceled'; error?: string; rejectionReason?: string }): Promise<void> {
+    async finishPost({
+      postId,
+      status,
+      error,
+      rejectionReason,
+    }: {
+      postId: string;
+      status: 'failed' | 'canceled';
+      error?: string;
+      rejectionReason?: string;
+    }): Promise<void> {
       await setPostStatus(db, postId, status, { error, rejectionReason });
     },
   };

@@ -22,7 +22,15 @@ import {
 } from '../db/repositories/thumbnails';
 import { findYoutubeToken } from '../db/repositories/google-credentials';
 import { findVideo } from '../db/repositories/video-import';
-import { createMediaToolkit, MediaAbortError, MediaError, THUMBNAIL_SIZES, type MediaToolkit, type ThumbnailBackground, type ThumbnailText } from '../lib/media';
+import {
+  createMediaToolkit,
+  MediaAbortError,
+  MediaError,
+  THUMBNAIL_SIZES,
+  type MediaToolkit,
+  type ThumbnailBackground,
+  type ThumbnailText,
+} from '../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../lib/media/store';
 import {
   ThumbnailLayoutSpecSchema,
@@ -58,7 +66,6 @@ const TRANSCRIPT_EXCERPT_CHARS = 3_000;
 const COPY_SYSTEM =
   'You are a YouTube thumbnail designer. You write the overlay text of one thumbnail (two to five punchy words, no quotes, no emojis) and choose its text layout. Answer with JSON only.';
 
-
 /** The style's own layout, used as the AI's starting point and for any field it gets wrong. */
 export function defaultLayout(design: ThumbnailStyle['design']): ThumbnailLayoutSpec {
   const { textPosition } = design;
@@ -87,7 +94,10 @@ export function clampOverlayText(text: string): string {
     .filter(Boolean);
   let kept = words.slice(0, MAX_OVERLAY_WORDS);
   while (kept.length > 1 && kept.join(' ').length > MAX_OVERLAY_CHARS) kept = kept.slice(0, -1);
-  return kept.join(' ').slice(0, MAX_OVERLAY_CHARS).replace(/[.,;:]+$/, '');
+  return kept
+    .join(' ')
+    .slice(0, MAX_OVERLAY_CHARS)
+    .replace(/[.,;:]+$/, '');
 }
 
 /**
@@ -114,12 +124,18 @@ export function parseThumbnailCopy(answer: string, fallback: ThumbnailLayoutSpec
     const checked = shape[key].safeParse(layoutFields[key]);
     return (checked.success ? checked.data : fallback[key]) as ThumbnailLayoutSpec[K];
   };
-  const layout = Object.fromEntries((Object.keys(shape) as Array<keyof ThumbnailLayoutSpec>).map((key) => [key, pick(key)])) as ThumbnailLayoutSpec;
+  const layout = Object.fromEntries(
+    (Object.keys(shape) as Array<keyof ThumbnailLayoutSpec>).map((key) => [key, pick(key)]),
+  ) as ThumbnailLayoutSpec;
   return { overlayText, layout };
 }
 
 /** The toolkit's text overlay from the layout spec, sized for the thumbnail. */
-export function overlayFor(copy: ThumbnailCopy, size: { width: number; height: number }, weight: ThumbnailStyle['design']['fontWeight']): ThumbnailText {
+export function overlayFor(
+  copy: ThumbnailCopy,
+  size: { width: number; height: number },
+  weight: ThumbnailStyle['design']['fontWeight'],
+): ThumbnailText {
   const { layout } = copy;
   const fontSize = Math.round(Math.min(size.width, size.height) * 0.12 * layout.fontScale);
   return {
@@ -195,7 +211,7 @@ export function createThumbnailActivities(deps: ActivityDeps) {
       parent
         ? `Refine the earlier thumbnail whose text was "${parent.overlay_text ?? ''}" with layout ${JSON.stringify(parent.layout)}. The creator asks: ${refinement?.instruction ?? ''}`
         : '',
-      'Return JSON shaped like this example, which holds the style\'s default layout (position top|center|bottom, align left|center|right, colours as #rrggbb, gradient vertical|horizontal|diagonal, fontScale 0.6-1.5):',
+      "Return JSON shaped like this example, which holds the style's default layout (position top|center|bottom, align left|center|right, colours as #rrggbb, gradient vertical|horizontal|diagonal, fontScale 0.6-1.5):",
       '```json',
       JSON.stringify(example, null, 2),
       '```',
@@ -210,7 +226,10 @@ export function createThumbnailActivities(deps: ActivityDeps) {
   }
 
   async function youtubeAccessToken(userId: string, channelId: string | null): Promise<string> {
-    const notConnected = nonRetryable('no connected YouTube channel can set this thumbnail; connect YouTube first', FailureType.ProviderAuth);
+    const notConnected = nonRetryable(
+      'no connected YouTube channel can set this thumbnail; connect YouTube first',
+      FailureType.ProviderAuth,
+    );
     if (!deps.secrets) throw notConnected;
     const row = await findYoutubeToken(db, userId, channelId);
     if (!row) throw notConnected;
@@ -247,26 +266,35 @@ export function createThumbnailActivities(deps: ActivityDeps) {
       });
       const copy = parseThumbnailCopy(result.text, defaultLayout(style.design));
       // A malformed answer is worth another attempt: the next one usually parses.
-      if (!copy) throw ApplicationFailure.retryable(`the model's thumbnail copy for ${input.style} was not the requested JSON`, 'InvalidAiOutput');
+      if (!copy)
+        throw ApplicationFailure.retryable(`the model's thumbnail copy for ${input.style} was not the requested JSON`, 'InvalidAiOutput');
       return copy;
     },
 
     /** Ends the job: status from the rows that exist, the reserved iteration charged or given back (once). */
-    async finishThumbnailJob(input: { jobId: string; ending: ThumbnailJobEnding; errorMessage: string | null }): Promise<ThumbnailJobSettlement> {
+    async finishThumbnailJob(input: {
+      jobId: string;
+      ending: ThumbnailJobEnding;
+      errorMessage: string | null;
+    }): Promise<ThumbnailJobSettlement> {
       return settleThumbnailJob(db, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
     },
 
     /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */
     async uploadThumbnailToYoutube(input: { thumbnailId: string; userId: string }): Promise<{ url: string | null }> {
       const thumbnail = await findThumbnail(db, input.thumbnailId);
-      if (!thumbnail || thumbnail.user_id !== input.userId) throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
+      if (!thumbnail || thumbnail.user_id !== input.userId)
+        throw nonRetryable(`thumbnail ${input.thumbnailId} not found`, FailureType.NotFound);
       const video = await requireVideo(db, thumbnail.video_id);
-      if (!video.youtube_video_id) throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
+      if (!video.youtube_video_id)
+        throw nonRetryable('the video is not on YouTube, so its thumbnail cannot be set there', FailureType.InvalidInput);
       const accessToken = await youtubeAccessToken(input.userId, video.channel_id);
       const response = await fetch(thumbnail.cloudinary_secure_url);
       if (!response.ok) {
         const failure = `the thumbnail image could not be read from Cloudinary (HTTP ${response.status})`;
-        throw response.status >= 500 ? ApplicationFailure.retryable(failure, FailureType.ProviderUnavailable) : nonRetryable(failure, FailureType.NotFound);
+        throw response.status >= 500
+          ? ApplicationFailure.retryable(failure, FailureType.ProviderUnavailable)
+          : nonRetryable(failure, FailureType.NotFound);
       }
       const image = Buffer.from(await response.arrayBuffer());
       const result = await providers.youtube.setThumbnail({
@@ -291,7 +319,11 @@ export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps)
   const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
 
   /** A local copy of the video's stored file in `dir`, or undefined when we have none (then the style's background is used). */
-  async function videoFile(video: { id: string; file_path: string | null; media_url: string | null }, dir: string, signal: AbortSignal): Promise<string | undefined> {
+  async function videoFile(
+    video: { id: string; file_path: string | null; media_url: string | null },
+    dir: string,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
     if (!video.file_path && !video.media_url) return undefined;
     try {
       return await mediaStore.localCopy({ path: video.file_path, url: video.media_url }, dir, signal);
@@ -329,7 +361,12 @@ export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps)
             });
             background = { kind: 'frame', video: source, atSeconds: durationSeconds * frameFraction(input.generationOrder), dim: 0.35 };
           } else {
-            background = { kind: 'gradient', from: style.design.background, to: style.design.accent, direction: input.copy.layout.gradient };
+            background = {
+              kind: 'gradient',
+              from: style.design.background,
+              to: style.design.accent,
+              direction: input.copy.layout.gradient,
+            };
           }
           const image = await tools
             .composeThumbnail(
@@ -382,7 +419,6 @@ export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps)
         await rm(dir, { recursive: true, force: true });
       }
     },
-
   };
 }
 

@@ -35,7 +35,23 @@ export const JSON_BODY_LIMIT = '256kb';
  * Every domain's routes. Add a module here to serve it and publish it in /openapi.json.
  * Routes that must see the raw body (signed webhooks) go in RAW_BODY_ROUTE_MODULES instead.
  */
-export const ROUTE_MODULES: readonly RouteModule[] = [healthRoutes, smokeRoutes, runRoutes, apiKeyRoutes, adminRoutes, videoRoutes, billingRoutes, thumbnailRoutes, socialAccountRoutes, postRoutes, clipRoutes, videoFileImportRoutes, affiliateRoutes, connectionRoutes, videoExportRoutes];
+export const ROUTE_MODULES: readonly RouteModule[] = [
+  healthRoutes,
+  smokeRoutes,
+  runRoutes,
+  apiKeyRoutes,
+  adminRoutes,
+  videoRoutes,
+  billingRoutes,
+  thumbnailRoutes,
+  socialAccountRoutes,
+  postRoutes,
+  clipRoutes,
+  videoFileImportRoutes,
+  affiliateRoutes,
+  connectionRoutes,
+  videoExportRoutes,
+];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
 export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];
@@ -48,7 +64,10 @@ export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...MULTIPART_ROUTE_MOD
 const CONSOLE_DIR = join(__dirname, 'console');
 
 function corsOrigins(setting: string | undefined): string[] | false {
-  const origins = (setting ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  const origins = (setting ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   return origins.length > 0 ? origins : false;
 }
 

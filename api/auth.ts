@@ -78,7 +78,11 @@ export function authenticate(deps: Pick<ApiDeps, 'db'>, anonymous: AnonymousRate
     }
     const forUser = limiter.take(`user:${auth.userId}`, userPerMinute);
     if (!forUser.allowed)
-      throw rateLimited(`your plan allows ${userPerMinute} requests per minute, shared by all your API keys`, userPerMinute, forUser.retryAfterSeconds);
+      throw rateLimited(
+        `your plan allows ${userPerMinute} requests per minute, shared by all your API keys`,
+        userPerMinute,
+        forUser.retryAfterSeconds,
+      );
     res.setHeader('RateLimit-Remaining', String(Math.min(remaining, forUser.remaining)));
     await recordApiKeyUse(deps.db, auth.keyId);
     next();

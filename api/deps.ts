@@ -20,7 +20,8 @@ export interface ApiDeps {
 }
 
 /** The sandboxes the API's own provider calls (Drive import, OAuth connect) use. */
-export const sandboxUrlsOf = (deps: Pick<ApiDeps, 'config' | 'sandboxUrls'>): Record<string, string> => deps.sandboxUrls ?? sandboxUrlsFrom(deps.config);
+export const sandboxUrlsOf = (deps: Pick<ApiDeps, 'config' | 'sandboxUrls'>): Record<string, string> =>
+  deps.sandboxUrls ?? sandboxUrlsFrom(deps.config);
 
 const apiProviders = new WeakMap<ApiDeps, Providers>();
 /**
@@ -29,7 +30,11 @@ const apiProviders = new WeakMap<ApiDeps, Providers>();
  */
 export function providersOf(deps: ApiDeps): Providers {
   let providers = apiProviders.get(deps);
-  if (!providers) apiProviders.set(deps, (providers = createProviders({ config: deps.config, logger: deps.logger, db: deps.db, sandboxUrls: sandboxUrlsOf(deps) })));
+  if (!providers)
+    apiProviders.set(
+      deps,
+      (providers = createProviders({ config: deps.config, logger: deps.logger, db: deps.db, sandboxUrls: sandboxUrlsOf(deps) })),
+    );
   return providers;
 }
 

@@ -18,18 +18,24 @@ function toProblem(err: unknown): HttpProblem {
   }
   // The last line of defence behind the input guard: PostgreSQL refusing a value (bad encoding,
   // out of range, malformed text for its type) is the caller's input, not our failure.
-  if (isDataException(err)) return new HttpProblem(400, 'validation', 'Validation failed', 'a value is malformed or out of range for its field', { errors: [{ field: err.column ?? '(request)', message: 'malformed or out of range' }] });
+  if (isDataException(err))
+    return new HttpProblem(400, 'validation', 'Validation failed', 'a value is malformed or out of range for its field', {
+      errors: [{ field: err.column ?? '(request)', message: 'malformed or out of range' }],
+    });
   // PostgreSQL or Temporal down: 503 + Retry-After, never a 500 the client would not retry.
   if (isBackingServiceOutage(err)) return serviceUnavailable();
   const e = err as { type?: string; status?: number; statusCode?: number; expose?: boolean; message?: string };
   // Errors raised by body-parser and friends carry a status and are safe to expose.
   const status = e.status ?? e.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
-    if (e.type === 'entity.too.large') return new HttpProblem(413, 'payload-too-large', 'Payload Too Large', 'request body exceeds the limit');
+    if (e.type === 'entity.too.large')
+      return new HttpProblem(413, 'payload-too-large', 'Payload Too Large', 'request body exceeds the limit');
     if (e.type === 'entity.parse.failed') return new HttpProblem(400, 'malformed-json', 'Malformed JSON', 'request body is not valid JSON');
     // express.json's only verify step is the UTF-8 check (input-guard.ts).
     if (e.type === 'entity.verify.failed')
-      return new HttpProblem(400, 'malformed-json', 'Malformed JSON', 'request body is not valid UTF-8', { errors: [{ field: '(body)', message: 'is not valid UTF-8' }] });
+      return new HttpProblem(400, 'malformed-json', 'Malformed JSON', 'request body is not valid UTF-8', {
+        errors: [{ field: '(body)', message: 'is not valid UTF-8' }],
+      });
     return new HttpProblem(status, 'bad-request', 'Bad Request', e.expose ? e.message : undefined);
   }
   return new HttpProblem(500, 'internal', 'Internal Server Error', 'an unexpected error occurred; it has been logged');
@@ -40,7 +46,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const problem = toProblem(err);
     if (problem.status >= 500) logger.error({ err, requestId: req.id }, 'request failed');
-    else if (isDataException(err)) logger.warn({ code: err.code, requestId: req.id, path: req.path }, 'PostgreSQL refused a request value; validate it at the edge');
+    else if (isDataException(err))
+      logger.warn({ code: err.code, requestId: req.id, path: req.path }, 'PostgreSQL refused a request value; validate it at the edge');
     for (const [k, v] of Object.entries(problem.headers)) res.setHeader(k, v);
     res
       .status(problem.status)

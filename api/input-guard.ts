@@ -71,7 +71,8 @@ export const guardUrlInput: RequestHandler = (req, _res, next) => {
     const decoded = decodeURIComponent(segment);
     const fault = stringFault(decoded);
     if (fault) throw invalidInput({ field: '(path)', message: `a segment ${fault}` });
-    if (decoded.length > MAX_PATH_SEGMENT_CHARS) throw invalidInput({ field: '(path)', message: `a segment is longer than ${MAX_PATH_SEGMENT_CHARS} characters` });
+    if (decoded.length > MAX_PATH_SEGMENT_CHARS)
+      throw invalidInput({ field: '(path)', message: `a segment is longer than ${MAX_PATH_SEGMENT_CHARS} characters` });
   }
   const rawQuery = req.originalUrl.split('?').slice(1).join('?');
   if (rawQuery && !rawQuery.split(/[&=]/).every((part) => decodes(part.replace(/\+/g, ' '))))

@@ -44,7 +44,14 @@ export async function spendOAuthState(db: DbOrTx, userId: string, state: string,
   const flow = await consumeOAuthState(db, userId, stateHash, purpose);
   if (flow) return flow;
   const known = await findOAuthState(db, userId, stateHash, purpose);
-  throw badField('state', !known ? 'unknown state: start the connection again' : known.used_at ? 'this state was already used' : 'this state expired: start the connection again');
+  throw badField(
+    'state',
+    !known
+      ? 'unknown state: start the connection again'
+      : known.used_at
+        ? 'this state was already used'
+        : 'this state expired: start the connection again',
+  );
 }
 
 /**
@@ -66,8 +73,15 @@ export function lazySocialOAuth(deps: ApiDeps): () => SocialOAuth {
 
 /** Config gaps → 503; a refused code → 400 naming `code`; any other provider failure → 502. */
 export function oauthProblem(err: unknown, platform: string): HttpProblem | undefined {
-  if (err instanceof ConfigError) return new HttpProblem(503, 'not-configured', 'Not Configured', `connecting ${platform} accounts is not configured: ${err.message}`);
+  if (err instanceof ConfigError)
+    return new HttpProblem(503, 'not-configured', 'Not Configured', `connecting ${platform} accounts is not configured: ${err.message}`);
   if (!(err instanceof ApplicationFailure)) return undefined;
-  if (err.type === FailureType.ProviderAuth || err.type === FailureType.InvalidInput) return badField('code', `${platform} refused the authorization code (${err.message})`);
-  return new HttpProblem(502, 'provider-unavailable', 'Provider Unavailable', `${platform} could not be reached to finish the connection: ${err.message}`);
+  if (err.type === FailureType.ProviderAuth || err.type === FailureType.InvalidInput)
+    return badField('code', `${platform} refused the authorization code (${err.message})`);
+  return new HttpProblem(
+    502,
+    'provider-unavailable',
+    'Provider Unavailable',
+    `${platform} could not be reached to finish the connection: ${err.message}`,
+  );
 }

@@ -41,7 +41,14 @@ export class TokenBucketLimiter {
 }
 
 export const rateLimited = (detail: string, limit: number, retryAfterSeconds: number): HttpProblem =>
-  new HttpProblem(429, 'rate-limit', 'Too Many Requests', detail, { limit }, { 'Retry-After': String(retryAfterSeconds), 'RateLimit-Remaining': '0' });
+  new HttpProblem(
+    429,
+    'rate-limit',
+    'Too Many Requests',
+    detail,
+    { limit },
+    { 'Retry-After': String(retryAfterSeconds), 'RateLimit-Remaining': '0' },
+  );
 
 export interface AnonymousRateLimit {
   /** Spends one request of the client IP's budget; 429 once it is spent. */
@@ -58,7 +65,12 @@ export function anonymousRateLimit(perMinute: number): AnonymousRateLimit {
   const limiter = new TokenBucketLimiter();
   const charge = (req: Request): void => {
     const decision = limiter.take(req.ip ?? req.socket.remoteAddress ?? 'unknown', perMinute);
-    if (!decision.allowed) throw rateLimited(`requests without a valid API key are limited to ${perMinute} per minute per client`, perMinute, decision.retryAfterSeconds);
+    if (!decision.allowed)
+      throw rateLimited(
+        `requests without a valid API key are limited to ${perMinute} per minute per client`,
+        perMinute,
+        decision.retryAfterSeconds,
+      );
   };
   return {
     charge,

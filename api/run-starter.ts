@@ -56,14 +56,19 @@ async function admitUnderCap(deps: StarterDeps, run: NewRun, userId: string, lim
  * checks and the cap see it at once), counted against the cap unless the run is long-lived or
  * joins one already going (same id); the plan's priority when the definition follows it.
  */
-async function admit<W extends Workflow>(deps: StarterDeps, definition: RunDefinition<W>, req: StartRunRequest<W>): Promise<{ createdRow: boolean; priorityKey?: number }> {
+async function admit<W extends Workflow>(
+  deps: StarterDeps,
+  definition: RunDefinition<W>,
+  req: StartRunRequest<W>,
+): Promise<{ createdRow: boolean; priorityKey?: number }> {
   const db = req.db ?? deps.db;
   const { userId, domainId } = runKeysOf(definition, req);
   const existing = definition.registersJobRun ? await findRun(db, req.workflowId) : undefined;
   const joining = existing?.status === 'running';
   const holdsSlot = definition.registersJobRun && !definition.longLived && !joining;
   const limits = userId && (definition.planPriority || holdsSlot) ? await getPlanLimits(db, userId) : undefined;
-  const priorityKey = definition.planPriority && limits ? (limits.priorityProcessing ? PRIORITY_KEY.priority : PRIORITY_KEY.standard) : undefined;
+  const priorityKey =
+    definition.planPriority && limits ? (limits.priorityProcessing ? PRIORITY_KEY.priority : PRIORITY_KEY.standard) : undefined;
   if (!definition.registersJobRun) return { createdRow: false, priorityKey };
   const run: NewRun = {
     id: req.workflowId,
@@ -100,7 +105,13 @@ async function startAdmitted<W extends Workflow>(
     // Temporal keeps a completed run of this id that our rows do not know of (e.g. another stack
     // on the same namespace): it is not run again.
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      throw new HttpProblem(409, 'run-exists', 'Run Already Exists', `a run with id ${req.workflowId} already completed; it is not started again`, { runId: req.workflowId });
+      throw new HttpProblem(
+        409,
+        'run-exists',
+        'Run Already Exists',
+        `a run with id ${req.workflowId} already completed; it is not started again`,
+        { runId: req.workflowId },
+      );
     }
     throw err;
   }
@@ -112,8 +123,14 @@ async function startAdmitted<W extends Workflow>(
  * definition says, then Temporal with its id policies, search attributes, memo and priority. With
  * USE_EXISTING a retried request joins the running run instead of starting another.
  */
-export function startRun<W extends Workflow>(deps: StarterDeps, definition: RunDefinition<W>, req: StartRunRequest<W>): Promise<{ runId: string }> {
-  return startAdmitted(deps, definition, req, (priorityKey) => startDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }));
+export function startRun<W extends Workflow>(
+  deps: StarterDeps,
+  definition: RunDefinition<W>,
+  req: StartRunRequest<W>,
+): Promise<{ runId: string }> {
+  return startAdmitted(deps, definition, req, (priorityKey) =>
+    startDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }),
+  );
 }
 
 /** Signals the run, starting it first when none is running (events for long-lived runs). */
@@ -122,7 +139,9 @@ export function signalWithStartRun<W extends Workflow, SA extends unknown[]>(
   definition: RunDefinition<W>,
   req: StartRunRequest<W> & { signal: SignalDefinition<SA>; signalArgs: SA },
 ): Promise<{ runId: string }> {
-  return startAdmitted(deps, definition, req, (priorityKey) => signalWithStartDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }));
+  return startAdmitted(deps, definition, req, (priorityKey) =>
+    signalWithStartDefinedWorkflow(deps.temporal, deps.taskQueues, definition, { ...req, priorityKey }),
+  );
 }
 
 export const runStartedBody = (runId: string): RunStarted => {

@@ -1,5 +1,11 @@
 import type { Client, ScheduleOptionsStartWorkflowAction, WorkflowSignalWithStartOptions, WorkflowStartOptions } from '@temporalio/client';
-import { TypedSearchAttributes, type SearchAttributePair, type SignalDefinition, type WithWorkflowArgs, type Workflow } from '@temporalio/common';
+import {
+  TypedSearchAttributes,
+  type SearchAttributePair,
+  type SignalDefinition,
+  type WithWorkflowArgs,
+  type Workflow,
+} from '@temporalio/common';
 import type { RunDefinition, RunKeys } from '../workflows/common/run-definition';
 import { DomainIdAttr, JobTypeAttr, UserIdAttr, VideoIdAttr } from '../lib/search-attributes';
 import type { TaskQueues } from '../lib/task-queues';
@@ -47,7 +53,12 @@ function startOptions<W extends Workflow>(definition: RunDefinition<W>, queues: 
 // The casts below only restate `args: Parameters<W>`, which TypeScript cannot match against the
 // client's conditional WithWorkflowArgs while W is still generic.
 
-export async function startDefinedWorkflow<W extends Workflow>(client: Client, queues: TaskQueues, definition: RunDefinition<W>, start: DefinedStart<W>): Promise<void> {
+export async function startDefinedWorkflow<W extends Workflow>(
+  client: Client,
+  queues: TaskQueues,
+  definition: RunDefinition<W>,
+  start: DefinedStart<W>,
+): Promise<void> {
   await client.workflow.start<W>(definition.workflowType, startOptions(definition, queues, start) as unknown as WorkflowStartOptions<W>);
 }
 
@@ -58,11 +69,26 @@ export async function signalWithStartDefinedWorkflow<W extends Workflow, SA exte
   start: DefinedStart<W> & { signal: SignalDefinition<SA>; signalArgs: SA },
 ): Promise<void> {
   const options = { ...startOptions(definition, queues, start), signal: start.signal, signalArgs: start.signalArgs };
-  await client.workflow.signalWithStart<W, SA>(definition.workflowType, options as unknown as WithWorkflowArgs<W, WorkflowSignalWithStartOptions<SA>>);
+  await client.workflow.signalWithStart<W, SA>(
+    definition.workflowType,
+    options as unknown as WithWorkflowArgs<W, WorkflowSignalWithStartOptions<SA>>,
+  );
 }
 
 /** A Schedule's action for a defined run (schedules apply their own overlap policy instead of id policies). */
-export function scheduledStartAction<W extends Workflow>(definition: RunDefinition<W>, queues: TaskQueues, start: DefinedStart<W>): ScheduleOptionsStartWorkflowAction<W> {
+export function scheduledStartAction<W extends Workflow>(
+  definition: RunDefinition<W>,
+  queues: TaskQueues,
+  start: DefinedStart<W>,
+): ScheduleOptionsStartWorkflowAction<W> {
   const { workflowId, taskQueue, args, typedSearchAttributes, memo } = startOptions(definition, queues, start);
-  return { type: 'startWorkflow', workflowType: definition.workflowType, workflowId, taskQueue, args, typedSearchAttributes, memo } as unknown as ScheduleOptionsStartWorkflowAction<W>;
+  return {
+    type: 'startWorkflow',
+    workflowType: definition.workflowType,
+    workflowId,
+    taskQueue,
+    args,
+    typedSearchAttributes,
+    memo,
+  } as unknown as ScheduleOptionsStartWorkflowAction<W>;
 }

@@ -46,8 +46,12 @@ interface PhaseOutcome {
 /** Affiliates with connected accounts, their referred users and one eligible commission per referral, in bulk SQL. */
 async function seed(db: Db, referrals: number, tag: string): Promise<number> {
   const affiliates = Math.ceil(referrals / REFERRALS_PER_AFFILIATE);
-  await sql`insert into users (email) select ${`b6-${tag}-aff-`} || i || '@bench.test' from generate_series(1, ${affiliates}::int) i`.execute(db);
-  await sql`insert into users (email) select ${`b6-${tag}-ref-`} || i || '@bench.test' from generate_series(1, ${referrals}::int) i`.execute(db);
+  await sql`insert into users (email) select ${`b6-${tag}-aff-`} || i || '@bench.test' from generate_series(1, ${affiliates}::int) i`.execute(
+    db,
+  );
+  await sql`insert into users (email) select ${`b6-${tag}-ref-`} || i || '@bench.test' from generate_series(1, ${referrals}::int) i`.execute(
+    db,
+  );
   await sql`
     insert into affiliates (user_id, referral_code, stripe_connected_account_id, status)
     select id, 'b6-' || replace(id::text, '-', ''), 'acct_' || replace(id::text, '-', ''), 'active'
@@ -68,7 +72,9 @@ async function seed(db: Db, referrals: number, tag: string): Promise<number> {
 
 /** Back to the seeded state, so both phases do the same writes on the same rows. */
 async function resetPayouts(db: Db): Promise<void> {
-  await sql`update affiliate_commissions set status = 'eligible', payout_id = null, paid_at = null where stripe_invoice_id like 'in_b6_%'`.execute(db);
+  await sql`update affiliate_commissions set status = 'eligible', payout_id = null, paid_at = null where stripe_invoice_id like 'in_b6_%'`.execute(
+    db,
+  );
   await sql`delete from affiliate_payouts`.execute(db);
   await sql`update affiliates set last_payout_at = null`.execute(db);
   await sql`vacuum analyze`.execute(db);
@@ -78,7 +84,10 @@ async function resetPayouts(db: Db): Promise<void> {
 async function withStripe<T>(db: Db, body: (activities: AffiliateActivities, transfers: () => number) => Promise<T>): Promise<T> {
   const sandbox = await startStripeSandbox({ webhookSecret: 'whsec_bench_b6', port: 0 });
   try {
-    const stripe = new StripeAdapter(createStripeClient('sk_test_bench_b6', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: IN_FLIGHT })));
+    const stripe = new StripeAdapter(
+      createStripeClient('sk_test_bench_b6', sandbox.url),
+      providerCall(new ProviderLimiter('stripe', { maxConcurrent: IN_FLIGHT })),
+    );
     const activities = createAffiliateActivities({ db, logger: createLogger('silent'), providers: { stripe } as unknown as Providers });
     return await body(activities, () => sandbox.state.transfers.size);
   } finally {
@@ -99,7 +108,13 @@ async function pagedScript(activities: AffiliateActivities, period: string): Pro
   const nextAffiliate = async (): Promise<string | undefined> => {
     while (queue.length === 0 && !exhausted) {
       fetching ??= activities
-        .listPayableAffiliates({ period, cutoff: opened.cutoff, minimumPayoutCents: MINIMUM_PAYOUT_CENTS, afterId: cursor, limit: PAYOUT_BATCH_SIZE })
+        .listPayableAffiliates({
+          period,
+          cutoff: opened.cutoff,
+          minimumPayoutCents: MINIMUM_PAYOUT_CENTS,
+          afterId: cursor,
+          limit: PAYOUT_BATCH_SIZE,
+        })
         .then((page) => {
           queue.push(...page);
           cursor = page.at(-1) ?? cursor;
@@ -115,7 +130,13 @@ async function pagedScript(activities: AffiliateActivities, period: string): Pro
   await Promise.all(
     Array.from({ length: IN_FLIGHT }, async () => {
       for (let affiliateId = await nextAffiliate(); affiliateId; affiliateId = await nextAffiliate()) {
-        const outcome = await activities.payAffiliate({ affiliateId, period, cutoff: opened.cutoff, minimumPayoutCents: MINIMUM_PAYOUT_CENTS, runId: 'bench-script' });
+        const outcome = await activities.payAffiliate({
+          affiliateId,
+          period,
+          cutoff: opened.cutoff,
+          minimumPayoutCents: MINIMUM_PAYOUT_CENTS,
+          runId: 'bench-script',
+        });
         if (outcome.outcome === 'paid') {
           paid += 1;
           paidCents += outcome.amountCents;
@@ -180,13 +201,20 @@ export function payoutsBenchmark(stack: () => Promise<BenchStack>): BenchmarkMod
       const baseline = await withStripe(s.db, async (activities, transfers) => {
         let done: Omit<PhaseOutcome, 'wallMs' | 'transfers'> | undefined;
         const wallMs = await timed(async () => void (done = await pagedScript(activities, period)));
-        return { wallMs, transfers: transfers(), paid: done?.paid ?? 0, paidCents: done?.paidCents ?? 0, reconciled: done?.reconciled ?? false };
+        return {
+          wallMs,
+          transfers: transfers(),
+          paid: done?.paid ?? 0,
+          paidCents: done?.paidCents ?? 0,
+          reconciled: done?.reconciled ?? false,
+        };
       });
 
       const parentRuns = ours.histories.filter((h) => h.workflowId === workflowId);
       const children = ours.histories.filter((h) => h.workflowId !== workflowId);
       const longest = Math.max(...ours.histories.map((h) => h.events));
-      const errors = (o: PhaseOutcome) => (o.paid === affiliates && o.paidCents === expectedCents && o.transfers === affiliates && o.reconciled ? 0 : 1);
+      const errors = (o: PhaseOutcome) =>
+        o.paid === affiliates && o.paidCents === expectedCents && o.transfers === affiliates && o.reconciled ? 0 : 1;
       return {
         id: 'B6',
         title: this.title,
@@ -195,8 +223,18 @@ export function payoutsBenchmark(stack: () => Promise<BenchStack>): BenchmarkMod
         warmup: 0,
         concurrency: IN_FLIGHT,
         series: [
-          { label: `payouts workflow, ${affiliates} affiliates`, role: 'ours', throughputPerSec: (affiliates * 1000) / ours.outcome.wallMs, errors: errors(ours.outcome) },
-          { label: 'paged script, same activity functions', role: 'baseline', throughputPerSec: (affiliates * 1000) / baseline.wallMs, errors: errors(baseline) },
+          {
+            label: `payouts workflow, ${affiliates} affiliates`,
+            role: 'ours',
+            throughputPerSec: (affiliates * 1000) / ours.outcome.wallMs,
+            errors: errors(ours.outcome),
+          },
+          {
+            label: 'paged script, same activity functions',
+            role: 'baseline',
+            throughputPerSec: (affiliates * 1000) / baseline.wallMs,
+            errors: errors(baseline),
+          },
         ],
         checks: [
           atMostTimes('wall time', ours.outcome.wallMs, baseline.wallMs, 2),

@@ -191,8 +191,14 @@ export function aiFanOutBenchmark(stack: () => Promise<BenchStack>): BenchmarkMo
         const calls = [...new Set([...fanOut, ...lowCap].map((t) => t.calls))].join('/');
         const goal = (metric: string, values: number[]) => atMostTimesPlus(metric, median(values), median(slowest), 1.2, 1000);
         const checks: Check[] = [
-          goal(`import wall p50 (POST → result), default cap ${defaultCap}`, fanOut.map((t) => t.wallMs)),
-          goal(`generation stage p50, default cap ${defaultCap}`, fanOut.map((t) => t.generationMs)),
+          goal(
+            `import wall p50 (POST → result), default cap ${defaultCap}`,
+            fanOut.map((t) => t.wallMs),
+          ),
+          goal(
+            `generation stage p50, default cap ${defaultCap}`,
+            fanOut.map((t) => t.generationMs),
+          ),
         ];
         return {
           id: 'B7',
@@ -214,7 +220,11 @@ export function aiFanOutBenchmark(stack: () => Promise<BenchStack>): BenchmarkMo
               latencyMs: summarize(lowCap.map((t) => t.wallMs)),
               errors: lowCap.reduce((n, t) => n + t.failed, 0),
             },
-            { label: 'slowest single Anthropic call of each import (on the wire), default cap', role: 'baseline', latencyMs: summarize(slowest) },
+            {
+              label: 'slowest single Anthropic call of each import (on the wire), default cap',
+              role: 'baseline',
+              latencyMs: summarize(slowest),
+            },
           ],
           checks,
           notes: [

@@ -117,7 +117,12 @@ export function runStatusBenchmark(stack: () => Promise<BenchStack>): BenchmarkM
           }),
         );
         const prefix = `b8${randomBytes(3).toString('hex')}-`;
-        const config = loadConfig({ NODE_ENV: 'production', LOG_LEVEL: 'silent', TASK_QUEUE_PREFIX: prefix, STRIPE_WEBHOOK_SECRET: 'whsec_bench_b8' });
+        const config = loadConfig({
+          NODE_ENV: 'production',
+          LOG_LEVEL: 'silent',
+          TASK_QUEUE_PREFIX: prefix,
+          STRIPE_WEBHOOK_SECRET: 'whsec_bench_b8',
+        });
         const statusClient = await countingClient(s);
         const ours = await listen(
           createApp({ db: s.db, temporal: statusClient.client, logger: createLogger('silent'), config, taskQueues: taskQueues(prefix) }),

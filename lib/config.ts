@@ -151,7 +151,12 @@ export function refuseSandboxInProduction(config: Pick<Config, 'NODE_ENV' | 'ALL
 }
 
 /** The running sandbox that stands in for provider `name`, whose key `keyName` is unset. */
-export function sandboxUrlFor(config: Pick<Config, 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS'>, sandboxUrls: Record<string, string>, name: string, keyName: string): string {
+export function sandboxUrlFor(
+  config: Pick<Config, 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS'>,
+  sandboxUrls: Record<string, string>,
+  name: string,
+  keyName: string,
+): string {
   refuseSandboxInProduction(config, keyName);
   const url = sandboxUrls[name];
   if (!url) throw new ConfigError(`${keyName} is not set and no ${name} sandbox is running`);
@@ -172,7 +177,9 @@ export function trustProxySetting(config: Pick<Config, 'TRUST_PROXY'>): false | 
   for (const entry of entries) {
     const [address = '', prefix] = entry.split('/');
     if (!PROXY_NAMES.has(entry) && !(isIP(address) && (prefix === undefined || /^\d{1,3}$/.test(prefix))))
-      throw new ConfigError(`invalid environment variable TRUST_PROXY: "${entry}" is not a hop count, an address, a subnet or one of ${[...PROXY_NAMES].join(', ')}`);
+      throw new ConfigError(
+        `invalid environment variable TRUST_PROXY: "${entry}" is not a hop count, an address, a subnet or one of ${[...PROXY_NAMES].join(', ')}`,
+      );
   }
   return entries;
 }

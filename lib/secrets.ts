@@ -85,7 +85,10 @@ export function loadEncryptionKey(config: Pick<Config, 'ENCRYPTION_KEY' | 'ENCRY
 }
 
 function loadOrCreateDevKey(dataDir: string, keyId: string): Buffer {
-  return decodeKey(loadOrCreateDataFile(dataDir, DEV_KEY_FILE, () => randomBytes(KEY_BYTES).toString('base64')), keyId);
+  return decodeKey(
+    loadOrCreateDataFile(dataDir, DEV_KEY_FILE, () => randomBytes(KEY_BYTES).toString('base64')),
+    keyId,
+  );
 }
 
 /** A random value generated once per DATA_DIR (mode 0600), so restarts and sibling processes share it. */
@@ -107,10 +110,14 @@ function loadOrCreateDataFile(dataDir: string, name: string, generate: () => str
  * (like the dev encryption key) that the Stripe sandbox signs with: never a constant from the
  * source, which anyone could sign forged events with. Production refuses the sandbox one.
  */
-export function loadStripeWebhookSecret(config: Pick<Config, 'STRIPE_WEBHOOK_SECRET' | 'STRIPE_SECRET_KEY' | 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS' | 'dataDir'>): string {
+export function loadStripeWebhookSecret(
+  config: Pick<Config, 'STRIPE_WEBHOOK_SECRET' | 'STRIPE_SECRET_KEY' | 'NODE_ENV' | 'ALLOW_SANDBOX_PROVIDERS' | 'dataDir'>,
+): string {
   if (config.STRIPE_WEBHOOK_SECRET) return config.STRIPE_WEBHOOK_SECRET;
   if (config.STRIPE_SECRET_KEY)
-    throw new ConfigError('STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (the whsec_ signing secret of your Stripe webhook endpoint)');
+    throw new ConfigError(
+      'STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY (the whsec_ signing secret of your Stripe webhook endpoint)',
+    );
   refuseSandboxInProduction(config, 'STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET)');
   return loadOrCreateDataFile(config.dataDir, SANDBOX_WEBHOOK_SECRET_FILE, () => `whsec_${randomBytes(32).toString('base64url')}`);
 }

@@ -213,7 +213,11 @@ function requestOnce(url: URL, init: SafeFetchInit, allowed: boolean): Promise<I
     req.once('response', resolve);
     req.once('timeout', () => req.destroy(new UrlFetchError(`timed out fetching from ${url.hostname}`, 'ETIMEDOUT')));
     req.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err instanceof UnsafeUrlError || err instanceof UrlFetchError ? err : new UrlFetchError(`could not fetch from ${url.hostname}`, err.code)),
+      reject(
+        err instanceof UnsafeUrlError || err instanceof UrlFetchError
+          ? err
+          : new UrlFetchError(`could not fetch from ${url.hostname}`, err.code),
+      ),
     );
     req.end();
   });

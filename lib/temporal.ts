@@ -16,6 +16,8 @@ export async function connectTemporalClient(address: string, namespace: string, 
     await connection.workflowService.describeNamespace({ namespace });
     return client;
   } catch (err) {
-    throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${address} (namespace ${namespace}): ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(
+      `Temporal unreachable at TEMPORAL_ADDRESS=${address} (namespace ${namespace}): ${(err as Error).message.split('\n')[0]}`,
+    );
   }
 }

@@ -14,7 +14,7 @@ export interface RunHistoryLength {
 export async function historyLengthsFrom(client: Client, workflowId: string, runId: string, concurrency = 8): Promise<RunHistoryLength[]> {
   const lengths: RunHistoryLength[] = [];
   // Breadth first: each wave's histories name the next wave (continued-as-new runs, children).
-  for (let wave = [{ workflowId, runId }]; wave.length > 0; ) {
+  for (let wave = [{ workflowId, runId }]; wave.length > 0;) {
     const next: typeof wave = [];
     let index = 0;
     const fetchAll = async () => {

@@ -19,7 +19,11 @@ export async function ensureAdminGrantTimers(db: DbOrTx, client: Client, queues:
     .execute();
   for (const grant of grants) {
     const fallbackTier = grant.subscription_tier as PlanSlug;
-    await startDefinedWorkflow(client, queues, adminGrantRun, { workflowId: adminGrantWorkflowId(grant.id), args: [{ grantId: grant.id, fallbackTier }], userId: grant.user_id });
+    await startDefinedWorkflow(client, queues, adminGrantRun, {
+      workflowId: adminGrantWorkflowId(grant.id),
+      args: [{ grantId: grant.id, fallbackTier }],
+      userId: grant.user_id,
+    });
   }
   if (grants.length > 0) logger.info({ grants: grants.length }, 'admin grant timers ensured');
   return grants.length;

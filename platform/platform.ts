@@ -44,7 +44,12 @@ export interface RunningPlatform {
  * The composition root: builds real dependencies from config and starts the worker(s)
  * and/or the API against the given PostgreSQL and Temporal.
  */
-export async function startPlatform(config: Config, endpoints: PlatformEndpoints, logger: Logger, parts: PlatformParts = { worker: true, api: true }): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: Config,
+  endpoints: PlatformEndpoints,
+  logger: Logger,
+  parts: PlatformParts = { worker: true, api: true },
+): Promise<RunningPlatform> {
   const db = createDb(endpoints.databaseUrl);
   let devAccess: DevAccess;
   try {
@@ -102,7 +107,11 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
       running.catch((err: unknown) => logger.fatal({ err }, 'worker stopped unexpectedly'));
       const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
       try {
-        await ensurePayoutSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS }, logger);
+        await ensurePayoutSchedule(
+          scheduler,
+          { queues, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
+          logger,
+        );
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();
@@ -111,7 +120,14 @@ export async function startPlatform(config: Config, endpoints: PlatformEndpoints
     if (parts.api) {
       if (!(await isPortFree(config.PORT, config.HOST))) throw new ConfigError(`PORT ${config.PORT} is already in use`);
       const temporal = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
-      const app = createApp({ db, temporal, logger: logger.child({ component: 'api' }), config, taskQueues: queues, sandboxUrls: endpoints.sandboxUrls });
+      const app = createApp({
+        db,
+        temporal,
+        logger: logger.child({ component: 'api' }),
+        config,
+        taskQueues: queues,
+        sandboxUrls: endpoints.sandboxUrls,
+      });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.PORT, config.HOST, () => resolve(s));
         s.once('error', reject);

@@ -10,7 +10,8 @@ import { startPlatform, type RunningPlatform } from './platform';
 export function runRole(role: 'api' | 'worker', announce: (platform: RunningPlatform) => [Record<string, unknown>, string]): void {
   runMain(async () => {
     const config = loadConfig();
-    if (!config.DATABASE_URL) throw new ConfigError(`DATABASE_URL is required for \`npm run ${role}\` (use \`npm start\` for the all-in-one dev stack)`);
+    if (!config.DATABASE_URL)
+      throw new ConfigError(`DATABASE_URL is required for \`npm run ${role}\` (use \`npm start\` for the all-in-one dev stack)`);
     if (!config.TEMPORAL_ADDRESS) throw new ConfigError(`TEMPORAL_ADDRESS is required for \`npm run ${role}\``);
     const logger = createLogger(config.LOG_LEVEL, role);
     const endpoints = { databaseUrl: config.DATABASE_URL, temporalAddress: config.TEMPORAL_ADDRESS, sandboxUrls: sandboxUrlsFrom(config) };

@@ -23,7 +23,10 @@ export async function ensurePayoutSchedule(client: Client, options: PayoutSchedu
     await client.schedule.create({
       scheduleId,
       spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0 }], timezone: 'UTC' },
-      action: scheduledStartAction(monthlyPayoutsRun, options.queues, { workflowId: scheduleId, args: [{ minimumPayoutCents: options.minimumPayoutCents }] }),
+      action: scheduledStartAction(monthlyPayoutsRun, options.queues, {
+        workflowId: scheduleId,
+        args: [{ minimumPayoutCents: options.minimumPayoutCents }],
+      }),
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
       memo: { purpose: 'monthly affiliate payouts' },
     });

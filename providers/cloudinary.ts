@@ -128,7 +128,10 @@ export class CloudinaryAdapter {
   /** Deletes an asset; true when it existed. Deleting twice is fine. */
   async destroy(publicId: string, resourceType: CloudinaryResourceType): Promise<boolean> {
     const result = await this.call(
-      () => cloudinary.uploader.destroy(publicId, { ...this.accountOptions(), resource_type: resourceType, invalidate: true }) as Promise<{ result: string }>,
+      () =>
+        cloudinary.uploader.destroy(publicId, { ...this.accountOptions(), resource_type: resourceType, invalidate: true }) as Promise<{
+          result: string;
+        }>,
     );
     return result.result === 'ok';
   }

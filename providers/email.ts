@@ -61,10 +61,19 @@ export class HttpMailer implements Mailer {
       tags: message.tags ? Object.entries(message.tags).map(([name, value]) => ({ name, value })) : undefined,
     });
     return this.call(async () => {
-      const response = await fetch(`${this.options.baseUrl}/emails`, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000) });
+      const response = await fetch(`${this.options.baseUrl}/emails`, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 15_000),
+      });
       const data = (await response.json().catch(() => undefined)) as { id?: string; message?: string } | undefined;
       if (!response.ok || !data?.id) {
-        throw new MailApiError(`email API answered HTTP ${response.status}: ${data?.message ?? 'no message id'}`, { status: response.ok ? 502 : response.status, headers: response.headers, data });
+        throw new MailApiError(`email API answered HTTP ${response.status}: ${data?.message ?? 'no message id'}`, {
+          status: response.ok ? 502 : response.status,
+          headers: response.headers,
+          data,
+        });
       }
       return { id: data.id };
     });

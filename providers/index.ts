@@ -9,7 +9,13 @@ import { HttpMailer, type Mailer } from './email';
 import { createGoogleAuthAdapter, type GoogleAuthAdapter } from './google/auth';
 import { createDriveAdapter, type DriveAdapter } from './google/drive';
 import { ProviderLimits, systemClock } from './rate-limit';
-import { createSocialPublishers, parseSocialClients, PRODUCTION_SOCIAL_ENDPOINTS, sandboxSocialEndpoints, type SocialPublishers } from './social';
+import {
+  createSocialPublishers,
+  parseSocialClients,
+  PRODUCTION_SOCIAL_ENDPOINTS,
+  sandboxSocialEndpoints,
+  type SocialPublishers,
+} from './social';
 import { createStripeClient, StripeAdapter } from './stripe';
 import { createYoutubeAdapter, type YoutubeAdapter } from './youtube/adapter';
 import { QuotaBudget } from './youtube/quota';
@@ -129,7 +135,13 @@ export function createProviders(ctx: ProviderContext): Providers {
     const sandboxClient = SANDBOX_CREDENTIALS.social;
     return createSocialPublishers({
       endpoints: clients ? PRODUCTION_SOCIAL_ENDPOINTS : sandboxSocialEndpoints(sandboxUrl('social', 'SOCIAL_CLIENTS_JSON')),
-      clients: clients ?? { instagram: sandboxClient, facebook: sandboxClient, tiktok: sandboxClient, linkedin: sandboxClient, x: sandboxClient },
+      clients: clients ?? {
+        instagram: sandboxClient,
+        facebook: sandboxClient,
+        tiktok: sandboxClient,
+        linkedin: sandboxClient,
+        x: sandboxClient,
+      },
       callFor: (platform) => providerCall(limits.for(platform)),
     });
   });

@@ -321,8 +321,16 @@ export class StripeAdapter {
     const lineItems: CheckoutPurchase['lineItems'] = [];
     let startingAfter: string | undefined;
     for (;;) {
-      const page = await this.call(() => this.stripe.checkout.sessions.listLineItems(sessionId, { limit: 100, starting_after: startingAfter }));
-      lineItems.push(...page.data.map((item) => ({ priceId: item.price?.id ?? null, quantity: item.quantity ?? 1, amountTotalCents: item.amount_total })));
+      const page = await this.call(() =>
+        this.stripe.checkout.sessions.listLineItems(sessionId, { limit: 100, starting_after: startingAfter }),
+      );
+      lineItems.push(
+        ...page.data.map((item) => ({
+          priceId: item.price?.id ?? null,
+          quantity: item.quantity ?? 1,
+          amountTotalCents: item.amount_total,
+        })),
+      );
       const last = page.data.at(-1);
       if (!page.has_more || !last) break;
       startingAfter = last.id;
@@ -358,7 +366,12 @@ export class StripeAdapter {
   }
 
   /** A refund of a charge (whole remainder unless `amount`); `refundId` is ours. */
-  async refund(input: { chargeId: string; amount?: number; reason?: Stripe.RefundCreateParams.Reason; refundId: string }): Promise<{ id: string; amount: number; status: string | null }> {
+  async refund(input: {
+    chargeId: string;
+    amount?: number;
+    reason?: Stripe.RefundCreateParams.Reason;
+    refundId: string;
+  }): Promise<{ id: string; amount: number; status: string | null }> {
     const refund = await this.call(() =>
       this.stripe.refunds.create(
         { charge: input.chargeId, amount: input.amount, reason: input.reason },
@@ -398,7 +411,9 @@ export class StripeAdapter {
     const all: StripeTransferSnapshot[] = [];
     let startingAfter: string | undefined;
     for (;;) {
-      const page = await this.call(() => this.stripe.transfers.list({ transfer_group: transferGroup, limit: 100, starting_after: startingAfter }));
+      const page = await this.call(() =>
+        this.stripe.transfers.list({ transfer_group: transferGroup, limit: 100, starting_after: startingAfter }),
+      );
       all.push(...page.data.map(toTransferSnapshot));
       const last = page.data.at(-1);
       if (!page.has_more || !last) return all;

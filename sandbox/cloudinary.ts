@@ -70,7 +70,8 @@ export function parseMultipart(body: Buffer, contentType: string): MultipartPart
 
 /** Width and height read from a PNG or JPEG header; undefined for anything else. */
 export function imageSize(data: Buffer): { width: number; height: number; format: string } | undefined {
-  if (data.length >= 24 && data.readUInt32BE(0) === 0x89504e47) return { width: data.readUInt32BE(16), height: data.readUInt32BE(20), format: 'png' };
+  if (data.length >= 24 && data.readUInt32BE(0) === 0x89504e47)
+    return { width: data.readUInt32BE(16), height: data.readUInt32BE(20), format: 'png' };
   if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) return undefined;
   let offset = 2;
   while (offset + 9 < data.length) {
@@ -92,11 +93,22 @@ export function cloudinarySignature(params: Record<string, string>, apiSecret: s
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`.replace(/&/g, '%26'))
     .join('&');
-  return createHash('sha1').update(toSign + apiSecret).digest('hex');
+  return createHash('sha1')
+    .update(toSign + apiSecret)
+    .digest('hex');
 }
 
 const errorBody = (_status: number, message: string) => ({ error: { message } });
-const MIME: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', mp4: 'video/mp4', mov: 'video/quicktime', webm: 'video/webm' };
+const MIME: Record<string, string> = {
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+};
 
 /**
  * A Cloudinary emulator: signed multipart uploads (image/video/raw), destroy, and delivery of the
@@ -116,16 +128,20 @@ export async function startCloudinarySandbox(options: CloudinarySandboxOptions):
     const fields = contentType.startsWith('multipart/form-data')
       ? Object.fromEntries(parts.filter((p) => p.filename === undefined).map((p) => [p.name, p.data.toString('utf8')]))
       : Object.fromEntries(req.form());
-    if (req.params.cloud !== options.cloudName) throw new HttpError(404, `cloud_name ${req.params.cloud} is not the sandbox's (${options.cloudName})`);
+    if (req.params.cloud !== options.cloudName)
+      throw new HttpError(404, `cloud_name ${req.params.cloud} is not the sandbox's (${options.cloudName})`);
     if (fields.api_key !== options.apiKey) throw new HttpError(401, `Unknown API key ${fields.api_key ?? ''}`);
     const expected = cloudinarySignature(fields, options.apiSecret);
-    if (fields.signature !== expected) throw new HttpError(401, `Invalid Signature ${fields.signature ?? ''}. String to sign - see Cloudinary docs.`);
+    if (fields.signature !== expected)
+      throw new HttpError(401, `Invalid Signature ${fields.signature ?? ''}. String to sign - see Cloudinary docs.`);
     const timestamp = Number(fields.timestamp);
-    if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > 3600) throw new HttpError(400, `Stale request - reported time is ${fields.timestamp ?? ''}`);
+    if (!Number.isFinite(timestamp) || Math.abs(Date.now() / 1000 - timestamp) > 3600)
+      throw new HttpError(400, `Stale request - reported time is ${fields.timestamp ?? ''}`);
     return { fields, file: parts.find((p) => p.name === 'file' && p.filename !== undefined) };
   }
 
-  const deliveryUrl = (asset: StoredAsset) => `${baseUrl}/${options.cloudName}/${asset.resourceType}/upload/v${asset.version}/${asset.publicId}.${asset.format}`;
+  const deliveryUrl = (asset: StoredAsset) =>
+    `${baseUrl}/${options.cloudName}/${asset.resourceType}/upload/v${asset.version}/${asset.publicId}.${asset.format}`;
 
   function view(asset: StoredAsset, existing: boolean) {
     const url = deliveryUrl(asset);
@@ -169,7 +185,12 @@ export async function startCloudinarySandbox(options: CloudinarySandboxOptions):
     const key = `${resourceType}/${publicId}`;
     const previous = assets.get(key);
     if (previous && ['false', '0'].includes(fields.overwrite ?? '')) return { json: view(previous, true) };
-    const format = size?.format ?? (extname(file?.filename ?? '').slice(1).toLowerCase() || (resourceType === 'video' ? 'mp4' : 'bin'));
+    const format =
+      size?.format ??
+      (extname(file?.filename ?? '')
+        .slice(1)
+        .toLowerCase() ||
+        (resourceType === 'video' ? 'mp4' : 'bin'));
     lastVersion = Math.max(lastVersion + 1, Math.floor(Date.now() / 1000));
     const path = join(storageDir, resourceType, `${publicId}.${format}`);
     mkdirSync(dirname(path), { recursive: true });
@@ -212,7 +233,10 @@ export async function startCloudinarySandbox(options: CloudinarySandboxOptions):
     const publicId = path.replace(/\.[^./]+$/, '');
     const asset = assets.get(`${req.params.resourceType}/${publicId}`) ?? assets.get(`${req.params.resourceType}/${path}`);
     if (!asset || req.params.cloud !== options.cloudName) throw new HttpError(404, 'Resource not found');
-    return { headers: { 'content-type': MIME[asset.format] ?? 'application/octet-stream', etag: `"${asset.etag}"` }, text: readFileSync(asset.file) };
+    return {
+      headers: { 'content-type': MIME[asset.format] ?? 'application/octet-stream', etag: `"${asset.etag}"` },
+      text: readFileSync(asset.file),
+    };
   }
 
   const routes: Route[] = [
@@ -247,5 +271,6 @@ export async function startCloudinarySandbox(options: CloudinarySandboxOptions):
 export const cloudinarySandbox: SandboxDefinition = {
   name: 'cloudinary',
   enabled: (config) => !config.CLOUDINARY_URL,
-  start: (config) => startCloudinarySandbox({ ...SANDBOX_CREDENTIALS.cloudinary, storageDir: join(config.dataDir, 'sandbox', 'cloudinary') }),
+  start: (config) =>
+    startCloudinarySandbox({ ...SANDBOX_CREDENTIALS.cloudinary, storageDir: join(config.dataDir, 'sandbox', 'cloudinary') }),
 };

@@ -36,7 +36,8 @@ interface SendBody {
   tags?: Array<{ name: string; value: string }>;
 }
 
-const resendError = (status: number, name: string, message: string) => new HttpError(status, message, { statusCode: status, name, message });
+const resendError = (status: number, name: string, message: string) =>
+  new HttpError(status, message, { statusCode: status, name, message });
 
 /**
  * A Resend-style mail API that delivers nothing: `POST /emails` captures the message (honouring
@@ -61,9 +62,20 @@ export async function startEmailSandbox(options: EmailSandboxOptions): Promise<E
         const key = req.headers['idempotency-key'];
         const idempotencyKey = Array.isArray(key) ? key[0] : key;
         const prior = idempotencyKey ? byKey.get(idempotencyKey) : undefined;
-        if (prior && prior.payload !== payload) throw resendError(409, 'invalid_idempotent_request', 'Same idempotency key used with a different request payload.');
+        if (prior && prior.payload !== payload)
+          throw resendError(409, 'invalid_idempotent_request', 'Same idempotency key used with a different request payload.');
         if (prior) return { json: { id: prior.id } };
-        const message: CapturedEmail = { id: randomUUID(), from: body.from, to, subject: body.subject, text: body.text, html: body.html, tags: body.tags ?? [], idempotencyKey, createdAt: new Date().toISOString() };
+        const message: CapturedEmail = {
+          id: randomUUID(),
+          from: body.from,
+          to,
+          subject: body.subject,
+          text: body.text,
+          html: body.html,
+          tags: body.tags ?? [],
+          idempotencyKey,
+          createdAt: new Date().toISOString(),
+        };
         messages.push(message);
         if (idempotencyKey) byKey.set(idempotencyKey, { payload, id: message.id });
         return { json: { id: message.id } };

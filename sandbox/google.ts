@@ -216,7 +216,8 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
   function requireUser(req: RouteRequest): string {
     const token = bearer(req);
     if (!token) throw googleError(401, 'Request is missing required authentication credential. Expected OAuth 2 access token.', 'required');
-    if (isRevoked(token) || expiredTokens.has(token)) throw googleError(401, 'Request had invalid authentication credentials.', 'authError');
+    if (isRevoked(token) || expiredTokens.has(token))
+      throw googleError(401, 'Request had invalid authentication credentials.', 'authError');
     return token;
   }
 
@@ -241,7 +242,9 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
   /** The channel's own uploads (videos.insert), newest first; private ones only for the channel's owner. */
   const channelUploads = (channelId: string, viewer: string | undefined) =>
     [...uploadedVideos.values()]
-      .filter((v) => v.channelId === channelId && (v.privacyStatus === 'public' || (viewer !== undefined && channelOf(viewer) === channelId)))
+      .filter(
+        (v) => v.channelId === channelId && (v.privacyStatus === 'public' || (viewer !== undefined && channelOf(viewer) === channelId)),
+      )
       .reverse();
 
   function videoResource(req: RouteRequest, id: string, owner: boolean) {
@@ -402,7 +405,8 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
         const { token } = requireKeyOrUser(req);
         const handle = req.query.get('forHandle') ?? undefined;
         const mine = req.query.get('mine') === 'true';
-        if (mine && !token) throw googleError(401, 'The request uses the mine parameter but is not properly authorized.', 'authorizationRequired');
+        if (mine && !token)
+          throw googleError(401, 'The request uses the mine parameter but is not properly authorized.', 'authorizationRequired');
         const ids = mine
           ? [channelOf(token ?? '')]
           : handle
@@ -607,7 +611,10 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       handle(req) {
         const redirectUri = req.query.get('redirect_uri');
         if (!req.query.get('client_id') || !redirectUri || req.query.get('response_type') !== 'code')
-          throw new HttpError(400, 'invalid_request', { error: 'invalid_request', error_description: 'client_id, redirect_uri and response_type=code are required' });
+          throw new HttpError(400, 'invalid_request', {
+            error: 'invalid_request',
+            error_description: 'client_id, redirect_uri and response_type=code are required',
+          });
         sequence += 1;
         const code = `4/sandbox-${idFrom(`code:${sequence}:${redirectUri}`, 40)}`;
         authorizationCodes.set(code, { owner: req.query.get('login_hint') ?? `consent-${sequence}`, redirectUri });
@@ -773,7 +780,12 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
     channelOf,
     issueGrant(owner = `owner-${sequence + 1}`): IssuedGoogleGrant {
       const { accessToken, refreshToken } = issueTokens(owner, true);
-      return { accessToken, refreshToken: refreshToken ?? '', channelId: channelOf(accessToken), expiresAt: new Date(Date.now() + 3599_000).toISOString() };
+      return {
+        accessToken,
+        refreshToken: refreshToken ?? '',
+        channelId: channelOf(accessToken),
+        expiresAt: new Date(Date.now() + 3599_000).toISOString(),
+      };
     },
     expireAccessToken(accessToken: string) {
       expiredTokens.add(accessToken);

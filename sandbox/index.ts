@@ -16,7 +16,14 @@ export interface RunningSandboxes {
 }
 
 /** Every provider sandbox; each provider module adds its definition here. */
-export const SANDBOXES: SandboxDefinition[] = [googleSandbox, anthropicSandbox, stripeSandbox, cloudinarySandbox, socialSandbox, emailSandbox];
+export const SANDBOXES: SandboxDefinition[] = [
+  googleSandbox,
+  anthropicSandbox,
+  stripeSandbox,
+  cloudinarySandbox,
+  socialSandbox,
+  emailSandbox,
+];
 
 /** Starts the local provider sandboxes for every provider without a configured key. */
 export async function startSandboxes(config: Config, definitions: SandboxDefinition[] = SANDBOXES): Promise<RunningSandboxes> {

@@ -1,5 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer, type SandboxDefinition } from './http';
+import {
+  createSandboxServer,
+  HttpError,
+  type Route,
+  type RouteRequest,
+  type RouteResponse,
+  type SandboxServer,
+  type SandboxDefinition,
+} from './http';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 
 export type SandboxSocialPlatform = 'instagram' | 'facebook' | 'tiktok' | 'linkedin' | 'x';
@@ -64,12 +72,30 @@ function unauthorized(platform: SandboxSocialPlatform, reason: 'expired' | 'revo
     case 'facebook':
       // Meta answers 400 with OAuthException code 190 (subcode 463 = expired, 460 = revoked).
       return new HttpError(400, message, {
-        error: { message: `Error validating access token: ${message}`, type: 'OAuthException', code: 190, error_subcode: reason === 'expired' ? 463 : 460, fbtrace_id: randomBytes(8).toString('hex') },
+        error: {
+          message: `Error validating access token: ${message}`,
+          type: 'OAuthException',
+          code: 190,
+          error_subcode: reason === 'expired' ? 463 : 460,
+          fbtrace_id: randomBytes(8).toString('hex'),
+        },
       });
     case 'tiktok':
-      return new HttpError(401, message, { data: {}, error: { code: 'access_token_invalid', message: `The access token is invalid or not found in the request: ${message}`, log_id: randomBytes(8).toString('hex') } });
+      return new HttpError(401, message, {
+        data: {},
+        error: {
+          code: 'access_token_invalid',
+          message: `The access token is invalid or not found in the request: ${message}`,
+          log_id: randomBytes(8).toString('hex'),
+        },
+      });
     case 'linkedin':
-      return new HttpError(401, message, { status: 401, serviceErrorCode: 65601, code: reason === 'expired' ? 'EXPIRED_ACCESS_TOKEN' : 'REVOKED_ACCESS_TOKEN', message: `The token used in the request has been ${reason}` });
+      return new HttpError(401, message, {
+        status: 401,
+        serviceErrorCode: 65601,
+        code: reason === 'expired' ? 'EXPIRED_ACCESS_TOKEN' : 'REVOKED_ACCESS_TOKEN',
+        message: `The token used in the request has been ${reason}`,
+      });
     case 'x':
       return new HttpError(401, message, { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' });
   }
@@ -101,12 +127,19 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
   const codes = new Map<string, { platform: SandboxSocialPlatform; userId: string }>();
   const posts: SandboxSocialPost[] = [];
   const igContainers = new Map<string, { userId: string; text: string; mediaUrls: string[]; mediaType: string; checks: number }>();
-  const tiktokPublishes = new Map<string, { userId: string; text: string; mediaUrls: string[]; mediaType: string; checks: number; postId?: string }>();
+  const tiktokPublishes = new Map<
+    string,
+    { userId: string; text: string; mediaUrls: string[]; mediaType: string; checks: number; postId?: string }
+  >();
   let sequence = 0;
   const next = () => (sequence += 1);
   /** Ids in each platform's real shape: LinkedIn person URNs, numeric X/Facebook/Instagram ids; TikTok's open_id is opaque. */
   const newUserId = (platform: SandboxSocialPlatform) =>
-    platform === 'linkedin' ? `urn:li:person:sbx${next()}` : platform === 'tiktok' ? `tiktok-user-${next()}` : String(1_000_000_000 + next());
+    platform === 'linkedin'
+      ? `urn:li:person:sbx${next()}`
+      : platform === 'tiktok'
+        ? `tiktok-user-${next()}`
+        : String(1_000_000_000 + next());
 
   function issue(platform: SandboxSocialPlatform, userId: string): { accessToken: string; refreshToken: string; expiresAt: number } {
     const expiresAt = Date.now() + ttl * 1000;
@@ -152,7 +185,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       const issued = issue(platform, code.userId);
       return { ...issued, userId: code.userId };
     }
-    if (type !== 'refresh_token') throw new HttpError(400, 'unsupported grant', { error: 'unsupported_grant_type', error_description: `grant_type ${type ?? ''}` });
+    if (type !== 'refresh_token')
+      throw new HttpError(400, 'unsupported grant', { error: 'unsupported_grant_type', error_description: `grant_type ${type ?? ''}` });
     const refreshToken = form.get('refresh_token') ?? '';
     let record = refreshTokens.get(refreshToken);
     if (!record) {
@@ -175,7 +209,13 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     return { access_token: accessToken, token_type: 'bearer', expires_in: ttl };
   }
 
-  function addPost(platform: SandboxSocialPlatform, userId: string, text: string, mediaUrls: string[], mediaType: string): SandboxSocialPost {
+  function addPost(
+    platform: SandboxSocialPlatform,
+    userId: string,
+    text: string,
+    mediaUrls: string[],
+    mediaType: string,
+  ): SandboxSocialPost {
     const n = next();
     const id = {
       instagram: `1790000000${String(n).padStart(7, '0')}`,
@@ -198,7 +238,10 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
 
   function findPost(platform: SandboxSocialPlatform, id: string): SandboxSocialPost {
     const post = posts.find((p) => p.platform === platform && p.id === id);
-    if (!post) throw new HttpError(404, `no ${platform} post ${id}`, { error: { message: `Unsupported get request. Object with ID '${id}' does not exist`, code: 100 } });
+    if (!post)
+      throw new HttpError(404, `no ${platform} post ${id}`, {
+        error: { message: `Unsupported get request. Object with ID '${id}' does not exist`, code: 100 },
+      });
     return post;
   }
 
@@ -233,9 +276,18 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const mediaUrls = params.get('children')
           ? (params.get('children') ?? '').split(',').flatMap((child) => igContainers.get(child)?.mediaUrls ?? [])
           : [params.get('image_url') ?? params.get('video_url') ?? ''];
-        if (mediaUrls.some((u) => !/^https?:\/\//.test(u))) throw new HttpError(400, 'media URL missing', { error: { message: 'The parameter image_url or video_url is required', code: 100 } });
+        if (mediaUrls.some((u) => !/^https?:\/\//.test(u)))
+          throw new HttpError(400, 'media URL missing', {
+            error: { message: 'The parameter image_url or video_url is required', code: 100 },
+          });
         const id = `1800000000${String(next()).padStart(7, '0')}`;
-        igContainers.set(id, { userId, text: params.get('caption') ?? '', mediaUrls, mediaType: params.get('media_type') ?? 'IMAGE', checks: 0 });
+        igContainers.set(id, {
+          userId,
+          text: params.get('caption') ?? '',
+          mediaUrls,
+          mediaType: params.get('media_type') ?? 'IMAGE',
+          checks: 0,
+        });
         return { json: { id } };
       },
     },
@@ -245,7 +297,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         const userId = authenticate('instagram', req, req.params.userId);
         const container = igContainers.get(form(req).get('creation_id') ?? '');
-        if (!container || container.userId !== userId) throw new HttpError(400, 'unknown container', { error: { message: 'Media ID is not available', code: 9007 } });
+        if (!container || container.userId !== userId)
+          throw new HttpError(400, 'unknown container', { error: { message: 'Media ID is not available', code: 9007 } });
         igContainers.delete(form(req).get('creation_id') ?? '');
         return { json: { id: addPost('instagram', userId, container.text, container.mediaUrls, container.mediaType).id } };
       },
@@ -255,7 +308,11 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       path: '/instagram/:version/:userId/media',
       handle: (req) => {
         const userId = authenticate('instagram', req, req.params.userId);
-        return { json: { data: recent('instagram', userId).map((p) => ({ id: p.id, caption: p.text, permalink: p.url, timestamp: iso(p.createdAt) })) } };
+        return {
+          json: {
+            data: recent('instagram', userId).map((p) => ({ id: p.id, caption: p.text, permalink: p.url, timestamp: iso(p.createdAt) })),
+          },
+        };
       },
     },
     {
@@ -264,7 +321,12 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         authenticate('instagram', req);
         const metrics = metricsOf(findPost('instagram', req.params.id ?? ''));
-        const data = Object.entries(metrics).map(([name, value]) => ({ name, period: 'lifetime', values: [{ value }], id: `${req.params.id}/insights/${name}/lifetime` }));
+        const data = Object.entries(metrics).map(([name, value]) => ({
+          name,
+          period: 'lifetime',
+          values: [{ value }],
+          id: `${req.params.id}/insights/${name}/lifetime`,
+        }));
         return { json: { data } };
       },
     },
@@ -296,26 +358,33 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         return { json: graphRefresh('facebook', req.query.get('fb_exchange_token') ?? '') };
       },
     },
-    ...(['photos', 'videos', 'feed'] as const).map(
-      (edge): Route => ({
-        method: 'POST',
-        path: `/facebook/:version/:pageId/${edge}`,
-        handle: (req) => {
-          const pageId = authenticate('facebook', req, req.params.pageId);
-          const params = form(req);
-          const text = params.get(edge === 'photos' ? 'caption' : edge === 'videos' ? 'description' : 'message') ?? '';
-          const media = params.get(edge === 'photos' ? 'url' : edge === 'videos' ? 'file_url' : 'link');
-          const post = addPost('facebook', pageId, text, media ? [media] : [], edge === 'feed' ? 'text' : edge);
-          return { json: edge === 'photos' ? { id: post.id.split('_')[1], post_id: post.id } : { id: post.id } };
-        },
-      }),
-    ),
+    ...(['photos', 'videos', 'feed'] as const).map((edge): Route => ({
+      method: 'POST',
+      path: `/facebook/:version/:pageId/${edge}`,
+      handle: (req) => {
+        const pageId = authenticate('facebook', req, req.params.pageId);
+        const params = form(req);
+        const text = params.get(edge === 'photos' ? 'caption' : edge === 'videos' ? 'description' : 'message') ?? '';
+        const media = params.get(edge === 'photos' ? 'url' : edge === 'videos' ? 'file_url' : 'link');
+        const post = addPost('facebook', pageId, text, media ? [media] : [], edge === 'feed' ? 'text' : edge);
+        return { json: edge === 'photos' ? { id: post.id.split('_')[1], post_id: post.id } : { id: post.id } };
+      },
+    })),
     {
       method: 'GET',
       path: '/facebook/:version/:pageId/feed',
       handle: (req) => {
         const pageId = authenticate('facebook', req, req.params.pageId);
-        return { json: { data: recent('facebook', pageId).map((p) => ({ id: p.id, message: p.text, permalink_url: p.url, created_time: iso(p.createdAt) })) } };
+        return {
+          json: {
+            data: recent('facebook', pageId).map((p) => ({
+              id: p.id,
+              message: p.text,
+              permalink_url: p.url,
+              created_time: iso(p.createdAt),
+            })),
+          },
+        };
       },
     },
     {
@@ -325,9 +394,17 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         authenticate('facebook', req);
         const post = findPost('facebook', req.params.id ?? '');
         const fields = req.query.get('fields') ?? '';
-        if (!fields.includes('reactions')) return { json: { id: post.id, message: post.text, permalink_url: post.url, created_time: iso(post.createdAt) } };
+        if (!fields.includes('reactions'))
+          return { json: { id: post.id, message: post.text, permalink_url: post.url, created_time: iso(post.createdAt) } };
         const m = metricsOf(post);
-        return { json: { id: post.id, reactions: { data: [], summary: { total_count: m.likes } }, comments: { data: [], summary: { total_count: m.comments } }, shares: { count: m.shares } } };
+        return {
+          json: {
+            id: post.id,
+            reactions: { data: [], summary: { total_count: m.likes } },
+            comments: { data: [], summary: { total_count: m.comments } },
+            shares: { count: m.shares },
+          },
+        };
       },
     },
   ];
@@ -346,24 +423,27 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     }
     return Object.fromEntries(Object.entries(all).filter(([k]) => fields.split(',').includes(k)));
   };
-  const tiktokOk = (data: unknown): RouteResponse => ({ json: { data, error: { code: 'ok', message: '', log_id: randomBytes(8).toString('hex') } } });
+  const tiktokOk = (data: unknown): RouteResponse => ({
+    json: { data, error: { code: 'ok', message: '', log_id: randomBytes(8).toString('hex') } },
+  });
 
   const tiktok: Route[] = [
-    ...(['video', 'content'] as const).map(
-      (kind): Route => ({
-        method: 'POST',
-        path: `/tiktok/v2/post/publish/${kind}/init/`,
-        handle: (req) => {
-          const userId = authenticate('tiktok', req);
-          const body = req.json<{ post_info?: { title?: string; description?: string }; source_info?: { video_url?: string; photo_images?: string[] } }>();
-          const publishId = `v_pub_url~v2-1.${String(next()).padStart(10, '0')}`;
-          const text = kind === 'video' ? (body?.post_info?.title ?? '') : (body?.post_info?.description ?? '');
-          const mediaUrls = kind === 'video' ? [body?.source_info?.video_url ?? ''] : (body?.source_info?.photo_images ?? []);
-          tiktokPublishes.set(publishId, { userId, text, mediaUrls, mediaType: kind === 'video' ? 'video' : 'photo', checks: 0 });
-          return tiktokOk({ publish_id: publishId });
-        },
-      }),
-    ),
+    ...(['video', 'content'] as const).map((kind): Route => ({
+      method: 'POST',
+      path: `/tiktok/v2/post/publish/${kind}/init/`,
+      handle: (req) => {
+        const userId = authenticate('tiktok', req);
+        const body = req.json<{
+          post_info?: { title?: string; description?: string };
+          source_info?: { video_url?: string; photo_images?: string[] };
+        }>();
+        const publishId = `v_pub_url~v2-1.${String(next()).padStart(10, '0')}`;
+        const text = kind === 'video' ? (body?.post_info?.title ?? '') : (body?.post_info?.description ?? '');
+        const mediaUrls = kind === 'video' ? [body?.source_info?.video_url ?? ''] : (body?.source_info?.photo_images ?? []);
+        tiktokPublishes.set(publishId, { userId, text, mediaUrls, mediaType: kind === 'video' ? 'video' : 'photo', checks: 0 });
+        return tiktokOk({ publish_id: publishId });
+      },
+    })),
     {
       method: 'POST',
       path: '/tiktok/v2/post/publish/status/fetch/',
@@ -371,7 +451,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         authenticate('tiktok', req);
         const publishId = req.json<{ publish_id?: string }>()?.publish_id ?? '';
         const publish = tiktokPublishes.get(publishId);
-        if (!publish) throw new HttpError(400, 'unknown publish id', { data: {}, error: { code: 'invalid_params', message: 'publish_id not found' } });
+        if (!publish)
+          throw new HttpError(400, 'unknown publish id', { data: {}, error: { code: 'invalid_params', message: 'publish_id not found' } });
         publish.checks += 1;
         // The pull from the URL takes one status check; then the post is public.
         if (publish.checks < 2) return tiktokOk({ status: 'PROCESSING_DOWNLOAD' });
@@ -386,7 +467,11 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const userId = authenticate('tiktok', req);
         const ids = req.json<{ filters?: { video_ids?: string[] } }>()?.filters?.video_ids ?? [];
         const fields = req.query.get('fields') ?? 'id';
-        return tiktokOk({ videos: recent('tiktok', userId).filter((p) => ids.includes(p.id)).map((p) => tiktokVideo(p, fields)) });
+        return tiktokOk({
+          videos: recent('tiktok', userId)
+            .filter((p) => ids.includes(p.id))
+            .map((p) => tiktokVideo(p, fields)),
+        });
       },
     },
     {
@@ -396,7 +481,13 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const userId = authenticate('tiktok', req);
         const max = req.json<{ max_count?: number }>()?.max_count ?? 20;
         const fields = req.query.get('fields') ?? 'id';
-        return tiktokOk({ videos: recent('tiktok', userId).slice(0, max).map((p) => tiktokVideo(p, fields)), cursor: 0, has_more: false });
+        return tiktokOk({
+          videos: recent('tiktok', userId)
+            .slice(0, max)
+            .map((p) => tiktokVideo(p, fields)),
+          cursor: 0,
+          has_more: false,
+        });
       },
     },
     {
@@ -428,7 +519,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         const body = req.json<{ author?: string; commentary?: string; content?: { article?: { source?: string } } }>();
         const userId = authenticate('linkedin', req, body?.author);
-        if (!body?.author?.startsWith('urn:li:')) throw new HttpError(422, 'author must be a URN', { status: 422, message: 'ERROR :: /author :: is not a valid URN' });
+        if (!body?.author?.startsWith('urn:li:'))
+          throw new HttpError(422, 'author must be a URN', { status: 422, message: 'ERROR :: /author :: is not a valid URN' });
         const source = body.content?.article?.source;
         const post = addPost('linkedin', userId, body.commentary ?? '', source ? [source] : [], source ? 'article' : 'text');
         return { status: 201, headers: { 'x-restli-id': post.id } };
@@ -440,7 +532,18 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         const author = req.query.get('author') ?? '';
         const userId = authenticate('linkedin', req, author);
-        return { json: { elements: recent('linkedin', userId).map((p) => ({ id: p.id, author, commentary: p.text, createdAt: p.createdAt, lifecycleState: 'PUBLISHED' })), paging: { start: 0, count: 50 } } };
+        return {
+          json: {
+            elements: recent('linkedin', userId).map((p) => ({
+              id: p.id,
+              author,
+              commentary: p.text,
+              createdAt: p.createdAt,
+              lifecycleState: 'PUBLISHED',
+            })),
+            paging: { start: 0, count: 50 },
+          },
+        };
       },
     },
     {
@@ -449,7 +552,12 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         authenticate('linkedin', req);
         const m = metricsOf(findPost('linkedin', req.params.urn ?? ''));
-        return { json: { likesSummary: { totalLikes: m.likes, likedByCurrentUser: false }, commentsSummary: { aggregatedTotalComments: m.comments, totalFirstLevelComments: m.comments } } };
+        return {
+          json: {
+            likesSummary: { totalLikes: m.likes, likedByCurrentUser: false },
+            commentsSummary: { aggregatedTotalComments: m.comments, totalFirstLevelComments: m.comments },
+          },
+        };
       },
     },
     {
@@ -459,7 +567,15 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const params = req.form();
         checkClient(params.get('client_id') ?? undefined, params.get('client_secret') ?? undefined);
         const issued = grant('linkedin', params, false);
-        return { json: { access_token: issued.accessToken, expires_in: ttl, refresh_token: issued.refreshToken, refresh_token_expires_in: 31_536_000, scope: 'w_member_social' } };
+        return {
+          json: {
+            access_token: issued.accessToken,
+            expires_in: ttl,
+            refresh_token: issued.refreshToken,
+            refresh_token_expires_in: 31_536_000,
+            scope: 'w_member_social',
+          },
+        };
       },
     },
   ];
@@ -471,7 +587,12 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         const userId = authenticate('x', req);
         const text = req.json<{ text?: string }>()?.text ?? '';
-        if (!text) throw new HttpError(400, 'text required', { errors: [{ message: 'text is required' }], title: 'Invalid Request', type: 'https://api.twitter.com/2/problems/invalid-request' });
+        if (!text)
+          throw new HttpError(400, 'text required', {
+            errors: [{ message: 'text is required' }],
+            title: 'Invalid Request',
+            type: 'https://api.twitter.com/2/problems/invalid-request',
+          });
         const post = addPost('x', userId, text, [], 'text');
         return { status: 201, json: { data: { id: post.id, text, edit_history_tweet_ids: [post.id] } } };
       },
@@ -495,7 +616,22 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         authenticate('x', req);
         const post = findPost('x', req.params.id ?? '');
         const m = metricsOf(post);
-        return { json: { data: { id: post.id, text: post.text, public_metrics: { retweet_count: m.shares, reply_count: m.comments, like_count: m.likes, quote_count: 0, bookmark_count: 0, impression_count: m.views } } } };
+        return {
+          json: {
+            data: {
+              id: post.id,
+              text: post.text,
+              public_metrics: {
+                retweet_count: m.shares,
+                reply_count: m.comments,
+                like_count: m.likes,
+                quote_count: 0,
+                bookmark_count: 0,
+                impression_count: m.views,
+              },
+            },
+          },
+        };
       },
     },
     {
@@ -506,7 +642,15 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         const [id, secret] = basic.split(':').map((s) => decodeURIComponent(s));
         checkClient(id, secret);
         const issued = grant('x', req.form(), true);
-        return { json: { token_type: 'bearer', expires_in: ttl, access_token: issued.accessToken, scope: 'tweet.read tweet.write users.read offline.access', refresh_token: issued.refreshToken } };
+        return {
+          json: {
+            token_type: 'bearer',
+            expires_in: ttl,
+            access_token: issued.accessToken,
+            scope: 'tweet.read tweet.write users.read offline.access',
+            refresh_token: issued.refreshToken,
+          },
+        };
       },
     },
   ];
@@ -518,7 +662,13 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     issueAccount(platform, userId, username) {
       const platformUserId = userId ?? newUserId(platform);
       const issued = issue(platform, platformUserId);
-      return { platform, platformUserId, username: username ?? `sandbox_${platform}`, ...issued, expiresAt: new Date(issued.expiresAt).toISOString() };
+      return {
+        platform,
+        platformUserId,
+        username: username ?? `sandbox_${platform}`,
+        ...issued,
+        expiresAt: new Date(issued.expiresAt).toISOString(),
+      };
     },
     expireToken(accessToken) {
       const record = tokens.get(accessToken);
@@ -528,7 +678,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     revokeGrant(token) {
       const record = tokens.get(token) ?? refreshTokens.get(token);
       if (!record) throw new HttpError(404, 'unknown token');
-      for (const r of [...tokens.values(), ...refreshTokens.values()]) if (r.platform === record.platform && r.userId === record.userId) r.revoked = true;
+      for (const r of [...tokens.values(), ...refreshTokens.values()])
+        if (r.platform === record.platform && r.userId === record.userId) r.revoked = true;
     },
   };
 
@@ -558,7 +709,11 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
         return { status: 204 };
       },
     },
-    { method: 'GET', path: '/__sandbox/social/posts', handle: (req) => ({ json: { posts: posts.filter((p) => !req.query.get('platform') || p.platform === req.query.get('platform')) } }) },
+    {
+      method: 'GET',
+      path: '/__sandbox/social/posts',
+      handle: (req) => ({ json: { posts: posts.filter((p) => !req.query.get('platform') || p.platform === req.query.get('platform')) } }),
+    },
     {
       // The consent screen of an OAuth connect flow: approves at once and redirects with a code.
       method: 'GET',

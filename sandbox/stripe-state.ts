@@ -145,7 +145,14 @@ export const ADVANCE_ACTIONS: readonly AdvanceAction[] = [
 
 /** Products and prices every sandbox starts with; the ids are stable so plan seeds can name them. */
 /** Our paid plans' prices (the ids the plan seeds write), plus one-time credit packs. */
-export const SANDBOX_CATALOGUE: ReadonlyArray<{ product: string; name: string; price: string; lookupKey: string; amount: number; interval: 'month' | 'year' | null }> = [
+export const SANDBOX_CATALOGUE: ReadonlyArray<{
+  product: string;
+  name: string;
+  price: string;
+  lookupKey: string;
+  amount: number;
+  interval: 'month' | 'year' | null;
+}> = [
   ...PLAN_SEEDS.flatMap(({ slug, name, monthlyCents }) =>
     monthlyCents === null
       ? []
@@ -192,7 +199,9 @@ const clone = <T>(value: T): T => structuredClone(value);
 
 /** A Stripe API error (`invalid_request_error` by default) as the SDK expects it on the wire. */
 export function stripeError(status: number, message: string, extra: { type?: string; code?: string; param?: string } = {}): HttpError {
-  return new HttpError(status, message, { error: { type: extra.type ?? 'invalid_request_error', message, code: extra.code, param: extra.param } });
+  return new HttpError(status, message, {
+    error: { type: extra.type ?? 'invalid_request_error', message, code: extra.code, param: extra.param },
+  });
 }
 
 const missing = (kind: string, id: string, param = 'id') =>
@@ -205,7 +214,10 @@ export class StripeSandboxState {
   readonly subscriptions = new Map<string, SubscriptionObject>();
   readonly invoices = new Map<string, InvoiceObject>();
   readonly charges = new Map<string, ChargeObject>();
-  readonly invoicePayments = new Map<string, Json & { id: string; invoice: string; payment: { type: 'payment_intent'; payment_intent: string } }>();
+  readonly invoicePayments = new Map<
+    string,
+    Json & { id: string; invoice: string; payment: { type: 'payment_intent'; payment_intent: string } }
+  >();
   readonly transfers = new Map<string, Json & { id: string; amount: number; transfer_group: string | null }>();
   readonly refunds = new Map<string, Json & { id: string }>();
   readonly disputes = new Map<string, DisputeObject>();
@@ -222,21 +234,38 @@ export class StripeSandboxState {
 
   private seedCatalogue(): void {
     for (const entry of SANDBOX_CATALOGUE) {
-      if (!this.products.has(entry.product))
-        this.products.set(entry.product, this.productObject(entry.product, entry.name, {}));
-      this.prices.set(
-        entry.price,
-        this.priceObject(entry.price, entry.product, entry.amount, 'usd', entry.interval, entry.lookupKey, {}),
-      );
+      if (!this.products.has(entry.product)) this.products.set(entry.product, this.productObject(entry.product, entry.name, {}));
+      this.prices.set(entry.price, this.priceObject(entry.price, entry.product, entry.amount, 'usd', entry.interval, entry.lookupKey, {}));
     }
   }
 
   private productObject(id: string, name: string, meta: Metadata) {
     const created = nowSeconds();
-    return { id, object: 'product', active: true, created, updated: created, name, description: null, images: [], livemode: false, metadata: meta, type: 'service', url: null };
+    return {
+      id,
+      object: 'product',
+      active: true,
+      created,
+      updated: created,
+      name,
+      description: null,
+      images: [],
+      livemode: false,
+      metadata: meta,
+      type: 'service',
+      url: null,
+    };
   }
 
-  private priceObject(id: string, product: string, amount: number, currency: string, interval: 'month' | 'year' | null, lookupKey: string | null, meta: Metadata): PriceObject {
+  private priceObject(
+    id: string,
+    product: string,
+    amount: number,
+    currency: string,
+    interval: 'month' | 'year' | null,
+    lookupKey: string | null,
+    meta: Metadata,
+  ): PriceObject {
     return {
       id,
       object: 'price',
@@ -323,11 +352,20 @@ export class StripeSandboxState {
     const product = str(form, 'product');
     if (!product || !this.products.has(product)) throw missing('product', product ?? '', 'product');
     const amount = int(form, 'unit_amount');
-    if (amount === undefined) throw stripeError(400, 'Missing required param: unit_amount.', { code: 'parameter_missing', param: 'unit_amount' });
+    if (amount === undefined)
+      throw stripeError(400, 'Missing required param: unit_amount.', { code: 'parameter_missing', param: 'unit_amount' });
     const interval = str(obj(form, 'recurring'), 'interval');
     if (interval !== undefined && interval !== 'month' && interval !== 'year')
       throw stripeError(400, `Invalid recurring[interval]: ${interval}`, { param: 'recurring[interval]' });
-    const price = this.priceObject(stripeId('price'), product, amount, str(form, 'currency') ?? 'usd', interval ?? null, str(form, 'lookup_key') ?? null, metadata(form));
+    const price = this.priceObject(
+      stripeId('price'),
+      product,
+      amount,
+      str(form, 'currency') ?? 'usd',
+      interval ?? null,
+      str(form, 'lookup_key') ?? null,
+      metadata(form),
+    );
     this.prices.set(price.id, price);
     return price;
   }
@@ -351,7 +389,8 @@ export class StripeSandboxState {
   }
 
   private startSubscription(customerId: string, price: PriceObject, trialDays: number | undefined, meta: Metadata): SubscriptionObject {
-    if (!price.recurring) throw stripeError(400, `The price specified (${price.id}) is not a recurring price.`, { param: 'items[0][price]' });
+    if (!price.recurring)
+      throw stripeError(400, `The price specified (${price.id}) is not a recurring price.`, { param: 'items[0][price]' });
     const start = nowSeconds();
     const trialEnd = trialDays ? start + trialDays * DAY : null;
     const periodEnd = trialEnd ?? addInterval(start, price.recurring.interval, price.recurring.interval_count);
@@ -428,7 +467,9 @@ export class StripeSandboxState {
   updateSubscription(id: string, form: FormObject) {
     const subscription = this.subscription(id);
     if (subscription.status === 'canceled')
-      throw stripeError(400, 'A canceled subscription can only update its cancellation_details and metadata.', { code: 'resource_missing' });
+      throw stripeError(400, 'A canceled subscription can only update its cancellation_details and metadata.', {
+        code: 'resource_missing',
+      });
     const previous: Json = {};
     const cancelAtPeriodEnd = bool(form, 'cancel_at_period_end');
     if (cancelAtPeriodEnd !== undefined && cancelAtPeriodEnd !== subscription.cancel_at_period_end) {
@@ -446,7 +487,8 @@ export class StripeSandboxState {
     if (newPriceId) {
       const item = this.item(subscription);
       const price = this.price(newPriceId, 'items[0][price]');
-      if (!price.recurring) throw stripeError(400, `The price specified (${price.id}) is not a recurring price.`, { param: 'items[0][price]' });
+      if (!price.recurring)
+        throw stripeError(400, `The price specified (${price.id}) is not a recurring price.`, { param: 'items[0][price]' });
       if (price.id !== item.price.id) {
         previous.items = clone(subscription.items);
         const unused = this.unusedFraction(item);
@@ -527,9 +569,20 @@ export class StripeSandboxState {
             invoice: id,
             livemode: false,
             metadata: {},
-            parent: { type: 'subscription_item_details', subscription_item_details: { subscription: subscription.id, subscription_item: item.id, proration: reason === 'subscription_update' } },
+            parent: {
+              type: 'subscription_item_details',
+              subscription_item_details: {
+                subscription: subscription.id,
+                subscription_item: item.id,
+                proration: reason === 'subscription_update',
+              },
+            },
             period: { start: item.current_period_start, end: item.current_period_end },
-            pricing: { type: 'price_details', price_details: { price: item.price.id, product: item.price.product }, unit_amount_decimal: String(item.price.unit_amount) },
+            pricing: {
+              type: 'price_details',
+              price_details: { price: item.price.id, product: item.price.product },
+              unit_amount_decimal: String(item.price.unit_amount),
+            },
             quantity: 1,
           },
         ],
@@ -541,7 +594,11 @@ export class StripeSandboxState {
       metadata: {},
       next_payment_attempt: null,
       number: `SBX-${String(this.invoiceNumber).padStart(4, '0')}`,
-      parent: { type: 'subscription_details', quote_details: null, subscription_details: { subscription: subscription.id, metadata: clone(subscription.metadata) } },
+      parent: {
+        type: 'subscription_details',
+        quote_details: null,
+        subscription_details: { subscription: subscription.id, metadata: clone(subscription.metadata) },
+      },
       period_start: item.current_period_start,
       period_end: item.current_period_end,
       status: 'open',
@@ -570,7 +627,13 @@ export class StripeSandboxState {
       this.markPaid(invoice, at);
       return;
     }
-    const charge = this.createCharge(invoice.customer, invoice.amount_due, String(invoice.currency), `Subscription invoice ${String(invoice.number)}`, succeeds);
+    const charge = this.createCharge(
+      invoice.customer,
+      invoice.amount_due,
+      String(invoice.currency),
+      `Subscription invoice ${String(invoice.number)}`,
+      succeeds,
+    );
     this.invoicePayments.set(`inpay_${invoice.id}_${invoice.attempt_count}`, {
       id: stripeId('inpay'),
       object: 'invoice_payment',
@@ -630,8 +693,20 @@ export class StripeSandboxState {
       livemode: false,
       metadata: {},
       outcome: succeeds
-        ? { network_status: 'approved_by_network', reason: null, risk_level: 'normal', seller_message: 'Payment complete.', type: 'authorized' }
-        : { network_status: 'declined_by_network', reason: 'generic_decline', risk_level: 'normal', seller_message: 'The bank did not return any further details with this decline.', type: 'issuer_declined' },
+        ? {
+            network_status: 'approved_by_network',
+            reason: null,
+            risk_level: 'normal',
+            seller_message: 'Payment complete.',
+            type: 'authorized',
+          }
+        : {
+            network_status: 'declined_by_network',
+            reason: 'generic_decline',
+            risk_level: 'normal',
+            seller_message: 'The bank did not return any further details with this decline.',
+            type: 'issuer_declined',
+          },
       paid: succeeds,
       payment_intent: stripeId('pi'),
       payment_method: stripeId('pm'),
@@ -667,14 +742,19 @@ export class StripeSandboxState {
   createRefund(form: FormObject) {
     const chargeId = str(form, 'charge');
     const paymentIntent = str(form, 'payment_intent');
-    if (!chargeId && !paymentIntent) throw stripeError(400, 'One of the following params should be provided for this request: payment_intent or charge.');
+    if (!chargeId && !paymentIntent)
+      throw stripeError(400, 'One of the following params should be provided for this request: payment_intent or charge.');
     const charge = chargeId ? this.charge(chargeId) : this.chargeByPaymentIntent(paymentIntent ?? '');
     const remaining = charge.amount - charge.amount_refunded;
     const amount = int(form, 'amount') ?? remaining;
-    if (charge.status !== 'succeeded') throw stripeError(400, `Charge ${charge.id} has not succeeded and cannot be refunded.`, { code: 'charge_not_refundable' });
+    if (charge.status !== 'succeeded')
+      throw stripeError(400, `Charge ${charge.id} has not succeeded and cannot be refunded.`, { code: 'charge_not_refundable' });
     if (remaining <= 0) throw stripeError(400, `Charge ${charge.id} has already been refunded.`, { code: 'charge_already_refunded' });
     if (amount <= 0 || amount > remaining)
-      throw stripeError(400, `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, { code: 'amount_too_large', param: 'amount' });
+      throw stripeError(400, `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`, {
+        code: 'amount_too_large',
+        param: 'amount',
+      });
     const refund = {
       id: stripeId('re'),
       object: 'refund',
@@ -743,7 +823,8 @@ export class StripeSandboxState {
     const amount = int(form, 'amount');
     const currency = str(form, 'currency');
     const destination = str(form, 'destination');
-    if (amount === undefined || amount <= 0) throw stripeError(400, 'Invalid positive integer', { code: 'parameter_invalid_integer', param: 'amount' });
+    if (amount === undefined || amount <= 0)
+      throw stripeError(400, 'Invalid positive integer', { code: 'parameter_invalid_integer', param: 'amount' });
     if (!currency) throw stripeError(400, 'Missing required param: currency.', { code: 'parameter_missing', param: 'currency' });
     if (!destination || !/^acct_[A-Za-z0-9]+$/.test(destination)) throw missing('destination', destination ?? '', 'destination');
     const transfer = {
@@ -781,14 +862,20 @@ export class StripeSandboxState {
 
   createCheckoutSession(form: FormObject) {
     const mode = str(form, 'mode');
-    if (mode !== 'subscription' && mode !== 'payment') throw stripeError(400, `Invalid mode: ${String(mode)}; the sandbox supports subscription and payment.`, { param: 'mode' });
+    if (mode !== 'subscription' && mode !== 'payment')
+      throw stripeError(400, `Invalid mode: ${String(mode)}; the sandbox supports subscription and payment.`, { param: 'mode' });
     const [line] = list(form, 'line_items');
     const lineObject = line && typeof line === 'object' && !Array.isArray(line) ? line : {};
     const priceId = str(lineObject, 'price');
-    if (!priceId) throw stripeError(400, 'Missing required param: line_items[0][price].', { code: 'parameter_missing', param: 'line_items' });
+    if (!priceId)
+      throw stripeError(400, 'Missing required param: line_items[0][price].', { code: 'parameter_missing', param: 'line_items' });
     const price = this.price(priceId, 'line_items[0][price]');
-    if (mode === 'subscription' && !price.recurring) throw stripeError(400, 'You must provide at least one recurring price in `subscription` mode when using prices.', { param: 'line_items' });
-    if (mode === 'payment' && price.recurring) throw stripeError(400, 'You specified `payment` mode but passed a recurring price.', { param: 'line_items' });
+    if (mode === 'subscription' && !price.recurring)
+      throw stripeError(400, 'You must provide at least one recurring price in `subscription` mode when using prices.', {
+        param: 'line_items',
+      });
+    if (mode === 'payment' && price.recurring)
+      throw stripeError(400, 'You specified `payment` mode but passed a recurring price.', { param: 'line_items' });
     const customer = str(form, 'customer');
     if (customer) this.customer(customer);
     const quantity = int(lineObject, 'quantity') ?? 1;
@@ -859,7 +946,8 @@ export class StripeSandboxState {
   /** What the customer finishing the hosted checkout page does: pay, subscribe, get a completed session. */
   completeCheckout(id: string) {
     const session = this.session(id);
-    if (session.status !== 'open') throw stripeError(400, `Checkout session ${id} is ${session.status}.`, { code: 'checkout_session_not_open' });
+    if (session.status !== 'open')
+      throw stripeError(400, `Checkout session ${id} is ${session.status}.`, { code: 'checkout_session_not_open' });
     const customerId = session.customer ?? this.createCustomer({ email: session.customer_email ?? `${id}@sandbox.invalid` }).id;
     session.customer = customerId;
     const price = this.price(session.line.price);
@@ -957,7 +1045,12 @@ export class StripeSandboxState {
         this.startNextPeriod(subscription, item, item.current_period_end, false, 'subscription_cycle', true);
         break;
       case 'refund_latest': {
-        const paid = [...this.invoices.values()].filter((i) => i.parent && (i.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === subscription.id && i.charge);
+        const paid = [...this.invoices.values()].filter(
+          (i) =>
+            i.parent &&
+            (i.parent as { subscription_details: { subscription: string } }).subscription_details.subscription === subscription.id &&
+            i.charge,
+        );
         const last = paid.at(-1);
         if (!last?.charge) throw stripeError(400, `Subscription ${subscription.id} has no paid invoice with a charge to refund.`);
         this.createRefund({ charge: last.charge, reason: 'requested_by_customer' });
@@ -968,7 +1061,14 @@ export class StripeSandboxState {
   }
 
   /** Moves the subscription into its next period and bills it (status follows the payment). */
-  private startNextPeriod(subscription: SubscriptionObject, item: SubscriptionItemObject, start: number, paymentSucceeds: boolean, reason: string, requiresAction = false): void {
+  private startNextPeriod(
+    subscription: SubscriptionObject,
+    item: SubscriptionItemObject,
+    start: number,
+    paymentSucceeds: boolean,
+    reason: string,
+    requiresAction = false,
+  ): void {
     const recurring = item.price.recurring ?? { interval: 'month' as const, interval_count: 1 };
     const previous: Json = {
       status: subscription.status,

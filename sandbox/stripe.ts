@@ -1,6 +1,14 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import Stripe from 'stripe';
-import { createSandboxServer, HttpError, type Route, type RouteRequest, type RouteResponse, type SandboxServer, type SandboxDefinition } from './http';
+import {
+  createSandboxServer,
+  HttpError,
+  type Route,
+  type RouteRequest,
+  type RouteResponse,
+  type SandboxServer,
+  type SandboxDefinition,
+} from './http';
 import { decodeStripeForm, type FormObject, str } from './stripe-form';
 import { ADVANCE_ACTIONS, type AdvanceAction, type EventObject, StripeSandboxState, stripeError } from './stripe-state';
 import { loadStripeWebhookSecret } from '../lib/secrets';
@@ -202,7 +210,9 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
   };
   /** Applies top-level `expand[]` entries (the only depth our calls use). */
   const expand = (object: Record<string, unknown>, form: FormObject): Record<string, unknown> => {
-    const fields = Object.values((form.expand as Record<string, string> | string[] | undefined) ?? {}).filter((f): f is string => typeof f === 'string');
+    const fields = Object.values((form.expand as Record<string, string> | string[] | undefined) ?? {}).filter(
+      (f): f is string => typeof f === 'string',
+    );
     if (fields.length === 0) return object;
     const copy = structuredClone(object);
     for (const field of fields) {
@@ -218,14 +228,22 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     api('GET', '/v1/customers/:id', (req, form) => expand(state.customer(req.params.id ?? ''), form)),
     api('GET', '/v1/customers', (_req, form) => {
       const email = str(form, 'email');
-      return paginate([...state.customers.values()].filter((c) => !email || c.email === email), form, '/v1/customers');
+      return paginate(
+        [...state.customers.values()].filter((c) => !email || c.email === email),
+        form,
+        '/v1/customers',
+      );
     }),
     api('POST', '/v1/products', (_req, form) => state.createProduct(form)),
     api('POST', '/v1/prices', (_req, form) => state.createPrice(form)),
     api('GET', '/v1/prices/:id', (req) => state.price(req.params.id ?? '', 'id')),
     api('GET', '/v1/prices', (_req, form) => {
       const keys = Object.values((form.lookup_keys as Record<string, string> | string[] | undefined) ?? {});
-      return paginate([...state.prices.values()].filter((p) => keys.length === 0 || keys.includes(p.lookup_key ?? '')), form, '/v1/prices');
+      return paginate(
+        [...state.prices.values()].filter((p) => keys.length === 0 || keys.includes(p.lookup_key ?? '')),
+        form,
+        '/v1/prices',
+      );
     }),
     api('POST', '/v1/subscriptions', (_req, form) => state.createSubscription(form)),
     api('GET', '/v1/subscriptions/:id', (req, form) => expand(state.subscription(req.params.id ?? ''), form)),
@@ -234,7 +252,11 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     api('GET', '/v1/invoices/:id', (req, form) => expand(state.invoiceView(state.invoice(req.params.id ?? '')), form)),
     api('GET', '/v1/invoice_payments', (_req, form) => {
       const payment = (form.payment ?? {}) as Record<string, string>;
-      return paginate(state.invoicePaymentsFor(payment.payment_intent, str(form, 'invoice')) as Array<Record<string, unknown> & { id: string }>, form, '/v1/invoice_payments');
+      return paginate(
+        state.invoicePaymentsFor(payment.payment_intent, str(form, 'invoice')) as Array<Record<string, unknown> & { id: string }>,
+        form,
+        '/v1/invoice_payments',
+      );
     }),
     api('GET', '/v1/charges/:id', (req, form) => expand(state.charge(req.params.id ?? ''), form)),
     api('POST', '/v1/refunds', (_req, form) => state.createRefund(form)),
@@ -247,7 +269,11 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     api('GET', '/v1/transfers/:id', (req) => state.transfer(req.params.id ?? '')),
     api('GET', '/v1/transfers', (_req, form) => {
       const group = str(form, 'transfer_group');
-      return paginate([...state.transfers.values()].filter((t) => !group || t.transfer_group === group), form, '/v1/transfers');
+      return paginate(
+        [...state.transfers.values()].filter((t) => !group || t.transfer_group === group),
+        form,
+        '/v1/transfers',
+      );
     }),
     api('POST', '/v1/checkout/sessions', (_req, form) => state.createCheckoutSession(form)),
     api('GET', '/v1/checkout/sessions/:id', (req, form) => expand(state.sessionView(state.session(req.params.id ?? '')), form)),
@@ -259,7 +285,11 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     }),
     api('GET', '/v1/events', (_req, form) => {
       const type = str(form, 'type');
-      return paginate(state.events.filter((e) => !type || e.type === type), form, '/v1/events');
+      return paginate(
+        state.events.filter((e) => !type || e.type === type),
+        form,
+        '/v1/events',
+      );
     }),
   ];
 
@@ -293,11 +323,14 @@ export async function startStripeSandbox(options: StripeSandboxOptions): Promise
     }),
     admin('POST', '/__sandbox/stripe/checkout/:id/complete', (req) => {
       const session = state.completeCheckout(req.params.id ?? '');
-      const successUrl = typeof session.success_url === 'string' ? session.success_url.replace('{CHECKOUT_SESSION_ID}', String(session.id)) : undefined;
+      const successUrl =
+        typeof session.success_url === 'string' ? session.success_url.replace('{CHECKOUT_SESSION_ID}', String(session.id)) : undefined;
       if (req.query.get('redirect') && successUrl) return { status: 303, headers: { location: successUrl } };
       return { json: session };
     }),
-    admin('POST', '/__sandbox/stripe/charges/:id/dispute', (req) => ({ json: state.createDispute(req.params.id ?? '', req.json<{ reason?: string }>()?.reason) })),
+    admin('POST', '/__sandbox/stripe/charges/:id/dispute', (req) => ({
+      json: state.createDispute(req.params.id ?? '', req.json<{ reason?: string }>()?.reason),
+    })),
     admin('POST', '/__sandbox/stripe/disputes/:id/close', (req) => {
       const status = req.json<{ status?: string }>()?.status;
       if (status !== 'won' && status !== 'lost') throw new HttpError(400, 'body needs { status: won | lost }');

@@ -21,8 +21,10 @@ export const DEFAULT_COMMISSION_RATE_BPS = 2_000;
  * arithmetic throughout, so no float error can shift a cent.
  */
 export function commissionCents(invoiceCents: number, rateBps: number): number {
-  if (!Number.isSafeInteger(invoiceCents) || invoiceCents < 0) throw new RangeError(`invoice amount must be whole non-negative cents, got ${invoiceCents}`);
-  if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000) throw new RangeError(`rate must be 0..10000 basis points, got ${rateBps}`);
+  if (!Number.isSafeInteger(invoiceCents) || invoiceCents < 0)
+    throw new RangeError(`invoice amount must be whole non-negative cents, got ${invoiceCents}`);
+  if (!Number.isInteger(rateBps) || rateBps < 0 || rateBps > 10_000)
+    throw new RangeError(`rate must be 0..10000 basis points, got ${rateBps}`);
   return Math.floor((invoiceCents * rateBps + 5_000) / 10_000);
 }
 
@@ -83,7 +85,10 @@ export const TrackingQuerySchema = z.object({
  */
 export const PublishedTrackingQuerySchema = z.object(
   Object.fromEntries(
-    Object.entries(TrackingQuerySchema.shape).map(([name, field]) => [name, z.string().optional().meta({ description: field.description })]),
+    Object.entries(TrackingQuerySchema.shape).map(([name, field]) => [
+      name,
+      z.string().optional().meta({ description: field.description }),
+    ]),
   ),
 );
 
@@ -218,7 +223,9 @@ export const PeriodReportSchema = z
     runStatus: z.string().nullable(),
     counts: z.object({ paid: z.number().int(), failed: z.number().int(), processing: z.number().int() }),
     paidCents: z.number().int(),
-    failures: z.array(z.object({ payoutId: z.uuid(), affiliateId: z.uuid(), amountCents: z.number().int(), reason: z.string().nullable() })),
+    failures: z.array(
+      z.object({ payoutId: z.uuid(), affiliateId: z.uuid(), amountCents: z.number().int(), reason: z.string().nullable() }),
+    ),
     reconciliation: ReconciliationSchema.nullable().describe('from the finished run; null while it runs'),
   })
   .meta({ id: 'PayoutPeriodReport' });

@@ -25,7 +25,9 @@ export const RunListQuerySchema = z
       .string()
       .max(50)
       .optional()
-      .describe('only runs of this job type: smoke, video_import, content_regenerate, thumbnails, thumbnail_youtube_upload, clips, post, subscription'),
+      .describe(
+        'only runs of this job type: smoke, video_import, content_regenerate, thumbnails, thumbnail_youtube_upload, clips, post, subscription',
+      ),
     status: RunStatusSchema.optional(),
     cursor: CursorSchema,
     limit: PageLimitSchema,

@@ -5,7 +5,16 @@ export const PLAN_SLUGS = ['free', 'basic', 'premium', 'creator', 'enterprise'] 
 export const PlanSlugSchema = z.enum(PLAN_SLUGS);
 export type PlanSlug = z.infer<typeof PlanSlugSchema>;
 
-export const SUBSCRIPTION_STATUSES = ['trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'incomplete', 'incomplete_expired'] as const;
+export const SUBSCRIPTION_STATUSES = [
+  'trialing',
+  'active',
+  'past_due',
+  'unpaid',
+  'paused',
+  'canceled',
+  'incomplete',
+  'incomplete_expired',
+] as const;
 export const SubscriptionStatusSchema = z.enum(SUBSCRIPTION_STATUSES);
 export type SubscriptionStatus = z.infer<typeof SubscriptionStatusSchema>;
 
@@ -20,7 +29,11 @@ export const StripeWebhookAckSchema = z
 export type StripeWebhookAck = z.infer<typeof StripeWebhookAckSchema>;
 
 /** A Stripe object id as we store it (varchar(255)). */
-export const StripeIdSchema = z.string().min(1).max(255).regex(/^[\w-]+$/);
+export const StripeIdSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\w-]+$/);
 
 /**
  * A Stripe webhook event, checked after its signature: what the intake reads from it (id, type,

@@ -22,7 +22,13 @@ export const CLIPS_DEFAULTS = { count: 3, aspectRatios: ['9:16'] as ClipAspectRa
 
 export const CreateClipsBodySchema = z
   .object({
-    count: z.number().int().min(1).max(10).optional().describe(`clips to make; default ${CLIPS_DEFAULTS.count}, at most the plan's clips_per_video`),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .describe(`clips to make; default ${CLIPS_DEFAULTS.count}, at most the plan's clips_per_video`),
     aspectRatios: withoutRepeats(z.array(ClipAspectRatioSchema).min(1).max(3), 'aspectRatios')
       .optional()
       .describe('one rendered file per ratio; default ["9:16"]'),

@@ -14,7 +14,9 @@ export const StartGoogleConnectionBodySchema = z
     redirectUri: z
       .url({ protocol: /^https?$/, error: 'an http(s) URL' })
       .max(2048)
-      .describe("your page Google's consent screen sends the browser back to, with `code` and `state`; registered with the Google OAuth app"),
+      .describe(
+        "your page Google's consent screen sends the browser back to, with `code` and `state`; registered with the Google OAuth app",
+      ),
   })
   .strict()
   .meta({ id: 'StartGoogleConnectionBody' });
@@ -63,17 +65,23 @@ export const ChannelVideoSchema = z
   .meta({ id: 'ChannelVideo' });
 export type ChannelVideo = z.infer<typeof ChannelVideoSchema>;
 
-export const ChannelVideosPageSchema = z.object({ videos: z.array(ChannelVideoSchema), nextPageToken: z.string().nullable() }).meta({ id: 'ChannelVideosPage' });
+export const ChannelVideosPageSchema = z
+  .object({ videos: z.array(ChannelVideoSchema), nextPageToken: z.string().nullable() })
+  .meta({ id: 'ChannelVideosPage' });
 
 export const UpdateConnectionBodySchema = z
   .object({
-    autoExport: VideoExportRequestSchema.nullable().describe('export every finished import to Drive in these formats (user_preferences); null turns it off'),
+    autoExport: VideoExportRequestSchema.nullable().describe(
+      'export every finished import to Drive in these formats (user_preferences); null turns it off',
+    ),
   })
   .strict()
   .meta({ id: 'UpdateConnectionBody' });
 
 export const VideoExportBodySchema = VideoExportRequestSchema.extend({
-  contentTypes: withoutRepeats(z.array(ContentTypeKeySchema).min(1).max(50), 'contentTypes').optional().describe("default: every content type the video has"),
+  contentTypes: withoutRepeats(z.array(ContentTypeKeySchema).min(1).max(50), 'contentTypes')
+    .optional()
+    .describe('default: every content type the video has'),
 })
   .strict()
   .meta({ id: 'VideoExportBody' });

@@ -19,7 +19,9 @@ export const PostStatusSchema = z.enum(POST_STATUSES);
 export type PostStatus = z.infer<typeof PostStatusSchema>;
 
 /** ISO 8601 with an explicit offset (`Z` or `+02:00`): a bare local time is ambiguous across zones. */
-export const OffsetDateTimeSchema = z.iso.datetime({ offset: true }).describe('ISO 8601 date-time with an offset, e.g. 2026-03-08T09:00:00-05:00');
+export const OffsetDateTimeSchema = z.iso
+  .datetime({ offset: true })
+  .describe('ISO 8601 date-time with an offset, e.g. 2026-03-08T09:00:00-05:00');
 
 /** An IANA zone name the runtime's Intl data knows (America/New_York, Europe/Berlin, UTC). */
 export const TimezoneSchema = z
@@ -44,7 +46,14 @@ export const ConnectSocialAccountBodySchema = z
     accessToken: z.string().min(1).max(4096),
     refreshToken: z.string().min(1).max(4096).optional(),
     tokenExpiresAt: OffsetDateTimeSchema.optional(),
-    platformUserId: z.string().min(1).max(255).optional().describe('Instagram user id, Facebook page id, X user id (numeric); LinkedIn author URN (a bare member id becomes urn:li:person:<id>); YouTube channel id (UC…); TikTok needs none. Other shapes are refused with 422'),
+    platformUserId: z
+      .string()
+      .min(1)
+      .max(255)
+      .optional()
+      .describe(
+        'Instagram user id, Facebook page id, X user id (numeric); LinkedIn author URN (a bare member id becomes urn:li:person:<id>); YouTube channel id (UC…); TikTok needs none. Other shapes are refused with 422',
+      ),
     username: z.string().min(1).max(255).optional(),
   })
   .strict();
@@ -52,7 +61,10 @@ export type ConnectSocialAccountBody = z.infer<typeof ConnectSocialAccountBodySc
 
 /** What each platform's account id looks like; a connect with any other id would fail every post at the platform. */
 const PLATFORM_USER_ID_FORMATS: Partial<Record<PostPlatform, { pattern: RegExp; expected: string }>> = {
-  linkedin: { pattern: /^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$/, expected: 'an author URN (urn:li:person:<id> or urn:li:organization:<id>) or a member id' },
+  linkedin: {
+    pattern: /^urn:li:(person|organization):[A-Za-z0-9_-]{1,100}$/,
+    expected: 'an author URN (urn:li:person:<id> or urn:li:organization:<id>) or a member id',
+  },
   x: { pattern: /^\d{1,19}$/, expected: 'a numeric X user id' },
   facebook: { pattern: /^\d{1,20}$/, expected: 'a numeric Facebook page id' },
   instagram: { pattern: /^\d{1,20}$/, expected: 'a numeric Instagram business account id' },
@@ -81,7 +93,9 @@ export const StartSocialOAuthBodySchema = z
     redirectUri: z
       .url({ protocol: /^https?$/, error: 'an http(s) URL' })
       .max(2048)
-      .describe("your page the platform's consent screen sends the browser back to, with `code` and `state`; it must be registered with the platform's OAuth app"),
+      .describe(
+        "your page the platform's consent screen sends the browser back to, with `code` and `state`; it must be registered with the platform's OAuth app",
+      ),
   })
   .strict();
 
@@ -119,28 +133,39 @@ export const CreatePostBodySchema = z
   .object({
     socialAccountId: z.uuid(),
     caption: z.string().max(100_000),
-    hashtags: z.array(z.string().regex(HASHTAG, 'a hashtag: letters, digits, underscore').meta({ pattern: HASHTAG.source })).max(100).optional(),
-    mentions: z.array(z.string().regex(/^@?[A-Za-z0-9_.]{1,100}$/, 'a handle: letters, digits, underscore, dot')).max(50).optional(),
+    hashtags: z
+      .array(z.string().regex(HASHTAG, 'a hashtag: letters, digits, underscore').meta({ pattern: HASHTAG.source }))
+      .max(100)
+      .optional(),
+    mentions: z
+      .array(z.string().regex(/^@?[A-Za-z0-9_.]{1,100}$/, 'a handle: letters, digits, underscore, dot'))
+      .max(50)
+      .optional(),
     mediaUrls: z.array(MediaUrlSchema).min(1).max(35).optional(),
     clipId: z.uuid().optional().describe('a rendered clip whose 9:16 (else 16:9) file is posted'),
     mediaType: MediaTypeSchema,
     scheduledAt: OffsetDateTimeSchema.optional(),
-    slot: z.literal('next').optional().describe("the next free slot of the posting schedule (PUT /v1/posting-schedule) in its time zone"),
+    slot: z.literal('next').optional().describe('the next free slot of the posting schedule (PUT /v1/posting-schedule) in its time zone'),
     needsApproval: z.boolean().optional(),
     platformOptions: z.record(z.string(), z.unknown()).optional(),
   })
   .strict()
-  .refine((b) => (b.scheduledAt === undefined) !== (b.slot === undefined), { message: 'give exactly one of scheduledAt and slot', path: ['scheduledAt'] })
+  .refine((b) => (b.scheduledAt === undefined) !== (b.slot === undefined), {
+    message: 'give exactly one of scheduledAt and slot',
+    path: ['scheduledAt'],
+  })
   .refine((b) => !(b.mediaUrls && b.clipId), { message: 'give mediaUrls or clipId, not both', path: ['clipId'] })
   .meta({ ...exactlyOneOf('scheduledAt', 'slot'), not: { required: ['mediaUrls', 'clipId'] } });
 export type CreatePostBody = z.infer<typeof CreatePostBodySchema>;
 
 export const ReschedulePostBodySchema = z.object({ scheduledAt: OffsetDateTimeSchema }).strict();
 export const RejectPostBodySchema = z.object({ reason: nonBlankText(1000) }).strict();
-export const PostCalendarQuerySchema = z.object({ from: OffsetDateTimeSchema, to: OffsetDateTimeSchema }).refine((q) => Date.parse(q.from) < Date.parse(q.to), {
-  message: 'from must be before to',
-  path: ['to'],
-});
+export const PostCalendarQuerySchema = z
+  .object({ from: OffsetDateTimeSchema, to: OffsetDateTimeSchema })
+  .refine((q) => Date.parse(q.from) < Date.parse(q.to), {
+    message: 'from must be before to',
+    path: ['to'],
+  });
 
 export const PostMetricsViewSchema = z.object({
   checkpoint: z.string().nullable(),
@@ -262,9 +287,17 @@ export interface PlatformLimits {
 
 /** The platforms' published limits (Instagram Graph API, TikTok Content Posting API, LinkedIn Posts API, X API v2, Facebook Pages). */
 export const PLATFORM_LIMITS: Record<PostPlatform, PlatformLimits> = {
-  instagram: { captionChars: 2200, hashtags: 30, media: { image: { min: 1, max: 1 }, video: { min: 1, max: 1 }, carousel: { min: 2, max: 10 } } },
+  instagram: {
+    captionChars: 2200,
+    hashtags: 30,
+    media: { image: { min: 1, max: 1 }, video: { min: 1, max: 1 }, carousel: { min: 2, max: 10 } },
+  },
   facebook: { captionChars: 63_206, hashtags: 30, media: { image: { min: 1, max: 1 }, video: { min: 1, max: 1 } } },
-  tiktok: { captionChars: 2200, hashtags: 30, media: { video: { min: 1, max: 1 }, image: { min: 1, max: 1 }, carousel: { min: 2, max: 35 } } },
+  tiktok: {
+    captionChars: 2200,
+    hashtags: 30,
+    media: { video: { min: 1, max: 1 }, image: { min: 1, max: 1 }, carousel: { min: 2, max: 35 } },
+  },
   linkedin: { captionChars: 3000, hashtags: 30, media: { image: { min: 0, max: 1 }, video: { min: 0, max: 1 } } },
   x: { captionChars: 280, hashtags: 10, urlChars: 23, mediaInText: true, media: { image: { min: 0, max: 4 }, video: { min: 0, max: 1 } } },
   // The caption becomes the video's description (5000 characters); over 15 hashtags YouTube ignores them all.
@@ -283,7 +316,11 @@ export const YoutubePostOptionsSchema = z
       .optional()
       .describe('default: the first line of the caption, cut to 100 characters'),
     privacyStatus: z.enum(['public', 'unlisted', 'private']).optional().describe('default public'),
-    categoryId: z.string().regex(/^\d{1,3}$/, 'a YouTube video category id').optional().describe('default 22 (People & Blogs)'),
+    categoryId: z
+      .string()
+      .regex(/^\d{1,3}$/, 'a YouTube video category id')
+      .optional()
+      .describe('default 22 (People & Blogs)'),
     madeForKids: z.boolean().optional(),
   })
   .strict();
@@ -311,7 +348,14 @@ export interface LimitViolation {
 /** Every way the post breaks the platform's limits, each naming the request field to fix. */
 export function checkPlatformLimits(
   platform: PostPlatform,
-  post: { caption: string; hashtags?: string[]; mentions?: string[]; mediaType: MediaType; mediaUrls: string[]; platformOptions?: Record<string, unknown> },
+  post: {
+    caption: string;
+    hashtags?: string[];
+    mentions?: string[];
+    mediaType: MediaType;
+    mediaUrls: string[];
+    platformOptions?: Record<string, unknown>;
+  },
 ): LimitViolation[] {
   const limits = PLATFORM_LIMITS[platform];
   const violations: LimitViolation[] = [];
@@ -320,8 +364,12 @@ export function checkPlatformLimits(
   let length = [...text].length;
   if (limits.mediaInText) length += post.mediaUrls.length * ((limits.urlChars ?? 0) + 1);
   if (length > limits.captionChars)
-    violations.push({ field: 'caption', message: `${platform} allows ${limits.captionChars} characters; this post has ${length} (caption, hashtags, mentions${limits.mediaInText ? ' and media links' : ''})` });
-  if ((post.hashtags?.length ?? 0) > limits.hashtags) violations.push({ field: 'hashtags', message: `${platform} allows at most ${limits.hashtags} hashtags` });
+    violations.push({
+      field: 'caption',
+      message: `${platform} allows ${limits.captionChars} characters; this post has ${length} (caption, hashtags, mentions${limits.mediaInText ? ' and media links' : ''})`,
+    });
+  if ((post.hashtags?.length ?? 0) > limits.hashtags)
+    violations.push({ field: 'hashtags', message: `${platform} allows at most ${limits.hashtags} hashtags` });
   const media = limits.media[post.mediaType];
   if (!media) violations.push({ field: 'mediaType', message: `${platform} does not support ${post.mediaType} posts` });
   else if (post.mediaUrls.length < media.min || post.mediaUrls.length > media.max)
@@ -332,8 +380,10 @@ export function checkPlatformLimits(
   if (platform === 'youtube') {
     const options = YoutubePostOptionsSchema.safeParse(post.platformOptions ?? {});
     if (!options.success)
-      for (const issue of options.error.issues) violations.push({ field: ['platformOptions', ...issue.path.map(String)].join('.'), message: issue.message });
-    else if (!youtubeTitle(text, options.data)) violations.push({ field: 'caption', message: 'a YouTube video needs a title: write a caption or set platformOptions.title' });
+      for (const issue of options.error.issues)
+        violations.push({ field: ['platformOptions', ...issue.path.map(String)].join('.'), message: issue.message });
+    else if (!youtubeTitle(text, options.data))
+      violations.push({ field: 'caption', message: 'a YouTube video needs a title: write a caption or set platformOptions.title' });
   }
   return violations;
 }

@@ -24,7 +24,10 @@ export const SuppliedTranscriptSchema = z
   .object({
     content: nonBlankText(MAX_SUPPLIED_TRANSCRIPT_CHARS),
     format: z.enum(['srt', 'vtt', 'text']).optional().describe('detected when omitted'),
-    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/).optional(),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$/)
+      .optional(),
   })
   .strict();
 export type SuppliedTranscript = z.infer<typeof SuppliedTranscriptSchema>;

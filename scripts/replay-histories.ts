@@ -12,7 +12,9 @@ const HISTORY_DIR = resolve(__dirname, '../test/replay/histories');
 
 runMain(async () => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json')).sort();
+  const files = readdirSync(HISTORY_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
   const workflowBundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') });
   for (const file of files) {
     const history: unknown = JSON.parse(readFileSync(join(HISTORY_DIR, file), 'utf8'));

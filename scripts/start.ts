@@ -50,7 +50,11 @@ async function main(): Promise<void> {
     if (temporal.pid) watchdog.guard(temporal.pid, 'SIGTERM');
     const sandboxes = await startSandboxes(config);
     stops.push(() => sandboxes.stop());
-    const platform = await startPlatform(config, { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls }, logger);
+    const platform = await startPlatform(
+      config,
+      { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls },
+      logger,
+    );
     stops.push(() => platform.stop());
 
     const manifest = {

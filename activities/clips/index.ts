@@ -16,17 +16,20 @@ import {
 } from '../../db/repositories/clips';
 import { getPlanForUser } from '../../db/repositories/plans';
 import { MOMENT_SYSTEM_PROMPT, momentPrompt, parseMomentAnswer, resolveMoments, wordsFromSegments, type TimedSegment } from './moments';
-import { createMediaToolkit, MediaAbortError, MediaError, toSrt, toWebVtt, wordsInWindow, type CaptionWord, type MediaInfo, type MediaToolkit } from '../../lib/media';
+import {
+  createMediaToolkit,
+  MediaAbortError,
+  MediaError,
+  toSrt,
+  toWebVtt,
+  wordsInWindow,
+  type CaptionWord,
+  type MediaInfo,
+  type MediaToolkit,
+} from '../../lib/media';
 import { MediaNotFoundError, type MediaStore } from '../../lib/media/store';
 import { segmentsToText } from '../../lib/transcript';
-import type {
-  ClipAspectRatio,
-  ClipSource,
-  PickMomentsInput,
-  PlannedClip,
-  RenderClipInput,
-  RenderedClip,
-} from '../../schemas/clips';
+import type { ClipAspectRatio, ClipSource, PickMomentsInput, PlannedClip, RenderClipInput, RenderedClip } from '../../schemas/clips';
 import type { ActivityDeps } from '../deps';
 import { FailureType } from '../../schemas/failures';
 import { heartbeating, nonRetryable } from '../common';
@@ -44,7 +47,9 @@ const ratioSlug = (ratio: ClipAspectRatio) => ratio.replace(':', 'x');
 
 function timedSegments(video: ClipSourceVideo): TimedSegment[] {
   const segments = video.transcript_segments;
-  return Array.isArray(segments) ? (segments as TimedSegment[]).filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && typeof s.text === 'string') : [];
+  return Array.isArray(segments)
+    ? (segments as TimedSegment[]).filter((s) => Number.isFinite(s.start) && Number.isFinite(s.end) && typeof s.text === 'string')
+    : [];
 }
 
 /** Word timings of the video's transcript; without them there is nothing to cut by or caption with. */
@@ -96,7 +101,12 @@ export function createClipActivities(deps: ActivityDeps) {
     async pickClipMoments(input: PickMomentsInput): Promise<PlannedClip[]> {
       const video = await requireVideo(input.videoId);
       const words = transcriptWords(video);
-      const request = { count: input.count, minSeconds: input.minSeconds, maxSeconds: input.maxSeconds, durationSeconds: input.durationSeconds };
+      const request = {
+        count: input.count,
+        minSeconds: input.minSeconds,
+        maxSeconds: input.maxSeconds,
+        durationSeconds: input.durationSeconds,
+      };
       const runId = runIdOf();
       const answer = await providers.anthropic.generate({
         system: MOMENT_SYSTEM_PROMPT,
@@ -108,7 +118,10 @@ export function createClipActivities(deps: ActivityDeps) {
       });
       const moments = resolveMoments(parseMomentAnswer(answer.text), words, request);
       if (moments.length === 0) {
-        throw nonRetryable(`no moment of ${input.minSeconds}–${input.maxSeconds} s could be found in the transcript`, FailureType.NoClipMoments);
+        throw nonRetryable(
+          `no moment of ${input.minSeconds}–${input.maxSeconds} s could be found in the transcript`,
+          FailureType.NoClipMoments,
+        );
       }
       const rows = await db.transaction().execute((tx) =>
         upsertPlannedClips(
@@ -261,12 +274,18 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
             const primary = input.aspectRatios[0]!;
             const rendered = localFiles.get(primary) ?? (await mediaStore.localCopy({ url: fileUrls[primary] }, dir, signal));
             report({ clipIndex: clip.clip_index, stage: 'thumbnail' });
-            const frame = await toolkit().extractFrame({ input: rendered, output: join(dir, 'thumbnail.jpg'), atSeconds: Math.min(1, duration / 2) }, { signal });
+            const frame = await toolkit().extractFrame(
+              { input: rendered, output: join(dir, 'thumbnail.jpg'), atSeconds: Math.min(1, duration / 2) },
+              { signal },
+            );
             const thumbnail = await mediaStore.put(`clips/${clip.id}/thumbnail.jpg`, frame.path, 'image');
 
             const srt = toSrt(words);
             const vtt = toWebVtt(words);
-            const [srtFile, vttFile] = await Promise.all([writeText(join(dir, 'captions.en.srt'), srt), writeText(join(dir, 'captions.en.vtt'), vtt)]);
+            const [srtFile, vttFile] = await Promise.all([
+              writeText(join(dir, 'captions.en.srt'), srt),
+              writeText(join(dir, 'captions.en.vtt'), vtt),
+            ]);
             const [srtStored, vttStored] = await Promise.all([
               mediaStore.put(`clips/${clip.id}/captions.en.srt`, srtFile, 'raw'),
               mediaStore.put(`clips/${clip.id}/captions.en.vtt`, vttFile, 'raw'),

@@ -162,7 +162,8 @@ function chooseEnd(words: CaptionWord[], first: number, quotedEnd: number | unde
   const candidates: number[] = [];
   for (let j = first; j < words.length && (words[j]?.end ?? Infinity) <= limit; j++) if (fits(j)) candidates.push(j);
   if (candidates.length === 0) return undefined;
-  const target = quotedEnd !== undefined && quotedEnd >= first ? (words[quotedEnd]?.end ?? 0) : start + (request.minSeconds + request.maxSeconds) / 2;
+  const target =
+    quotedEnd !== undefined && quotedEnd >= first ? (words[quotedEnd]?.end ?? 0) : start + (request.minSeconds + request.maxSeconds) / 2;
   const sentenceEnds = candidates.filter((j) => SENTENCE_END.test(words[j]?.text ?? ''));
   const pool = sentenceEnds.length > 0 ? sentenceEnds : candidates;
   return pool.reduce((best, j) => (Math.abs((words[j]?.end ?? 0) - target) < Math.abs((words[best]?.end ?? 0) - target) ? j : best));
@@ -183,7 +184,11 @@ const cleanTopics = (topics: unknown[]) =>
  * quote is not in the transcript, that cannot fit, or that mostly overlap an earlier clip are
  * dropped; at most `count` are kept, in the model's order of preference.
  */
-export function resolveMoments(candidates: readonly MomentCandidate[], words: readonly CaptionWord[], request: MomentRequest): ClipMoment[] {
+export function resolveMoments(
+  candidates: readonly MomentCandidate[],
+  words: readonly CaptionWord[],
+  request: MomentRequest,
+): ClipMoment[] {
   const list = [...words];
   const keys = list.map((w) => normalize(w.text));
   const chosen: ClipMoment[] = [];

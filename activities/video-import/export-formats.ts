@@ -27,7 +27,8 @@ export const EXPORT_MIME_TYPES: Record<ExportFormat, string> = {
   pdf: 'application/pdf',
 };
 
-type Block = { kind: 'heading'; level: number; text: string } | { kind: 'item'; marker: string; text: string } | { kind: 'paragraph'; text: string };
+type Block =
+  { kind: 'heading'; level: number; text: string } | { kind: 'item'; marker: string; text: string } | { kind: 'paragraph'; text: string };
 
 /** Strips inline markdown (emphasis, code, links) that would otherwise show as literal characters. */
 function plainInline(text: string): string {
@@ -69,7 +70,10 @@ function renderText(doc: ExportDocument): string {
     else if (block.kind === 'item') lines.push(`${block.marker === '•' ? '-' : block.marker} ${block.text}`);
     else lines.push(block.text, '');
   }
-  return `${lines.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${lines
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 // ---- docx ----------------------------------------------------------------------------------
@@ -81,13 +85,7 @@ const xmlAllowed = (ch: string) => {
 };
 
 const xmlEscape = (s: string) =>
-  [...s]
-    .filter(xmlAllowed)
-    .join('')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+  [...s].filter(xmlAllowed).join('').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const W_NS = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 
@@ -119,9 +117,24 @@ const DOCX_STYLES =
   '<w:docDefaults><w:rPrDefault><w:rPr><w:rFonts w:ascii="Calibri" w:hAnsi="Calibri" w:cs="Calibri"/><w:sz w:val="22"/></w:rPr></w:rPrDefault><w:pPrDefault><w:pPr><w:spacing w:after="160" w:line="276" w:lineRule="auto"/></w:pPr></w:pPrDefault></w:docDefaults>' +
   '<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/></w:style>' +
   style('Title', 'Title', '<w:b/><w:sz w:val="40"/>', '<w:spacing w:after="240"/>') +
-  style('Heading1', 'heading 1', '<w:b/><w:sz w:val="32"/>', '<w:keepNext/><w:spacing w:before="240" w:after="120"/><w:outlineLvl w:val="0"/>') +
-  style('Heading2', 'heading 2', '<w:b/><w:sz w:val="26"/>', '<w:keepNext/><w:spacing w:before="200" w:after="80"/><w:outlineLvl w:val="1"/>') +
-  style('ListItem', 'List Paragraph', '', '<w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs><w:spacing w:after="60"/><w:ind w:left="720" w:hanging="360"/>') +
+  style(
+    'Heading1',
+    'heading 1',
+    '<w:b/><w:sz w:val="32"/>',
+    '<w:keepNext/><w:spacing w:before="240" w:after="120"/><w:outlineLvl w:val="0"/>',
+  ) +
+  style(
+    'Heading2',
+    'heading 2',
+    '<w:b/><w:sz w:val="26"/>',
+    '<w:keepNext/><w:spacing w:before="200" w:after="80"/><w:outlineLvl w:val="1"/>',
+  ) +
+  style(
+    'ListItem',
+    'List Paragraph',
+    '',
+    '<w:tabs><w:tab w:val="left" w:pos="720"/></w:tabs><w:spacing w:after="60"/><w:ind w:left="720" w:hanging="360"/>',
+  ) +
   '</w:styles>';
 
 const DOCX_CONTENT_TYPES =
@@ -211,12 +224,24 @@ function renderDocx(doc: ExportDocument): Buffer {
 
 /** Helvetica advance widths (1/1000 em) for ASCII 32-126, from the standard Adobe font metrics. */
 const HELVETICA_WIDTHS = [
-  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611,
-  778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556,
-  556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+  278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278,
+  278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778, 667, 778, 722, 667, 611, 722,
+  667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556, 556,
+  556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 ];
 /** Typographic characters outside Latin-1 that WinAnsiEncoding places in 0x80-0x9f. */
-const WIN_ANSI_EXTRA: Record<string, number> = { '€': 0x80, '…': 0x85, '‘': 0x91, '’': 0x92, '“': 0x93, '”': 0x94, '•': 0x95, '–': 0x96, '—': 0x97, '™': 0x99 };
+const WIN_ANSI_EXTRA: Record<string, number> = {
+  '€': 0x80,
+  '…': 0x85,
+  '‘': 0x91,
+  '’': 0x92,
+  '“': 0x93,
+  '”': 0x94,
+  '•': 0x95,
+  '–': 0x96,
+  '—': 0x97,
+  '™': 0x99,
+};
 
 /** A string as WinAnsi byte codes; characters the standard fonts cannot show become '?'. */
 function winAnsi(text: string): number[] {
@@ -280,7 +305,9 @@ function renderPdf(doc: ExportDocument): Buffer {
         y = PAGE.height - PAGE.margin;
       }
       y -= size * 1.3;
-      pages[pages.length - 1]!.push(`BT /${bold ? 'F2' : 'F1'} ${size} Tf ${PAGE.margin + indent} ${y.toFixed(1)} Td ${pdfString(line)} Tj ET`);
+      pages[pages.length - 1]!.push(
+        `BT /${bold ? 'F2' : 'F1'} ${size} Tf ${PAGE.margin + indent} ${y.toFixed(1)} Td ${pdfString(line)} Tj ET`,
+      );
     }
     y -= spaceAfter;
   };
@@ -299,7 +326,8 @@ function renderPdf(doc: ExportDocument): Buffer {
   objects[4] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>';
   pages.forEach((ops, i) => {
     const stream = ops.join('\n');
-    objects[pageIds[i]!] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${PAGE.width} ${PAGE.height}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents ${pageIds[i]! + 1} 0 R >>`;
+    objects[pageIds[i]!] =
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${PAGE.width} ${PAGE.height}] /Resources << /Font << /F1 3 0 R /F2 4 0 R >> >> /Contents ${pageIds[i]! + 1} 0 R >>`;
     objects[pageIds[i]! + 1] = `<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`;
   });
   objects.push(`<< /Title ${pdfString(winAnsi(doc.title))} /Producer (creator-jobs-platform) >>`);

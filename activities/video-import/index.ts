@@ -63,9 +63,10 @@ export const DEFAULT_MAX_TRANSCRIPT_CHARS = 400_000;
 const CONDENSE_SYSTEM =
   'You condense one section of a video transcript into faithful, dense notes for a writer who will not see the transcript. Keep every concrete claim, number, name, example, step and memorable quote; drop filler and repetition. Never add facts.';
 
-
-
-function videoMetadata(video: Pick<Video, 'metadata'>): { supplied_transcript?: { content: string; format?: 'srt' | 'vtt' | 'text'; language?: string }; transcript_digest?: string } {
+function videoMetadata(video: Pick<Video, 'metadata'>): {
+  supplied_transcript?: { content: string; format?: 'srt' | 'vtt' | 'text'; language?: string };
+  transcript_digest?: string;
+} {
   return video.metadata;
 }
 
@@ -118,7 +119,10 @@ const currentRunId = (): string | null => Context.current().info.workflowExecuti
 const sanitizeName = (name: string) =>
   [...name]
     .map((ch) => (ch.charCodeAt(0) < 32 || '\\/:*?"<>|'.includes(ch) ? ' ' : ch))
-    .join('').replace(/\s+/g, ' ').trim().slice(0, 120) || 'untitled';
+    .join('')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 120) || 'untitled';
 
 /** YouTube import → AI content activities; each is idempotent (safe to retry after a crash at any point). */
 export function createVideoImportActivities(deps: VideoImportActivityDeps) {
@@ -182,9 +186,15 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
     async reserveVideoQuota(input: { videoId: string; userId: string; reserved?: boolean }): Promise<QuotaReservation> {
       try {
         const { quota, plan } = input.reserved ? await heldVideoQuota(db, input.videoId) : await reserveVideoQuota(db, input.videoId);
-        return { gate: quota.gate, plan: plan.slug, allowedContentTypes: await importableContentTypes(db, plan), maxDurationSeconds: plan.features.maxVideoDurationSeconds };
+        return {
+          gate: quota.gate,
+          plan: plan.slug,
+          allowedContentTypes: await importableContentTypes(db, plan),
+          maxDurationSeconds: plan.features.maxVideoDurationSeconds,
+        };
       } catch (err) {
-        if (err instanceof VideoQuotaExceededError || err instanceof VideoQuotaNotHeldError) throw nonRetryable(err.message, FailureType.QuotaExceeded);
+        if (err instanceof VideoQuotaExceededError || err instanceof VideoQuotaNotHeldError)
+          throw nonRetryable(err.message, FailureType.QuotaExceeded);
         throw err;
       }
     },
@@ -207,7 +217,10 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       if (!video.youtube_video_id) throw nonRetryable(`video ${input.videoId} is not a YouTube video`, FailureType.InvalidInput);
       const meta = await providers.youtube.getVideo(video.youtube_video_id);
       if (meta.liveBroadcastContent !== 'none') {
-        throw nonRetryable(`YouTube video ${meta.id} is a ${meta.liveBroadcastContent} broadcast; import it once the stream has ended`, FailureType.InvalidInput);
+        throw nonRetryable(
+          `YouTube video ${meta.id} is a ${meta.liveBroadcastContent} broadcast; import it once the stream has ended`,
+          FailureType.InvalidInput,
+        );
       }
       if (meta.durationSeconds > input.maxDurationSeconds) {
         throw nonRetryable(
@@ -234,7 +247,10 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
     },
 
     /** The transcript chain (owner's captions, else the supplied transcript) into the videos row; TranscriptUnavailable when neither exists. */
-    async fetchVideoTranscript(input: { videoId: string; userId: string }): Promise<{ source: string; characters: number; needsCondensing: boolean }> {
+    async fetchVideoTranscript(input: {
+      videoId: string;
+      userId: string;
+    }): Promise<{ source: string; characters: number; needsCondensing: boolean }> {
       const video = await requireVideo(input.videoId);
       const stored = (source: string, characters: number) => ({ source, characters, needsCondensing: characters > maxTranscriptChars });
       if (video.transcript) return stored(video.transcript_source ?? 'manual', video.transcript.length);
@@ -246,7 +262,12 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
         supplied,
       });
       const source = storedTranscriptSource(transcript, supplied?.format);
-      await saveVideoTranscript(db, input.videoId, { text: transcript.text, source, segments: transcript.segments, language: video.language ?? transcript.language });
+      await saveVideoTranscript(db, input.videoId, {
+        text: transcript.text,
+        source,
+        segments: transcript.segments,
+        language: video.language ?? transcript.language,
+      });
       return stored(source, transcript.text.length);
     },
 
@@ -270,7 +291,12 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       const contentType = await findActiveContentType(db, input.contentType);
       if (!contentType) throw nonRetryable(`unknown content type ${input.contentType}`, FailureType.InvalidInput);
       const written = () => findContentVersion(db, input.videoId, contentType.id, input.version);
-      const done = (row: WrittenContent): GeneratedContent => ({ contentId: row.id, contentType: input.contentType, version: input.version, tokensUsed: row.tokens_used ?? 0 });
+      const done = (row: WrittenContent): GeneratedContent => ({
+        contentId: row.id,
+        contentType: input.contentType,
+        version: input.version,
+        tokensUsed: row.tokens_used ?? 0,
+      });
       const existing = await written();
       if (existing) return done(existing);
 
@@ -291,7 +317,9 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           prompt: fillPromptTemplate(prompt.userPromptTemplate, {
             title: video.title ?? '',
             channel: video.channel_title ?? '',
-            transcript: videoMetadata(video).transcript_digest ?? transcriptForPrompt(video.transcript, video.transcript_segments as Array<{ start: number; text: string }> | null),
+            transcript:
+              videoMetadata(video).transcript_digest ??
+              transcriptForPrompt(video.transcript, video.transcript_segments as Array<{ start: number; text: string }> | null),
             instructions: input.instructions,
           }),
           maxTokens: prompt.maxTokens,
@@ -300,7 +328,13 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           operation: `content.${input.contentType}`,
         });
         const result = await heartbeating(() => unlessCancelled(generation));
-        generated = { content: result.text, provider: 'anthropic', model: result.model, promptId: prompt.id, tokens: result.usage.inputTokens + result.usage.outputTokens };
+        generated = {
+          content: result.text,
+          provider: 'anthropic',
+          model: result.model,
+          promptId: prompt.id,
+          tokens: result.usage.inputTokens + result.usage.outputTokens,
+        };
       }
       const completedAt = new Date();
       const inserted = await insertVideoContent(db, {
@@ -336,11 +370,22 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
      * per item and format (retry_count counts attempts); completed uploads are never repeated.
      * Revoked authorization fails the uploads with the reason and keeps the content.
      */
-    async exportVideoContent(input: { videoId: string; userId: string; contentIds: string[]; formats: ExportFormat[] }): Promise<ExportOutcome> {
+    async exportVideoContent(input: {
+      videoId: string;
+      userId: string;
+      contentIds: string[];
+      formats: ExportFormat[];
+    }): Promise<ExportOutcome> {
       const ctx = Context.current();
       const total = input.contentIds.length * input.formats.length;
       const credential = await findDriveCredential(db, input.userId);
-      const unusable = !credential ? 'Google Drive is not connected' : credential.status !== 'active' ? `the Google Drive connection is ${credential.status}; reconnect it` : !deps.secrets ? 'stored tokens cannot be opened (no encryption key configured)' : undefined;
+      const unusable = !credential
+        ? 'Google Drive is not connected'
+        : credential.status !== 'active'
+          ? `the Google Drive connection is ${credential.status}; reconnect it`
+          : !deps.secrets
+            ? 'stored tokens cannot be opened (no encryption key configured)'
+            : undefined;
       if (!credential || unusable || !deps.secrets) return { status: 'skipped', uploaded: 0, failed: total, reason: unusable };
 
       const video = await requireVideo(input.videoId);
@@ -409,7 +454,13 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
             body: file.data,
             idempotencyKey: `video_content:${item.id}:${format}`,
           });
-          await completeDriveUpload(db, claimed.id, { cloudFileId: uploaded.id, cloudFileUrl: uploaded.webViewLink, folderId: folder.id, folderPath: folder.path, sizeBytes: file.data.length });
+          await completeDriveUpload(db, claimed.id, {
+            cloudFileId: uploaded.id,
+            cloudFileUrl: uploaded.webViewLink,
+            folderId: folder.id,
+            folderPath: folder.path,
+            sizeBytes: file.data.length,
+          });
         } catch (err) {
           const message = (err as Error).message;
           if (isAuthFailure(err)) {
@@ -430,7 +481,12 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       const uploaded = await countCompletedDriveUploads(db, input.contentIds, input.formats);
       const failed = total - uploaded;
       if (failed > 0) logger.warn({ videoId: input.videoId, failed, reason: failedReason }, 'Drive export incomplete');
-      return { status: failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial', uploaded, failed, ...(failedReason ? { reason: failedReason } : {}) };
+      return {
+        status: failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial',
+        uploaded,
+        failed,
+        ...(failedReason ? { reason: failedReason } : {}),
+      };
     },
   };
 }

@@ -41,15 +41,13 @@ function router(deps: ApiDeps): Router {
           throw new HttpProblem(409, 'conflict', 'Conflict', 'a user with this email already exists');
         throw err;
       });
-    res
-      .status(201)
-      .json({
-        userId: created.user.id,
-        email: created.user.email,
-        plan: created.user.subscription_tier,
-        role: created.user.role,
-        apiKey: created.plaintext,
-      });
+    res.status(201).json({
+      userId: created.user.id,
+      email: created.user.email,
+      plan: created.user.subscription_tier,
+      role: created.user.role,
+      apiKey: created.plaintext,
+    });
   });
 
   return r;

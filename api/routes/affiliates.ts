@@ -190,7 +190,13 @@ function router(deps: ApiDeps): Router {
       referrerUrl: header(req, 'referer'),
       landingPage: tracking.to ?? null,
       deviceType: deviceTypeOf(req.header('user-agent')),
-      utm: { source: tracking.utm_source, medium: tracking.utm_medium, campaign: tracking.utm_campaign, term: tracking.utm_term, content: tracking.utm_content },
+      utm: {
+        source: tracking.utm_source,
+        medium: tracking.utm_medium,
+        campaign: tracking.utm_campaign,
+        term: tracking.utm_term,
+        content: tracking.utm_content,
+      },
     });
     // Readable by the sign-up page, which sends both back with POST /v1/referrals.
     // Secure whenever the visitor came over https (req.secure trusts X-Forwarded-Proto only from TRUST_PROXY hops).
@@ -227,7 +233,12 @@ function router(deps: ApiDeps): Router {
       clicks: stats.clicks,
       conversions: stats.conversions,
       referrals: stats.referrals,
-      totals: { pendingCents: stats.pendingCents, eligibleCents: stats.eligibleCents, paidCents: stats.paidCents, reversedCents: stats.reversedCents },
+      totals: {
+        pendingCents: stats.pendingCents,
+        eligibleCents: stats.eligibleCents,
+        paidCents: stats.paidCents,
+        reversedCents: stats.reversedCents,
+      },
       payouts: payouts.map(payoutView),
     });
   });
@@ -239,7 +250,9 @@ function router(deps: ApiDeps): Router {
 
   r.post('/v1/referrals', requireScope('billing'), async (req, res) => {
     const body = AttributeReferralBodySchema.parse(req.body ?? {});
-    const attribution = await db.transaction().execute((tx) => attributeReferral(tx, { userId: caller(res).userId, referralCode: body.referralCode, clickId: body.clickId }));
+    const attribution = await db
+      .transaction()
+      .execute((tx) => attributeReferral(tx, { userId: caller(res).userId, referralCode: body.referralCode, clickId: body.clickId }));
     switch (attribution.outcome) {
       case 'attributed':
         res.status(201).json(referralView(attribution.referral));
@@ -250,9 +263,16 @@ function router(deps: ApiDeps): Router {
       case 'unknown_code':
         throw notFound('referral code');
       case 'self_referral':
-        throw new HttpProblem(422, 'self-referral', 'Self Referral', 'you cannot be referred by your own code', { errors: [{ field: 'referralCode', message: 'your own code' }] });
+        throw new HttpProblem(422, 'self-referral', 'Self Referral', 'you cannot be referred by your own code', {
+          errors: [{ field: 'referralCode', message: 'your own code' }],
+        });
       case 'already_paying':
-        throw new HttpProblem(409, 'already-customer', 'Already A Customer', 'referrals are attributed at sign-up, before the first payment');
+        throw new HttpProblem(
+          409,
+          'already-customer',
+          'Already A Customer',
+          'referrals are attributed at sign-up, before the first payment',
+        );
     }
   });
 
@@ -302,14 +322,17 @@ function router(deps: ApiDeps): Router {
   return r;
 }
 
-const RunPayoutsResponseSchema = RunStartedSchema.extend({ period: z.string(), alreadyCompleted: z.boolean() }).meta({ id: 'PayoutRunStarted' });
+const RunPayoutsResponseSchema = RunStartedSchema.extend({ period: z.string(), alreadyCompleted: z.boolean() }).meta({
+  id: 'PayoutRunStarted',
+});
 
 function document(registry: OpenAPIRegistry): void {
   registry.registerPath({
     method: 'get',
     path: '/r/{code}',
     tags: ['Affiliates'],
-    summary: 'Tracking link: records the click (IP truncated and hashed) and redirects to the landing page with the code (?ref= and cookies)',
+    summary:
+      'Tracking link: records the click (IP truncated and hashed) and redirects to the landing page with the code (?ref= and cookies)',
     request: { params: ReferralCodeParamSchema, query: PublishedTrackingQuerySchema },
     responses: { '302': { description: 'Redirect to the landing page; an unknown code redirects without attribution' }, ...problems(400) },
   });

@@ -2,7 +2,13 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { countLiveApiKeysLocked, createApiKey, listApiKeys, revokeApiKey } from '../../db/repositories/api-keys';
 import type { ApiKey } from '../../db/types';
-import { ApiKeyListSchema, CreateApiKeyBodySchema, CreatedApiKeySchema, MAX_API_KEYS_PER_USER, type ApiKeySummary } from '../../schemas/api-keys';
+import {
+  ApiKeyListSchema,
+  CreateApiKeyBodySchema,
+  CreatedApiKeySchema,
+  MAX_API_KEYS_PER_USER,
+  type ApiKeySummary,
+} from '../../schemas/api-keys';
 import { UuidParamSchema } from '../../schemas/common';
 import { recordAudit } from '../audit';
 import { isoOrNull, isoTimestamp } from '../dates';
@@ -44,9 +50,15 @@ function router(deps: ApiDeps): Router {
     }
     const { key, plaintext } = await deps.db.transaction().execute(async (tx) => {
       if ((await countLiveApiKeysLocked(tx, auth.userId)) >= MAX_API_KEYS_PER_USER)
-        throw new HttpProblem(409, 'api-key-limit', 'Too Many API Keys', `a user holds at most ${MAX_API_KEYS_PER_USER} live keys: revoke one first`, {
-          limit: MAX_API_KEYS_PER_USER,
-        });
+        throw new HttpProblem(
+          409,
+          'api-key-limit',
+          'Too Many API Keys',
+          `a user holds at most ${MAX_API_KEYS_PER_USER} live keys: revoke one first`,
+          {
+            limit: MAX_API_KEYS_PER_USER,
+          },
+        );
       const created = await createApiKey(tx, { userId: auth.userId, name: body.name, scopes, expiresAt, rateLimit: body.rateLimit });
       await recordAudit(tx, req, {
         userId: auth.userId,

@@ -6,10 +6,22 @@ import { latestUserSubscription } from '../../db/repositories/billing';
 import { creditHistory, getCreditBalance } from '../../db/repositories/credits';
 import { findUser, getUserTier } from '../../db/repositories/users';
 import { AdminGrantBodySchema, AdminGrantViewSchema, type AdminGrantView } from '../../schemas/admin-grants';
-import { CreditsQuerySchema, CreditsViewSchema, SubscriptionViewSchema, type CreditsView, type PlanSlug, type SubscriptionView } from '../../schemas/billing';
+import {
+  CreditsQuerySchema,
+  CreditsViewSchema,
+  SubscriptionViewSchema,
+  type CreditsView,
+  type PlanSlug,
+  type SubscriptionView,
+} from '../../schemas/billing';
 import { UuidParamSchema } from '../../schemas/common';
 import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionWorkflowView } from '../../workflows/subscription/contract';
-import { adminGrantRun, adminGrantWorkflowId, revokeAdminGrantSignal, type AdminGrantWorkflowInput } from '../../workflows/admin-grant/contract';
+import {
+  adminGrantRun,
+  adminGrantWorkflowId,
+  revokeAdminGrantSignal,
+  type AdminGrantWorkflowInput,
+} from '../../workflows/admin-grant/contract';
 import { recordAudit } from '../audit';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
@@ -32,11 +44,13 @@ async function liveView(deps: ApiDeps, stripeSubscriptionId: string): Promise<Su
   }
 }
 
-const encodeCursor = (row: { created_at: Date; id: string }) => Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
+const encodeCursor = (row: { created_at: Date; id: string }) =>
+  Buffer.from(`${row.created_at.toISOString()}|${row.id}`).toString('base64url');
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) throw new HttpProblem(400, 'invalid-cursor', 'Invalid Cursor', 'the cursor is not one this API returned');
+  if (!id || Number.isNaN(createdAt.getTime()))
+    throw new HttpProblem(400, 'invalid-cursor', 'Invalid Cursor', 'the cursor is not one this API returned');
   return { createdAt, id };
 }
 
@@ -78,7 +92,9 @@ function router(deps: ApiDeps): Router {
             cancelAtPeriodEnd: sub?.cancelAtPeriodEnd ?? row.cancel_at_period_end,
           }
         : null,
-      dunning: live?.dunning ? { startedAt: live.dunning.startedAt, remindersSent: live.dunning.remindersSent, graceEndsAt: live.dunning.graceEndsAt } : null,
+      dunning: live?.dunning
+        ? { startedAt: live.dunning.startedAt, remindersSent: live.dunning.remindersSent, graceEndsAt: live.dunning.graceEndsAt }
+        : null,
     };
     res.json(body);
   });
@@ -122,7 +138,13 @@ function router(deps: ApiDeps): Router {
         reason: body.reason,
         expiresAt: body.expiresAt ? new Date(body.expiresAt) : null,
       });
-      await recordAudit(tx, req, { userId: admin.userId, action: 'admin_grant.create', entityType: 'admin_subscription_grant', entityId: row.id, newValues: { ...body, userId } });
+      await recordAudit(tx, req, {
+        userId: admin.userId,
+        action: 'admin_grant.create',
+        entityType: 'admin_subscription_grant',
+        entityId: row.id,
+        newValues: { ...body, userId },
+      });
       const input: AdminGrantWorkflowInput = { grantId: row.id, fallbackTier: user.subscription_tier as PlanSlug };
       await startRun(deps, adminGrantRun, { db: tx, workflowId: adminGrantWorkflowId(row.id), args: [input], userId });
       return row;
@@ -146,8 +168,19 @@ function router(deps: ApiDeps): Router {
     const grant = await findAdminGrant(deps.db, id);
     if (!grant) throw new HttpProblem(404, 'not-found', 'Not Found', `admin grant ${id} does not exist`);
     const input: AdminGrantWorkflowInput = { grantId: grant.id, fallbackTier: await getUserTier(deps.db, grant.user_id) };
-    await signalWithStartRun(deps, adminGrantRun, { workflowId: adminGrantWorkflowId(grant.id), args: [input], userId: grant.user_id, signal: revokeAdminGrantSignal, signalArgs: [] });
-    await recordAudit(deps.db, req, { userId: caller(res).userId, action: 'admin_grant.revoke', entityType: 'admin_subscription_grant', entityId: grant.id });
+    await signalWithStartRun(deps, adminGrantRun, {
+      workflowId: adminGrantWorkflowId(grant.id),
+      args: [input],
+      userId: grant.user_id,
+      signal: revokeAdminGrantSignal,
+      signalArgs: [],
+    });
+    await recordAudit(deps.db, req, {
+      userId: caller(res).userId,
+      action: 'admin_grant.revoke',
+      entityType: 'admin_subscription_grant',
+      entityId: grant.id,
+    });
     res.status(202).json(grantView(grant));
   });
 
@@ -176,7 +209,7 @@ function document(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/admin/users/{id}/grants',
     tags: ['Admin'],
-    summary: "Grant a user a tier or video limit (admin scope); its workflow ends it at expiresAt",
+    summary: 'Grant a user a tier or video limit (admin scope); its workflow ends it at expiresAt',
     security: bearer(),
     request: { params: UuidParamSchema, body: { required: true, content: { 'application/json': { schema: AdminGrantBodySchema } } } },
     responses: { '201': json(AdminGrantViewSchema, 'The grant, active'), ...problems(400, 401, 403, 404, 413, 415, 429) },

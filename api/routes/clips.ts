@@ -7,13 +7,7 @@ import { finished } from 'node:stream/promises';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import busboy from 'busboy';
 import { Router, type Request } from 'express';
-import {
-  findUserClip,
-  findUserClipSourceVideo,
-  listVideoClips,
-  reviewClip,
-  type ClipWithCaptions,
-} from '../../db/repositories/clips';
+import { findUserClip, findUserClipSourceVideo, listVideoClips, reviewClip, type ClipWithCaptions } from '../../db/repositories/clips';
 import type { UserPlan } from '../../db/repositories/plans';
 import {
   ClipListSchema,
@@ -73,7 +67,14 @@ function clipView(clip: ClipWithCaptions): ClipView {
     approvedAt: isoOrNull(clip.approved_at),
     rejectionReason: clip.rejection_reason,
     captions: clip.captions
-      ? { language: clip.captions.language, style: clip.captions.style, srt: clip.captions.srt, vtt: clip.captions.vtt, srtUrl: clip.captions.srt_url, vttUrl: clip.captions.vtt_url }
+      ? {
+          language: clip.captions.language,
+          style: clip.captions.style,
+          srt: clip.captions.srt,
+          vtt: clip.captions.vtt,
+          srtUrl: clip.captions.srt_url,
+          vttUrl: clip.captions.vtt_url,
+        }
       : null,
     createdAt: clip.created_at.toISOString(),
   };
@@ -123,11 +124,14 @@ function receiveUpload(req: Request, dir: string, plan: UserPlan): Promise<Recei
       received.file = { path, filename, mediaType };
     });
     parser.on('field', (name, value, info) => {
-      if (info.valueTruncated) problem ??= fieldProblem(413, 'field-too-large', 'Field Too Large', name, `at most ${MAX_TRANSCRIPT_BYTES} bytes`);
+      if (info.valueTruncated)
+        problem ??= fieldProblem(413, 'field-too-large', 'Field Too Large', name, `at most ${MAX_TRANSCRIPT_BYTES} bytes`);
       received.fields[name] = value;
     });
     parser.on('filesLimit', () => (problem ??= fieldProblem(400, 'validation', 'Validation failed', 'file', 'send one video per upload')));
-    parser.on('error', (err: Error) => reject(fieldProblem(400, 'validation', 'Validation failed', 'file', `malformed multipart body: ${err.message}`)));
+    parser.on('error', (err: Error) =>
+      reject(fieldProblem(400, 'validation', 'Validation failed', 'file', `malformed multipart body: ${err.message}`)),
+    );
     parser.on('close', () => {
       Promise.all(writes).then(() => (problem ? reject(problem) : resolve(received)), reject);
     });
@@ -142,17 +146,30 @@ function uploadRouter(deps: ApiDeps): Router {
 
   r.post('/v1/videos/upload', requireScope('runs:write'), async (req, res) => {
     if (!req.is('multipart/form-data')) {
-      throw new HttpProblem(415, 'unsupported-media-type', 'Unsupported Media Type', 'send the video as multipart/form-data with a `file` field');
+      throw new HttpProblem(
+        415,
+        'unsupported-media-type',
+        'Unsupported Media Type',
+        'send the video as multipart/form-data with a `file` field',
+      );
     }
     const { userId } = caller(res);
     const plan = await intake.requirePlan(userId);
     // A declared length far over the limit is refused before a byte is read.
-    if (Number(req.headers['content-length'] ?? 0) > plan.features.maxUploadBytes + FORM_OVERHEAD_BYTES) throw tooLargeProblem('file', plan);
+    if (Number(req.headers['content-length'] ?? 0) > plan.features.maxUploadBytes + FORM_OVERHEAD_BYTES)
+      throw tooLargeProblem('file', plan);
     const dir = await mkdtemp(join(tmpdir(), 'upload-'));
     try {
       const upload = await receiveUpload(req, dir, plan);
       if (!upload.file) throw fieldProblem(400, 'validation', 'Validation failed', 'file', 'required: the video file');
-      const body = await intake.store({ userId, plan, field: 'file', video: upload.file, title: upload.fields.title, transcript: upload.fields.transcript });
+      const body = await intake.store({
+        userId,
+        plan,
+        field: 'file',
+        video: upload.file,
+        title: upload.fields.title,
+        transcript: upload.fields.transcript,
+      });
       res.status(201).json(body);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -178,7 +195,11 @@ function router(deps: ApiDeps): Router {
       throw planLimitProblem('count', `your ${plan.slug} plan allows ${plan.features.clipsPerVideo} clips per video`, plan.slug);
     }
     if (video.duration_seconds !== null && video.duration_seconds > plan.features.maxVideoDurationSeconds) {
-      throw planLimitProblem('id', `the video lasts ${video.duration_seconds} s; your ${plan.slug} plan allows clips from videos up to ${plan.features.maxVideoDurationSeconds} s`, plan.slug);
+      throw planLimitProblem(
+        'id',
+        `the video lasts ${video.duration_seconds} s; your ${plan.slug} plan allows clips from videos up to ${plan.features.maxVideoDurationSeconds} s`,
+        plan.slug,
+      );
     }
 
     await sendIdempotent(db, req, res, userId, async () => {
@@ -195,7 +216,14 @@ function router(deps: ApiDeps): Router {
       const { runId } = await startRun(deps, clipsRun, {
         workflowId: clipsWorkflowId(id, randomUUID()),
         args: [input],
-        input: { videoId: id, count, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle, minSeconds: input.minSeconds, maxSeconds: input.maxSeconds },
+        input: {
+          videoId: id,
+          count,
+          aspectRatios: input.aspectRatios,
+          captionStyle: input.captionStyle,
+          minSeconds: input.minSeconds,
+          maxSeconds: input.maxSeconds,
+        },
       });
       return { status: 202, body: { ...runStartedBody(runId), videoId: id } };
     });
@@ -219,14 +247,21 @@ function router(deps: ApiDeps): Router {
     const { userId } = caller(res);
     const clip = await findUserClip(db, userId, clipId);
     if (!clip) throw notFound('clip');
-    if (clip.status === 'published') throw new HttpProblem(409, 'clip-published', 'Clip Already Published', 'a published clip can no longer be reviewed');
+    if (clip.status === 'published')
+      throw new HttpProblem(409, 'clip-published', 'Clip Already Published', 'a published clip can no longer be reviewed');
     return { clip, userId };
   };
 
   r.post('/v1/clips/:id/approve', requireScope('runs:write'), async (req, res) => {
     const { id } = UuidParamSchema.parse(req.params);
     const { clip, userId } = await reviewable(res, id);
-    if (clip.render_status !== 'completed') throw new HttpProblem(409, 'clip-not-rendered', 'Clip Not Rendered', `the clip is ${clip.render_status}; only a rendered clip can be approved`);
+    if (clip.render_status !== 'completed')
+      throw new HttpProblem(
+        409,
+        'clip-not-rendered',
+        'Clip Not Rendered',
+        `the clip is ${clip.render_status}; only a rendered clip can be approved`,
+      );
     await reviewClip(db, clip.id, { decision: 'approved', reviewerId: userId });
     res.json(clipView((await findUserClip(db, userId, clip.id))!));
   });

@@ -62,16 +62,28 @@ function connectionView(c: GoogleConnectionDetails): ConnectionView {
 /** The sealed token row of a connection: its channel's, else its Drive credential's (both carry the same grant). */
 function tokenRowOf(c: GoogleConnectionDetails): { table: GoogleCredentialTable; row: SealedTokenRow } | undefined {
   if (c.youtube_token_id && c.youtube_encrypted_tokens)
-    return { table: 'youtube_oauth_tokens', row: { id: c.youtube_token_id, encrypted_tokens: c.youtube_encrypted_tokens, token_expires_at: c.youtube_token_expires_at } };
+    return {
+      table: 'youtube_oauth_tokens',
+      row: { id: c.youtube_token_id, encrypted_tokens: c.youtube_encrypted_tokens, token_expires_at: c.youtube_token_expires_at },
+    };
   if (c.drive_credential_id && c.drive_encrypted_tokens)
-    return { table: 'cloud_storage_credentials', row: { id: c.drive_credential_id, encrypted_tokens: c.drive_encrypted_tokens, token_expires_at: c.drive_token_expires_at } };
+    return {
+      table: 'cloud_storage_credentials',
+      row: { id: c.drive_credential_id, encrypted_tokens: c.drive_encrypted_tokens, token_expires_at: c.drive_token_expires_at },
+    };
   return undefined;
 }
 
 /** A provider failure while serving a request: revoked consent → 409 (connect again), YouTube's daily quota → 429 until the reset, else 502. */
 function googleProblem(err: unknown): HttpProblem | undefined {
   if (!(err instanceof ApplicationFailure)) return undefined;
-  if (isAuthFailure(err)) return new HttpProblem(409, 'connection-expired', 'Connection Expired', 'Google no longer accepts this connection; connect Google again');
+  if (isAuthFailure(err))
+    return new HttpProblem(
+      409,
+      'connection-expired',
+      'Connection Expired',
+      'Google no longer accepts this connection; connect Google again',
+    );
   if (err.type === FailureType.QuotaExceeded) {
     const retryAfter = String(Math.ceil((requestedRetryDelayMs(err) ?? 60_000) / 1000));
     return new HttpProblem(429, 'provider-quota', 'YouTube Quota Spent', err.message, {}, { 'Retry-After': retryAfter });
@@ -100,10 +112,16 @@ function router(deps: ApiDeps): Router {
     const plan = await planOf(userId);
     const limit = plan.features.youtubeChannelLimit;
     if ((await countActiveChannels(db, userId, channelId)) < limit) return;
-    throw new HttpProblem(403, 'service-not-in-plan', 'Service Not In Plan', `services: your ${plan.slug} plan connects up to ${limit} YouTube channel(s); disconnect one first`, {
-      errors: [{ field: 'services', message: `youtube: the ${plan.slug} plan's channel limit (${limit}) is reached` }],
-      plan: plan.slug,
-    });
+    throw new HttpProblem(
+      403,
+      'service-not-in-plan',
+      'Service Not In Plan',
+      `services: your ${plan.slug} plan connects up to ${limit} YouTube channel(s); disconnect one first`,
+      {
+        errors: [{ field: 'services', message: `youtube: the ${plan.slug} plan's channel limit (${limit}) is reached` }],
+        plan: plan.slug,
+      },
+    );
   }
 
   const ownConnection = async (userId: string, id: string) => {
@@ -116,13 +134,21 @@ function router(deps: ApiDeps): Router {
   async function describeGrant(userId: string, services: GoogleService[], grant: GoogleGrant) {
     const providers = providersOf(deps);
     try {
-      const channel = services.includes('youtube') ? await providers.youtube.getChannel({ mine: true, accessToken: grant.accessToken }) : undefined;
+      const channel = services.includes('youtube')
+        ? await providers.youtube.getChannel({ mine: true, accessToken: grant.accessToken })
+        : undefined;
       if (channel) await requireChannelSlot(userId, channel.id);
       const account = services.includes('drive') ? await providers.drive.getAccount({ accessToken: grant.accessToken }) : undefined;
       return { channel, account };
     } catch (err) {
       if (err instanceof ApplicationFailure && err.type === FailureType.NotFound)
-        throw fieldProblem(422, 'no-youtube-channel', 'No YouTube Channel', 'services', 'the Google account has no YouTube channel; create one or connect Drive only');
+        throw fieldProblem(
+          422,
+          'no-youtube-channel',
+          'No YouTube Channel',
+          'services',
+          'the Google account has no YouTube channel; create one or connect Drive only',
+        );
       throw oauthProblem(err, 'Google') ?? err;
     }
   }
@@ -132,13 +158,17 @@ function router(deps: ApiDeps): Router {
     const body = StartGoogleConnectionBodySchema.parse(req.body ?? {});
     if (body.services.includes('youtube')) await requireChannelSlot(userId);
     // The Google OAuth app of the social connect flow: one app, one state table, scopes per service.
-    const started = await startOAuthFlow(db, { userId, platform: 'youtube', purpose: 'google_connection', redirectUri: body.redirectUri, services: body.services }, (state) => {
-      try {
-        return oauth().googleAuthorizationUrl({ redirectUri: body.redirectUri, state, services: body.services });
-      } catch (err) {
-        throw oauthProblem(err, 'Google') ?? err;
-      }
-    });
+    const started = await startOAuthFlow(
+      db,
+      { userId, platform: 'youtube', purpose: 'google_connection', redirectUri: body.redirectUri, services: body.services },
+      (state) => {
+        try {
+          return oauth().googleAuthorizationUrl({ redirectUri: body.redirectUri, state, services: body.services });
+        } catch (err) {
+          throw oauthProblem(err, 'Google') ?? err;
+        }
+      },
+    );
     res.status(200).json(started);
   });
 
@@ -178,7 +208,9 @@ function router(deps: ApiDeps): Router {
             },
           }
         : {}),
-      ...(account ? { drive: { accountName: account.name, folderNamingPattern: DRIVE_FOLDER_PATTERN, sealDrive: seal('cloud_storage_credentials') } } : {}),
+      ...(account
+        ? { drive: { accountName: account.name, folderNamingPattern: DRIVE_FOLDER_PATTERN, sealDrive: seal('cloud_storage_credentials') } }
+        : {}),
     });
     deps.logger.info({ userId, connectionId: id, services }, 'Google connected');
     res.status(201).json(connectionView(await ownConnection(userId, id)));
@@ -196,7 +228,9 @@ function router(deps: ApiDeps): Router {
     const stored = tokenRowOf(connection);
     if (stored) {
       try {
-        const grant = JSON.parse(secretsOf(deps).decrypt(stored.row.encrypted_tokens, secretAad(stored.table, 'encrypted_tokens', stored.row.id))) as { access_token: string; refresh_token?: string | null };
+        const grant = JSON.parse(
+          secretsOf(deps).decrypt(stored.row.encrypted_tokens, secretAad(stored.table, 'encrypted_tokens', stored.row.id)),
+        ) as { access_token: string; refresh_token?: string | null };
         await providersOf(deps).googleAuth.revokeGoogleToken(grant.refresh_token ?? grant.access_token);
       } catch (err) {
         // The user asked to disconnect: the tokens go whether or not Google confirmed (they can also revoke in their Google account).
@@ -214,8 +248,19 @@ function router(deps: ApiDeps): Router {
     const connection = await ownConnection(userId, id);
     const stored = tokenRowOf(connection);
     if (!connection.channel_id || stored?.table !== 'youtube_oauth_tokens')
-      throw new HttpProblem(409, 'not-a-youtube-connection', 'No YouTube Channel', 'this connection has no YouTube channel; connect Google with the youtube service');
-    if (connection.status !== 'active') throw new HttpProblem(409, 'connection-expired', 'Connection Expired', `this connection expired (${connection.status_reason ?? 'Google refused its tokens'}); connect Google again`);
+      throw new HttpProblem(
+        409,
+        'not-a-youtube-connection',
+        'No YouTube Channel',
+        'this connection has no YouTube channel; connect Google with the youtube service',
+      );
+    if (connection.status !== 'active')
+      throw new HttpProblem(
+        409,
+        'connection-expired',
+        'Connection Expired',
+        `this connection expired (${connection.status_reason ?? 'Google refused its tokens'}); connect Google again`,
+      );
     const youtube = providersOf(deps).youtube;
     const channelData = connection.channel_data as { uploadsPlaylistId?: string } | null;
     try {
@@ -227,7 +272,10 @@ function router(deps: ApiDeps): Router {
         accessToken: token,
       });
       const ids = page.items.map((item) => item.videoId);
-      const [details, imported] = await Promise.all([youtube.getVideos(ids, { accessToken: token }), findImportedYoutubeVideos(db, userId, ids)]);
+      const [details, imported] = await Promise.all([
+        youtube.getVideos(ids, { accessToken: token }),
+        findImportedYoutubeVideos(db, userId, ids),
+      ]);
       const durations = new Map(details.map((v) => [v.id, v.durationSeconds]));
       const videos: ChannelVideo[] = page.items.map((item) => {
         const ours = imported.get(item.videoId);
@@ -251,7 +299,14 @@ function router(deps: ApiDeps): Router {
     const body = UpdateConnectionBodySchema.parse(req.body ?? {});
     const { userId } = caller(res);
     const connection = await ownConnection(userId, id);
-    if (!connection.drive_credential_id) throw fieldProblem(422, 'validation', 'Validation failed', 'autoExport', 'this connection has no Google Drive; connect Google with the drive service');
+    if (!connection.drive_credential_id)
+      throw fieldProblem(
+        422,
+        'validation',
+        'Validation failed',
+        'autoExport',
+        'this connection has no Google Drive; connect Google with the drive service',
+      );
     await setAutoExport(db, userId, body.autoExport?.formats ?? null);
     res.json(connectionView(await ownConnection(userId, id)));
   });
@@ -269,7 +324,10 @@ function document(registry: OpenAPIRegistry): void {
     description: `One-time \`state\`, bound to the caller, valid 10 minutes. Google sends the browser back to \`redirectUri\` with \`code\` and \`state\`; post both to \`${CALLBACK_PATH}\`. A YouTube channel beyond the plan's channel limit is 403.`,
     security: bearer(),
     request: { body: { required: true, content: { 'application/json': { schema: StartGoogleConnectionBodySchema } } } },
-    responses: { '200': json(GoogleConnectionStartedSchema, 'Consent screen URL and state'), ...problems(400, 401, 403, 413, 415, 429, 503) },
+    responses: {
+      '200': json(GoogleConnectionStartedSchema, 'Consent screen URL and state'),
+      ...problems(400, 401, 403, 413, 415, 429, 503),
+    },
   });
   registry.registerPath({
     method: 'post',
@@ -322,7 +380,10 @@ function document(registry: OpenAPIRegistry): void {
     tags: ['Connections'],
     summary: 'Connection settings: automatic Drive export of every finished import',
     security: bearer(),
-    request: { params: ConnectionIdParam, body: { required: true, content: { 'application/json': { schema: UpdateConnectionBodySchema } } } },
+    request: {
+      params: ConnectionIdParam,
+      body: { required: true, content: { 'application/json': { schema: UpdateConnectionBodySchema } } },
+    },
     responses: { '200': json(ConnectionViewSchema, 'The connection'), ...problems(400, 401, 403, 404, 413, 415, 422, 429) },
   });
 }

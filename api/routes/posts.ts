@@ -62,7 +62,9 @@ const unprocessable = (errors: Array<{ field: string; message: string }>, title 
   new HttpProblem(422, 'validation', title, errors.map((e) => `${e.field}: ${e.message}`).join('; '), { errors });
 
 const slotTaken = (at: Date) =>
-  new HttpProblem(409, 'slot-taken', 'Slot Taken', `the account already has a post at ${at.toISOString()}; choose another time`, { scheduledAt: at.toISOString() });
+  new HttpProblem(409, 'slot-taken', 'Slot Taken', `the account already has a post at ${at.toISOString()}; choose another time`, {
+    scheduledAt: at.toISOString(),
+  });
 
 /** A due time the caller gave: in the future, or 422 naming the field. */
 function futureTime(value: string, field = 'scheduledAt'): Date {
@@ -92,7 +94,14 @@ function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMe
     rejectionReason: post.rejection_reason,
     runId: post.run_id,
     latestMetrics: metrics
-      ? { checkpoint: metrics.checkpoint, recordedAt: metrics.recorded_at.toISOString(), views: metrics.views, likes: metrics.likes, comments: metrics.comments, shares: metrics.shares }
+      ? {
+          checkpoint: metrics.checkpoint,
+          recordedAt: metrics.recorded_at.toISOString(),
+          views: metrics.views,
+          likes: metrics.likes,
+          comments: metrics.comments,
+          shares: metrics.shares,
+        }
       : null,
     createdAt: post.created_at.toISOString(),
   };
@@ -114,7 +123,10 @@ function router(deps: ApiDeps): Router {
    * that does not allow it → 409, bad input → 422, a taken slot → 409. A run that has ended
    * answers from the post's stored status.
    */
-  async function updatePost<R>(post: PostRow, send: (handle: ReturnType<typeof deps.temporal.workflow.getHandle>) => Promise<R>): Promise<R> {
+  async function updatePost<R>(
+    post: PostRow,
+    send: (handle: ReturnType<typeof deps.temporal.workflow.getHandle>) => Promise<R>,
+  ): Promise<R> {
     try {
       return await send(deps.temporal.workflow.getHandle(postWorkflowId(post.id)));
     } catch (err) {
@@ -126,7 +138,9 @@ function router(deps: ApiDeps): Router {
       }
       if (err instanceof WorkflowNotFoundError) {
         const current = await ownPost(post.user_id, post.id);
-        throw new HttpProblem(409, 'post-state', 'Post Cannot Change', `the post is ${current.status.replace('_', ' ')}`, { status: current.status });
+        throw new HttpProblem(409, 'post-state', 'Post Cannot Change', `the post is ${current.status.replace('_', ' ')}`, {
+          status: current.status,
+        });
       }
       throw err;
     }
@@ -137,7 +151,11 @@ function router(deps: ApiDeps): Router {
     const schedule = await findPostingSchedule(db, userId, socialAccountId);
     if (!schedule) throw unprocessable([{ field: 'slot', message: 'no posting schedule: set one with PUT /v1/posting-schedule' }]);
     const now = Date.now();
-    const slot = nextFreeSlot({ timezone: schedule.timezone, days: schedule.posting_days, times: schedule.posting_times }, now, await takenSlots(db, socialAccountId, new Date(now)));
+    const slot = nextFreeSlot(
+      { timezone: schedule.timezone, days: schedule.posting_days, times: schedule.posting_times },
+      now,
+      await takenSlots(db, socialAccountId, new Date(now)),
+    );
     if (slot === null) throw unprocessable([{ field: 'slot', message: 'every slot of the schedule in the next year is taken' }]);
     return new Date(slot);
   }
@@ -154,14 +172,16 @@ function router(deps: ApiDeps): Router {
     if (!account) throw notFound('social account');
     const platform = fromStoredPlatform(account.platform);
     if (!platform) throw unprocessable([{ field: 'socialAccountId', message: `posting to ${account.platform} is not supported` }]);
-    if (account.status !== 'active') throw unprocessable([{ field: 'socialAccountId', message: `the account is ${account.status}; reconnect it first` }]);
+    if (account.status !== 'active')
+      throw unprocessable([{ field: 'socialAccountId', message: `the account is ${account.status}; reconnect it first` }]);
 
     let mediaUrls = body.mediaUrls ?? [];
     if (body.clipId) {
       const clip = await findClipMedia(db, userId, body.clipId);
       if (!clip) throw notFound('clip');
       const url = clip.file_urls['9:16'] ?? clip.file_urls['16:9'] ?? Object.values(clip.file_urls)[0];
-      if (clip.render_status !== 'completed' || !url) throw unprocessable([{ field: 'clipId', message: 'the clip has no rendered file yet' }]);
+      if (clip.render_status !== 'completed' || !url)
+        throw unprocessable([{ field: 'clipId', message: 'the clip has no rendered file yet' }]);
       mediaUrls = [url];
     }
     const violations = checkPlatformLimits(platform, { ...body, mediaUrls });
@@ -196,9 +216,18 @@ function router(deps: ApiDeps): Router {
           if (explicitTime || attempt >= SLOT_ATTEMPTS) throw slotTaken(scheduledAt);
         }
       }
-      const input: PostWorkflowInput = { postId: id, userId, scheduledAt: post.scheduled_at!.toISOString(), needsApproval: post.needs_approval };
+      const input: PostWorkflowInput = {
+        postId: id,
+        userId,
+        scheduledAt: post.scheduled_at!.toISOString(),
+        needsApproval: post.needs_approval,
+      };
       try {
-        await startRun(deps, postRun, { workflowId: runId, args: [input], input: { socialAccountId: account.id, scheduledAt: input.scheduledAt } });
+        await startRun(deps, postRun, {
+          workflowId: runId,
+          args: [input],
+          input: { socialAccountId: account.id, scheduledAt: input.scheduledAt },
+        });
       } catch (err) {
         // No run owns the row (nor its slot).
         await deletePost(db, id);
@@ -226,7 +255,9 @@ function router(deps: ApiDeps): Router {
     const body = ReschedulePostBodySchema.parse(req.body ?? {});
     const post = await ownPost(caller(res).userId, id);
     const at = futureTime(body.scheduledAt);
-    const reply = await updatePost(post, (handle) => handle.executeUpdate(reschedulePostUpdate, { args: [{ scheduledAt: at.toISOString() }] }));
+    const reply = await updatePost(post, (handle) =>
+      handle.executeUpdate(reschedulePostUpdate, { args: [{ scheduledAt: at.toISOString() }] }),
+    );
     res.json({ postId: post.id, scheduledAt: reply.scheduledAt });
   });
 
@@ -249,7 +280,10 @@ function router(deps: ApiDeps): Router {
   r.delete('/v1/posts/:id', requireScope('runs:write'), async (req, res) => {
     const { id } = UuidParamSchema.parse(req.params);
     const post = await ownPost(caller(res).userId, id);
-    if (post.status === 'published') throw new HttpProblem(409, 'post-state', 'Post Cannot Change', 'the post is published; delete it on the platform', { status: post.status });
+    if (post.status === 'published')
+      throw new HttpProblem(409, 'post-state', 'Post Cannot Change', 'the post is published; delete it on the platform', {
+        status: post.status,
+      });
     const reply = await updatePost(post, (handle) => handle.executeUpdate(cancelPostUpdate));
     res.json({ postId: post.id, ...reply });
   });
@@ -258,8 +292,19 @@ function router(deps: ApiDeps): Router {
     const body = PostingScheduleBodySchema.parse(req.body ?? {});
     const { userId } = caller(res);
     if (body.socialAccountId && !(await findUserSocialAccount(db, userId, body.socialAccountId))) throw notFound('social account');
-    const saved = await upsertPostingSchedule(db, { userId, socialAccountId: body.socialAccountId ?? null, timezone: body.timezone, days: body.days, times: body.times });
-    res.json({ timezone: saved.timezone, days: saved.posting_days, times: saved.posting_times.map((t) => t.slice(0, 5)), socialAccountId: saved.social_account_id });
+    const saved = await upsertPostingSchedule(db, {
+      userId,
+      socialAccountId: body.socialAccountId ?? null,
+      timezone: body.timezone,
+      days: body.days,
+      times: body.times,
+    });
+    res.json({
+      timezone: saved.timezone,
+      days: saved.posting_days,
+      times: saved.posting_times.map((t) => t.slice(0, 5)),
+      socialAccountId: saved.social_account_id,
+    });
   });
 
   return r;
@@ -278,14 +323,17 @@ function document(registry: OpenAPIRegistry): void {
     summary: 'Schedule a post (at a time, or in the next free slot of the posting schedule)',
     description: `Runs \`post:<postId>\`: waits (for approval when \`needsApproval\`) until the due time on a durable timer, publishes once, then records metrics at +1 h, +24 h and +7 d. A past time, or a post over the platform's limits (${platforms.join(', ')}), is 422 naming the field.`,
     security: bearer(),
-    request: { headers: IdempotencyKeyHeaderSchema, body: { required: true, content: { 'application/json': { schema: CreatePostBodySchema } } } },
+    request: {
+      headers: IdempotencyKeyHeaderSchema,
+      body: { required: true, content: { 'application/json': { schema: CreatePostBodySchema } } },
+    },
     responses: { '202': json(PostCreatedSchema, 'Scheduled'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
   });
   registry.registerPath({
     method: 'get',
     path: '/v1/posts',
     tags: ['Social'],
-    summary: 'Calendar: the caller\'s posts due between `from` and `to`',
+    summary: "Calendar: the caller's posts due between `from` and `to`",
     security: bearer(),
     request: { query: PostCalendarQuerySchema },
     responses: { '200': json(z.object({ posts: z.array(PostViewSchema) }), 'Posts, earliest first'), ...problems(400, 401, 403, 429) },

@@ -80,7 +80,13 @@ function router(deps: ApiDeps): Router {
     const { runId } = RunIdParamSchema.parse(req.params);
     const row = await ownRun(deps, res, runId);
     // A post is canceled through its update (the post row and its slot follow); a subscription ends with Stripe.
-    if (row.long_lived) throw new HttpProblem(409, 'run-not-cancelable', 'Run Not Cancelable', `a ${row.type} run is not canceled here: cancel a post with DELETE /v1/posts/{id}, a subscription through Stripe`);
+    if (row.long_lived)
+      throw new HttpProblem(
+        409,
+        'run-not-cancelable',
+        'Run Not Cancelable',
+        `a ${row.type} run is not canceled here: cancel a post with DELETE /v1/posts/{id}, a subscription through Stripe`,
+      );
     const view = await liveRunView(deps, row);
     if (view.status !== 'running') throw new HttpProblem(409, 'run-closed', 'Run Already Closed', `the run is already ${view.status}`);
     await deps.temporal.workflow.getHandle(runId).cancel();
@@ -104,19 +110,24 @@ function router(deps: ApiDeps): Router {
     const { userId } = caller(res);
     const open = openStreams.get(userId) ?? 0;
     if (open >= SSE_MAX_STREAMS_PER_USER)
-      throw new HttpProblem(429, 'too-many-streams', 'Too Many Streams', `at most ${SSE_MAX_STREAMS_PER_USER} event streams may be open per user; close one first`, { limit: SSE_MAX_STREAMS_PER_USER }, { 'Retry-After': '5' });
+      throw new HttpProblem(
+        429,
+        'too-many-streams',
+        'Too Many Streams',
+        `at most ${SSE_MAX_STREAMS_PER_USER} event streams may be open per user; close one first`,
+        { limit: SSE_MAX_STREAMS_PER_USER },
+        { 'Retry-After': '5' },
+      );
     openStreams.set(userId, open + 1);
     const lastEventId = Number.parseInt(req.header('last-event-id') ?? '', 10);
     let nextId = Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? lastEventId + 1 : 1;
 
-    res
-      .status(200)
-      .set({
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache, no-transform',
-        Connection: 'keep-alive',
-        'X-Accel-Buffering': 'no',
-      });
+    res.status(200).set({
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     res.flushHeaders();
     res.write('retry: 2000\n\n');
 
@@ -169,7 +180,8 @@ function document(registry: OpenAPIRegistry): void {
     path: '/v1/runs',
     tags: ['Runs'],
     summary: "The caller's runs, newest first",
-    description: 'Every run the caller owns, scheduled posts and subscriptions included; `type` filters by job type. Posts and subscriptions live for days and never count against the plan\'s concurrent-job limit.',
+    description:
+      "Every run the caller owns, scheduled posts and subscriptions included; `type` filters by job type. Posts and subscriptions live for days and never count against the plan's concurrent-job limit.",
     security: bearer(),
     request: { query: RunListQuerySchema },
     responses: { '200': json(RunListSchema, 'A page of runs; pass nextCursor as cursor for the next'), ...problems(400, 401, 403, 429) },

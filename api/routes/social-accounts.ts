@@ -58,7 +58,11 @@ function router(deps: ApiDeps): Router {
    * identity again is a reconnect: the row keeps its id (posts point at it) and gets the new
    * tokens and `active` status.
    */
-  async function saveAccount(userId: string, platform: PostPlatform, account: Omit<ConnectedAccount, 'platformUserId'> & { platformUserId: string | null }) {
+  async function saveAccount(
+    userId: string,
+    platform: PostPlatform,
+    account: Omit<ConnectedAccount, 'platformUserId'> & { platformUserId: string | null },
+  ) {
     const stored = toStoredPlatform(platform);
     const tokens = JSON.stringify({ access_token: account.accessToken, refresh_token: account.refreshToken });
     const write = (id: string) => ({
@@ -93,24 +97,35 @@ function router(deps: ApiDeps): Router {
     const raw = (req.body ?? {}) as Record<string, unknown>;
     if (raw.accessToken === undefined && raw.redirectUri !== undefined) {
       const body = StartSocialOAuthBodySchema.parse(raw);
-      const started = await startOAuthFlow(db, { userId, platform: toStoredPlatform(body.platform), purpose: 'social_account', redirectUri: body.redirectUri }, (state) => {
-        try {
-          return oauth().authorizationUrl(body.platform, { redirectUri: body.redirectUri, state });
-        } catch (err) {
-          throw oauthProblem(err, body.platform) ?? err;
-        }
-      });
+      const started = await startOAuthFlow(
+        db,
+        { userId, platform: toStoredPlatform(body.platform), purpose: 'social_account', redirectUri: body.redirectUri },
+        (state) => {
+          try {
+            return oauth().authorizationUrl(body.platform, { redirectUri: body.redirectUri, state });
+          } catch (err) {
+            throw oauthProblem(err, body.platform) ?? err;
+          }
+        },
+      );
       res.status(200).json(started);
       return;
     }
     const body = ConnectSocialAccountBodySchema.parse(raw);
     if (body.platform !== 'tiktok' && !body.platformUserId)
       throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: required for ${body.platform}`, {
-        errors: [{ field: 'platformUserId', message: `${body.platform} posts are made as this account id (page id, user id, channel id or author URN)` }],
+        errors: [
+          {
+            field: 'platformUserId',
+            message: `${body.platform} posts are made as this account id (page id, user id, channel id or author URN)`,
+          },
+        ],
       });
     const platformUserId = body.platformUserId === undefined ? undefined : normalizePlatformUserId(body.platform, body.platformUserId);
     if (platformUserId && 'error' in platformUserId)
-      throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: ${platformUserId.error}`, { errors: [{ field: 'platformUserId', message: platformUserId.error }] });
+      throw new HttpProblem(422, 'validation', 'Validation failed', `platformUserId: ${platformUserId.error}`, {
+        errors: [{ field: 'platformUserId', message: platformUserId.error }],
+      });
     const outcome = await saveAccount(userId, body.platform, {
       platformUserId: platformUserId?.id ?? null,
       username: body.username ?? null,
@@ -131,7 +146,8 @@ function router(deps: ApiDeps): Router {
     const body = SocialOAuthCallbackBodySchema.parse(req.body ?? {});
     const flow = await spendOAuthState(db, userId, body.state, 'social_account');
     const platform = fromStoredPlatform(flow.platform);
-    if (platform !== 'youtube' && platform !== 'tiktok') throw badField('state', `${flow.platform} accounts cannot be connected through OAuth here`);
+    if (platform !== 'youtube' && platform !== 'tiktok')
+      throw badField('state', `${flow.platform} accounts cannot be connected through OAuth here`);
     let connected: ConnectedAccount;
     try {
       connected = await oauth().exchangeCode(platform, { code: body.code, redirectUri: flow.redirect_uri });
@@ -164,14 +180,19 @@ function document(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/social-accounts',
     tags: ['Social'],
-    summary: 'Connect a social account: import its OAuth tokens, or start the platform\'s OAuth flow',
+    summary: "Connect a social account: import its OAuth tokens, or start the platform's OAuth flow",
     description: [
       'Token import (`accessToken`, ...): the tokens are stored encrypted; the same platform identity again reconnects the existing account (200).',
       '',
       `OAuth (\`{ platform, redirectUri }\`, YouTube and TikTok): answers 200 with the consent screen URL and a one-time \`state\` bound to the caller (valid 10 minutes). The platform sends the browser back to \`redirectUri\` with \`code\` and \`state\`; post both to \`${OAUTH_CALLBACK_PATH}\` to finish.`,
     ].join('\n'),
     security: bearer(),
-    request: { body: { required: true, content: { 'application/json': { schema: z.union([ConnectSocialAccountBodySchema, StartSocialOAuthBodySchema]) } } } },
+    request: {
+      body: {
+        required: true,
+        content: { 'application/json': { schema: z.union([ConnectSocialAccountBodySchema, StartSocialOAuthBodySchema]) } },
+      },
+    },
     responses: {
       '201': json(SocialAccountViewSchema, 'Connected (token import)'),
       '200': json(z.union([SocialAccountViewSchema, SocialOAuthStartedSchema]), 'Reconnected (token import), or the OAuth flow started'),

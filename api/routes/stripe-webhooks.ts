@@ -40,7 +40,11 @@ const SUBSCRIPTION_EVENT_TYPES = new Set([
 type EventRoute = { kind: 'subscription'; subscriptionId: string } | { kind: 'payment' } | { kind: 'dispute' } | { kind: 'ignored' };
 
 const idOf = (value: unknown): string | null =>
-  typeof value === 'string' && value !== '' ? value : typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : null;
+  typeof value === 'string' && value !== ''
+    ? value
+    : typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string'
+      ? (value as { id: string }).id
+      : null;
 
 /** Where an event goes: its subscription's workflow, the one-off payment path, the lost-dispute clawback, or nowhere. */
 export function routeStripeEvent(event: Stripe.Event): EventRoute {
@@ -96,11 +100,13 @@ function router(deps: ApiDeps): Router {
       throw malformedEvent(`${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`);
     }
     // An event cannot be created after Stripe signed it; the same tolerance as the signature's.
-    if (envelope.data.created > Date.now() / 1000 + STRIPE_WEBHOOK_TOLERANCE_SECONDS) throw malformedEvent('created: the event is dated in the future');
+    if (envelope.data.created > Date.now() / 1000 + STRIPE_WEBHOOK_TOLERANCE_SECONDS)
+      throw malformedEvent('created: the event is dated in the future');
     const event = signed as Stripe.Event;
 
     const route = routeStripeEvent(event);
-    if (route.kind === 'subscription' && !StripeIdSchema.safeParse(route.subscriptionId).success) throw malformedEvent('the subscription id is not a Stripe id');
+    if (route.kind === 'subscription' && !StripeIdSchema.safeParse(route.subscriptionId).success)
+      throw malformedEvent('the subscription id is not a Stripe id');
     const object = event.data.object as unknown as Record<string, unknown>;
     const ref: StripeEventRef = { eventId: event.id, type: event.type, createdAt: new Date(event.created * 1000).toISOString() };
     const workflowId =
@@ -125,11 +131,17 @@ function router(deps: ApiDeps): Router {
       if (!inserted) return false;
       if (route.kind === 'subscription') {
         // The owner, once a synced row or a checkout event names one: the run is then listed as theirs.
-        const owner = (await findUserSubscription(tx, route.subscriptionId))?.user_id ?? (await userIdFromSubscriptionEvents(tx, route.subscriptionId));
+        const owner =
+          (await findUserSubscription(tx, route.subscriptionId))?.user_id ?? (await userIdFromSubscriptionEvents(tx, route.subscriptionId));
         await signalWithStartRun(deps, subscriptionRun, {
           db: tx,
           workflowId: subscriptionWorkflowId(route.subscriptionId),
-          args: [{ stripeSubscriptionId: route.subscriptionId, policy: { ...DEFAULT_BILLING_POLICY, gracePeriodDays: deps.config.BILLING_GRACE_PERIOD_DAYS } }],
+          args: [
+            {
+              stripeSubscriptionId: route.subscriptionId,
+              policy: { ...DEFAULT_BILLING_POLICY, gracePeriodDays: deps.config.BILLING_GRACE_PERIOD_DAYS },
+            },
+          ],
           userId: owner ?? null,
           signal: stripeEventSignal,
           signalArgs: [ref],
@@ -137,7 +149,11 @@ function router(deps: ApiDeps): Router {
       } else if (route.kind === 'payment') {
         await startRun(deps, billingEventRun, { db: tx, workflowId: billingEventWorkflowId(event.id), args: [{ event: ref }] });
       } else if (route.kind === 'dispute') {
-        await startRun(deps, commissionDisputeRun, { db: tx, workflowId: commissionDisputeWorkflowId(event.id), args: [{ eventId: event.id }] });
+        await startRun(deps, commissionDisputeRun, {
+          db: tx,
+          workflowId: commissionDisputeWorkflowId(event.id),
+          args: [{ eventId: event.id }],
+        });
       }
       return true;
     });

@@ -35,12 +35,7 @@ import {
   type ThumbnailView,
   type ThumbnailYoutubeInput,
 } from '../../schemas/thumbnails';
-import {
-  thumbnailsRun,
-  thumbnailsWorkflowId,
-  thumbnailYoutubeRun,
-  thumbnailYoutubeWorkflowId,
-} from '../../workflows/thumbnails/contract';
+import { thumbnailsRun, thumbnailsWorkflowId, thumbnailYoutubeRun, thumbnailYoutubeWorkflowId } from '../../workflows/thumbnails/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
@@ -152,7 +147,8 @@ function router(deps: ApiDeps): Router {
     if (body.contentCategory) await checkKeys('thumbnail_content_categories', [body.contentCategory], 'contentCategory');
     if (body.styles) await checkKeys('thumbnail_styles', body.styles, 'styles');
     if ((await foreignReferenceImageIds(db, userId, body.referenceImageIds ?? [])).length > 0) throw notFound('reference image');
-    if (body.characterProfileId && !(await userOwnsCharacterProfile(db, userId, body.characterProfileId))) throw notFound('character profile');
+    if (body.characterProfileId && !(await userOwnsCharacterProfile(db, userId, body.characterProfileId)))
+      throw notFound('character profile');
 
     await sendIdempotent(db, req, res, userId, async () => {
       const { runId, jobId } = await startJob(
@@ -218,12 +214,24 @@ function router(deps: ApiDeps): Router {
     if (!thumbnail) throw notFound('thumbnail');
     if (body.uploadToYouTube) {
       const video = await findUserVideoForThumbnails(db, userId, thumbnail.video_id);
-      if (!video?.youtube_video_id) throw new HttpProblem(409, 'video-not-on-youtube', 'Video Not On YouTube', 'this video was not imported from YouTube, so its thumbnail cannot be set there');
+      if (!video?.youtube_video_id)
+        throw new HttpProblem(
+          409,
+          'video-not-on-youtube',
+          'Video Not On YouTube',
+          'this video was not imported from YouTube, so its thumbnail cannot be set there',
+        );
       const token = await findYoutubeToken(db, userId, null);
       if (!token) {
-        throw new HttpProblem(422, 'youtube-not-connected', 'YouTube Not Connected', 'uploadToYouTube: connect your YouTube channel first', {
-          errors: [{ field: 'uploadToYouTube', message: 'no active YouTube connection' }],
-        });
+        throw new HttpProblem(
+          422,
+          'youtube-not-connected',
+          'YouTube Not Connected',
+          'uploadToYouTube: connect your YouTube channel first',
+          {
+            errors: [{ field: 'uploadToYouTube', message: 'no active YouTube connection' }],
+          },
+        );
       }
     }
 

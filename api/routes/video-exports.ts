@@ -33,18 +33,31 @@ function router(deps: ApiDeps): Router {
     const video = await ownVideo(userId, id);
     const drive = await findDriveCredential(db, userId);
     if (drive?.status !== 'active') {
-      const why = drive ? `the Google Drive connection is ${drive.status}; connect Google again` : 'Google Drive is not connected; connect Google with the drive service';
-      throw new HttpProblem(422, 'export-not-connected', 'Export Target Not Connected', `provider: ${why}`, { errors: [{ field: 'provider', message: why }] });
+      const why = drive
+        ? `the Google Drive connection is ${drive.status}; connect Google again`
+        : 'Google Drive is not connected; connect Google with the drive service';
+      throw new HttpProblem(422, 'export-not-connected', 'Export Target Not Connected', `provider: ${why}`, {
+        errors: [{ field: 'provider', message: why }],
+      });
     }
     const available = new Set((await listVideoContent(db, video.id)).map((c) => c.content_type_key));
     const missing = (body.contentTypes ?? []).filter((key) => !available.has(key));
     if (available.size === 0 || missing.length > 0) {
-      const message = available.size === 0 ? 'the video has no content yet; wait for its import to finish' : `the video has no ${missing.join(', ')} content`;
+      const message =
+        available.size === 0
+          ? 'the video has no content yet; wait for its import to finish'
+          : `the video has no ${missing.join(', ')} content`;
       throw new HttpProblem(409, 'video-not-ready', 'Nothing To Export', message, { errors: [{ field: 'contentTypes', message }] });
     }
 
     await sendIdempotent(db, req, res, userId, async () => {
-      const input: VideoExportInput = { videoId: video.id, userId, requestId: randomUUID(), formats: body.formats, ...(body.contentTypes ? { contentTypes: body.contentTypes } : {}) };
+      const input: VideoExportInput = {
+        videoId: video.id,
+        userId,
+        requestId: randomUUID(),
+        formats: body.formats,
+        ...(body.contentTypes ? { contentTypes: body.contentTypes } : {}),
+      };
       const { runId } = await startRun(deps, videoExportRun, {
         workflowId: videoExportWorkflowId(video.id, input.requestId),
         args: [input],
@@ -87,7 +100,11 @@ function document(registry: OpenAPIRegistry): void {
     description:
       'Runs `video-export:<videoId>:<requestId>`: the latest version of each content type (or `contentTypes`) in each format, into one Drive folder per video. One upload row per file (`retry_count`/`max_retries`); a file already uploaded is never uploaded again. Drive permission or storage errors fail that upload with the reason.',
     security: bearer(),
-    request: { params: VideoIdParamSchema, headers: IdempotencyKeyHeaderSchema, body: { required: true, content: { 'application/json': { schema: VideoExportBodySchema } } } },
+    request: {
+      params: VideoIdParamSchema,
+      headers: IdempotencyKeyHeaderSchema,
+      body: { required: true, content: { 'application/json': { schema: VideoExportBodySchema } } },
+    },
     responses: { '202': json(VideoExportStartedSchema, 'Export started'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
   });
   registry.registerPath({

@@ -52,10 +52,16 @@ const validationProblem = (field: string, message: string) =>
 const quotaProblem = (message: string) => new HttpProblem(402, 'quota-exceeded', 'Video Quota Exceeded', message);
 
 function contentTypeNotAllowed(plan: UserPlan, keys: string[]): HttpProblem {
-  return new HttpProblem(403, 'content-type-not-allowed', 'Content Type Not In Plan', `your ${plan.slug} plan does not include: ${keys.join(', ')}`, {
-    plan: plan.slug,
-    disallowedContentTypes: keys,
-  });
+  return new HttpProblem(
+    403,
+    'content-type-not-allowed',
+    'Content Type Not In Plan',
+    `your ${plan.slug} plan does not include: ${keys.join(', ')}`,
+    {
+      plan: plan.slug,
+      disallowedContentTypes: keys,
+    },
+  );
 }
 
 function videoView(video: Video, content: VideoContentWithType[]): VideoView {
@@ -150,16 +156,31 @@ function router(deps: ApiDeps): Router {
     // Only the parsed id is ever used (we call the YouTube API, never the URL), so this strict
     // parse is also the SSRF guard: other hosts, IP literals, ports and schemes are refused.
     const youtubeVideoId = parseYouTubeVideoId(body.url);
-    if (!youtubeVideoId) throw validationProblem('url', 'not a YouTube video URL (youtube.com/watch?v=…, youtu.be/…, /shorts/…, /embed/…, /live/… with an 11-character id)');
+    if (!youtubeVideoId)
+      throw validationProblem(
+        'url',
+        'not a YouTube video URL (youtube.com/watch?v=…, youtu.be/…, /shorts/…, /embed/…, /live/… with an 11-character id)',
+      );
     const { userId } = caller(res);
     const plan = await planOf(userId);
     if (body.contentTypes) await checkContentTypes(plan, body.contentTypes, 'contentTypes');
     if (body.export) {
       const drive = await findDriveCredential(db, userId);
       if (drive?.status !== 'active') {
-        throw new HttpProblem(422, 'export-not-connected', 'Export Target Not Connected', 'export.provider: connect Google Drive before requesting an export', {
-          errors: [{ field: 'export.provider', message: drive ? `the Google Drive connection is ${drive.status}` : 'Google Drive is not connected' }],
-        });
+        throw new HttpProblem(
+          422,
+          'export-not-connected',
+          'Export Target Not Connected',
+          'export.provider: connect Google Drive before requesting an export',
+          {
+            errors: [
+              {
+                field: 'export.provider',
+                message: drive ? `the Google Drive connection is ${drive.status}` : 'Google Drive is not connected',
+              },
+            ],
+          },
+        );
       }
     }
     // Captions are served to the channel's owner only: without any connected channel and without a
@@ -173,11 +194,19 @@ function router(deps: ApiDeps): Router {
     const exportRequest = body.export ?? autoExport;
 
     await sendIdempotent(db, req, res, userId, async () => {
-      const opening = await openImportVideo(db, { userId, youtubeVideoId, sourceUrl: body.url, suppliedTranscript: body.transcript }).catch((err: unknown) => {
-        throw err instanceof VideoQuotaExceededError ? quotaProblem(err.message) : err;
-      });
+      const opening = await openImportVideo(db, { userId, youtubeVideoId, sourceUrl: body.url, suppliedTranscript: body.transcript }).catch(
+        (err: unknown) => {
+          throw err instanceof VideoQuotaExceededError ? quotaProblem(err.message) : err;
+        },
+      );
       if (opening.outcome === 'already-imported') {
-        throw new HttpProblem(409, 'video-already-imported', 'Video Already Imported', 'this video was imported already; regenerate its content instead', { videoId: opening.video.id });
+        throw new HttpProblem(
+          409,
+          'video-already-imported',
+          'Video Already Imported',
+          'this video was imported already; regenerate its content instead',
+          { videoId: opening.video.id },
+        );
       }
       const { video } = opening;
 
@@ -193,7 +222,12 @@ function router(deps: ApiDeps): Router {
         const { runId } = await startRun(deps, videoImportRun, {
           workflowId: videoImportWorkflowId(video.id),
           args: [input],
-          input: { url: body.url, contentTypes: body.contentTypes ?? null, export: exportRequest ?? null, ...(autoExport ? { autoExport: true } : {}) },
+          input: {
+            url: body.url,
+            contentTypes: body.contentTypes ?? null,
+            export: exportRequest ?? null,
+            ...(autoExport ? { autoExport: true } : {}),
+          },
         });
         return { status: 202, body: { ...runStartedBody(runId), videoId: video.id } };
       } catch (err) {
@@ -226,7 +260,8 @@ function router(deps: ApiDeps): Router {
     const { userId } = caller(res);
     const video = await ownVideo(userId, id);
     await checkContentTypes(await planOf(userId), [typeKey], 'typeKey');
-    if (!video.transcript) throw new HttpProblem(409, 'video-not-ready', 'Video Not Ready', 'the video has no transcript yet; wait for its import to finish');
+    if (!video.transcript)
+      throw new HttpProblem(409, 'video-not-ready', 'Video Not Ready', 'the video has no transcript yet; wait for its import to finish');
 
     await sendIdempotent(db, req, res, userId, async () => {
       const [latest] = await listContentVersions(db, video.id, typeKey);

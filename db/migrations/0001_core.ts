@@ -13,8 +13,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('email', 'varchar(255)', (c) => c.notNull().unique())
     .addColumn('first_name', 'varchar(100)')
     .addColumn('last_name', 'varchar(100)')
-    .addColumn('status', 'varchar(50)', (c) => c.notNull().defaultTo('active').check(checkIn('status', ['active', 'suspended', 'deleted'])))
-    .addColumn('role', 'varchar(20)', (c) => c.notNull().defaultTo('user').check(checkIn('role', ['user', 'admin'])))
+    .addColumn('status', 'varchar(50)', (c) =>
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(checkIn('status', ['active', 'suspended', 'deleted'])),
+    )
+    .addColumn('role', 'varchar(20)', (c) =>
+      c
+        .notNull()
+        .defaultTo('user')
+        .check(checkIn('role', ['user', 'admin'])),
+    )
     .addColumn('subscription_tier', 'varchar(50)', (c) => c.notNull().defaultTo('free'))
     .addColumn('subscription_status', 'varchar(50)')
     .addColumn('subscription_period_end', 'timestamptz')
@@ -26,7 +36,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('referred_by_code', 'varchar(100)')
     .addColumn('is_affiliate', 'boolean', (c) => c.notNull().defaultTo(false))
     .addColumn('affiliate_status', 'varchar(50)', (c) =>
-      c.notNull().defaultTo('inactive').check(checkIn('affiliate_status', ['inactive', 'pending', 'active', 'suspended'])),
+      c
+        .notNull()
+        .defaultTo('inactive')
+        .check(checkIn('affiliate_status', ['inactive', 'pending', 'active', 'suspended'])),
     )
     .addColumn('affiliate_joined_at', 'timestamptz')
     .addColumn('metadata', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
@@ -47,7 +60,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
     .addColumn('workspace_id', 'uuid', (c) => c.notNull().references('workspaces.id').onDelete('cascade'))
     .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
-    .addColumn('role', 'varchar(20)', (c) => c.notNull().defaultTo('editor').check(checkIn('role', ['owner', 'admin', 'editor', 'viewer'])))
+    .addColumn('role', 'varchar(20)', (c) =>
+      c
+        .notNull()
+        .defaultTo('editor')
+        .check(checkIn('role', ['owner', 'admin', 'editor', 'viewer'])),
+    )
     .addUniqueConstraint('team_members_workspace_user_key', ['workspace_id', 'user_id'])
     .execute();
   await addTimestamps(db, 'team_members');
@@ -95,10 +113,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('user_id', 'uuid', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('type', 'varchar(50)', (c) => c.notNull())
     .addColumn('status', 'varchar(20)', (c) =>
-      c.notNull().defaultTo('running').check(checkIn('status', ['running', 'completed', 'failed', 'canceled', 'terminated', 'timed_out'])),
+      c
+        .notNull()
+        .defaultTo('running')
+        .check(checkIn('status', ['running', 'completed', 'failed', 'canceled', 'terminated', 'timed_out'])),
     )
     .addColumn('stage', 'varchar(100)', (c) => c.notNull().defaultTo('queued'))
-    .addColumn('progress', 'integer', (c) => c.notNull().defaultTo(0).check(sql`progress between 0 and 100`))
+    .addColumn('progress', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(0)
+        .check(sql`progress between 0 and 100`),
+    )
     .addColumn('domain_id', 'varchar(255)')
     .addColumn('input', 'jsonb')
     .addColumn('result', 'jsonb')

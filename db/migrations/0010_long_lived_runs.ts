@@ -5,7 +5,10 @@ import type { Kysely } from 'kysely';
  * but never take one of the plan's concurrent-job slots.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('job_runs').addColumn('long_lived', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema
+    .alterTable('job_runs')
+    .addColumn('long_lived', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
 }
 
 export async function down(): Promise<void> {

@@ -18,7 +18,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )
     .addColumn('account_email', 'varchar(255)')
     // expired: Google answered invalid_grant (consent withdrawn or lapsed); the user must connect again.
-    .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('active').check(checkIn('status', ['active', 'expired'])))
+    .addColumn('status', 'varchar(20)', (c) =>
+      c
+        .notNull()
+        .defaultTo('active')
+        .check(checkIn('status', ['active', 'expired'])),
+    )
     .addColumn('status_reason', 'text')
     // Set when the user was told their connection expired: once per expiry.
     .addColumn('expiry_notified_at', 'timestamptz')
@@ -37,7 +42,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // The social-account connect flow and the Google connection flow share one state table, never each other's states.
   await db.schema
     .alterTable('social_oauth_states')
-    .addColumn('purpose', 'varchar(20)', (c) => c.notNull().defaultTo('social_account').check(checkIn('purpose', ['social_account', 'google_connection'])))
+    .addColumn('purpose', 'varchar(20)', (c) =>
+      c
+        .notNull()
+        .defaultTo('social_account')
+        .check(checkIn('purpose', ['social_account', 'google_connection'])),
+    )
     .addColumn('services', sql`text[]`)
     .execute();
 }

@@ -7,7 +7,10 @@ export type Affiliate = Selectable<AffiliatesTable>;
 export type AffiliateCommission = Selectable<AffiliateCommissionsTable>;
 export type AffiliateReferral = Selectable<AffiliateReferralsTable>;
 /** A payout row with its `date` columns as `YYYY-MM-DD` strings (node-postgres would give local midnight). */
-export type AffiliatePayout = Omit<Selectable<AffiliatePayoutsTable>, 'period_start' | 'period_end'> & { period_start: string; period_end: string };
+export type AffiliatePayout = Omit<Selectable<AffiliatePayoutsTable>, 'period_start' | 'period_end'> & {
+  period_start: string;
+  period_end: string;
+};
 
 const DAY_MS = 86_400_000;
 /** A `YYYY-MM-DD` parameter compared as a date in SQL (never through a local-time JS Date). */
@@ -105,13 +108,21 @@ export type AttributionOutcome =
  * first attribution stands), and the click that brought them is marked converted. A customer
  * who has already paid cannot be claimed afterwards.
  */
-export async function attributeReferral(db: DbOrTx, input: { userId: string; referralCode: string; clickId?: string }): Promise<AttributionOutcome> {
+export async function attributeReferral(
+  db: DbOrTx,
+  input: { userId: string; referralCode: string; clickId?: string },
+): Promise<AttributionOutcome> {
   const affiliate = await findActiveAffiliateByCode(db, input.referralCode);
   if (!affiliate) return { outcome: 'unknown_code' };
   if (affiliate.user_id === input.userId) return { outcome: 'self_referral' };
   const existing = await db.selectFrom('affiliate_referrals').selectAll().where('referred_user_id', '=', input.userId).executeTakeFirst();
   if (existing) return { outcome: 'already_attributed', referral: existing };
-  const paid = await db.selectFrom('payments').select('id').where('user_id', '=', input.userId).where('status', '=', 'succeeded').executeTakeFirst();
+  const paid = await db
+    .selectFrom('payments')
+    .select('id')
+    .where('user_id', '=', input.userId)
+    .where('status', '=', 'succeeded')
+    .executeTakeFirst();
   if (paid) return { outcome: 'already_paying' };
   const click = input.clickId
     ? await db
@@ -124,15 +135,25 @@ export async function attributeReferral(db: DbOrTx, input: { userId: string; ref
     : undefined;
   const inserted = await db
     .insertInto('affiliate_referrals')
-    .values({ affiliate_id: affiliate.id, referred_user_id: input.userId, referral_code: affiliate.referral_code, click_id: click?.id ?? null })
+    .values({
+      affiliate_id: affiliate.id,
+      referred_user_id: input.userId,
+      referral_code: affiliate.referral_code,
+      click_id: click?.id ?? null,
+    })
     .onConflict((oc) => oc.column('referred_user_id').doNothing())
     .returningAll()
     .executeTakeFirst();
   if (!inserted) {
-    const winner = await db.selectFrom('affiliate_referrals').selectAll().where('referred_user_id', '=', input.userId).executeTakeFirstOrThrow();
+    const winner = await db
+      .selectFrom('affiliate_referrals')
+      .selectAll()
+      .where('referred_user_id', '=', input.userId)
+      .executeTakeFirstOrThrow();
     return { outcome: 'already_attributed', referral: winner };
   }
-  if (click) await db.updateTable('affiliate_clicks').set({ converted: true, converted_user_id: input.userId }).where('id', '=', click.id).execute();
+  if (click)
+    await db.updateTable('affiliate_clicks').set({ converted: true, converted_user_id: input.userId }).where('id', '=', click.id).execute();
   return { outcome: 'attributed', referral: inserted };
 }
 
@@ -162,7 +183,13 @@ export async function recordCommissionForInvoice(db: DbOrTx, invoice: PaidInvoic
   const referral = await db
     .selectFrom('affiliate_referrals')
     .innerJoin('affiliates', 'affiliates.id', 'affiliate_referrals.affiliate_id')
-    .select(['affiliate_referrals.id as referral_id', 'affiliates.id as affiliate_id', 'affiliates.commission_rate_bps', 'affiliates.currency', 'affiliates.status'])
+    .select([
+      'affiliate_referrals.id as referral_id',
+      'affiliates.id as affiliate_id',
+      'affiliates.commission_rate_bps',
+      'affiliates.currency',
+      'affiliates.status',
+    ])
     .where('affiliate_referrals.referred_user_id', '=', invoice.userId)
     .executeTakeFirst();
   if (!referral || referral.status === 'suspended' || referral.currency !== invoice.currency.toLowerCase()) return undefined;
@@ -194,7 +221,15 @@ export async function recordCommissionForInvoice(db: DbOrTx, invoice: PaidInvoic
     })
     .where('id', '=', referral.referral_id)
     .execute();
-  return inserted ?? (await db.selectFrom('affiliate_commissions').selectAll().where('stripe_invoice_id', '=', invoice.stripeInvoiceId).where('kind', '=', 'commission').executeTakeFirst());
+  return (
+    inserted ??
+    (await db
+      .selectFrom('affiliate_commissions')
+      .selectAll()
+      .where('stripe_invoice_id', '=', invoice.stripeInvoiceId)
+      .where('kind', '=', 'commission')
+      .executeTakeFirst())
+  );
 }
 
 export type ReversalOutcome = 'reversed' | 'adjusted' | 'already_reversed' | 'no_commission';
@@ -205,7 +240,10 @@ export type ReversalOutcome = 'reversed' | 'adjusted' | 'already_reversed' | 'no
  * payout being made) → a negative `adjustment` of the same amount, eligible at once, which the
  * next payout nets out. Runs once per invoice (the row lock and the adjustment's unique key).
  */
-export async function reverseCommissionForInvoice(db: DbOrTx, input: { stripeInvoiceId: string; stripeChargeId?: string | null; reason: string }): Promise<ReversalOutcome> {
+export async function reverseCommissionForInvoice(
+  db: DbOrTx,
+  input: { stripeInvoiceId: string; stripeChargeId?: string | null; reason: string },
+): Promise<ReversalOutcome> {
   const commission = await db
     .selectFrom('affiliate_commissions')
     .selectAll()
@@ -218,7 +256,12 @@ export async function reverseCommissionForInvoice(db: DbOrTx, input: { stripeInv
   if ((commission.status === 'pending' || commission.status === 'eligible') && commission.payout_id === null) {
     await db
       .updateTable('affiliate_commissions')
-      .set({ status: 'reversed', reversed_at: new Date(), reversal_reason: input.reason, stripe_charge_id: input.stripeChargeId ?? commission.stripe_charge_id })
+      .set({
+        status: 'reversed',
+        reversed_at: new Date(),
+        reversal_reason: input.reason,
+        stripe_charge_id: input.stripeChargeId ?? commission.stripe_charge_id,
+      })
       .where('id', '=', commission.id)
       .execute();
     return 'reversed';
@@ -294,7 +337,13 @@ export async function listPayableAffiliateIds(
         ),
         eb.and([
           eb.not(
-            eb.exists(eb.selectFrom('affiliate_payouts as p').select('p.id').whereRef('p.affiliate_id', '=', 'a.id').where('p.period_start', '=', asDate(input.periodStart))),
+            eb.exists(
+              eb
+                .selectFrom('affiliate_payouts as p')
+                .select('p.id')
+                .whereRef('p.affiliate_id', '=', 'a.id')
+                .where('p.period_start', '=', asDate(input.periodStart)),
+            ),
           ),
           eb(
             eb
@@ -318,8 +367,7 @@ export async function listPayableAffiliateIds(
 }
 
 export type PreparedPayout =
-  | { kind: 'below_minimum'; balanceCents: number }
-  | { kind: 'existing' | 'created'; payout: AffiliatePayout; destination: string | null };
+  { kind: 'below_minimum'; balanceCents: number } | { kind: 'existing' | 'created'; payout: AffiliatePayout; destination: string | null };
 
 /**
  * Step 1 of paying an affiliate for a period, in one transaction: the period's payout row if
@@ -387,7 +435,12 @@ export async function completePayout(db: DbOrTx, payoutId: string, transferId: s
     .returning('affiliate_id')
     .executeTakeFirst();
   if (!payout) return;
-  await db.updateTable('affiliate_commissions').set({ status: 'paid', paid_at: now }).where('payout_id', '=', payoutId).where('status', '=', 'eligible').execute();
+  await db
+    .updateTable('affiliate_commissions')
+    .set({ status: 'paid', paid_at: now })
+    .where('payout_id', '=', payoutId)
+    .where('status', '=', 'eligible')
+    .execute();
   await db.updateTable('affiliates').set({ last_payout_at: now }).where('id', '=', payout.affiliate_id).execute();
 }
 
@@ -401,19 +454,42 @@ export async function failPayout(db: DbOrTx, payoutId: string, reason: string): 
     .returning('id')
     .executeTakeFirst();
   if (!failed) return;
-  await db.updateTable('affiliate_commissions').set({ payout_id: null }).where('payout_id', '=', payoutId).where('status', '=', 'eligible').execute();
+  await db
+    .updateTable('affiliate_commissions')
+    .set({ payout_id: null })
+    .where('payout_id', '=', payoutId)
+    .where('status', '=', 'eligible')
+    .execute();
 }
 
 export async function listPeriodPayouts(db: DbOrTx, periodStart: string): Promise<AffiliatePayout[]> {
-  return db.selectFrom('affiliate_payouts').select(payoutColumns).where('period_start', '=', asDate(periodStart)).orderBy('affiliate_id').execute();
+  return db
+    .selectFrom('affiliate_payouts')
+    .select(payoutColumns)
+    .where('period_start', '=', asDate(periodStart))
+    .orderBy('affiliate_id')
+    .execute();
 }
 
 export async function listAffiliatePayouts(db: DbOrTx, affiliateId: string, limit = 24): Promise<AffiliatePayout[]> {
-  return db.selectFrom('affiliate_payouts').select(payoutColumns).where('affiliate_id', '=', affiliateId).orderBy('period_start', 'desc').limit(limit).execute();
+  return db
+    .selectFrom('affiliate_payouts')
+    .select(payoutColumns)
+    .where('affiliate_id', '=', affiliateId)
+    .orderBy('period_start', 'desc')
+    .limit(limit)
+    .execute();
 }
 
 export async function listAffiliateCommissions(db: DbOrTx, affiliateId: string, limit = 100): Promise<AffiliateCommission[]> {
-  return db.selectFrom('affiliate_commissions').selectAll().where('affiliate_id', '=', affiliateId).orderBy('created_at', 'desc').orderBy('id').limit(limit).execute();
+  return db
+    .selectFrom('affiliate_commissions')
+    .selectAll()
+    .where('affiliate_id', '=', affiliateId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
 }
 
 export interface AffiliateStats {
@@ -430,10 +506,17 @@ export async function affiliateStats(db: DbOrTx, affiliateId: string): Promise<A
   const [clicks, referrals, money] = await Promise.all([
     db
       .selectFrom('affiliate_clicks')
-      .select((eb) => [eb.fn.countAll<number>().as('clicks'), eb.fn.count<number>('id').filterWhere('converted', '=', true).as('conversions')])
+      .select((eb) => [
+        eb.fn.countAll<number>().as('clicks'),
+        eb.fn.count<number>('id').filterWhere('converted', '=', true).as('conversions'),
+      ])
       .where('affiliate_id', '=', affiliateId)
       .executeTakeFirstOrThrow(),
-    db.selectFrom('affiliate_referrals').select((eb) => eb.fn.countAll<number>().as('n')).where('affiliate_id', '=', affiliateId).executeTakeFirstOrThrow(),
+    db
+      .selectFrom('affiliate_referrals')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('affiliate_id', '=', affiliateId)
+      .executeTakeFirstOrThrow(),
     db
       .selectFrom('affiliate_commissions')
       .select(['status', (eb) => eb.fn.sum<number>('amount_cents').as('total')])

@@ -59,7 +59,13 @@ export async function findStripeEvent(db: DbOrTx, stripeEventId: string): Promis
     .executeTakeFirst();
   if (!row) return undefined;
   const payload = row.payload as { data?: { object?: Record<string, unknown> } };
-  return { id: row.stripe_event_id, type: row.event_type, createdAt: row.stripe_created_at, userId: row.user_id, object: payload.data?.object ?? {} };
+  return {
+    id: row.stripe_event_id,
+    type: row.event_type,
+    createdAt: row.stripe_created_at,
+    userId: row.user_id,
+    object: payload.data?.object ?? {},
+  };
 }
 
 export async function markStripeEvent(
@@ -127,7 +133,10 @@ export async function findPlanByStripePrice(db: DbOrTx, stripePriceId: string): 
 }
 
 /** Credit packs sold at these Stripe prices, by price id: what a top-up's line items buy (a pack retired since still pays out). */
-export async function findCreditPacksByStripePrices(db: DbOrTx, stripePriceIds: readonly string[]): Promise<Map<string, { slug: string; credits: number }>> {
+export async function findCreditPacksByStripePrices(
+  db: DbOrTx,
+  stripePriceIds: readonly string[],
+): Promise<Map<string, { slug: string; credits: number }>> {
   if (stripePriceIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('credit_packs')
@@ -137,7 +146,10 @@ export async function findCreditPacksByStripePrices(db: DbOrTx, stripePriceIds: 
   return new Map(rows.map((r) => [r.stripe_price_id, { slug: r.slug, credits: r.credits }]));
 }
 
-export async function findPlanById(db: DbOrTx, planId: string): Promise<{ slug: PlanSlug; sortOrder: number; monthlyCredits: number; videoLimit: number | null }> {
+export async function findPlanById(
+  db: DbOrTx,
+  planId: string,
+): Promise<{ slug: PlanSlug; sortOrder: number; monthlyCredits: number; videoLimit: number | null }> {
   const row = await db
     .selectFrom('subscription_plans as p')
     .leftJoin('subscription_plan_features as f', 'f.plan_id', 'p.id')
@@ -293,26 +305,31 @@ export interface UserBillingFields {
 export async function setUserBillingFields(db: DbOrTx, userId: string, fields: UserBillingFields): Promise<void> {
   await db
     .updateTable('users')
-    .set({ subscription_status: fields.status, subscription_period_end: fields.periodEnd, trial_end: fields.trialEnd, updated_at: sql`now()` })
+    .set({
+      subscription_status: fields.status,
+      subscription_period_end: fields.periodEnd,
+      trial_end: fields.trialEnd,
+      updated_at: sql`now()`,
+    })
     .where('id', '=', userId)
     .execute();
 }
 
 /** The Stripe customer id on the user's row, unless it already has one. */
 export async function setStripeCustomerIfUnset(db: DbOrTx, userId: string, stripeCustomerId: string): Promise<void> {
-  await db.updateTable('users').set({ stripe_customer_id: stripeCustomerId }).where('id', '=', userId).where('stripe_customer_id', 'is', null).execute();
+  await db
+    .updateTable('users')
+    .set({ stripe_customer_id: stripeCustomerId })
+    .where('id', '=', userId)
+    .where('stripe_customer_id', 'is', null)
+    .execute();
 }
 
 /**
  * The tier a user gets: the subscription's tier raised by active admin grants (tierWithGrants,
  * the rule of the one plan resolver), plus the Stripe status and period end to show.
  */
-export async function setUserTier(
-  db: DbOrTx,
-  userId: string,
-  subscriptionTier: PlanSlug,
-  fields: UserBillingFields,
-): Promise<PlanSlug> {
+export async function setUserTier(db: DbOrTx, userId: string, subscriptionTier: PlanSlug, fields: UserBillingFields): Promise<PlanSlug> {
   const tier = await tierWithGrants(db, userId, subscriptionTier);
   await db.updateTable('users').set({ subscription_tier: tier }).where('id', '=', userId).execute();
   await setUserBillingFields(db, userId, fields);
@@ -362,7 +379,11 @@ export async function upsertPayment(db: DbOrTx, p: PaymentRecord): Promise<{ id:
     )
     .returning(['id', 'status'])
     .executeTakeFirst()
-    .then(async (row) => row ?? db.selectFrom('payments').select(['id', 'status']).where('stripe_payment_id', '=', p.stripePaymentId).executeTakeFirstOrThrow());
+    .then(
+      async (row) =>
+        row ??
+        db.selectFrom('payments').select(['id', 'status']).where('stripe_payment_id', '=', p.stripePaymentId).executeTakeFirstOrThrow(),
+    );
 }
 
 /** Records a refund on the payment it belongs to (by invoice or payment intent id); undefined if unknown. */
@@ -371,11 +392,26 @@ export async function recordPaymentRefund(db: DbOrTx, stripePaymentIds: string[]
     .updateTable('payments')
     .set((eb) => ({
       amount_refunded_cents: sql<number>`least(${amountRefundedCents}, amount_cents)`,
-      status: eb.case().when(sql<boolean>`${amountRefundedCents} >= amount_cents`).then('refunded' as const).else('partially_refunded' as const).end(),
+      status: eb
+        .case()
+        .when(sql<boolean>`${amountRefundedCents} >= amount_cents`)
+        .then('refunded' as const)
+        .else('partially_refunded' as const)
+        .end(),
       updated_at: sql`now()`,
     }))
     .where('stripe_payment_id', 'in', stripePaymentIds)
-    .returning(['id', 'user_id', 'stripe_payment_id', 'stripe_invoice_id', 'stripe_subscription_id', 'amount_cents', 'amount_refunded_cents', 'currency', 'payment_type'])
+    .returning([
+      'id',
+      'user_id',
+      'stripe_payment_id',
+      'stripe_invoice_id',
+      'stripe_subscription_id',
+      'amount_cents',
+      'amount_refunded_cents',
+      'currency',
+      'payment_type',
+    ])
     .executeTakeFirst();
 }
 
@@ -386,7 +422,13 @@ export async function openUsagePeriod(
 ): Promise<boolean> {
   const inserted = await db
     .insertInto('subscription_usage')
-    .values({ user_id: row.userId, user_subscription_id: row.userSubscriptionId, period_start: row.periodStart, period_end: row.periodEnd, usage_limit: row.usageLimit })
+    .values({
+      user_id: row.userId,
+      user_subscription_id: row.userSubscriptionId,
+      period_start: row.periodStart,
+      period_end: row.periodEnd,
+      usage_limit: row.usageLimit,
+    })
     .onConflict((oc) => oc.columns(['user_id', 'period_start']).doNothing())
     .returning('id')
     .executeTakeFirst();

@@ -8,7 +8,16 @@ export type ClipCaptions = Selectable<CaptionsTable>;
 /** What the clips workflow needs of a video. */
 export type ClipSourceVideo = Pick<
   Selectable<VideosTable>,
-  'id' | 'user_id' | 'workspace_id' | 'title' | 'source_type' | 'source_url' | 'file_path' | 'media_url' | 'duration_seconds' | 'transcript_segments'
+  | 'id'
+  | 'user_id'
+  | 'workspace_id'
+  | 'title'
+  | 'source_type'
+  | 'source_url'
+  | 'file_path'
+  | 'media_url'
+  | 'duration_seconds'
+  | 'transcript_segments'
 >;
 
 const SOURCE_COLUMNS = [
@@ -87,7 +96,15 @@ export async function insertUploadedVideo(db: DbOrTx, video: NewUploadedVideo): 
 
 export type PlannedClipRow = Pick<
   Insertable<ClipsTable>,
-  'title' | 'start_time' | 'end_time' | 'virality_score' | 'hook_score' | 'engagement_score' | 'topics' | 'transcript_segment' | 'caption_style'
+  | 'title'
+  | 'start_time'
+  | 'end_time'
+  | 'virality_score'
+  | 'hook_score'
+  | 'engagement_score'
+  | 'topics'
+  | 'transcript_segment'
+  | 'caption_style'
 >;
 
 /**
@@ -164,7 +181,11 @@ export interface ClipCaptionsRow {
 }
 
 /** Finishes a render: thumbnail, caption files (one row per clip and language) and the status, together. */
-export async function completeClipRender(db: DbOrTx, clipId: string, result: { thumbnailUrl: string; captions: ClipCaptionsRow }): Promise<void> {
+export async function completeClipRender(
+  db: DbOrTx,
+  clipId: string,
+  result: { thumbnailUrl: string; captions: ClipCaptionsRow },
+): Promise<void> {
   const { captions } = result;
   await db
     .insertInto('captions')
@@ -199,7 +220,12 @@ export async function completeClipRender(db: DbOrTx, clipId: string, result: { t
 }
 
 export async function failClipRender(db: DbOrTx, clipId: string, error: string): Promise<void> {
-  await db.updateTable('clips').set({ render_status: 'failed', render_error: error.slice(0, 2000) }).where('id', '=', clipId).where('render_status', '<>', 'completed').execute();
+  await db
+    .updateTable('clips')
+    .set({ render_status: 'failed', render_error: error.slice(0, 2000) })
+    .where('id', '=', clipId)
+    .where('render_status', '<>', 'completed')
+    .execute();
 }
 
 /** Marks the run's clips that never finished (failure or cancel); finished clips are kept as they are. */
@@ -265,7 +291,12 @@ export type ClipReview = { decision: 'approved'; reviewerId: string } | { decisi
 export async function reviewClip(db: DbOrTx, clipId: string, review: ClipReview): Promise<void> {
   const update =
     review.decision === 'approved'
-      ? { status: 'approved' as const, approved_by: review.reviewerId, approved_at: sql<Date>`coalesce(approved_at, now())`, rejection_reason: null }
+      ? {
+          status: 'approved' as const,
+          approved_by: review.reviewerId,
+          approved_at: sql<Date>`coalesce(approved_at, now())`,
+          rejection_reason: null,
+        }
       : { status: 'rejected' as const, approved_by: null, approved_at: null, rejection_reason: review.reason };
   await db.updateTable('clips').set(update).where('id', '=', clipId).execute();
 }

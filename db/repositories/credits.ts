@@ -123,7 +123,12 @@ export interface CreditBalance {
 /** The user's credit balance and totals; zeros for a user who never had credits. */
 export async function getCreditBalance(db: DbOrTx, userId: string): Promise<CreditBalance> {
   const row = await db.selectFrom('user_credits').selectAll().where('user_id', '=', userId).executeTakeFirst();
-  return { balance: row?.balance ?? 0, totalPurchased: row?.total_purchased ?? 0, totalGranted: row?.total_granted ?? 0, totalUsed: row?.total_used ?? 0 };
+  return {
+    balance: row?.balance ?? 0,
+    totalPurchased: row?.total_purchased ?? 0,
+    totalGranted: row?.total_granted ?? 0,
+    totalUsed: row?.total_used ?? 0,
+  };
 }
 
 /** Ledger rows newest first; `before` is the (created_at, id) of the last row of the previous page. */

@@ -29,7 +29,12 @@ export async function recordDriveUploadFailed(db: DbOrTx, upload: DriveUpload, r
   await db
     .insertInto('cloud_storage_uploads')
     .values({ ...uploadValues(upload), status: 'failed', error_message: reason })
-    .onConflict((oc) => oc.columns(['video_content_id', 'provider', 'file_format']).doUpdateSet({ status: 'failed', error_message: reason }).where('cloud_storage_uploads.status', '<>', 'completed'))
+    .onConflict((oc) =>
+      oc
+        .columns(['video_content_id', 'provider', 'file_format'])
+        .doUpdateSet({ status: 'failed', error_message: reason })
+        .where('cloud_storage_uploads.status', '<>', 'completed'),
+    )
     .execute();
 }
 
@@ -41,7 +46,12 @@ export async function claimDriveUpload(db: DbOrTx, upload: DriveUpload): Promise
     .onConflict((oc) =>
       oc
         .columns(['video_content_id', 'provider', 'file_format'])
-        .doUpdateSet({ status: 'uploading', retry_count: sql`cloud_storage_uploads.retry_count + 1`, error_message: null, started_at: new Date() })
+        .doUpdateSet({
+          status: 'uploading',
+          retry_count: sql`cloud_storage_uploads.retry_count + 1`,
+          error_message: null,
+          started_at: new Date(),
+        })
         .where('cloud_storage_uploads.status', '<>', 'completed'),
     )
     .returning('id')
@@ -88,7 +98,19 @@ export async function countCompletedDriveUploads(db: DbOrTx, videoContentIds: st
 export async function listVideoUploads(db: DbOrTx, videoId: string) {
   return db
     .selectFrom('cloud_storage_uploads')
-    .select(['id', 'content_type', 'file_format', 'file_name', 'status', 'error_message', 'retry_count', 'max_retries', 'cloud_file_url', 'cloud_folder_path', 'completed_at'])
+    .select([
+      'id',
+      'content_type',
+      'file_format',
+      'file_name',
+      'status',
+      'error_message',
+      'retry_count',
+      'max_retries',
+      'cloud_file_url',
+      'cloud_folder_path',
+      'completed_at',
+    ])
     .where('video_id', '=', videoId)
     .where('provider', '=', 'google_drive')
     .orderBy('created_at', 'desc')

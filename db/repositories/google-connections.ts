@@ -31,8 +31,20 @@ export interface NewGoogleConnection {
 async function rowIdFor(tx: Tx, table: GoogleCredentialTable, userId: string, key: string): Promise<{ id: string; exists: boolean }> {
   const existing =
     table === 'youtube_oauth_tokens'
-      ? await tx.selectFrom('youtube_oauth_tokens').select('id').where('user_id', '=', userId).where('channel_id', '=', key).forUpdate().executeTakeFirst()
-      : await tx.selectFrom('cloud_storage_credentials').select('id').where('user_id', '=', userId).where('provider', '=', 'google_drive').forUpdate().executeTakeFirst();
+      ? await tx
+          .selectFrom('youtube_oauth_tokens')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('channel_id', '=', key)
+          .forUpdate()
+          .executeTakeFirst()
+      : await tx
+          .selectFrom('cloud_storage_credentials')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('provider', '=', 'google_drive')
+          .forUpdate()
+          .executeTakeFirst();
   return existing ? { id: existing.id, exists: true } : { id: randomUUID(), exists: false };
 }
 
@@ -62,7 +74,11 @@ export async function saveGoogleConnection(db: Db, connection: NewGoogleConnecti
         google_connection_id: connectionId,
       };
       if (row.exists) await tx.updateTable('youtube_oauth_tokens').set(tokens).where('id', '=', row.id).execute();
-      else await tx.insertInto('youtube_oauth_tokens').values({ id: row.id, user_id: connection.userId, channel_id: youtube.channelId, ...tokens }).execute();
+      else
+        await tx
+          .insertInto('youtube_oauth_tokens')
+          .values({ id: row.id, user_id: connection.userId, channel_id: youtube.channelId, ...tokens })
+          .execute();
       const channel = {
         youtube_oauth_token_id: row.id,
         channel_name: youtube.title,
@@ -96,7 +112,13 @@ export async function saveGoogleConnection(db: Db, connection: NewGoogleConnecti
       else
         await tx
           .insertInto('cloud_storage_credentials')
-          .values({ id: row.id, user_id: connection.userId, provider: 'google_drive', folder_naming_pattern: drive.folderNamingPattern, ...credential })
+          .values({
+            id: row.id,
+            user_id: connection.userId,
+            provider: 'google_drive',
+            folder_naming_pattern: drive.folderNamingPattern,
+            ...credential,
+          })
           .execute();
     }
     await tx
@@ -171,7 +193,11 @@ export async function countActiveChannels(db: DbOrTx, userId: string, exceptChan
 export async function deleteGoogleConnection(db: Db, connection: Pick<GoogleConnectionDetails, 'id' | 'youtube_token_id'>): Promise<void> {
   await db.transaction().execute(async (tx) => {
     if (connection.youtube_token_id)
-      await tx.updateTable('user_youtube_channels').set({ is_active: false, auto_import: false }).where('youtube_oauth_token_id', '=', connection.youtube_token_id).execute();
+      await tx
+        .updateTable('user_youtube_channels')
+        .set({ is_active: false, auto_import: false })
+        .where('youtube_oauth_token_id', '=', connection.youtube_token_id)
+        .execute();
     await tx.deleteFrom('google_connections').where('id', '=', connection.id).execute();
   });
 }
@@ -180,7 +206,12 @@ export async function deleteGoogleConnection(db: Db, connection: Pick<GoogleConn
  * Google refused a credential row's refresh token (invalid_grant): its connection becomes expired.
  * Returns the owner's address the first time only, so the user is told once per connection.
  */
-export async function expireGoogleConnection(db: Db, table: GoogleCredentialTable, credentialId: string, reason: string): Promise<{ connectionId: string; email: string } | undefined> {
+export async function expireGoogleConnection(
+  db: Db,
+  table: GoogleCredentialTable,
+  credentialId: string,
+  reason: string,
+): Promise<{ connectionId: string; email: string } | undefined> {
   const owner =
     table === 'youtube_oauth_tokens'
       ? await db.selectFrom('youtube_oauth_tokens').select('google_connection_id').where('id', '=', credentialId).executeTakeFirst()

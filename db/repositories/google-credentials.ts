@@ -38,13 +38,23 @@ export async function findChannelYoutubeToken(db: DbOrTx, userId: string, channe
 
 /** Whether the user has any active YouTube channel connection. */
 export async function hasActiveYoutubeToken(db: DbOrTx, userId: string): Promise<boolean> {
-  const row = await db.selectFrom('youtube_oauth_tokens').select('id').where('user_id', '=', userId).where('status', '=', 'active').executeTakeFirst();
+  const row = await db
+    .selectFrom('youtube_oauth_tokens')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
   return row !== undefined;
 }
 
 /** The user's Google Drive connection, whatever its status. */
 export async function findDriveCredential(db: DbOrTx, userId: string): Promise<DriveCredential | undefined> {
-  return db.selectFrom('cloud_storage_credentials').selectAll().where('user_id', '=', userId).where('provider', '=', 'google_drive').executeTakeFirst();
+  return db
+    .selectFrom('cloud_storage_credentials')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('provider', '=', 'google_drive')
+    .executeTakeFirst();
 }
 
 /** Re-sealed tokens after a refresh. */
@@ -61,7 +71,8 @@ export async function storeRefreshedGoogleTokens(
 
 /** The user withdrew consent: the connection stops being used until they reconnect (Drive keeps the reason). */
 export async function markGoogleCredentialRevoked(db: DbOrTx, table: GoogleCredentialTable, id: string, reason: string): Promise<void> {
-  if (table === 'youtube_oauth_tokens') await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', id).execute();
+  if (table === 'youtube_oauth_tokens')
+    await db.updateTable('youtube_oauth_tokens').set({ status: 'revoked' }).where('id', '=', id).execute();
   else
     await db
       .updateTable('cloud_storage_credentials')

@@ -24,7 +24,12 @@ export async function releaseIdempotencyKey(db: DbOrTx, userId: string, key: str
 }
 
 /** Stores the response every retry with the key gets. */
-export async function storeIdempotentResponse(db: DbOrTx, userId: string, key: string, response: { status: number; body: unknown }): Promise<void> {
+export async function storeIdempotentResponse(
+  db: DbOrTx,
+  userId: string,
+  key: string,
+  response: { status: number; body: unknown },
+): Promise<void> {
   await db
     .updateTable('idempotency_keys')
     .set({ response_status: response.status, response_body: JSON.stringify(response.body) })

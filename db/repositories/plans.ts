@@ -98,7 +98,11 @@ async function activeGrantRows(db: DbOrTx, userId: string, now: Date) {
 }
 
 /** The plan of `slug`, raised to the highest tier a grant gives (full_access without an override: enterprise); never lowered. */
-function raisedByGrants(plans: Plan[], slug: PlanSlug, grants: Array<{ grant_type: AdminGrantType; tier_override: PlanSlug | null }>): Plan {
+function raisedByGrants(
+  plans: Plan[],
+  slug: PlanSlug,
+  grants: Array<{ grant_type: AdminGrantType; tier_override: PlanSlug | null }>,
+): Plan {
   const rank = (s: string) => plans.findIndex((p) => p.slug === s);
   let effective = plans.find((p) => p.slug === slug);
   if (!effective) throw new Error(`tier ${slug} has no seeded plan`);

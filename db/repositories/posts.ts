@@ -26,7 +26,9 @@ function rethrowSlotConflict(err: unknown, scheduledAt: Date): never {
 export const toStoredPlatform = (platform: PostPlatform): SocialPlatform => (platform === 'x' ? 'twitter' : platform);
 export function fromStoredPlatform(platform: SocialPlatform): PostPlatform | null {
   if (platform === 'twitter') return 'x';
-  return platform === 'instagram' || platform === 'facebook' || platform === 'tiktok' || platform === 'linkedin' || platform === 'youtube' ? platform : null;
+  return platform === 'instagram' || platform === 'facebook' || platform === 'tiktok' || platform === 'linkedin' || platform === 'youtube'
+    ? platform
+    : null;
 }
 
 // ---- social accounts ----
@@ -111,14 +113,30 @@ export async function lockSocialAccount(tx: DbOrTx, id: string) {
 export async function storeRefreshedTokens(db: DbOrTx, id: string, encryptedTokens: string, tokenExpiresAt: Date | null): Promise<void> {
   await db
     .updateTable('social_accounts')
-    .set({ encrypted_tokens: encryptedTokens, token_expires_at: tokenExpiresAt, status: 'active', last_error: null, last_sync_at: sql`now()` })
+    .set({
+      encrypted_tokens: encryptedTokens,
+      token_expires_at: tokenExpiresAt,
+      status: 'active',
+      last_error: null,
+      last_sync_at: sql`now()`,
+    })
     .where('id', '=', id)
     .where('status', '=', 'active')
     .execute();
 }
 
-export async function markSocialAccount(db: DbOrTx, id: string, status: Exclude<SocialAccountStatus, 'active' | 'disconnected'>, lastError: string): Promise<void> {
-  await db.updateTable('social_accounts').set({ status, last_error: lastError }).where('id', '=', id).where('status', '=', 'active').execute();
+export async function markSocialAccount(
+  db: DbOrTx,
+  id: string,
+  status: Exclude<SocialAccountStatus, 'active' | 'disconnected'>,
+  lastError: string,
+): Promise<void> {
+  await db
+    .updateTable('social_accounts')
+    .set({ status, last_error: lastError })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .execute();
 }
 
 // ---- posts ----
@@ -250,7 +268,11 @@ export async function setPostStatus(
 }
 
 export async function countPublishAttempt(db: DbOrTx, id: string): Promise<void> {
-  await db.updateTable('posts').set({ retry_count: sql`retry_count + 1` }).where('id', '=', id).execute();
+  await db
+    .updateTable('posts')
+    .set({ retry_count: sql`retry_count + 1` })
+    .where('id', '=', id)
+    .execute();
 }
 
 /**
@@ -260,12 +282,23 @@ export async function countPublishAttempt(db: DbOrTx, id: string): Promise<void>
 export async function recordPublished(db: DbOrTx, id: string, published: { platformPostId: string; platformUrl: string }): Promise<Date> {
   const updated = await db
     .updateTable('posts')
-    .set({ status: 'published', platform_post_id: published.platformPostId, platform_url: published.platformUrl, published_at: sql`now()`, publish_error: null })
+    .set({
+      status: 'published',
+      platform_post_id: published.platformPostId,
+      platform_url: published.platformUrl,
+      published_at: sql`now()`,
+      publish_error: null,
+    })
     .where('id', '=', id)
     .where('status', '<>', 'published')
     .returning(['clip_id', 'published_at'])
     .executeTakeFirst();
-  if (updated?.clip_id) await db.updateTable('clips').set({ times_published: sql`times_published + 1` }).where('id', '=', updated.clip_id).execute();
+  if (updated?.clip_id)
+    await db
+      .updateTable('clips')
+      .set({ times_published: sql`times_published + 1` })
+      .where('id', '=', updated.clip_id)
+      .execute();
   if (updated) return updated.published_at!;
   const row = await db.selectFrom('posts').select('published_at').where('id', '=', id).executeTakeFirstOrThrow();
   return row.published_at!;
@@ -294,7 +327,11 @@ export async function insertPostMetrics(db: DbOrTx, postId: string, checkpoint: 
     })
     .onConflict((oc) => oc.columns(['post_id', 'checkpoint']).where('checkpoint', 'is not', null).doNothing())
     .execute();
-  await db.updateTable('posts').set({ last_metrics_sync_at: sql`now()` }).where('id', '=', postId).execute();
+  await db
+    .updateTable('posts')
+    .set({ last_metrics_sync_at: sql`now()` })
+    .where('id', '=', postId)
+    .execute();
 }
 
 export async function latestPostMetrics(db: DbOrTx, postId: string) {

@@ -4,7 +4,15 @@ import type { GoogleService, OAuthStatePurpose, SocialPlatform } from '../types'
 
 export async function insertOAuthState(
   db: DbOrTx,
-  state: { userId: string; platform: SocialPlatform; purpose: OAuthStatePurpose; stateHash: string; redirectUri: string; expiresAt: Date; services?: GoogleService[] },
+  state: {
+    userId: string;
+    platform: SocialPlatform;
+    purpose: OAuthStatePurpose;
+    stateHash: string;
+    redirectUri: string;
+    expiresAt: Date;
+    services?: GoogleService[];
+  },
 ): Promise<void> {
   await db
     .insertInto('social_oauth_states')

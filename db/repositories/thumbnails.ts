@@ -220,7 +220,11 @@ export async function updateThumbnailJobProgress(db: DbOrTx, jobId: string, prog
 }
 
 export async function countThumbnailJobRetry(db: DbOrTx, jobId: string): Promise<void> {
-  await db.updateTable('thumbnail_generation_jobs').set({ retry_count: sql`retry_count + 1` }).where('id', '=', jobId).execute();
+  await db
+    .updateTable('thumbnail_generation_jobs')
+    .set({ retry_count: sql`retry_count + 1` })
+    .where('id', '=', jobId)
+    .execute();
 }
 
 export interface ThumbnailStyle {
@@ -231,7 +235,13 @@ export interface ThumbnailStyle {
 }
 
 export async function listActiveThumbnailStyles(db: DbOrTx): Promise<ThumbnailStyle[]> {
-  return db.selectFrom('thumbnail_styles').select(['key', 'name', 'description', 'design']).where('is_active', '=', true).orderBy('sort_order').orderBy('key').execute();
+  return db
+    .selectFrom('thumbnail_styles')
+    .select(['key', 'name', 'description', 'design'])
+    .where('is_active', '=', true)
+    .orderBy('sort_order')
+    .orderBy('key')
+    .execute();
 }
 
 /** Which of the keys are missing or inactive in a reference table. */
@@ -241,7 +251,9 @@ export async function unknownThumbnailKeys(
   keys: string[],
 ): Promise<string[]> {
   if (keys.length === 0) return [];
-  const found = new Set((await db.selectFrom(table).select('key').where('key', 'in', keys).where('is_active', '=', true).execute()).map((r) => r.key));
+  const found = new Set(
+    (await db.selectFrom(table).select('key').where('key', 'in', keys).where('is_active', '=', true).execute()).map((r) => r.key),
+  );
   return keys.filter((key) => !found.has(key));
 }
 
@@ -249,7 +261,9 @@ export async function unknownThumbnailKeys(
 export async function foreignReferenceImageIds(db: DbOrTx, userId: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
   const own = new Set(
-    (await db.selectFrom('thumbnail_reference_images').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute()).map((r) => r.id),
+    (await db.selectFrom('thumbnail_reference_images').select('id').where('user_id', '=', userId).where('id', 'in', ids).execute()).map(
+      (r) => r.id,
+    ),
   );
   return ids.filter((id) => !own.has(id));
 }
@@ -267,7 +281,12 @@ export async function userOwnsCharacterProfile(db: DbOrTx, userId: string, profi
 
 /** The video, when it is the user's (the ownership check of every thumbnail route). */
 export async function findUserVideoForThumbnails(db: DbOrTx, userId: string, videoId: string) {
-  return db.selectFrom('videos').select(['id', 'user_id', 'youtube_video_id']).where('id', '=', videoId).where('user_id', '=', userId).executeTakeFirst();
+  return db
+    .selectFrom('videos')
+    .select(['id', 'user_id', 'youtube_video_id'])
+    .where('id', '=', videoId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
 }
 
 export type NewVideoThumbnail = Omit<
@@ -327,7 +346,12 @@ export async function selectThumbnail(db: Db, thumbnailId: string): Promise<Vide
       .where('is_selected', '=', true)
       .where('id', '!=', thumbnailId)
       .execute();
-    return tx.updateTable('video_thumbnails').set({ is_selected: true }).where('id', '=', thumbnailId).returningAll().executeTakeFirstOrThrow();
+    return tx
+      .updateTable('video_thumbnails')
+      .set({ is_selected: true })
+      .where('id', '=', thumbnailId)
+      .returningAll()
+      .executeTakeFirstOrThrow();
   });
 }
 
@@ -342,15 +366,26 @@ export async function markThumbnailOnYoutube(db: Db, thumbnailId: string, videoI
 }
 
 /** What the AI copy of a job draws on: its video's text, the expression, and the category and character profile when set. */
-export async function thumbnailCopyContext(db: DbOrTx, job: Pick<ThumbnailJob, 'video_id' | 'expression_category' | 'content_category' | 'character_profile_id'>) {
+export async function thumbnailCopyContext(
+  db: DbOrTx,
+  job: Pick<ThumbnailJob, 'video_id' | 'expression_category' | 'content_category' | 'character_profile_id'>,
+) {
   const [video, expression, category, profile] = await Promise.all([
     db.selectFrom('videos').select(['title', 'description', 'transcript']).where('id', '=', job.video_id).executeTakeFirst(),
     db.selectFrom('thumbnail_expressions').selectAll().where('key', '=', job.expression_category).executeTakeFirst(),
     job.content_category
-      ? db.selectFrom('thumbnail_content_categories').select(['name', 'description']).where('key', '=', job.content_category).executeTakeFirst()
+      ? db
+          .selectFrom('thumbnail_content_categories')
+          .select(['name', 'description'])
+          .where('key', '=', job.content_category)
+          .executeTakeFirst()
       : undefined,
     job.character_profile_id
-      ? db.selectFrom('user_character_profiles').select(['full_anchor_text', 'profile_name']).where('id', '=', job.character_profile_id).executeTakeFirst()
+      ? db
+          .selectFrom('user_character_profiles')
+          .select(['full_anchor_text', 'profile_name'])
+          .where('id', '=', job.character_profile_id)
+          .executeTakeFirst()
       : undefined,
   ]);
   return { video, expression, category, profile };

@@ -2,7 +2,10 @@ import type { DbOrTx } from '../database';
 import type { ExportFormat } from '../types';
 
 /** The Drive export every finished import gets (user_preferences.cloud_storage_auto_upload), if the user turned it on. */
-export async function findAutoExport(db: DbOrTx, userId: string): Promise<{ provider: 'google_drive'; formats: ExportFormat[] } | undefined> {
+export async function findAutoExport(
+  db: DbOrTx,
+  userId: string,
+): Promise<{ provider: 'google_drive'; formats: ExportFormat[] } | undefined> {
   const prefs = await db
     .selectFrom('user_preferences')
     .select(['cloud_storage_upload_formats'])
@@ -10,7 +13,9 @@ export async function findAutoExport(db: DbOrTx, userId: string): Promise<{ prov
     .where('cloud_storage_auto_upload', '=', true)
     .where('cloud_storage_provider', '=', 'google_drive')
     .executeTakeFirst();
-  return prefs && prefs.cloud_storage_upload_formats.length > 0 ? { provider: 'google_drive', formats: prefs.cloud_storage_upload_formats } : undefined;
+  return prefs && prefs.cloud_storage_upload_formats.length > 0
+    ? { provider: 'google_drive', formats: prefs.cloud_storage_upload_formats }
+    : undefined;
 }
 
 /** Turns the automatic Drive export on (in these formats) or off. */

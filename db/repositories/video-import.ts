@@ -62,10 +62,21 @@ async function currentUsageRow(db: DbOrTx, userId: string, limit: number | null,
   const periodEnd = subscription?.current_period_end ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
   await db
     .insertInto('subscription_usage')
-    .values({ user_id: userId, user_subscription_id: subscription?.id ?? null, period_start: periodStart, period_end: periodEnd, usage_limit: limit })
+    .values({
+      user_id: userId,
+      user_subscription_id: subscription?.id ?? null,
+      period_start: periodStart,
+      period_end: periodEnd,
+      usage_limit: limit,
+    })
     .onConflict((oc) => oc.columns(['user_id', 'period_start']).doNothing())
     .execute();
-  const row = await db.selectFrom('subscription_usage').select('id').where('user_id', '=', userId).where('period_start', '=', periodStart).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('subscription_usage')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('period_start', '=', periodStart)
+    .executeTakeFirstOrThrow();
   return row.id;
 }
 
@@ -114,14 +125,22 @@ export async function reserveVideoQuota(db: DbOrTx, videoId: string, now = new D
     const limit = plan.features.videoLimit;
     let quota: QuotaState;
     if (gate === 'free_tier') {
-      const taken = await tx.updateTable('users').set({ free_video_used: true }).where('id', '=', video.user_id).where('free_video_used', '=', false).returning('id').executeTakeFirst();
+      const taken = await tx
+        .updateTable('users')
+        .set({ free_video_used: true })
+        .where('id', '=', video.user_id)
+        .where('free_video_used', '=', false)
+        .returning('id')
+        .executeTakeFirst();
       if (!taken) throw new VideoQuotaExceededError('the free plan includes one video, and it has been used; upgrade to import more');
       quota = { gate, state: 'reserved' };
     } else {
       const usageId = await currentUsageRow(tx, video.user_id, limit, now);
       if (!(await takeUsageSlot(tx, usageId, limit))) {
         throw new VideoQuotaExceededError(
-          gate === 'admin_grant' ? `your video limit of ${limit} for this period is used up` : `your ${plan.slug} plan's ${limit} videos for this billing period are used up`,
+          gate === 'admin_grant'
+            ? `your video limit of ${limit} for this period is used up`
+            : `your ${plan.slug} plan's ${limit} videos for this billing period are used up`,
         );
       }
       quota = { gate, state: 'reserved', usageId };
@@ -146,7 +165,8 @@ export async function heldVideoQuota(db: DbOrTx, videoId: string, now = new Date
   const video = await findVideo(db, videoId);
   if (!video) throw new Error(`video ${videoId} does not exist`);
   const quota = quotaOf(video);
-  if (!quota || quota.state === 'released') throw new VideoQuotaNotHeldError(`the video slot reserved for import ${videoId} was given back; import the video again`);
+  if (!quota || quota.state === 'released')
+    throw new VideoQuotaNotHeldError(`the video slot reserved for import ${videoId} was given back; import the video again`);
   const plan = await getPlanForUser(db, video.user_id, now);
   if (!plan) throw new Error(`user ${video.user_id} does not exist`);
   return { quota, plan };
@@ -177,7 +197,11 @@ export async function releaseVideoQuota(db: Db, videoId: string): Promise<boolea
     const quota = video && quotaOf(video);
     if (!video || quota?.state !== 'reserved') return false;
     if (quota.usageId) {
-      await tx.updateTable('subscription_usage').set({ videos_reserved: sql`greatest(videos_reserved - 1, 0)` }).where('id', '=', quota.usageId).execute();
+      await tx
+        .updateTable('subscription_usage')
+        .set({ videos_reserved: sql`greatest(videos_reserved - 1, 0)` })
+        .where('id', '=', quota.usageId)
+        .execute();
     } else if (quota.gate === 'free_tier') {
       await tx.updateTable('users').set({ free_video_used: false }).where('id', '=', video.user_id).execute();
     }
@@ -199,12 +223,24 @@ async function findOrCreateImportVideo(tx: Tx, input: NewImportVideo): Promise<{
   const metadata = input.suppliedTranscript ? { supplied_transcript: input.suppliedTranscript } : {};
   const inserted = await tx
     .insertInto('videos')
-    .values({ user_id: input.userId, source_type: 'youtube', source_url: input.sourceUrl, youtube_video_id: input.youtubeVideoId, metadata: JSON.stringify(metadata) })
+    .values({
+      user_id: input.userId,
+      source_type: 'youtube',
+      source_url: input.sourceUrl,
+      youtube_video_id: input.youtubeVideoId,
+      metadata: JSON.stringify(metadata),
+    })
     .onConflict((oc) => oc.columns(['user_id', 'youtube_video_id']).where('youtube_video_id', 'is not', null).doNothing())
     .returningAll()
     .executeTakeFirst();
   if (inserted) return { video: inserted, created: true };
-  const video = await tx.selectFrom('videos').selectAll().where('user_id', '=', input.userId).where('youtube_video_id', '=', input.youtubeVideoId).forUpdate().executeTakeFirstOrThrow();
+  const video = await tx
+    .selectFrom('videos')
+    .selectAll()
+    .where('user_id', '=', input.userId)
+    .where('youtube_video_id', '=', input.youtubeVideoId)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
   return { video, created: false };
 }
 
@@ -216,7 +252,9 @@ async function reopenImportVideo(tx: Tx, videoId: string, suppliedTranscript?: N
       processing_status: 'pending',
       progress: 0,
       error_message: null,
-      ...(suppliedTranscript ? { metadata: sql`metadata || jsonb_build_object('supplied_transcript', ${JSON.stringify(suppliedTranscript)}::jsonb)` } : {}),
+      ...(suppliedTranscript
+        ? { metadata: sql`metadata || jsonb_build_object('supplied_transcript', ${JSON.stringify(suppliedTranscript)}::jsonb)` }
+        : {}),
     })
     .where('id', '=', videoId)
     .execute();
@@ -261,7 +299,11 @@ export async function findVideo(db: DbOrTx, videoId: string): Promise<Video | un
 }
 
 /** Status and progress only move on while processing; a closed status (completed/failed/canceled) is final for the run. */
-export async function updateVideoProcessing(db: DbOrTx, videoId: string, update: { status: VideoProcessingStatus; progress?: number; error?: string }): Promise<void> {
+export async function updateVideoProcessing(
+  db: DbOrTx,
+  videoId: string,
+  update: { status: VideoProcessingStatus; progress?: number; error?: string },
+): Promise<void> {
   const closing = update.status !== 'processing';
   await db
     .updateTable('videos')
@@ -377,7 +419,12 @@ export async function saveTranscriptDigest(db: DbOrTx, videoId: string, digest: 
 
 export type WrittenContent = Pick<VideoContent, 'id' | 'tokens_used'>;
 
-export async function findContentVersion(db: DbOrTx, videoId: string, contentTypeId: string, version: number): Promise<WrittenContent | undefined> {
+export async function findContentVersion(
+  db: DbOrTx,
+  videoId: string,
+  contentTypeId: string,
+  version: number,
+): Promise<WrittenContent | undefined> {
   return db
     .selectFrom('video_content')
     .select(['id', 'tokens_used'])
@@ -426,7 +473,11 @@ export async function listLatestContentIds(db: DbOrTx, videoId: string, contentT
 }
 
 /** The user's videos of these YouTube ids, by YouTube id: a channel's upload list marks what is imported. */
-export async function findImportedYoutubeVideos(db: DbOrTx, userId: string, youtubeVideoIds: string[]): Promise<Map<string, { id: string; status: VideoProcessingStatus }>> {
+export async function findImportedYoutubeVideos(
+  db: DbOrTx,
+  userId: string,
+  youtubeVideoIds: string[],
+): Promise<Map<string, { id: string; status: VideoProcessingStatus }>> {
   if (youtubeVideoIds.length === 0) return new Map();
   const rows = await db
     .selectFrom('videos')

@@ -40,10 +40,7 @@ function persistedDemoKey(dataDir: string): string {
  * Seeds the demo user (creator plan) with DEV_API_KEY, or in development a generated key, and
  * the admin user with DEV_ADMIN_KEY when set. Idempotent: safe on every start.
  */
-export async function seedDevAccess(
-  db: Db,
-  config: DevAccessSettings,
-): Promise<DevAccess> {
+export async function seedDevAccess(db: Db, config: DevAccessSettings): Promise<DevAccess> {
   const access: DevAccess = {};
   const demoKey = config.DEV_API_KEY ?? (config.NODE_ENV === 'development' ? persistedDemoKey(config.dataDir) : undefined);
   if (demoKey) {

@@ -65,7 +65,9 @@ function resolveBinary(tool: 'ffmpeg' | 'ffprobe', env: NodeJS.ProcessEnv): Reso
   const npmBuild = npmBuildPath(tool);
   if (npmBuild && isExecutableFile(npmBuild)) return { path: npmBuild, source: 'npm' };
   const hint = npmBuild ? `${npmBuild} is not executable (its install script did not run)` : `${NPM_BUILDS[tool]} is not installed`;
-  throw new MediaToolMissingError(`${tool} not found: set ${ENV_NAMES[tool]}, put ${tool} on PATH, or install ${NPM_BUILDS[tool]} (${hint})`);
+  throw new MediaToolMissingError(
+    `${tool} not found: set ${ENV_NAMES[tool]}, put ${tool} on PATH, or install ${NPM_BUILDS[tool]} (${hint})`,
+  );
 }
 
 /**

@@ -229,8 +229,7 @@ export function buildAssScript(words: readonly CaptionWord[], options: CaptionRe
     1,
   ].join(',');
 
-  const dialogue = (start: number, end: number, text: string) =>
-    `Dialogue: 0,${assTime(start)},${assTime(end)},Caption,,0,0,0,,${text}`;
+  const dialogue = (start: number, end: number, text: string) => `Dialogue: 0,${assTime(start)},${assTime(end)},Caption,,0,0,0,,${text}`;
   const events = groupIntoCues(words, style.cues).flatMap((cue) => {
     const shown = cue.words.map((w) => assText(displayWord(w, style)));
     if (!style.highlightColor) return [dialogue(cue.start, cue.end, shown.join(' '))];

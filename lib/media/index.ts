@@ -21,15 +21,7 @@ export type { MediaInfo } from './probe';
 export type { MediaProgress, OperationOptions } from './run-ffmpeg';
 export { ASPECT_RATIOS, dimensionsFor } from './filters';
 export type { AspectRatio, Dimensions, FitMode } from './filters';
-export {
-  CAPTION_STYLE_NAMES,
-  SUBTITLE_CUE_LIMITS,
-  buildAssScript,
-  groupIntoCues,
-  toSrt,
-  toWebVtt,
-  wordsInWindow,
-} from './captions';
+export { CAPTION_STYLE_NAMES, SUBTITLE_CUE_LIMITS, buildAssScript, groupIntoCues, toSrt, toWebVtt, wordsInWindow } from './captions';
 export type { CaptionCue, CaptionStyleName, CaptionWord, CueLimits } from './captions';
 export { THUMBNAIL_SIZES } from './thumbnail-layout';
 export type { ThumbnailAspectRatio, ThumbnailBackground, ThumbnailText } from './thumbnail-layout';

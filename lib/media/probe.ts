@@ -99,10 +99,28 @@ export interface Keyframe {
  * without decoding. fluent-ffmpeg's ffprobe parses only streams and format, so this one query
  * runs ffprobe directly.
  */
-export async function keyframesBetween(ffprobePath: string, path: string, from: number, to: number, signal?: AbortSignal): Promise<Keyframe[]> {
+export async function keyframesBetween(
+  ffprobePath: string,
+  path: string,
+  from: number,
+  to: number,
+  signal?: AbortSignal,
+): Promise<Keyframe[]> {
   const { stdout } = await execFileAsync(
     ffprobePath,
-    ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', `${Math.max(0, from)}%${to}`, '-show_entries', 'packet=pts_time,dts_time,flags', '-of', 'csv=p=0', path],
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-read_intervals',
+      `${Math.max(0, from)}%${to}`,
+      '-show_entries',
+      'packet=pts_time,dts_time,flags',
+      '-of',
+      'csv=p=0',
+      path,
+    ],
     { signal, maxBuffer: 16 * 1024 * 1024 },
   );
   return stdout

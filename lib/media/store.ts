@@ -81,7 +81,13 @@ export function createLocalMediaStore(root: string): MediaStore {
       if (path) {
         const inside = resolve(path).startsWith(base + sep);
         if (!inside) throw new MediaNotFoundError(`${path} is not in the media store`);
-        if (!(await stat(path).then((s) => s.isFile(), () => false))) throw new MediaNotFoundError(`stored media is gone: ${path}`);
+        if (
+          !(await stat(path).then(
+            (s) => s.isFile(),
+            () => false,
+          ))
+        )
+          throw new MediaNotFoundError(`stored media is gone: ${path}`);
         return path;
       }
       if (location.url) return download(location.url, dir, signal);

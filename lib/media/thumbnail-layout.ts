@@ -106,7 +106,9 @@ export function thumbnailTextFilters(
   fontFile: string,
 ): string[] {
   const x = { left: `${layout.inset}`, center: '(w-text_w)/2', right: `w-text_w-${layout.inset}` }[spec.align ?? 'center'];
-  const stroke: Record<string, string | number> = spec.stroke ? { borderw: Math.max(0, Math.round(spec.stroke.width)), bordercolor: ffmpegColor(spec.stroke.color) } : {};
+  const stroke: Record<string, string | number> = spec.stroke
+    ? { borderw: Math.max(0, Math.round(spec.stroke.width)), bordercolor: ffmpegColor(spec.stroke.color) }
+    : {};
   const box: Record<string, string | number> = spec.box
     ? {
         box: 1,

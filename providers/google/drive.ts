@@ -144,7 +144,9 @@ export function createDriveAdapter(options: DriveAdapterOptions): DriveAdapter {
     },
 
     async getAccount({ accessToken }) {
-      const res = await options.call(() => drive.about.get({ fields: 'user(emailAddress, displayName)', auth: googleUserAuth(accessToken) }));
+      const res = await options.call(() =>
+        drive.about.get({ fields: 'user(emailAddress, displayName)', auth: googleUserAuth(accessToken) }),
+      );
       return { email: res.data.user?.emailAddress ?? null, name: res.data.user?.displayName ?? null };
     },
 

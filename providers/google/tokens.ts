@@ -1,6 +1,11 @@
 import type { Db } from '../../db/database';
 import { expireGoogleConnection } from '../../db/repositories/google-connections';
-import { markGoogleCredentialRevoked, storeRefreshedGoogleTokens, type GoogleCredentialTable, type SealedTokenRow } from '../../db/repositories/google-credentials';
+import {
+  markGoogleCredentialRevoked,
+  storeRefreshedGoogleTokens,
+  type GoogleCredentialTable,
+  type SealedTokenRow,
+} from '../../db/repositories/google-credentials';
 import type { Logger } from '../../lib/logger';
 import { secretAad, type SecretBox } from '../../lib/secrets';
 import { isAuthFailure } from '../errors';
@@ -19,7 +24,12 @@ interface GoogleTokens {
  * row, refreshed and re-sealed when about to expire; revoked consent marks the row and its Google
  * connection expired (the user gets one email about it) and fails as ProviderAuth.
  */
-export function createGoogleTokens(deps: { db: Db; providers: Pick<Providers, 'googleAuth' | 'mailer'>; secrets: SecretBox; logger?: Logger }) {
+export function createGoogleTokens(deps: {
+  db: Db;
+  providers: Pick<Providers, 'googleAuth' | 'mailer'>;
+  secrets: SecretBox;
+  logger?: Logger;
+}) {
   const { db, providers, secrets, logger } = deps;
 
   async function expire(table: GoogleCredentialTable, rowId: string, reason: string): Promise<void> {

@@ -37,15 +37,27 @@ export class FacebookPublisher implements SocialPublisher {
     const text = markedCaption(post);
     let postId: string;
     if (url && post.mediaType === 'image') {
-      const { body } = await this.http.request<{ id: string; post_id: string }>(this.api(`/${page}/photos`), { method: 'POST', bearer: account.accessToken, form: { url, caption: text } });
+      const { body } = await this.http.request<{ id: string; post_id: string }>(this.api(`/${page}/photos`), {
+        method: 'POST',
+        bearer: account.accessToken,
+        form: { url, caption: text },
+      });
       postId = body.post_id;
     } else if (url && post.mediaType === 'video') {
-      const { body } = await this.http.request<{ id: string }>(this.api(`/${page}/videos`), { method: 'POST', bearer: account.accessToken, form: { file_url: url, description: text } });
+      const { body } = await this.http.request<{ id: string }>(this.api(`/${page}/videos`), {
+        method: 'POST',
+        bearer: account.accessToken,
+        form: { file_url: url, description: text },
+      });
       postId = body.id;
     } else {
       const form: Record<string, string> = { message: text };
       if (url) form.link = url;
-      const { body } = await this.http.request<{ id: string }>(this.api(`/${page}/feed`), { method: 'POST', bearer: account.accessToken, form });
+      const { body } = await this.http.request<{ id: string }>(this.api(`/${page}/feed`), {
+        method: 'POST',
+        bearer: account.accessToken,
+        form,
+      });
       postId = body.id;
     }
     const { body } = await this.http.request<FeedPost>(this.api(`/${postId}?fields=id,permalink_url`), { bearer: account.accessToken });
@@ -57,7 +69,11 @@ export class FacebookPublisher implements SocialPublisher {
       this.api(`/${post.account.platformUserId}/feed?fields=id,message,permalink_url,created_time&limit=50`),
       { bearer: post.account.accessToken },
     );
-    return matchExisting(post, body.data, (p) => ({ text: p.message ?? '', createdAt: p.created_time, published: { platformPostId: p.id, platformUrl: p.permalink_url ?? '' } }));
+    return matchExisting(post, body.data, (p) => ({
+      text: p.message ?? '',
+      createdAt: p.created_time,
+      published: { platformPostId: p.id, platformUrl: p.permalink_url ?? '' },
+    }));
   }
 
   async fetchMetrics(account: SocialAccountAuth, platformPostId: string): Promise<PostMetrics> {
@@ -65,8 +81,15 @@ export class FacebookPublisher implements SocialPublisher {
       reactions?: { summary?: { total_count: number } };
       comments?: { summary?: { total_count: number } };
       shares?: { count: number };
-    }>(this.api(`/${platformPostId}?fields=reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares`), { bearer: account.accessToken });
-    return { views: null, likes: body.reactions?.summary?.total_count ?? 0, comments: body.comments?.summary?.total_count ?? 0, shares: body.shares?.count ?? 0 };
+    }>(this.api(`/${platformPostId}?fields=reactions.summary(total_count).limit(0),comments.summary(true).limit(0),shares`), {
+      bearer: account.accessToken,
+    });
+    return {
+      views: null,
+      likes: body.reactions?.summary?.total_count ?? 0,
+      comments: body.comments?.summary?.total_count ?? 0,
+      shares: body.shares?.count ?? 0,
+    };
   }
 
   /** Exchanges a long-lived token for a fresh one (Facebook has no separate refresh token). */
@@ -77,7 +100,9 @@ export class FacebookPublisher implements SocialPublisher {
       client_secret: this.options.clientSecret,
       fb_exchange_token: longLivedToken,
     });
-    const { body } = await this.http.request<{ access_token: string; expires_in?: number }>(this.api(`/oauth/access_token?${query.toString()}`));
+    const { body } = await this.http.request<{ access_token: string; expires_in?: number }>(
+      this.api(`/oauth/access_token?${query.toString()}`),
+    );
     return { accessToken: body.access_token, refreshToken: body.access_token, expiresAt: expiresIn(body.expires_in) };
   }
 }

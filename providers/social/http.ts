@@ -108,7 +108,10 @@ export function matchExisting<T>(
   const since = post.since ? Date.parse(post.since) : undefined;
   // A post carrying some other marker is someone else's, even with the same caption.
   const byText = seen.find(
-    (c) => !MARKER_PATTERN.test(c.text) && c.text === post.caption && (since === undefined || !c.createdAt || Date.parse(c.createdAt) >= since - 60_000),
+    (c) =>
+      !MARKER_PATTERN.test(c.text) &&
+      c.text === post.caption &&
+      (since === undefined || !c.createdAt || Date.parse(c.createdAt) >= since - 60_000),
   );
   return byText?.published ?? null;
 }

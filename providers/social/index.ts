@@ -9,7 +9,16 @@ import { TikTokPublisher } from './tiktok';
 import type { PublishedPost, SocialPlatform, SocialPostInput, SocialPublisher } from './types';
 import { XPublisher } from './x';
 
-export type { PostMetrics, PublishedPost, PublishPlatform, SocialAccountAuth, SocialPlatform, SocialPostInput, SocialPublisher, TokenGrant } from './types';
+export type {
+  PostMetrics,
+  PublishedPost,
+  PublishPlatform,
+  SocialAccountAuth,
+  SocialPlatform,
+  SocialPostInput,
+  SocialPublisher,
+  TokenGrant,
+} from './types';
 
 /** Where each platform's API lives: the real hosts, or one sandbox serving all five under a path prefix. */
 export interface SocialEndpoints {
@@ -48,7 +57,13 @@ export interface SocialClientCredentials {
 }
 
 const ClientSchema = z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1) });
-const ClientsSchema = z.object({ instagram: ClientSchema, facebook: ClientSchema, tiktok: ClientSchema, linkedin: ClientSchema, x: ClientSchema });
+const ClientsSchema = z.object({
+  instagram: ClientSchema,
+  facebook: ClientSchema,
+  tiktok: ClientSchema,
+  linkedin: ClientSchema,
+  x: ClientSchema,
+});
 
 /** SOCIAL_CLIENTS_JSON → the OAuth app of every platform (all five, or the config is refused); undefined = sandbox. */
 export function parseSocialClients(json: string | undefined): Record<SocialPlatform, SocialClientCredentials> | undefined {
@@ -60,7 +75,10 @@ export function parseSocialClients(json: string | undefined): Record<SocialPlatf
     raw = undefined;
   }
   const parsed = ClientsSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError('invalid environment variable SOCIAL_CLIENTS_JSON: expected { instagram|facebook|tiktok|linkedin|x: { clientId, clientSecret } }');
+  if (!parsed.success)
+    throw new ConfigError(
+      'invalid environment variable SOCIAL_CLIENTS_JSON: expected { instagram|facebook|tiktok|linkedin|x: { clientId, clientSecret } }',
+    );
   return parsed.data;
 }
 
@@ -89,7 +107,11 @@ export function createSocialPublishers(options: SocialPublishersOptions): Social
       clientSecret: clients.tiktok.clientSecret,
       pollIntervalMs,
     }),
-    linkedin: new LinkedInPublisher(http('linkedin'), { baseUrl: endpoints.linkedin, oauthBaseUrl: endpoints.linkedinOauth, ...clients.linkedin }),
+    linkedin: new LinkedInPublisher(http('linkedin'), {
+      baseUrl: endpoints.linkedin,
+      oauthBaseUrl: endpoints.linkedinOauth,
+      ...clients.linkedin,
+    }),
     x: new XPublisher(http('x'), { baseUrl: endpoints.x, ...clients.x }),
   };
 }
@@ -98,7 +120,10 @@ export function createSocialPublishers(options: SocialPublishersOptions): Social
  * Publishes a post at most once: an earlier attempt that the platform accepted (the worker died
  * before recording it) is found and returned instead of posting again.
  */
-export async function publishOnce(publisher: SocialPublisher, post: SocialPostInput): Promise<PublishedPost & { alreadyPublished: boolean }> {
+export async function publishOnce(
+  publisher: SocialPublisher,
+  post: SocialPostInput,
+): Promise<PublishedPost & { alreadyPublished: boolean }> {
   const existing = await publisher.findExisting(post);
   if (existing) return { ...existing, alreadyPublished: true };
   return { ...(await publisher.publish(post)), alreadyPublished: false };

@@ -31,16 +31,23 @@ export class InstagramPublisher implements SocialPublisher {
   }
 
   private async container(account: SocialAccountAuth, params: Record<string, string>): Promise<string> {
-    const { body } = await this.http.request<{ id: string }>(this.api(`/${account.platformUserId}/media`), { method: 'POST', bearer: account.accessToken, form: params });
+    const { body } = await this.http.request<{ id: string }>(this.api(`/${account.platformUserId}/media`), {
+      method: 'POST',
+      bearer: account.accessToken,
+      form: params,
+    });
     return body.id;
   }
 
   private async waitUntilFinished(account: SocialAccountAuth, containerId: string): Promise<void> {
     const maxPolls = this.options.maxPolls ?? 60;
     for (let poll = 0; poll < maxPolls; poll += 1) {
-      const { body } = await this.http.request<{ status_code: string }>(this.api(`/${containerId}?fields=status_code`), { bearer: account.accessToken });
+      const { body } = await this.http.request<{ status_code: string }>(this.api(`/${containerId}?fields=status_code`), {
+        bearer: account.accessToken,
+      });
       if (body.status_code === 'FINISHED') return;
-      if (body.status_code === 'ERROR' || body.status_code === 'EXPIRED') throw new Error(`instagram: media container ${containerId} ended ${body.status_code}`);
+      if (body.status_code === 'ERROR' || body.status_code === 'EXPIRED')
+        throw new Error(`instagram: media container ${containerId} ended ${body.status_code}`);
       await new Promise((r) => setTimeout(r, this.options.pollIntervalMs ?? 3000));
     }
     throw new Error(`instagram: media container ${containerId} still processing after ${maxPolls} checks`);
@@ -70,7 +77,9 @@ export class InstagramPublisher implements SocialPublisher {
       bearer: account.accessToken,
       form: { creation_id: containerId },
     });
-    const { body: published } = await this.http.request<GraphMedia>(this.api(`/${body.id}?fields=id,permalink`), { bearer: account.accessToken });
+    const { body: published } = await this.http.request<GraphMedia>(this.api(`/${body.id}?fields=id,permalink`), {
+      bearer: account.accessToken,
+    });
     return { platformPostId: body.id, platformUrl: published.permalink ?? `https://www.instagram.com/` };
   }
 
@@ -79,7 +88,11 @@ export class InstagramPublisher implements SocialPublisher {
       this.api(`/${post.account.platformUserId}/media?fields=id,caption,permalink,timestamp&limit=50`),
       { bearer: post.account.accessToken },
     );
-    return matchExisting(post, body.data, (m) => ({ text: m.caption ?? '', createdAt: m.timestamp, published: { platformPostId: m.id, platformUrl: m.permalink ?? '' } }));
+    return matchExisting(post, body.data, (m) => ({
+      text: m.caption ?? '',
+      createdAt: m.timestamp,
+      published: { platformPostId: m.id, platformUrl: m.permalink ?? '' },
+    }));
   }
 
   async fetchMetrics(account: SocialAccountAuth, platformPostId: string): Promise<PostMetrics> {

@@ -68,18 +68,34 @@ export class LinkedInPublisher implements SocialPublisher {
   }
 
   async fetchMetrics(account: SocialAccountAuth, platformPostId: string): Promise<PostMetrics> {
-    const { body } = await this.http.request<{ likesSummary?: { totalLikes: number }; commentsSummary?: { aggregatedTotalComments: number } }>(
-      `${this.options.baseUrl}/rest/socialActions/${encodeURIComponent(platformPostId)}`,
-      { bearer: account.accessToken, headers: this.headers() },
-    );
-    return { views: null, likes: body.likesSummary?.totalLikes ?? 0, comments: body.commentsSummary?.aggregatedTotalComments ?? 0, shares: null };
+    const { body } = await this.http.request<{
+      likesSummary?: { totalLikes: number };
+      commentsSummary?: { aggregatedTotalComments: number };
+    }>(`${this.options.baseUrl}/rest/socialActions/${encodeURIComponent(platformPostId)}`, {
+      bearer: account.accessToken,
+      headers: this.headers(),
+    });
+    return {
+      views: null,
+      likes: body.likesSummary?.totalLikes ?? 0,
+      comments: body.commentsSummary?.aggregatedTotalComments ?? 0,
+      shares: null,
+    };
   }
 
   async refreshToken(refreshToken: string): Promise<TokenGrant> {
-    const { body } = await this.http.request<{ access_token: string; expires_in?: number; refresh_token?: string }>(`${this.options.oauthBaseUrl}/oauth/v2/accessToken`, {
-      method: 'POST',
-      form: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.options.clientId, client_secret: this.options.clientSecret },
-    });
+    const { body } = await this.http.request<{ access_token: string; expires_in?: number; refresh_token?: string }>(
+      `${this.options.oauthBaseUrl}/oauth/v2/accessToken`,
+      {
+        method: 'POST',
+        form: {
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: this.options.clientId,
+          client_secret: this.options.clientSecret,
+        },
+      },
+    );
     return { accessToken: body.access_token, refreshToken: body.refresh_token ?? refreshToken, expiresAt: expiresIn(body.expires_in) };
   }
 }

@@ -75,7 +75,11 @@ interface TokenAnswer {
 const expiry = (seconds: number | undefined) => (seconds ? new Date(Date.now() + seconds * 1000) : null);
 
 export function createSocialOAuth(options: SocialOAuthOptions): SocialOAuth {
-  async function token(platform: OAuthConnectPlatform, url: string, form: Record<string, string>): Promise<TokenAnswer & { access_token: string }> {
+  async function token(
+    platform: OAuthConnectPlatform,
+    url: string,
+    form: Record<string, string>,
+  ): Promise<TokenAnswer & { access_token: string }> {
     const { body } = await new SocialHttp(platform, options.call).request<TokenAnswer>(url, { method: 'POST', form });
     // TikTok may answer an OAuth error with HTTP 200 and an `error` field.
     if (body.error || !body.access_token) throw new SocialApiError(platform, 'POST', url, 400, new Headers(), body);
@@ -108,13 +112,24 @@ export function createSocialOAuth(options: SocialOAuthOptions): SocialOAuth {
       client_id: google.clientId,
       client_secret: google.clientSecret,
     });
-    return { accessToken: answer.access_token, refreshToken: answer.refresh_token ?? null, expiresAt: expiry(answer.expires_in), scopes: answer.scope?.split(' ').filter(Boolean) ?? [] };
+    return {
+      accessToken: answer.access_token,
+      refreshToken: answer.refresh_token ?? null,
+      expiresAt: expiry(answer.expires_in),
+      scopes: answer.scope?.split(' ').filter(Boolean) ?? [],
+    };
   };
 
   return {
     authorizationUrl(platform, { redirectUri, state }) {
       if (platform === 'youtube') return googleAuthorizationUrl({ redirectUri, state, scopes: GOOGLE_SCOPES });
-      return withParams(options.apps.tiktok.authorizeUrl, { client_key: options.apps.tiktok.clientId, redirect_uri: redirectUri, response_type: 'code', scope: TIKTOK_SCOPES.join(','), state });
+      return withParams(options.apps.tiktok.authorizeUrl, {
+        client_key: options.apps.tiktok.clientId,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: TIKTOK_SCOPES.join(','),
+        state,
+      });
     },
 
     googleAuthorizationUrl: ({ redirectUri, state, services }) =>
@@ -143,7 +158,13 @@ export function createSocialOAuth(options: SocialOAuthOptions): SocialOAuth {
         redirect_uri: redirectUri,
       });
       if (!answer.open_id) throw new SocialApiError(platform, 'POST', tiktok.tokenUrl, 502, new Headers(), answer);
-      return { platformUserId: answer.open_id, username: null, accessToken: answer.access_token, refreshToken: answer.refresh_token ?? null, expiresAt: expiry(answer.expires_in) };
+      return {
+        platformUserId: answer.open_id,
+        username: null,
+        accessToken: answer.access_token,
+        refreshToken: answer.refresh_token ?? null,
+        expiresAt: expiry(answer.expires_in),
+      };
     },
   };
 }
@@ -157,16 +178,36 @@ export function socialOAuthApps(config: Config, sandboxUrls: Record<string, stri
   const google = (): OAuthApp => {
     if (!config.GOOGLE_API_KEY) {
       const url = sandbox('google', 'GOOGLE_API_KEY');
-      return { authorizeUrl: `${url}/o/oauth2/v2/auth`, tokenUrl: `${url}/token`, clientId: 'sandbox-client-id', clientSecret: 'sandbox-client-secret' };
+      return {
+        authorizeUrl: `${url}/o/oauth2/v2/auth`,
+        tokenUrl: `${url}/token`,
+        clientId: 'sandbox-client-id',
+        clientSecret: 'sandbox-client-secret',
+      };
     }
-    if (!config.GOOGLE_CLIENT_ID || !config.GOOGLE_CLIENT_SECRET) throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are required to connect YouTube accounts');
-    return { authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth', tokenUrl: GOOGLE_TOKEN_URL, clientId: config.GOOGLE_CLIENT_ID, clientSecret: config.GOOGLE_CLIENT_SECRET };
+    if (!config.GOOGLE_CLIENT_ID || !config.GOOGLE_CLIENT_SECRET)
+      throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are required to connect YouTube accounts');
+    return {
+      authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+      tokenUrl: GOOGLE_TOKEN_URL,
+      clientId: config.GOOGLE_CLIENT_ID,
+      clientSecret: config.GOOGLE_CLIENT_SECRET,
+    };
   };
   const tiktok = (): OAuthApp => {
     const clients = parseSocialClients(config.SOCIAL_CLIENTS_JSON);
-    if (clients) return { authorizeUrl: 'https://www.tiktok.com/v2/auth/authorize/', tokenUrl: `${PRODUCTION_SOCIAL_ENDPOINTS.tiktok}/v2/oauth/token/`, ...clients.tiktok };
+    if (clients)
+      return {
+        authorizeUrl: 'https://www.tiktok.com/v2/auth/authorize/',
+        tokenUrl: `${PRODUCTION_SOCIAL_ENDPOINTS.tiktok}/v2/oauth/token/`,
+        ...clients.tiktok,
+      };
     const url = sandbox('social', 'SOCIAL_CLIENTS_JSON');
-    return { authorizeUrl: `${url}/__sandbox/social/tiktok/authorize`, tokenUrl: `${sandboxSocialEndpoints(url).tiktok}/v2/oauth/token/`, ...SANDBOX_CREDENTIALS.social };
+    return {
+      authorizeUrl: `${url}/__sandbox/social/tiktok/authorize`,
+      tokenUrl: `${sandboxSocialEndpoints(url).tiktok}/v2/oauth/token/`,
+      ...SANDBOX_CREDENTIALS.social,
+    };
   };
   // Resolved on first use: connecting one platform needs neither the other's keys nor its sandbox.
   let googleApp: OAuthApp | undefined;

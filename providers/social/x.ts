@@ -50,20 +50,33 @@ export class XPublisher implements SocialPublisher {
   }
 
   async fetchMetrics(account: SocialAccountAuth, platformPostId: string): Promise<PostMetrics> {
-    const { body } = await this.http.request<{ data: Tweet }>(`${this.options.baseUrl}/2/tweets/${encodeURIComponent(platformPostId)}?tweet.fields=public_metrics`, {
-      bearer: account.accessToken,
-    });
+    const { body } = await this.http.request<{ data: Tweet }>(
+      `${this.options.baseUrl}/2/tweets/${encodeURIComponent(platformPostId)}?tweet.fields=public_metrics`,
+      {
+        bearer: account.accessToken,
+      },
+    );
     const m = body.data.public_metrics;
-    return { views: m?.impression_count ?? null, likes: m?.like_count ?? null, comments: m?.reply_count ?? null, shares: m ? m.retweet_count + m.quote_count : null };
+    return {
+      views: m?.impression_count ?? null,
+      likes: m?.like_count ?? null,
+      comments: m?.reply_count ?? null,
+      shares: m ? m.retweet_count + m.quote_count : null,
+    };
   }
 
   async refreshToken(refreshToken: string): Promise<TokenGrant> {
-    const basic = Buffer.from(`${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`).toString('base64');
-    const { body } = await this.http.request<{ access_token: string; refresh_token?: string; expires_in?: number }>(`${this.options.baseUrl}/2/oauth2/token`, {
-      method: 'POST',
-      headers: { authorization: `Basic ${basic}` },
-      form: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.options.clientId },
-    });
+    const basic = Buffer.from(`${encodeURIComponent(this.options.clientId)}:${encodeURIComponent(this.options.clientSecret)}`).toString(
+      'base64',
+    );
+    const { body } = await this.http.request<{ access_token: string; refresh_token?: string; expires_in?: number }>(
+      `${this.options.baseUrl}/2/oauth2/token`,
+      {
+        method: 'POST',
+        headers: { authorization: `Basic ${basic}` },
+        form: { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: this.options.clientId },
+      },
+    );
     return { accessToken: body.access_token, refreshToken: body.refresh_token ?? refreshToken, expiresAt: expiresIn(body.expires_in) };
   }
 }

@@ -78,7 +78,12 @@ export interface YoutubeAdapter extends YoutubeCaptions {
   /** A channel by id or handle (API key), or the token owner's own channel (`mine`). */
   getChannel(ref: { channelId: string } | { handle: string } | { mine: true; accessToken: string }): Promise<YoutubeChannel>;
   /** With the owner's token the list includes the channel's private and unlisted uploads. */
-  listUploads(request: { uploadsPlaylistId: string; pageToken?: string; maxResults?: number; accessToken?: string }): Promise<YoutubeUploadsPage>;
+  listUploads(request: {
+    uploadsPlaylistId: string;
+    pageToken?: string;
+    maxResults?: number;
+    accessToken?: string;
+  }): Promise<YoutubeUploadsPage>;
   uploadVideo(request: YoutubeUploadRequest): Promise<{ videoId: string; privacyStatus: string | null; uploadStatus: string | null }>;
   setThumbnail(request: {
     accessToken: string;

@@ -29,10 +29,13 @@ export async function openMediaUrl(url: string, guard: UrlGuardOptions = {}): Pr
     if (!found?.isFile()) throw ApplicationFailure.nonRetryable(`the post's media file is gone: ${url}`, FailureType.NotFound);
     return createReadStream(path);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw ApplicationFailure.nonRetryable(`cannot read media from ${parsed.protocol} URLs`, FailureType.InvalidInput);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw ApplicationFailure.nonRetryable(`cannot read media from ${parsed.protocol} URLs`, FailureType.InvalidInput);
   const res = await safeFetch(url, { timeoutMs: 30_000 }, guard);
-  if (res.status === 404 || res.status === 410) throw ApplicationFailure.nonRetryable(`the post's media is gone (HTTP ${res.status}): ${url}`, FailureType.NotFound);
-  if (!res.ok || !res.body) throw ApplicationFailure.retryable(`downloading the post's media failed with HTTP ${res.status}`, FailureType.ProviderUnavailable);
+  if (res.status === 404 || res.status === 410)
+    throw ApplicationFailure.nonRetryable(`the post's media is gone (HTTP ${res.status}): ${url}`, FailureType.NotFound);
+  if (!res.ok || !res.body)
+    throw ApplicationFailure.retryable(`downloading the post's media failed with HTTP ${res.status}`, FailureType.ProviderUnavailable);
   return Readable.fromWeb(res.body as ReadableStream<Uint8Array>);
 }
 
@@ -57,16 +60,22 @@ export class YoutubePublisher implements SocialPublisher {
 
   private settings(post: SocialPostInput): YoutubePostOptions {
     const parsed = YoutubePostOptionsSchema.safeParse(post.platformOptions ?? {});
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid YouTube platformOptions: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, FailureType.InvalidInput);
+    if (!parsed.success)
+      throw ApplicationFailure.nonRetryable(
+        `invalid YouTube platformOptions: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+        FailureType.InvalidInput,
+      );
     return parsed.data;
   }
 
   async publish(post: SocialPostInput): Promise<PublishedPost> {
     const [mediaUrl] = post.mediaUrls;
-    if (post.mediaType !== 'video' || !mediaUrl || post.mediaUrls.length !== 1) throw ApplicationFailure.nonRetryable('a YouTube post is exactly one video', FailureType.InvalidInput);
+    if (post.mediaType !== 'video' || !mediaUrl || post.mediaUrls.length !== 1)
+      throw ApplicationFailure.nonRetryable('a YouTube post is exactly one video', FailureType.InvalidInput);
     const settings = this.settings(post);
     const title = youtubeTitle(post.caption, settings);
-    if (!title) throw ApplicationFailure.nonRetryable('a YouTube video needs a title: a caption or platformOptions.title', FailureType.InvalidInput);
+    if (!title)
+      throw ApplicationFailure.nonRetryable('a YouTube video needs a title: a caption or platformOptions.title', FailureType.InvalidInput);
     const body = await (this.options.openMedia ?? openMediaUrl)(mediaUrl);
     const uploaded = await this.options.youtube.uploadVideo({
       accessToken: post.account.accessToken,
@@ -84,7 +93,11 @@ export class YoutubePublisher implements SocialPublisher {
   async findExisting(post: SocialPostInput): Promise<PublishedPost | null> {
     const { accessToken } = post.account;
     const channel = await this.options.youtube.getChannel({ mine: true, accessToken });
-    const uploads = await this.options.youtube.listUploads({ uploadsPlaylistId: channel.uploadsPlaylistId, maxResults: RECENT_UPLOADS, accessToken });
+    const uploads = await this.options.youtube.listUploads({
+      uploadsPlaylistId: channel.uploadsPlaylistId,
+      maxResults: RECENT_UPLOADS,
+      accessToken,
+    });
     return matchExisting(post, uploads.items, (video) => ({
       text: video.description,
       createdAt: video.publishedAt ?? undefined,

@@ -28,7 +28,8 @@ describe('abuse limits: per-user rate budget, per-IP anonymous budget, key cap, 
     const keys = [first.auth, { authorization: `Bearer ${second.plaintext}` }];
     const statuses: number[] = [];
     const started = Date.now();
-    for (let i = 0; i < apiRateLimitPerMinute + 20; i++) statuses.push((await api(platform.apiUrl, 'GET', '/v1/runs', undefined, keys[i % 2])).status);
+    for (let i = 0; i < apiRateLimitPerMinute + 20; i++)
+      statuses.push((await api(platform.apiUrl, 'GET', '/v1/runs', undefined, keys[i % 2])).status);
     // The bucket refills at perMinute/60 per second while the loop runs.
     const refilled = Math.ceil(((Date.now() - started) / 60_000) * apiRateLimitPerMinute);
     expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(apiRateLimitPerMinute + refilled);
@@ -40,7 +41,8 @@ describe('abuse limits: per-user rate budget, per-IP anonymous budget, key cap, 
   it('limits requests without a valid key per client IP, malformed and unknown keys included; a valid key is unaffected', async () => {
     const caller = await createCaller(db());
     const statuses: number[] = [];
-    for (let i = 0; i < ANONYMOUS_PER_MINUTE; i++) statuses.push((await api(platform.apiUrl, 'GET', '/v1/runs', undefined, { authorization: `Bearer cjp_${i}` })).status);
+    for (let i = 0; i < ANONYMOUS_PER_MINUTE; i++)
+      statuses.push((await api(platform.apiUrl, 'GET', '/v1/runs', undefined, { authorization: `Bearer cjp_${i}` })).status);
     expect(statuses).toEqual(new Array(ANONYMOUS_PER_MINUTE).fill(401));
     const limited = await api(platform.apiUrl, 'GET', '/healthz');
     expect(limited.status).toBe(429);
@@ -82,9 +84,17 @@ describe('abuse limits: per-user rate budget, per-IP anonymous budget, key cap, 
   it('/readyz says what is unreachable without the driver errors (hosts, ports, users)', async () => {
     const brokenDb = createDb('postgres://secret_user:secret_pw@127.0.0.1:1/nowhere', 1);
     const temporal = {
-      connection: { workflowService: { describeNamespace: () => Promise.reject(new Error('14 UNAVAILABLE: connect ECONNREFUSED 10.9.8.7:7233')) } },
+      connection: {
+        workflowService: { describeNamespace: () => Promise.reject(new Error('14 UNAVAILABLE: connect ECONNREFUSED 10.9.8.7:7233')) },
+      },
     } as unknown as Client;
-    const app = createApp({ db: brokenDb, temporal, logger: createLogger('silent'), config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }), taskQueues: platform.queues });
+    const app = createApp({
+      db: brokenDb,
+      temporal,
+      logger: createLogger('silent'),
+      config: loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' }),
+      taskQueues: platform.queues,
+    });
     const server = app.listen(0);
     try {
       const { port } = server.address() as { port: number };

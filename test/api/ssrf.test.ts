@@ -1,7 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
-import { assertSafeUrl, isPrivateAddress, MAX_REDIRECTS, safeFetch, UnsafeUrlError, unsafeUrlReason, urlGuardOptions } from '../../lib/ssrf';
+import {
+  assertSafeUrl,
+  isPrivateAddress,
+  MAX_REDIRECTS,
+  safeFetch,
+  UnsafeUrlError,
+  unsafeUrlReason,
+  urlGuardOptions,
+} from '../../lib/ssrf';
 import { openMediaUrl } from '../../providers/youtube/publisher';
 
 describe('URL intake guard (SSRF)', () => {
@@ -96,7 +104,10 @@ describe('URL intake guard (SSRF)', () => {
     const refused = await assertSafeUrl('https://10.0.0.1/x').catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(ApplicationFailure);
     expect(refused).toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    await expect(openMediaUrl('https://[::ffff:0:a9fe:a9fe]/latest/meta-data')).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(openMediaUrl('https://[::ffff:0:a9fe:a9fe]/latest/meta-data')).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
   });
 
   it('allows http and private addresses only for allowlisted sandbox hosts, never in production', async () => {
@@ -159,7 +170,9 @@ describe('URL intake guard (SSRF)', () => {
       await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
       const closedPort = (closed.address() as AddressInfo).port;
       await new Promise<void>((r) => closed.close(() => r()));
-      const err = (await safeFetch(`http://127.0.0.1:${closedPort}/x`, {}, { allowedHosts: [`127.0.0.1:${closedPort}`] }).catch((e: unknown) => e)) as Error & { code?: string };
+      const err = (await safeFetch(`http://127.0.0.1:${closedPort}/x`, {}, { allowedHosts: [`127.0.0.1:${closedPort}`] }).catch(
+        (e: unknown) => e,
+      )) as Error & { code?: string };
       expect(err.message).not.toMatch(new RegExp(`ECONNREFUSED|:${closedPort}`));
       expect(err.code).toBe('ECONNREFUSED'); // kept for the retryable classification
     });

@@ -35,7 +35,9 @@ export async function createTemplateDatabase(pgServerUrl: string, name: string):
 }
 
 /** A fresh, migrated database for one test file (a clone of the stack's migrated template). */
-export async function createTestDatabase({ pgServerUrl, templateDb }: Pick<TestStack, 'pgServerUrl' | 'templateDb'> = sharedStack()): Promise<TestDatabase> {
+export async function createTestDatabase(
+  { pgServerUrl, templateDb }: Pick<TestStack, 'pgServerUrl' | 'templateDb'> = sharedStack(),
+): Promise<TestDatabase> {
   const name = `t_${randomBytes(6).toString('hex')}`;
   await adminQuery(`create database ${name} template ${templateDb}`, pgServerUrl);
   const url = new URL(pgServerUrl);

@@ -25,7 +25,9 @@ export default async function globalSetup(): Promise<void> {
     startEmbeddedPostgres(join(root, 'pg'), pgPort),
     startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
     // Bundled once for the run: every test file's workers and every spawned worker process load it.
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then(({ code }) => writeFile(workflowBundlePath, code)),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }).then(({ code }) =>
+      writeFile(workflowBundlePath, code),
+    ),
   ]);
   await createTemplateDatabase(postgres.url, TEMPLATE_DB);
 

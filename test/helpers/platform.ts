@@ -90,7 +90,12 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
               connection,
               namespace: 'default',
               taskQueue: queues.media,
-              activities: createMediaActivities({ db: database.db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
+              activities: createMediaActivities({
+                db: database.db,
+                logger,
+                providers,
+                mediaStore: mediaStoreFor(config, () => providers.cloudinary),
+              }),
             });
       workers.set(kind, { worker, running: worker.run() });
     }
@@ -98,7 +103,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   if (options.workers !== 'later') await startWorkers();
 
   const processes: SpawnedProcess[] = [];
-  const spawnWorkerProcess = async (env: Record<string, string> = {}, { entry = 'platform/worker-main.ts', ready = /worker running/ } = {}) => {
+  const spawnWorkerProcess = async (
+    env: Record<string, string> = {},
+    { entry = 'platform/worker-main.ts', ready = /worker running/ } = {},
+  ) => {
     const worker = spawnTs(entry, {
       NODE_ENV: 'test',
       LOG_LEVEL: 'info', // the worker announces itself at info level

@@ -1,12 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import {
-  DefaultLogger,
-  makeTelemetryFilterString,
-  NativeConnection,
-  Runtime,
-} from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { resolveTimeSkippingServer } from '../../lib/runtime/temporal-binary';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
 import { stackValue } from './stack-env';

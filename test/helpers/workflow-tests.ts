@@ -12,7 +12,12 @@ export function workerRunner(env: () => TestWorkflowEnvironment, queuePrefix: st
   let count = 0;
   return async function withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = `${queuePrefix}-${++count}`;
-    const worker = await Worker.create({ connection: env().nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities });
+    const worker = await Worker.create({
+      connection: env().nativeConnection,
+      taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities,
+    });
     return worker.runUntil(fn(taskQueue));
   };
 }
@@ -47,7 +52,15 @@ export function recordingActivities(impls: Record<string, FakeImpl>, overrides: 
       name,
       async (...args: any[]) => {
         const { info } = Context.current();
-        const call: RecordedCall = { name, args, input: args[0], at: info.currentAttemptScheduledTimestampMs, queue: info.taskQueue, attempt: info.attempt, local: info.isLocal };
+        const call: RecordedCall = {
+          name,
+          args,
+          input: args[0],
+          at: info.currentAttemptScheduledTimestampMs,
+          queue: info.taskQueue,
+          attempt: info.attempt,
+          local: info.isLocal,
+        };
         calls.push(call);
         try {
           const result = await (overrides[name] ?? impl)(...args);

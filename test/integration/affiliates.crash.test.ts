@@ -20,7 +20,10 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
     platform = await startTestPlatform({ workers: 'later', sandboxUrls: { stripe: sandbox.url } });
   });
   afterAll(async () => {
-    await platform?.client.schedule.getHandle(affiliatePayoutsScheduleId(platform.queues.prefix)).delete().catch(() => undefined);
+    await platform?.client.schedule
+      .getHandle(affiliatePayoutsScheduleId(platform.queues.prefix))
+      .delete()
+      .catch(() => undefined);
     await platform?.stop();
     await sandbox?.stop();
   });
@@ -32,11 +35,22 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
     const firstReady = platform.spawnWorkerProcess();
 
     const owner = await createUser(db, { email: `affiliate-${queues.prefix}@example.test` });
-    const affiliate = await createAffiliate(db, { userId: owner.id, referralCode: `crash-${queues.prefix.slice(1, 7)}`, stripeConnectedAccountId: 'acct_1Crash' });
+    const affiliate = await createAffiliate(db, {
+      userId: owner.id,
+      referralCode: `crash-${queues.prefix.slice(1, 7)}`,
+      stripeConnectedAccountId: 'acct_1Crash',
+    });
     for (const n of [1, 2]) {
       const customer = await createUser(db, { email: `customer${n}-${queues.prefix}@example.test` });
       await attributeReferral(db, { userId: customer.id, referralCode: affiliate.referral_code });
-      await recordCommissionForInvoice(db, { stripeInvoiceId: `in_crash_${n}`, userId: customer.id, amountPaidCents: 25_000, currency: 'usd', paidAt: '2025-03-01T00:00:00Z', refundWindowDays: 30 });
+      await recordCommissionForInvoice(db, {
+        stripeInvoiceId: `in_crash_${n}`,
+        userId: customer.id,
+        amountPaidCents: 25_000,
+        currency: 'usd',
+        paidAt: '2025-03-01T00:00:00Z',
+        refundWindowDays: 30,
+      });
     }
     const first = await firstReady;
     const schedule = await client.schedule.getHandle(affiliatePayoutsScheduleId(queues.prefix)).describe();
@@ -67,7 +81,15 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
       while (sandbox.state.transfers.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(sandbox.state.transfers.size).toBe(1);
       await new Promise((r) => setTimeout(r, 200)); // the activity is now waiting on our lock to mark the payout paid
-      expect((await db.selectFrom('affiliate_payouts').select('status').where('id', '=', payoutId ?? '').executeTakeFirstOrThrow()).status).toBe('processing');
+      expect(
+        (
+          await db
+            .selectFrom('affiliate_payouts')
+            .select('status')
+            .where('id', '=', payoutId ?? '')
+            .executeTakeFirstOrThrow()
+        ).status,
+      ).toBe('processing');
       killGroup(first, 'SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
     } finally {
@@ -90,7 +112,11 @@ describe('payout durability: worker killed with SIGKILL between the transfer and
     const requests = sandbox.server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers');
     expect(requests.length).toBeGreaterThanOrEqual(2);
     expect(new Set(requests.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`payout:${payouts[0]?.id}`]));
-    const commissions = await db.selectFrom('affiliate_commissions').select(['status', 'payout_id']).where('affiliate_id', '=', affiliate.id).execute();
+    const commissions = await db
+      .selectFrom('affiliate_commissions')
+      .select(['status', 'payout_id'])
+      .where('affiliate_id', '=', affiliate.id)
+      .execute();
     expect(commissions).toEqual([
       { status: 'paid', payout_id: payouts[0]?.id },
       { status: 'paid', payout_id: payouts[0]?.id },

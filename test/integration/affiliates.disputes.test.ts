@@ -6,7 +6,12 @@ import { createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { ADMIN_SCOPES } from '../../schemas/api-keys';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import type { DisputeObject } from '../../sandbox/stripe-state';
-import { commissionDisputeWorkflowId, payoutsWorkflowId, type CommissionDisputeResult, type PayoutsResult } from '../../workflows/payouts/contract';
+import {
+  commissionDisputeWorkflowId,
+  payoutsWorkflowId,
+  type CommissionDisputeResult,
+  type PayoutsResult,
+} from '../../workflows/payouts/contract';
 import { createCaller, type TestCaller } from '../api/fixtures';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { eventually } from '../helpers/eventually';
@@ -28,7 +33,10 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
 
   beforeAll(async () => {
     sandbox = await startStripeSandbox({ webhookSecret: SECRET, deliveryRetryDelaysMs: [200, 1_000] });
-    adapter = new StripeAdapter(createStripeClient('sk_test_disputes', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })));
+    adapter = new StripeAdapter(
+      createStripeClient('sk_test_disputes', sandbox.url),
+      providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })),
+    );
     platform = await startTestPlatform({
       env: { STRIPE_WEBHOOK_SECRET: SECRET, STRIPE_SECRET_KEY: 'sk_test_disputes', AFFILIATE_MIN_PAYOUT_CENTS: '500' },
       providers: { stripe: adapter } as unknown as Providers,
@@ -36,7 +44,13 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     sandbox.setWebhookUrl(`${platform.apiUrl}${WEBHOOK_PATH}`);
     admin = await createCaller(db(), { role: 'admin', scopes: ADMIN_SCOPES });
     const affiliate = await createCaller(db());
-    const created = await api(platform.apiUrl, 'POST', '/v1/affiliates', { referralCode: 'dana-glow', stripeConnectedAccountId: 'acct_1Dana' }, affiliate.auth);
+    const created = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/affiliates',
+      { referralCode: 'dana-glow', stripeConnectedAccountId: 'acct_1Dana' },
+      affiliate.auth,
+    );
     expect(created.status).toBe(201);
     affiliateId = created.json.id as string;
   });
@@ -45,10 +59,15 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     await platform?.stop();
   });
 
-
   const commissionRows = (invoiceId: string) =>
-    db().selectFrom('affiliate_commissions').select(['kind', 'status', 'amount_cents', 'reversal_reason', 'payout_id']).where('stripe_invoice_id', '=', invoiceId).orderBy('kind').execute();
-  const eventRow = (eventId: string) => db().selectFrom('subscription_events').select(['status', 'event_type']).where('stripe_event_id', '=', eventId).executeTakeFirst();
+    db()
+      .selectFrom('affiliate_commissions')
+      .select(['kind', 'status', 'amount_cents', 'reversal_reason', 'payout_id'])
+      .where('stripe_invoice_id', '=', invoiceId)
+      .orderBy('kind')
+      .execute();
+  const eventRow = (eventId: string) =>
+    db().selectFrom('subscription_events').select(['status', 'event_type']).where('stripe_event_id', '=', eventId).executeTakeFirst();
 
   /**
    * A customer referred by the affiliate subscribes through checkout; the sandbox's invoice.paid
@@ -65,11 +84,23 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
       successUrl: 'http://127.0.0.1/ok',
       cancelUrl: 'http://127.0.0.1/no',
     });
-    const completed = (await (await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' })).json()) as { subscription: string };
-    const invoice = [...sandbox.state.invoices.values()].find((i) => (i.parent as { subscription_details?: { subscription?: string } } | null)?.subscription_details?.subscription === completed.subscription);
+    const completed = (await (
+      await fetch(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}/complete`, { method: 'POST' })
+    ).json()) as { subscription: string };
+    const invoice = [...sandbox.state.invoices.values()].find(
+      (i) =>
+        (i.parent as { subscription_details?: { subscription?: string } } | null)?.subscription_details?.subscription ===
+        completed.subscription,
+    );
     if (!invoice?.charge) throw new Error('the sandbox did not charge the first invoice');
-    await eventually(() => commissionRows(invoice.id), (rows) => rows.length === 1, 'the commission of the paid invoice');
-    expect(await commissionRows(invoice.id)).toEqual([{ kind: 'commission', status: 'pending', amount_cents: 980, reversal_reason: null, payout_id: null }]);
+    await eventually(
+      () => commissionRows(invoice.id),
+      (rows) => rows.length === 1,
+      'the commission of the paid invoice',
+    );
+    expect(await commissionRows(invoice.id)).toEqual([
+      { kind: 'commission', status: 'pending', amount_cents: 980, reversal_reason: null, payout_id: null },
+    ]);
     return { invoiceId: invoice.id, chargeId: invoice.charge };
   }
 
@@ -77,7 +108,11 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     const opened = await fetch(`${sandbox.url}/__sandbox/stripe/charges/${chargeId}/dispute`, { method: 'POST' });
     expect(opened.status).toBe(200);
     const dispute = (await opened.json()) as DisputeObject;
-    const closed = await fetch(`${sandbox.url}/__sandbox/stripe/disputes/${dispute.id}/close`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status }) });
+    const closed = await fetch(`${sandbox.url}/__sandbox/stripe/disputes/${dispute.id}/close`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status }),
+    });
     expect(closed.status).toBe(200);
     const event = sandbox.state.events.find((e) => e.type === 'charge.dispute.closed' && e.data.object.id === dispute.id);
     if (!event) throw new Error('the sandbox emitted no charge.dispute.closed');
@@ -91,7 +126,9 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     const eventId = await disputeAndClose(chargeId, 'lost');
     const result = (await platform.client.workflow.getHandle(commissionDisputeWorkflowId(eventId)).result()) as CommissionDisputeResult;
     expect(result).toEqual({ eventId, outcome: 'reversed' });
-    expect(await commissionRows(invoiceId)).toEqual([{ kind: 'commission', status: 'reversed', amount_cents: 980, reversal_reason: 'charge.dispute.lost', payout_id: null }]);
+    expect(await commissionRows(invoiceId)).toEqual([
+      { kind: 'commission', status: 'reversed', amount_cents: 980, reversal_reason: 'charge.dispute.lost', payout_id: null },
+    ]);
     expect(await eventRow(eventId)).toEqual({ status: 'processed', event_type: 'charge.dispute.closed' });
 
     // Stripe delivers the same event again: acknowledged as a duplicate, no second workflow run, no second reversal.
@@ -99,9 +136,12 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     await sandbox.idle();
     expect(resend.state).toBe('delivered');
     const runs = [];
-    for await (const run of platform.client.workflow.list({ query: `WorkflowId = '${commissionDisputeWorkflowId(eventId)}'` })) runs.push(run.runId);
+    for await (const run of platform.client.workflow.list({ query: `WorkflowId = '${commissionDisputeWorkflowId(eventId)}'` }))
+      runs.push(run.runId);
     expect(runs).toHaveLength(1);
-    expect(await commissionRows(invoiceId)).toEqual([{ kind: 'commission', status: 'reversed', amount_cents: 980, reversal_reason: 'charge.dispute.lost', payout_id: null }]);
+    expect(await commissionRows(invoiceId)).toEqual([
+      { kind: 'commission', status: 'reversed', amount_cents: 980, reversal_reason: 'charge.dispute.lost', payout_id: null },
+    ]);
     const requests = sandbox.server.requests.filter((r) => r.method === 'GET' && r.path === '/v1/invoice_payments');
     expect(requests).toHaveLength(1);
   });
@@ -111,17 +151,25 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
     const eventId = await disputeAndClose(chargeId, 'won');
     expect(await eventRow(eventId)).toEqual({ status: 'ignored', event_type: 'charge.dispute.closed' });
     await expect(platform.client.workflow.getHandle(commissionDisputeWorkflowId(eventId)).describe()).rejects.toThrow(/not found/i);
-    expect(await commissionRows(invoiceId)).toEqual([{ kind: 'commission', status: 'pending', amount_cents: 980, reversal_reason: null, payout_id: null }]);
+    expect(await commissionRows(invoiceId)).toEqual([
+      { kind: 'commission', status: 'pending', amount_cents: 980, reversal_reason: null, payout_id: null },
+    ]);
   });
 
   it('a lost dispute of a commission already paid out becomes a negative adjustment netted in the next payout', async () => {
     const { invoiceId, chargeId } = await referredSubscriber();
     // Every open commission (this one and the won dispute's) passes its refund window.
-    await db().updateTable('affiliate_commissions').set({ eligible_at: new Date('2025-04-10T12:00:00Z') }).where('status', '=', 'pending').execute();
+    await db()
+      .updateTable('affiliate_commissions')
+      .set({ eligible_at: new Date('2025-04-10T12:00:00Z') })
+      .where('status', '=', 'pending')
+      .execute();
     const paid = await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd: '2025-04-30' }, admin.auth);
     expect(paid.status).toBe(202);
     await platform.client.workflow.getHandle(payoutsWorkflowId('2025-04')).result();
-    expect(await commissionRows(invoiceId)).toEqual([{ kind: 'commission', status: 'paid', amount_cents: 980, reversal_reason: null, payout_id: expect.any(String) }]);
+    expect(await commissionRows(invoiceId)).toEqual([
+      { kind: 'commission', status: 'paid', amount_cents: 980, reversal_reason: null, payout_id: expect.any(String) },
+    ]);
 
     const eventId = await disputeAndClose(chargeId, 'lost');
     const result = (await platform.client.workflow.getHandle(commissionDisputeWorkflowId(eventId)).result()) as CommissionDisputeResult;
@@ -133,13 +181,23 @@ describe('affiliates: disputes of referred payments (real webhook route + Stripe
 
     // This month: a new commission of 980 nets against the -980 clawback, leaving nothing to pay.
     const next = await referredSubscriber();
-    await db().updateTable('affiliate_commissions').set({ eligible_at: new Date(Date.now() - 60_000) }).where('stripe_invoice_id', '=', next.invoiceId).execute();
+    await db()
+      .updateTable('affiliate_commissions')
+      .set({ eligible_at: new Date(Date.now() - 60_000) })
+      .where('stripe_invoice_id', '=', next.invoiceId)
+      .execute();
     const today = new Date().toISOString().slice(0, 10);
     expect((await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd: today }, admin.auth)).status).toBe(202);
     const netted = (await platform.client.workflow.getHandle(payoutsWorkflowId(today.slice(0, 7))).result()) as PayoutsResult;
     expect(netted.totals).toMatchObject({ paid: 0, paidCents: 0 });
     expect([...sandbox.state.transfers.values()].filter((t) => t.transfer_group === `payouts:${today.slice(0, 7)}`)).toEqual([]);
-    const waiting = await db().selectFrom('affiliate_commissions').select(['amount_cents', 'status']).where('affiliate_id', '=', affiliateId).where('status', '=', 'eligible').orderBy('amount_cents').execute();
+    const waiting = await db()
+      .selectFrom('affiliate_commissions')
+      .select(['amount_cents', 'status'])
+      .where('affiliate_id', '=', affiliateId)
+      .where('status', '=', 'eligible')
+      .orderBy('amount_cents')
+      .execute();
     expect(waiting).toEqual([
       { amount_cents: -980, status: 'eligible' },
       { amount_cents: 980, status: 'eligible' },

@@ -30,12 +30,23 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
 
   beforeAll(async () => {
     sandbox = await startStripeSandbox({ webhookSecret: 'whsec_affiliates', port: 0 });
-    adapter = new StripeAdapter(createStripeClient('sk_test_affiliates', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })));
+    adapter = new StripeAdapter(
+      createStripeClient('sk_test_affiliates', sandbox.url),
+      providerCall(new ProviderLimiter('stripe', { maxConcurrent: 8 })),
+    );
     const providers = { stripe: adapter } as unknown as Providers;
-    platform = await startTestPlatform({ providers, env: { AFFILIATE_MIN_PAYOUT_CENTS: '1000', AFFILIATE_LANDING_URL: 'https://glow.example/welcome' } });
+    platform = await startTestPlatform({
+      providers,
+      env: { AFFILIATE_MIN_PAYOUT_CENTS: '1000', AFFILIATE_LANDING_URL: 'https://glow.example/welcome' },
+    });
     admin = await createCaller(db(), { role: 'admin', scopes: ADMIN_SCOPES });
     // What the billing path calls on invoice.paid / charge.refunded (see the report for the hook).
-    activities = createAffiliateActivities({ db: db(), logger: createLogger('silent'), providers, affiliatePolicy: { refundWindowDays: 30 } });
+    activities = createAffiliateActivities({
+      db: db(),
+      logger: createLogger('silent'),
+      providers,
+      affiliatePolicy: { refundWindowDays: 30 },
+    });
   });
   afterAll(async () => {
     await platform?.stop();
@@ -44,7 +55,13 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
 
   async function becomeAffiliate(referralCode: string, stripeConnectedAccountId?: string) {
     const caller = await createCaller(db());
-    const res = await api(platform.apiUrl, 'POST', '/v1/affiliates', { referralCode, ...(stripeConnectedAccountId ? { stripeConnectedAccountId } : {}) }, caller.auth);
+    const res = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/affiliates',
+      { referralCode, ...(stripeConnectedAccountId ? { stripeConnectedAccountId } : {}) },
+      caller.auth,
+    );
     expect(res.status).toBe(201);
     return { caller, affiliateId: res.json.id as string };
   }
@@ -57,10 +74,21 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
   }
 
   const commission = (invoiceId: string, userId: string, amountPaidCents: number) =>
-    activities.recordAffiliateCommission({ stripeInvoiceId: invoiceId, userId, amountPaidCents, currency: 'usd', paidAt: new Date().toISOString() });
+    activities.recordAffiliateCommission({
+      stripeInvoiceId: invoiceId,
+      userId,
+      amountPaidCents,
+      currency: 'usd',
+      paidAt: new Date().toISOString(),
+    });
 
   /** The refund window passing, as 30 days of wall time would: every open commission becomes due by `day`. */
-  const windowPassed = (day: string) => db().updateTable('affiliate_commissions').set({ eligible_at: new Date(`${day}T12:00:00Z`) }).where('status', 'in', ['pending', 'eligible']).execute();
+  const windowPassed = (day: string) =>
+    db()
+      .updateTable('affiliate_commissions')
+      .set({ eligible_at: new Date(`${day}T12:00:00Z`) })
+      .where('status', 'in', ['pending', 'eligible'])
+      .execute();
 
   async function runPayouts(periodEnd: string): Promise<PayoutsResult> {
     const started = await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd }, admin.auth);
@@ -81,7 +109,10 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     alice = await becomeAffiliate('alice-glow', 'acct_1Alice');
     const res = await fetch(`${platform.apiUrl}/r/ALICE-glow?utm_source=youtube&utm_campaign=launch&to=/pricing`, {
       redirect: 'manual',
-      headers: { 'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148', referer: 'https://youtube.com/watch?v=abc' },
+      headers: {
+        'user-agent': 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Mobile/15E148',
+        referer: 'https://youtube.com/watch?v=abc',
+      },
     });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location') ?? '');
@@ -91,7 +122,14 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     expect(res.headers.getSetCookie().join(';')).toContain(`aff_click=${clickId}`);
 
     const click = await db().selectFrom('affiliate_clicks').selectAll().where('id', '=', clickId).executeTakeFirstOrThrow();
-    expect(click).toMatchObject({ affiliate_id: alice.affiliateId, utm_source: 'youtube', utm_campaign: 'launch', device_type: 'mobile', landing_page: '/pricing', converted: false });
+    expect(click).toMatchObject({
+      affiliate_id: alice.affiliateId,
+      utm_source: 'youtube',
+      utm_campaign: 'launch',
+      device_type: 'mobile',
+      landing_page: '/pricing',
+      converted: false,
+    });
     expect(click.ip_hash).toBe(createHash('sha256').update('affiliate-click:127.0.0.0/24').digest('hex'));
     expect(JSON.stringify(click)).not.toContain('127.0.0.1');
 
@@ -107,7 +145,9 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     expect(referred.json).toMatchObject({ affiliateId: alice.affiliateId, clickId, status: 'signed_up' });
     expect((await api(platform.apiUrl, 'POST', '/v1/referrals', { referralCode: 'alice-glow' }, customer.auth)).status).toBe(200);
     expect((await api(platform.apiUrl, 'POST', '/v1/referrals', { referralCode: 'alice-glow' }, alice.caller.auth)).status).toBe(422);
-    expect(await db().selectFrom('affiliate_clicks').select(['converted', 'converted_user_id']).where('id', '=', clickId).executeTakeFirst()).toEqual({
+    expect(
+      await db().selectFrom('affiliate_clicks').select(['converted', 'converted_user_id']).where('id', '=', clickId).executeTakeFirst(),
+    ).toEqual({
       converted: true,
       converted_user_id: customer.userId,
     });
@@ -115,13 +155,40 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     // The customer subscribes in Stripe; invoice.paid → a commission in integer cents, pending for 30 days.
     const stripeCustomer = await adapter.createCustomer({ userId: customer.userId, email: `${customer.userId}@example.test` });
     const stripe = createStripeClient('sk_test_affiliates', sandbox.url);
-    const subscription = await stripe.subscriptions.create({ customer: stripeCustomer.id, items: [{ price: 'price_sandbox_premium_monthly' }] });
+    const subscription = await stripe.subscriptions.create({
+      customer: stripeCustomer.id,
+      items: [{ price: 'price_sandbox_premium_monthly' }],
+    });
     const invoice = await adapter.retrieveInvoice(subscription.latest_invoice as string);
     expect(invoice).toMatchObject({ status: 'paid', amountPaid: 4900 });
-    const recorded = await activities.recordAffiliateCommission({ stripeInvoiceId: invoice.id, userId: customer.userId, amountPaidCents: invoice.amountPaid, currency: invoice.currency, paidAt: invoice.paidAt });
-    expect(await activities.recordAffiliateCommission({ stripeInvoiceId: invoice.id, userId: customer.userId, amountPaidCents: invoice.amountPaid, currency: invoice.currency, paidAt: invoice.paidAt })).toEqual(recorded);
-    const row = await db().selectFrom('affiliate_commissions').selectAll().where('stripe_invoice_id', '=', invoice.id).executeTakeFirstOrThrow();
-    expect(row).toMatchObject({ affiliate_id: alice.affiliateId, amount_cents: 980, commission_rate_bps: 2000, status: 'pending', kind: 'commission' });
+    const recorded = await activities.recordAffiliateCommission({
+      stripeInvoiceId: invoice.id,
+      userId: customer.userId,
+      amountPaidCents: invoice.amountPaid,
+      currency: invoice.currency,
+      paidAt: invoice.paidAt,
+    });
+    expect(
+      await activities.recordAffiliateCommission({
+        stripeInvoiceId: invoice.id,
+        userId: customer.userId,
+        amountPaidCents: invoice.amountPaid,
+        currency: invoice.currency,
+        paidAt: invoice.paidAt,
+      }),
+    ).toEqual(recorded);
+    const row = await db()
+      .selectFrom('affiliate_commissions')
+      .selectAll()
+      .where('stripe_invoice_id', '=', invoice.id)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      affiliate_id: alice.affiliateId,
+      amount_cents: 980,
+      commission_rate_bps: 2000,
+      status: 'pending',
+      kind: 'commission',
+    });
     expect(row.eligible_at.getTime() - Date.parse(invoice.paidAt ?? '')).toBe(30 * DAY_MS);
     const raw = await stripe.invoices.retrieve(invoice.id);
     realInvoice = { id: invoice.id, chargeId: String((raw as unknown as { charge?: string }).charge ?? ''), amount: invoice.amountPaid };
@@ -147,7 +214,9 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     await commission('in_alice_2', a2.userId, 10_000); // 2000
     const a3 = await referredCustomer('alice-glow');
     await commission('in_alice_3', a3.userId, 5_000); // 1000, refunded before any payout
-    expect(await activities.reverseAffiliateCommission({ stripeInvoiceId: 'in_alice_3', reason: 'charge.refunded' })).toEqual({ outcome: 'reversed' });
+    expect(await activities.reverseAffiliateCommission({ stripeInvoiceId: 'in_alice_3', reason: 'charge.refunded' })).toEqual({
+      outcome: 'reversed',
+    });
     const b1 = await referredCustomer('bob-glow');
     await commission('in_bob_1', b1.userId, 10_000); // 2000
     const c1 = await referredCustomer('carol-glow');
@@ -160,16 +229,32 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
 
     const transfers = transfersOf('payouts:2025-02');
     expect(transfers).toHaveLength(1);
-    const payouts = await db().selectFrom('affiliate_payouts').selectAll().where('run_id', '=', payoutsWorkflowId('2025-02')).orderBy('amount_cents').execute();
+    const payouts = await db()
+      .selectFrom('affiliate_payouts')
+      .selectAll()
+      .where('run_id', '=', payoutsWorkflowId('2025-02'))
+      .orderBy('amount_cents')
+      .execute();
     const alicePayout = payouts.find((p) => p.affiliate_id === alice.affiliateId);
     expect(alicePayout).toMatchObject({ status: 'paid', amount_cents: 2_980, commission_count: 2, stripe_transfer_id: transfers[0]?.id });
     expect(transfers[0]).toMatchObject({ amount: 2_980, destination: 'acct_1Alice', metadata: { payout_id: alicePayout?.id } });
-    const keys = sandbox.server.requests.filter((r) => r.method === 'POST' && r.path === '/v1/transfers').map((r) => r.headers['idempotency-key']);
+    const keys = sandbox.server.requests
+      .filter((r) => r.method === 'POST' && r.path === '/v1/transfers')
+      .map((r) => r.headers['idempotency-key']);
     expect(keys).toEqual([`payout:${alicePayout?.id}`]);
-    expect(payouts.find((p) => p.affiliate_id === bob.affiliateId)).toMatchObject({ status: 'failed', failure_reason: 'the affiliate has no Stripe connected account', stripe_transfer_id: null });
+    expect(payouts.find((p) => p.affiliate_id === bob.affiliateId)).toMatchObject({
+      status: 'failed',
+      failure_reason: 'the affiliate has no Stripe connected account',
+      stripe_transfer_id: null,
+    });
     expect(payouts.find((p) => p.affiliate_id === carol.affiliateId)).toBeUndefined();
     // Bob's and Carol's commissions wait, unattached, for a later month.
-    const waiting = await db().selectFrom('affiliate_commissions').select(['stripe_invoice_id', 'status', 'payout_id']).where('affiliate_id', 'in', [bob.affiliateId, carol.affiliateId]).orderBy('stripe_invoice_id').execute();
+    const waiting = await db()
+      .selectFrom('affiliate_commissions')
+      .select(['stripe_invoice_id', 'status', 'payout_id'])
+      .where('affiliate_id', 'in', [bob.affiliateId, carol.affiliateId])
+      .orderBy('stripe_invoice_id')
+      .execute();
     expect(waiting).toEqual([
       { stripe_invoice_id: 'in_bob_1', status: 'eligible', payout_id: null },
       { stripe_invoice_id: 'in_carol_1', status: 'eligible', payout_id: null },
@@ -177,7 +262,12 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
 
     const report = await api(platform.apiUrl, 'GET', '/v1/admin/payouts/2025-02', undefined, admin.auth);
     expect(report.status).toBe(200);
-    expect(report.json).toMatchObject({ runStatus: 'completed', counts: { paid: 1, failed: 1, processing: 0 }, paidCents: 2_980, reconciliation: { matched: true } });
+    expect(report.json).toMatchObject({
+      runStatus: 'completed',
+      counts: { paid: 1, failed: 1, processing: 0 },
+      paidCents: 2_980,
+      reconciliation: { matched: true },
+    });
     expect(report.json.failures).toEqual([expect.objectContaining({ affiliateId: bob.affiliateId, amountCents: 2_000 })]);
     expect((await api(platform.apiUrl, 'GET', '/v1/admin/payouts/2025-02', undefined, alice.caller.auth)).status).toBe(403);
   });
@@ -200,10 +290,27 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
   });
 
   it('a refund of a commission already paid out becomes a negative adjustment netted in the next payout', async () => {
-    await fetch(`${sandbox.url}/__sandbox/stripe/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ subscription: (await adapter.retrieveInvoice(realInvoice.id)).subscriptionId, action: 'refund_latest' }) });
-    expect(await activities.reverseAffiliateCommission({ stripeInvoiceId: realInvoice.id, stripeChargeId: realInvoice.chargeId || null, reason: 'charge.refunded' })).toEqual({ outcome: 'adjusted' });
-    expect(await activities.reverseAffiliateCommission({ stripeInvoiceId: realInvoice.id, reason: 'charge.refunded' })).toEqual({ outcome: 'already_reversed' });
-    const adjustment = await db().selectFrom('affiliate_commissions').selectAll().where('stripe_invoice_id', '=', realInvoice.id).where('kind', '=', 'adjustment').executeTakeFirstOrThrow();
+    await fetch(`${sandbox.url}/__sandbox/stripe/advance`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ subscription: (await adapter.retrieveInvoice(realInvoice.id)).subscriptionId, action: 'refund_latest' }),
+    });
+    expect(
+      await activities.reverseAffiliateCommission({
+        stripeInvoiceId: realInvoice.id,
+        stripeChargeId: realInvoice.chargeId || null,
+        reason: 'charge.refunded',
+      }),
+    ).toEqual({ outcome: 'adjusted' });
+    expect(await activities.reverseAffiliateCommission({ stripeInvoiceId: realInvoice.id, reason: 'charge.refunded' })).toEqual({
+      outcome: 'already_reversed',
+    });
+    const adjustment = await db()
+      .selectFrom('affiliate_commissions')
+      .selectAll()
+      .where('stripe_invoice_id', '=', realInvoice.id)
+      .where('kind', '=', 'adjustment')
+      .executeTakeFirstOrThrow();
     expect(adjustment).toMatchObject({ amount_cents: -980, status: 'eligible' });
 
     const a4 = await referredCustomer('alice-glow');
@@ -221,7 +328,12 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
 
     const me = await api(platform.apiUrl, 'GET', '/v1/affiliates/me', undefined, alice.caller.auth);
     expect(me.status).toBe(200);
-    expect(me.json).toMatchObject({ clicks: 1, conversions: 1, referrals: 4, totals: { pendingCents: 0, eligibleCents: 0, paidCents: 2_980 + 4_000 - 980, reversedCents: 1_000 } });
+    expect(me.json).toMatchObject({
+      clicks: 1,
+      conversions: 1,
+      referrals: 4,
+      totals: { pendingCents: 0, eligibleCents: 0, paidCents: 2_980 + 4_000 - 980, reversedCents: 1_000 },
+    });
     expect(me.json.payouts.map((p: { period: string; amountCents: number }) => [p.period, p.amountCents])).toEqual([
       ['2025-03', 3_020],
       ['2025-02', 2_980],
@@ -246,6 +358,8 @@ describe('affiliates: tracking, commissions and monthly payouts (real stack + St
     for await (const _ of runs) count += 1;
     expect(count).toBe(1);
     // The row this request opened does not hold the caller's concurrency slot.
-    expect(await db().selectFrom('job_runs').select('status').where('id', '=', payoutsWorkflowId('2025-05')).executeTakeFirst()).toEqual({ status: 'failed' });
+    expect(await db().selectFrom('job_runs').select('status').where('id', '=', payoutsWorkflowId('2025-05')).executeTakeFirst()).toEqual({
+      status: 'failed',
+    });
   });
 });

@@ -34,7 +34,10 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
     const { database, client, apiUrl } = platform;
     const user = await createUser(database.db, { email: `durable-${randomUUID()}@example.test` });
     const first = await platform.spawnWorkerProcess();
-    const stripe = new StripeAdapter(createStripeClient('sk_test_durability', sandbox.url), providerCall(new ProviderLimiter('stripe', { maxConcurrent: 1 })));
+    const stripe = new StripeAdapter(
+      createStripeClient('sk_test_durability', sandbox.url),
+      providerCall(new ProviderLimiter('stripe', { maxConcurrent: 1 })),
+    );
     const checkout = await stripe.createCreditTopUpCheckout({
       userId: user.id,
       priceId: 'price_sbx_credits_100',
@@ -75,7 +78,10 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
     try {
       const res = await fetch(`${apiUrl}/v1/webhooks/stripe`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }) },
+        headers: {
+          'content-type': 'application/json',
+          'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET }),
+        },
         body: payload,
       });
       expect(res.status).toBe(200);
@@ -89,7 +95,11 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
         if (granted === 0) await new Promise((r) => setTimeout(r, 20));
       }
       expect(granted).toBe(1);
-      const row = await database.db.selectFrom('subscription_events').select('status').where('stripe_event_id', '=', event.id).executeTakeFirstOrThrow();
+      const row = await database.db
+        .selectFrom('subscription_events')
+        .select('status')
+        .where('stripe_event_id', '=', event.id)
+        .executeTakeFirstOrThrow();
       expect(row.status).toBe('pending'); // the activity has not finished: this is the window we crash in
       killGroup(first, 'SIGKILL');
       expect(await first.exited).toBe('SIGKILL');
@@ -103,14 +113,32 @@ describe('billing durability: worker killed with SIGKILL inside the top-up activ
     const handle = client.workflow.getHandle(billingEventWorkflowId(event.id));
     expect(await handle.result()).toEqual({ eventId: event.id, outcome: 'credits_granted' });
 
-    const ledger = await database.db.selectFrom('credit_transactions').select(['amount', 'balance_after', 'transaction_type']).where('user_id', '=', user.id).execute();
+    const ledger = await database.db
+      .selectFrom('credit_transactions')
+      .select(['amount', 'balance_after', 'transaction_type'])
+      .where('user_id', '=', user.id)
+      .execute();
     expect(ledger).toEqual([{ amount: 100, balance_after: 100, transaction_type: 'purchase' }]);
-    expect(await database.db.selectFrom('user_credits').select(['balance', 'total_purchased']).where('user_id', '=', user.id).executeTakeFirst()).toEqual({ balance: 100, total_purchased: 100 });
-    expect(await database.db.selectFrom('payments').select('payment_type').where('user_id', '=', user.id).execute()).toEqual([{ payment_type: 'credit_topup' }]);
-    expect((await database.db.selectFrom('subscription_events').select('status').where('stripe_event_id', '=', event.id).executeTakeFirstOrThrow()).status).toBe('processed');
+    expect(
+      await database.db.selectFrom('user_credits').select(['balance', 'total_purchased']).where('user_id', '=', user.id).executeTakeFirst(),
+    ).toEqual({ balance: 100, total_purchased: 100 });
+    expect(await database.db.selectFrom('payments').select('payment_type').where('user_id', '=', user.id).execute()).toEqual([
+      { payment_type: 'credit_topup' },
+    ]);
+    expect(
+      (
+        await database.db
+          .selectFrom('subscription_events')
+          .select('status')
+          .where('stripe_event_id', '=', event.id)
+          .executeTakeFirstOrThrow()
+      ).status,
+    ).toBe('processed');
     // The activity really ran twice: its first attempt died with the worker.
     const history = await handle.fetchHistory();
-    const attempts = (history.events ?? []).map((e) => e.activityTaskStartedEventAttributes?.attempt).filter((a): a is number => typeof a === 'number');
+    const attempts = (history.events ?? [])
+      .map((e) => e.activityTaskStartedEventAttributes?.attempt)
+      .filter((a): a is number => typeof a === 'number');
     expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
   });
 });

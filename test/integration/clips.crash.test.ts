@@ -39,7 +39,8 @@ describe('clips survive a worker killed mid-render', () => {
   });
 
   /** A media-queue-only worker process (no workflow bundle: it starts in seconds). */
-  const mediaWorkerProcess = () => platform.spawnWorkerProcess({}, { entry: 'test/integration/clips-media.worker.ts', ready: /media worker running/ });
+  const mediaWorkerProcess = () =>
+    platform.spawnWorkerProcess({}, { entry: 'test/integration/clips-media.worker.ts', ready: /media worker running/ });
 
   it('completes after kill -9 and restart: one row per clip, every file rendered, no orphan ffmpeg', async () => {
     const { database, client, apiUrl } = platform;
@@ -51,23 +52,36 @@ describe('clips survive a worker killed mid-render', () => {
     const form = new FormData();
     form.append('file', new Blob([await readFile(source)], { type: 'video/mp4' }), 'talk.mp4');
     form.append('transcript', TALK_SRT);
-    const uploaded = await fetch(`${apiUrl}/v1/videos/upload`, { method: 'POST', body: form, headers: auth }).then((r) => r.json() as Promise<any>);
+    const uploaded = await fetch(`${apiUrl}/v1/videos/upload`, { method: 'POST', body: form, headers: auth }).then(
+      (r) => r.json() as Promise<any>,
+    );
     // Where the local media store (DATA_DIR/media) keeps the upload; every render reads it.
     const stored = join(dataDir, 'media', 'videos', uploaded.videoId, 'source.mp4');
 
-    const started = await api(apiUrl, 'POST', `/v1/videos/${uploaded.videoId}/clips`, { count: 2, aspectRatios: ['9:16', '1:1'], minSeconds: 1.5, maxSeconds: 3 }, auth);
+    const started = await api(
+      apiUrl,
+      'POST',
+      `/v1/videos/${uploaded.videoId}/clips`,
+      { count: 2, aspectRatios: ['9:16', '1:1'], minSeconds: 1.5, maxSeconds: 3 },
+      auth,
+    );
     expect(started.status).toBe(202);
 
     // Kill while ffmpeg is encoding from the stored source.
     const deadline = Date.now() + 60_000;
     let encoding = false;
-    while (!(encoding = processesMentioning(stored).some((p) => p.includes('ffmpeg'))) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (!(encoding = processesMentioning(stored).some((p) => p.includes('ffmpeg'))) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     expect(encoding).toBe(true);
     killGroup(first, 'SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     await new Promise((r) => setTimeout(r, 200));
     expect(processesMentioning(stored)).toEqual([]);
-    const clipsAtKill = await database.db.selectFrom('clips').select(['clip_index', 'render_status']).where('run_id', '=', started.json.runId).execute();
+    const clipsAtKill = await database.db
+      .selectFrom('clips')
+      .select(['clip_index', 'render_status'])
+      .where('run_id', '=', started.json.runId)
+      .execute();
     expect(clipsAtKill.some((c) => c.render_status !== 'completed')).toBe(true);
 
     await platform.startWorkers(['media']);
@@ -75,7 +89,12 @@ describe('clips survive a worker killed mid-render', () => {
     expect(result.clips).toHaveLength(2);
     expect(result.failedClips).toEqual([]);
 
-    const clips = await database.db.selectFrom('clips').selectAll().where('video_id', '=', uploaded.videoId).orderBy('clip_index').execute();
+    const clips = await database.db
+      .selectFrom('clips')
+      .selectAll()
+      .where('video_id', '=', uploaded.videoId)
+      .orderBy('clip_index')
+      .execute();
     expect(clips.map((c) => c.clip_index)).toEqual([0, 1]);
     const runId: string = started.json.runId;
     expect(clips.map((c) => [c.run_id, c.render_status, c.render_error])).toEqual(clips.map(() => [runId, 'completed', null]));
@@ -85,9 +104,21 @@ describe('clips survive a worker killed mid-render', () => {
       expect([square.width, square.height]).toEqual([540, 540]);
       expect(Math.abs(square.durationSeconds - clip.duration_seconds)).toBeLessThanOrEqual(0.1);
     }
-    const captions = await database.db.selectFrom('captions').select('clip_id').where('clip_id', 'in', clips.map((c) => c.id)).execute();
+    const captions = await database.db
+      .selectFrom('captions')
+      .select('clip_id')
+      .where(
+        'clip_id',
+        'in',
+        clips.map((c) => c.id),
+      )
+      .execute();
     expect(captions).toHaveLength(2);
-    const run = await database.db.selectFrom('job_runs').select(['status', 'progress']).where('id', '=', started.json.runId).executeTakeFirstOrThrow();
+    const run = await database.db
+      .selectFrom('job_runs')
+      .select(['status', 'progress'])
+      .where('id', '=', started.json.runId)
+      .executeTakeFirstOrThrow();
     expect(run).toEqual({ status: 'completed', progress: 100 });
   });
 });

@@ -40,7 +40,8 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
   });
 
   const db = () => platform.database.db;
-  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) => api(platform.apiUrl, method, path, body, auth);
+  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) =>
+    api(platform.apiUrl, method, path, body, auth);
 
   async function newUser(plan = 'basic') {
     const user = await createUser(db(), { email: `clips-${randomUUID()}@example.test`, plan });
@@ -130,9 +131,21 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
       expect(changedPixelShare(captionedTop, plainTop)).toBeLessThan(0.01);
     }
 
-    const captionRows = await db().selectFrom('captions').select(['clip_id', 'style']).where('clip_id', 'in', clips.map((c) => c.id as string)).execute();
+    const captionRows = await db()
+      .selectFrom('captions')
+      .select(['clip_id', 'style'])
+      .where(
+        'clip_id',
+        'in',
+        clips.map((c) => c.id as string),
+      )
+      .execute();
     expect(captionRows).toHaveLength(2);
-    const run = await db().selectFrom('job_runs').select(['status', 'progress']).where('id', '=', started.json.runId).executeTakeFirstOrThrow();
+    const run = await db()
+      .selectFrom('job_runs')
+      .select(['status', 'progress'])
+      .where('id', '=', started.json.runId)
+      .executeTakeFirstOrThrow();
     expect(run).toEqual({ status: 'completed', progress: 100 });
 
     // Review: approve one, reject the other with a reason.
@@ -180,7 +193,11 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
 
   it("enforces the plan's upload size, duration and clips per video at request time", async () => {
     const user = await newUser('free');
-    const features = () => db().selectFrom('subscription_plan_features').innerJoin('subscription_plans', 'subscription_plans.id', 'subscription_plan_features.plan_id').where('subscription_plans.slug', '=', 'free');
+    const features = () =>
+      db()
+        .selectFrom('subscription_plan_features')
+        .innerJoin('subscription_plans', 'subscription_plans.id', 'subscription_plan_features.plan_id')
+        .where('subscription_plans.slug', '=', 'free');
     const free = await features().select(['clips_per_video', 'max_upload_bytes', 'max_video_duration_seconds']).executeTakeFirstOrThrow();
     const uploaded = await uploadTalk(user.auth, TALK_SRT);
     const tooMany = await call(user.auth, 'POST', `/v1/videos/${uploaded.json.videoId}/clips`, { count: free.clips_per_video + 1 });

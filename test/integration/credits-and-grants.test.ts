@@ -217,7 +217,13 @@ describe('credits reservations and admin grants (real PostgreSQL + Temporal)', (
     const user = await createUser(db(), { email: `swept-${randomUUID()}@example.test`, plan: 'basic' });
     const grant = await db()
       .insertInto('admin_subscription_grants')
-      .values({ user_id: user.id, grant_type: 'full_access', tier_override: 'creator', reason: 'granted by SQL', expires_at: new Date(Date.now() + 2_000) })
+      .values({
+        user_id: user.id,
+        grant_type: 'full_access',
+        tier_override: 'creator',
+        reason: 'granted by SQL',
+        expires_at: new Date(Date.now() + 2_000),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const sweep = () => ensureAdminGrantTimers(db(), platform.client, platform.queues, createLogger('silent'));

@@ -120,10 +120,18 @@ describe('data repositories', () => {
       await grant({ grant_type: 'unlimited_videos' });
       expect((await getPlanForUser(database.db, userId))!.features.videoLimit).toBeNull();
     });
-    it("derives the API limits from the same resolver: an admin grant raises them like the plan", async () => {
+    it('derives the API limits from the same resolver: an admin grant raises them like the plan', async () => {
       const userId = await newUser('free');
-      expect(await getPlanLimits(database.db, userId)).toEqual({ plan: 'free', apiRateLimitPerMinute: 60, maxConcurrentJobs: 2, priorityProcessing: false });
-      await database.db.insertInto('admin_subscription_grants').values({ user_id: userId, grant_type: 'full_access', tier_override: 'premium', reason: 'test' }).execute();
+      expect(await getPlanLimits(database.db, userId)).toEqual({
+        plan: 'free',
+        apiRateLimitPerMinute: 60,
+        maxConcurrentJobs: 2,
+        priorityProcessing: false,
+      });
+      await database.db
+        .insertInto('admin_subscription_grants')
+        .values({ user_id: userId, grant_type: 'full_access', tier_override: 'premium', reason: 'test' })
+        .execute();
       expect(await getPlanLimits(database.db, userId)).toMatchObject({ plan: 'premium', priorityProcessing: true, maxConcurrentJobs: 5 });
       expect(await tierWithGrants(database.db, userId, 'basic')).toBe('premium');
       expect(await tierWithGrants(database.db, userId, 'creator')).toBe('creator');
@@ -164,8 +172,15 @@ describe('data repositories', () => {
     });
 
     it('appends the transcript and instructions to a template without their slots, and reads spaced placeholders', async () => {
-      const filled = fillPromptTemplate('Title: {{ title }}\nWrite a summary.', { title: 'T', channel: 'C', transcript: 'words', instructions: 'Be brief.' });
-      expect(filled).toBe('Title: T\nWrite a summary.\n\n<transcript>\nwords\n</transcript>\n\nAdditional instructions from the creator: Be brief.');
+      const filled = fillPromptTemplate('Title: {{ title }}\nWrite a summary.', {
+        title: 'T',
+        channel: 'C',
+        transcript: 'words',
+        instructions: 'Be brief.',
+      });
+      expect(filled).toBe(
+        'Title: T\nWrite a summary.\n\n<transcript>\nwords\n</transcript>\n\nAdditional instructions from the creator: Be brief.',
+      );
     });
   });
 });

@@ -70,7 +70,9 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     const other = await newUser();
     const started = await user.call('POST', '/v1/connections/google', { services: ['youtube', 'drive'], redirectUri: REDIRECT_URI });
     const scopes = new URL(started.json.authorizationUrl).searchParams.get('scope')!.split(' ');
-    expect(scopes).toEqual(expect.arrayContaining(['https://www.googleapis.com/auth/youtube.force-ssl', 'https://www.googleapis.com/auth/drive.file']));
+    expect(scopes).toEqual(
+      expect.arrayContaining(['https://www.googleapis.com/auth/youtube.force-ssl', 'https://www.googleapis.com/auth/drive.file']),
+    );
     const redirect = await consent(started.json.authorizationUrl);
 
     const stolen = await other.call('POST', '/v1/connections/google/callback', redirect);
@@ -83,7 +85,13 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
 
     const connected = await user.call('POST', '/v1/connections/google/callback', redirect);
     expect(connected.status).toBe(201);
-    expect(connected.json).toMatchObject({ provider: 'google', services: ['youtube', 'drive'], status: 'active', channel: { id: expect.stringMatching(/^UC/), title: expect.any(String) }, email: expect.stringContaining('@') });
+    expect(connected.json).toMatchObject({
+      provider: 'google',
+      services: ['youtube', 'drive'],
+      status: 'active',
+      channel: { id: expect.stringMatching(/^UC/), title: expect.any(String) },
+      email: expect.stringContaining('@'),
+    });
     const replayed = await user.call('POST', '/v1/connections/google/callback', redirect);
     expect(replayed.status).toBe(400);
     expect(replayed.json.detail).toMatch(/state: this state was already used/);
@@ -110,13 +118,23 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     expect(page.status).toBe(200);
     expect(page.json.videos.length).toBeGreaterThan(0);
     const [own] = page.json.videos;
-    expect(own).toMatchObject({ id: expect.any(String), title: expect.any(String), durationSeconds: expect.any(Number), imported: false, videoId: null });
+    expect(own).toMatchObject({
+      id: expect.any(String),
+      title: expect.any(String),
+      durationSeconds: expect.any(Number),
+      imported: false,
+      videoId: null,
+    });
 
     const started = await user.call('POST', '/v1/videos/import', { url: `https://youtu.be/${own.id}`, contentTypes: ['summary'] });
     expect(started.status).toBe(202);
     await runResult(started.json.runId);
     const video = await user.call('GET', `/v1/videos/${started.json.videoId}`);
-    expect(video.json).toMatchObject({ processingStatus: 'completed', transcriptSource: 'youtube_captions', channel: { id: connection.channel.id } });
+    expect(video.json).toMatchObject({
+      processingStatus: 'completed',
+      transcriptSource: 'youtube_captions',
+      channel: { id: connection.channel.id },
+    });
     const again = await user.call('GET', `/v1/connections/${connection.id}/videos`);
     expect(again.json.videos.find((v: { id: string }) => v.id === own.id)).toMatchObject({ imported: true, videoId: started.json.videoId });
 
@@ -139,7 +157,10 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     const user = await newUser();
     const connection = await connect(user);
     const [own] = (await user.call('GET', `/v1/connections/${connection.id}/videos`)).json.videos;
-    const imported = await user.call('POST', '/v1/videos/import', { url: `https://youtu.be/${own.id}`, contentTypes: ['summary', 'quotes'] });
+    const imported = await user.call('POST', '/v1/videos/import', {
+      url: `https://youtu.be/${own.id}`,
+      contentTypes: ['summary', 'quotes'],
+    });
     await runResult(imported.json.runId);
     const videoId: string = imported.json.videoId;
 
@@ -149,13 +170,27 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     expect(await runResult(exported.json.runId)).toEqual({ status: 'completed', uploaded: 4, failed: 0 });
     const listed = await user.call('GET', `/v1/videos/${videoId}/exports`);
     expect(listed.json.uploads).toHaveLength(4);
-    expect(listed.json.uploads.every((u: { status: string; retryCount: number; maxRetries: number }) => u.status === 'completed' && u.retryCount === 0 && u.maxRetries === 3)).toBe(true);
-    const rows = await db().selectFrom('cloud_storage_uploads').select(['cloud_folder_id', 'cloud_file_id', 'file_format']).where('video_id', '=', videoId).execute();
+    expect(
+      listed.json.uploads.every(
+        (u: { status: string; retryCount: number; maxRetries: number }) =>
+          u.status === 'completed' && u.retryCount === 0 && u.maxRetries === 3,
+      ),
+    ).toBe(true);
+    const rows = await db()
+      .selectFrom('cloud_storage_uploads')
+      .select(['cloud_folder_id', 'cloud_file_id', 'file_format'])
+      .where('video_id', '=', videoId)
+      .execute();
     const folders = new Set(rows.map((r) => r.cloud_folder_id));
     expect(folders.size).toBe(1);
     const files = driveFilesIn([...folders][0]!);
     expect(files.map((f) => f.name.split('.').pop()).sort()).toEqual(['docx', 'docx', 'pdf', 'pdf']);
-    expect(files.find((f) => f.name.endsWith('.pdf'))!.content!.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(
+      files
+        .find((f) => f.name.endsWith('.pdf'))!
+        .content!.subarray(0, 5)
+        .toString(),
+    ).toBe('%PDF-');
 
     // The same export again uploads nothing new.
     const repeated = await user.call('POST', `/v1/videos/${videoId}/exports`, { provider: 'google_drive', formats: ['docx', 'pdf'] });
@@ -163,20 +198,34 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     expect(driveFilesIn([...folders][0]!)).toHaveLength(4);
 
     // Drive full: the markdown upload fails with Drive's reason; the connection stays usable.
-    google.faults.inject({ match: { method: 'POST', path: '/upload/drive/v3/files' }, status: 403, body: googleErrorBody(403, 'The user has exceeded their Drive storage quota', 'storageQuotaExceeded'), times: 2 });
+    google.faults.inject({
+      match: { method: 'POST', path: '/upload/drive/v3/files' },
+      status: 403,
+      body: googleErrorBody(403, 'The user has exceeded their Drive storage quota', 'storageQuotaExceeded'),
+      times: 2,
+    });
     const full = await user.call('POST', `/v1/videos/${videoId}/exports`, { provider: 'google_drive', formats: ['md'] });
-    expect(await runResult(full.json.runId)).toMatchObject({ status: 'failed', uploaded: 0, failed: 2, reason: expect.stringContaining('storage') });
+    expect(await runResult(full.json.runId)).toMatchObject({
+      status: 'failed',
+      uploaded: 0,
+      failed: 2,
+      reason: expect.stringContaining('storage'),
+    });
     const md = (await user.call('GET', `/v1/videos/${videoId}/exports`)).json.uploads.filter((u: { format: string }) => u.format === 'md');
     expect(md).toHaveLength(2);
     expect(md.every((u: { status: string; error: string }) => u.status === 'failed' && /storage quota/.test(u.error))).toBe(true);
-    expect((await db().selectFrom('cloud_storage_credentials').select('status').where('user_id', '=', user.id).executeTakeFirstOrThrow()).status).toBe('active');
+    expect(
+      (await db().selectFrom('cloud_storage_credentials').select('status').where('user_id', '=', user.id).executeTakeFirstOrThrow()).status,
+    ).toBe('active');
     expect((await user.call('GET', `/v1/videos/${videoId}`)).json.processingStatus).toBe('completed');
   });
 
   it('an automatic export follows each finished import when the user turned it on', async () => {
     const user = await newUser();
     const connection = await connect(user);
-    const patched = await user.call('PATCH', `/v1/connections/${connection.id}`, { autoExport: { provider: 'google_drive', formats: ['txt'] } });
+    const patched = await user.call('PATCH', `/v1/connections/${connection.id}`, {
+      autoExport: { provider: 'google_drive', formats: ['txt'] },
+    });
     expect(patched.status).toBe(200);
     const [own] = (await user.call('GET', `/v1/connections/${connection.id}/videos`)).json.videos;
     const started = await user.call('POST', '/v1/videos/import', { url: `https://youtu.be/${own.id}`, contentTypes: ['summary'] });
@@ -187,8 +236,14 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     const user = await newUser();
     const connection = await connect(user);
     const token = await db().selectFrom('youtube_oauth_tokens').select('id').where('user_id', '=', user.id).executeTakeFirstOrThrow();
-    const sealed = await db().selectFrom('cloud_storage_credentials').select(['id', 'encrypted_tokens']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
-    const { access_token: accessToken } = JSON.parse(platform.secrets.decrypt(sealed.encrypted_tokens, `cloud_storage_credentials:encrypted_tokens:${sealed.id}`)) as { access_token: string };
+    const sealed = await db()
+      .selectFrom('cloud_storage_credentials')
+      .select(['id', 'encrypted_tokens'])
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    const { access_token: accessToken } = JSON.parse(
+      platform.secrets.decrypt(sealed.encrypted_tokens, `cloud_storage_credentials:encrypted_tokens:${sealed.id}`),
+    ) as { access_token: string };
     expect((await fetch(`${google.url}/drive/v3/about`, { headers: { authorization: `Bearer ${accessToken}` } })).status).toBe(200);
 
     expect((await user.call('DELETE', `/v1/connections/${connection.id}`)).status).toBe(204);
@@ -196,7 +251,11 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     expect(await db().selectFrom('youtube_oauth_tokens').select('id').where('id', '=', token.id).execute()).toEqual([]);
     expect(await db().selectFrom('cloud_storage_credentials').select('id').where('user_id', '=', user.id).execute()).toEqual([]);
     expect((await user.call('GET', '/v1/connections')).json.connections).toEqual([]);
-    const video = await db().insertInto('videos').values({ user_id: user.id, source_type: 'upload' }).returning('id').executeTakeFirstOrThrow();
+    const video = await db()
+      .insertInto('videos')
+      .values({ user_id: user.id, source_type: 'upload' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const refused = await user.call('POST', `/v1/videos/${video.id}/exports`, { provider: 'google_drive', formats: ['pdf'] });
     expect(refused.status).toBe(422);
     expect(refused.json.errors[0]).toEqual({ field: 'provider', message: expect.stringContaining('not connected') });
@@ -205,15 +264,29 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
   it('invalid_grant marks the connection expired and emails the user once', async () => {
     const user = await newUser();
     const connection = await connect(user, ['youtube']);
-    const row = await db().selectFrom('youtube_oauth_tokens').select(['id', 'encrypted_tokens']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
-    const { refresh_token: refreshToken } = JSON.parse(platform.secrets.decrypt(row.encrypted_tokens, `youtube_oauth_tokens:encrypted_tokens:${row.id}`)) as { refresh_token: string };
+    const row = await db()
+      .selectFrom('youtube_oauth_tokens')
+      .select(['id', 'encrypted_tokens'])
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
+    const { refresh_token: refreshToken } = JSON.parse(
+      platform.secrets.decrypt(row.encrypted_tokens, `youtube_oauth_tokens:encrypted_tokens:${row.id}`),
+    ) as { refresh_token: string };
     google.revokeGrant(refreshToken);
     // Due for a refresh: the token source refreshes before using it and meets invalid_grant.
-    await db().updateTable('youtube_oauth_tokens').set({ token_expires_at: new Date(Date.now() - 1000) }).where('id', '=', row.id).execute();
+    await db()
+      .updateTable('youtube_oauth_tokens')
+      .set({ token_expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', row.id)
+      .execute();
 
     const first = await user.call('GET', `/v1/connections/${connection.id}/videos`);
     expect(first.status).toBe(409);
-    expect((await user.call('GET', '/v1/connections')).json.connections[0]).toMatchObject({ id: connection.id, status: 'expired', statusReason: expect.stringContaining('revoked') });
+    expect((await user.call('GET', '/v1/connections')).json.connections[0]).toMatchObject({
+      id: connection.id,
+      status: 'expired',
+      statusReason: expect.stringContaining('revoked'),
+    });
     expect((await user.call('GET', `/v1/connections/${connection.id}/videos`)).status).toBe(409);
     const user_ = await db().selectFrom('users').select('email').where('id', '=', user.id).executeTakeFirstOrThrow();
     expect(email.messages.filter((m) => m.to.includes(user_.email))).toHaveLength(1);

@@ -42,8 +42,14 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
     const sandboxUrls = { google: google.url, social: social.url };
     // The worker registers these names now; they call the real activities built once the database exists.
     const names = Object.keys(createPostActivities({} as ActivityDeps)) as Array<keyof PostActivities>;
-    const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (postActivities![name] as (...a: unknown[]) => unknown)(...args)]));
-    platform = await startTestPlatform({ env: { SANDBOX_URLS: JSON.stringify(sandboxUrls) }, sandboxUrls, activities: (real) => ({ ...real, ...late }) });
+    const late = Object.fromEntries(
+      names.map((name) => [name, (...args: unknown[]) => (postActivities![name] as (...a: unknown[]) => unknown)(...args)]),
+    );
+    platform = await startTestPlatform({
+      env: { SANDBOX_URLS: JSON.stringify(sandboxUrls) },
+      sandboxUrls,
+      activities: (real) => ({ ...real, ...late }),
+    });
     const logger = createLogger('silent');
     const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls });
     const youtube = providers.youtube;
@@ -101,10 +107,23 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
 
   /** A rendered clip of the user, stored in the local media store (a file: URL), as the clips workflow leaves it. */
   async function renderedClip(userId: string): Promise<string> {
-    const video = await db().insertInto('videos').values({ user_id: userId, source_type: 'upload' }).returning('id').executeTakeFirstOrThrow();
+    const video = await db()
+      .insertInto('videos')
+      .values({ user_id: userId, source_type: 'upload' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     const clip = await db()
       .insertInto('clips')
-      .values({ video_id: video.id, user_id: userId, run_id: `clips:${video.id}`, clip_index: 0, start_time: 0, end_time: 1, render_status: 'completed', file_urls: JSON.stringify({ '9:16': pathToFileURL(clipFile).href }) })
+      .values({
+        video_id: video.id,
+        user_id: userId,
+        run_id: `clips:${video.id}`,
+        clip_index: 0,
+        start_time: 0,
+        end_time: 1,
+        render_status: 'completed',
+        file_urls: JSON.stringify({ '9:16': pathToFileURL(clipFile).href }),
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     return clip.id;
@@ -116,25 +135,50 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
   const uploadRequests = () => google.requests.filter((r) => r.path === '/upload/youtube/v3/videos').length;
 
   const waitForStatus = (postId: string, statuses: string[], timeoutMs = 30_000) =>
-    eventually(() => postRow(postId), (row) => statuses.includes(row.status), `post ${postId} in ${statuses.join('/')}`, timeoutMs);
+    eventually(
+      () => postRow(postId),
+      (row) => statuses.includes(row.status),
+      `post ${postId} in ${statuses.join('/')}`,
+      timeoutMs,
+    );
 
   it('connects a YouTube channel through the OAuth flow, then a post uploads the clip once to that channel; the replayed state is 400', async () => {
     const user = await newUser();
     const started = await user.call('POST', '/v1/social-accounts', { platform: 'youtube', redirectUri: REDIRECT_URI });
     expect(started.status).toBe(200);
-    expect(started.json).toEqual({ authorizationUrl: expect.stringContaining(`${google.url}/o/oauth2/v2/auth?`), state: expect.any(String), expiresAt: expect.any(String) });
+    expect(started.json).toEqual({
+      authorizationUrl: expect.stringContaining(`${google.url}/o/oauth2/v2/auth?`),
+      state: expect.any(String),
+      expiresAt: expect.any(String),
+    });
     const consentUrl = new URL(started.json.authorizationUrl);
-    expect(Object.fromEntries(consentUrl.searchParams)).toMatchObject({ redirect_uri: REDIRECT_URI, response_type: 'code', access_type: 'offline', state: started.json.state });
+    expect(Object.fromEntries(consentUrl.searchParams)).toMatchObject({
+      redirect_uri: REDIRECT_URI,
+      response_type: 'code',
+      access_type: 'offline',
+      state: started.json.state,
+    });
     const { code, state } = await consent(started.json.authorizationUrl);
     expect(state).toBe(started.json.state);
 
     const connected = await user.call('POST', '/v1/social-accounts/oauth/callback', { code, state });
     expect(connected.status).toBe(201);
-    expect(connected.json).toMatchObject({ platform: 'youtube', platformUserId: expect.stringMatching(/^UC[\w-]{22}$/), status: 'active', tokenExpiresAt: expect.any(String) });
+    expect(connected.json).toMatchObject({
+      platform: 'youtube',
+      platformUserId: expect.stringMatching(/^UC[\w-]{22}$/),
+      status: 'active',
+      tokenExpiresAt: expect.any(String),
+    });
     const accountId = connected.json.id as string;
     const channelId = connected.json.platformUserId as string;
-    const stored = await db().selectFrom('social_accounts').select('encrypted_tokens').where('id', '=', accountId).executeTakeFirstOrThrow();
-    const tokens = JSON.parse(platform.secrets.decrypt(stored.encrypted_tokens, secretAad('social_accounts', 'encrypted_tokens', accountId))) as { access_token: string; refresh_token: string };
+    const stored = await db()
+      .selectFrom('social_accounts')
+      .select('encrypted_tokens')
+      .where('id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    const tokens = JSON.parse(
+      platform.secrets.decrypt(stored.encrypted_tokens, secretAad('social_accounts', 'encrypted_tokens', accountId)),
+    ) as { access_token: string; refresh_token: string };
     expect(tokens).toEqual({ access_token: expect.stringMatching(/^ya29\./), refresh_token: expect.stringMatching(/^1\/\//) });
     expect(stored.encrypted_tokens).not.toContain(tokens.access_token);
     expect(google.channelOf(tokens.access_token)).toBe(channelId);
@@ -164,11 +208,18 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
       title: 'How I batch film a month of videos',
       tags: ['creators', 'batching'],
       privacyStatus: 'unlisted',
-      sha256: createHash('sha256').update(await readFile(clipFile)).digest('hex'),
+      sha256: createHash('sha256')
+        .update(await readFile(clipFile))
+        .digest('hex'),
     });
     expect(video!.description.startsWith('How I batch film a month of videos\n\n#creators #batching')).toBe(true);
     const view = await user.call('GET', `/v1/posts/${created.json.postId}`);
-    expect(view.json).toMatchObject({ platform: 'youtube', status: 'published', platformPostId: video!.id, platformUrl: `https://www.youtube.com/watch?v=${video!.id}` });
+    expect(view.json).toMatchObject({
+      platform: 'youtube',
+      status: 'published',
+      platformPostId: video!.id,
+      platformUrl: `https://www.youtube.com/watch?v=${video!.id}`,
+    });
     const clip = await db().selectFrom('clips').select('times_published').where('id', '=', clipId).executeTakeFirstOrThrow();
     expect(clip.times_published).toBe(1);
     await platform.client.workflow.getHandle(created.json.runId).terminate('test done (metrics timers)');
@@ -180,7 +231,13 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
     const clipId = await renderedClip(user.id);
     const before = uploadRequests();
     loseNextUploadResponse = true;
-    const created = await user.call('POST', '/v1/posts', { socialAccountId: accountId, caption: 'Exactly once on YouTube', clipId, mediaType: 'video', scheduledAt: inSeconds(2) });
+    const created = await user.call('POST', '/v1/posts', {
+      socialAccountId: accountId,
+      caption: 'Exactly once on YouTube',
+      clipId,
+      mediaType: 'video',
+      scheduledAt: inSeconds(2),
+    });
     const row = await waitForStatus(created.json.postId, ['published', 'failed']);
     expect(row.status).toBe('published');
     expect(loseNextUploadResponse).toBe(false);
@@ -197,13 +254,21 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
     const { accountId, grant } = await connectYoutube(user);
     google.expireAccessToken(grant.accessToken);
     const refreshesBefore = google.requests.filter((r) => r.path === '/token').length;
-    const created = await user.call('POST', '/v1/posts', { socialAccountId: accountId, caption: 'After a token refresh', clipId: await renderedClip(user.id), mediaType: 'video', scheduledAt: inSeconds(2) });
+    const created = await user.call('POST', '/v1/posts', {
+      socialAccountId: accountId,
+      caption: 'After a token refresh',
+      clipId: await renderedClip(user.id),
+      mediaType: 'video',
+      scheduledAt: inSeconds(2),
+    });
     expect(created.status).toBe(202);
     expect((await waitForStatus(created.json.postId, ['published', 'failed'])).status).toBe('published');
 
     expect(google.requests.filter((r) => r.path === '/token').length - refreshesBefore).toBe(1);
     const account = await db().selectFrom('social_accounts').selectAll().where('id', '=', accountId).executeTakeFirstOrThrow();
-    const tokens = JSON.parse(platform.secrets.decrypt(account.encrypted_tokens, secretAad('social_accounts', 'encrypted_tokens', accountId))) as { access_token: string; refresh_token: string };
+    const tokens = JSON.parse(
+      platform.secrets.decrypt(account.encrypted_tokens, secretAad('social_accounts', 'encrypted_tokens', accountId)),
+    ) as { access_token: string; refresh_token: string };
     expect(tokens.access_token).not.toBe(grant.accessToken);
     expect(tokens.refresh_token).toBe(grant.refreshToken);
     expect(account.status).toBe('active');
@@ -215,14 +280,25 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
     const user = await newUser();
     const { accountId, grant } = await connectYoutube(user);
     google.revokeGrant(grant.accessToken);
-    const created = await user.call('POST', '/v1/posts', { socialAccountId: accountId, caption: 'Never uploaded', clipId: await renderedClip(user.id), mediaType: 'video', scheduledAt: inSeconds(2) });
+    const created = await user.call('POST', '/v1/posts', {
+      socialAccountId: accountId,
+      caption: 'Never uploaded',
+      clipId: await renderedClip(user.id),
+      mediaType: 'video',
+      scheduledAt: inSeconds(2),
+    });
     expect(created.status).toBe(202);
-    const err = await platform.client.workflow.getHandle(created.json.runId).result().catch((e: unknown) => e);
+    const err = await platform.client.workflow
+      .getHandle(created.json.runId)
+      .result()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
     expect(((err as WorkflowFailedError).cause as ApplicationFailure).type).toBe('ProviderAuth');
     const view = await user.call('GET', `/v1/posts/${created.json.postId}`);
     expect(view.json.status).toBe('failed');
-    expect(view.json.error).toMatch(/^ProviderAuth: the youtube account @sandboxchannel: authorization expired or revoked and could not be refreshed \(.*\); reconnect it to post$/);
+    expect(view.json.error).toMatch(
+      /^ProviderAuth: the youtube account @sandboxchannel: authorization expired or revoked and could not be refreshed \(.*\); reconnect it to post$/,
+    );
     const account = await db().selectFrom('social_accounts').select('status').where('id', '=', accountId).executeTakeFirstOrThrow();
     expect(account.status).toBe('expired');
     expect(uploadsOf(grant.channelId)).toHaveLength(0);
@@ -231,8 +307,19 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
   it('refuses YouTube posts YouTube cannot take with 422 naming the field: an image, more than 15 hashtags, a bad privacy', async () => {
     const user = await newUser();
     const { accountId } = await connectYoutube(user);
-    const base = { socialAccountId: accountId, caption: 'A video', mediaType: 'video', clipId: await renderedClip(user.id), scheduledAt: inSeconds(3600) };
-    const image = await user.call('POST', '/v1/posts', { ...base, clipId: undefined, mediaType: 'image', mediaUrls: ['https://cdn.example.com/a.png'] });
+    const base = {
+      socialAccountId: accountId,
+      caption: 'A video',
+      mediaType: 'video',
+      clipId: await renderedClip(user.id),
+      scheduledAt: inSeconds(3600),
+    };
+    const image = await user.call('POST', '/v1/posts', {
+      ...base,
+      clipId: undefined,
+      mediaType: 'image',
+      mediaUrls: ['https://cdn.example.com/a.png'],
+    });
     expect(image.status).toBe(422);
     expect(image.json.errors).toEqual([{ field: 'mediaType', message: 'youtube does not support image posts' }]);
     const tags = await user.call('POST', '/v1/posts', { ...base, hashtags: Array.from({ length: 16 }, (_, i) => `tag${i}`) });
@@ -260,11 +347,22 @@ describe('YouTube posts and OAuth connect (API + real stack + Google/social sand
     expect(accounts.json.accounts.map((a: { id: string }) => a.id)).toEqual([connected.json.id]);
 
     const again = await user.call('POST', '/v1/social-accounts', { platform: 'tiktok', redirectUri: REDIRECT_URI });
-    await db().updateTable('social_oauth_states').set({ expires_at: new Date(Date.now() - 1000) }).where('user_id', '=', user.id).where('used_at', 'is', null).execute();
-    const expired = await user.call('POST', '/v1/social-accounts/oauth/callback', { code: (await consent(again.json.authorizationUrl)).code, state: again.json.state });
+    await db()
+      .updateTable('social_oauth_states')
+      .set({ expires_at: new Date(Date.now() - 1000) })
+      .where('user_id', '=', user.id)
+      .where('used_at', 'is', null)
+      .execute();
+    const expired = await user.call('POST', '/v1/social-accounts/oauth/callback', {
+      code: (await consent(again.json.authorizationUrl)).code,
+      state: again.json.state,
+    });
     expect(expired.status).toBe(400);
     expect(expired.json.errors).toEqual([{ field: 'state', message: 'this state expired: start the connection again' }]);
-    const unknown = await user.call('POST', '/v1/social-accounts/oauth/callback', { code: 'x', state: randomBytes(32).toString('base64url') });
+    const unknown = await user.call('POST', '/v1/social-accounts/oauth/callback', {
+      code: 'x',
+      state: randomBytes(32).toString('base64url'),
+    });
     expect(unknown.json.errors).toEqual([{ field: 'state', message: 'unknown state: start the connection again' }]);
     const unsupported = await user.call('POST', '/v1/social-accounts', { platform: 'x', redirectUri: REDIRECT_URI });
     expect(unsupported.status).toBe(400);

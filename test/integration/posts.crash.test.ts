@@ -32,13 +32,31 @@ describe('a post survives a worker killed mid-publish', () => {
     const { plaintext } = await createApiKey(database.db, { userId: user.id, name: 'test', scopes: [...USER_SCOPES] });
     const auth = { authorization: `Bearer ${plaintext}` };
     const issued = social.issueAccount('instagram');
-    const account = await api(apiUrl, 'POST', '/v1/social-accounts', { platform: 'instagram', accessToken: issued.accessToken, platformUserId: issued.platformUserId, username: issued.username }, auth);
+    const account = await api(
+      apiUrl,
+      'POST',
+      '/v1/social-accounts',
+      { platform: 'instagram', accessToken: issued.accessToken, platformUserId: issued.platformUserId, username: issued.username },
+      auth,
+    );
     expect(account.status).toBe(201);
 
     // Instagram post ids start with 179…: the permalink read right after media_publish hangs, so
     // the worker dies holding an accepted post it has not recorded.
     social.server.faults.inject({ match: { method: 'GET', path: '/instagram/v23.0/179' }, delayMs: 60_000 });
-    const created = await api(apiUrl, 'POST', '/v1/posts', { socialAccountId: account.json.id, caption: 'Survives a crash', mediaType: 'image', mediaUrls: ['https://cdn.example.com/crash.png'], scheduledAt: new Date(Date.now() + 2000).toISOString() }, auth);
+    const created = await api(
+      apiUrl,
+      'POST',
+      '/v1/posts',
+      {
+        socialAccountId: account.json.id,
+        caption: 'Survives a crash',
+        mediaType: 'image',
+        mediaUrls: ['https://cdn.example.com/crash.png'],
+        scheduledAt: new Date(Date.now() + 2000).toISOString(),
+      },
+      auth,
+    );
     expect(created.status).toBe(202);
     const postId: string = created.json.postId;
 
@@ -48,7 +66,11 @@ describe('a post survives a worker killed mid-publish', () => {
     expect(onPlatform()).toHaveLength(1);
     killGroup(first, 'SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
-    const before = await database.db.selectFrom('posts').select(['status', 'platform_post_id']).where('id', '=', postId).executeTakeFirstOrThrow();
+    const before = await database.db
+      .selectFrom('posts')
+      .select(['status', 'platform_post_id'])
+      .where('id', '=', postId)
+      .executeTakeFirstOrThrow();
     expect(before).toEqual({ status: 'publishing', platform_post_id: null });
 
     // The replacement runs in this process, to skip a second cold start.

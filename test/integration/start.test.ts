@@ -76,7 +76,9 @@ describe('npm start (scripts/start.ts)', () => {
     const cli = existsSync(temporalCli) ? temporalCli : 'temporal';
     let listed = '';
     for (let i = 0; i < 50 && !/Completed/.test(listed); i++) {
-      listed = execFileSync(cli, ['workflow', 'list', '--address', manifest.temporalAddress, '--query', `WorkflowId="${runId}"`], { encoding: 'utf8' });
+      listed = execFileSync(cli, ['workflow', 'list', '--address', manifest.temporalAddress, '--query', `WorkflowId="${runId}"`], {
+        encoding: 'utf8',
+      });
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed).toContain(runId);
@@ -92,13 +94,28 @@ describe('npm start (scripts/start.ts)', () => {
       body: 'email=start%40example.test',
     });
     expect(customer.status).toBe(200);
-    const deliveries = async () => ((await (await fetch(`${manifest.sandboxes.stripe}/__sandbox/stripe/events`)).json()) as { deliveries: Array<{ type: string; state: string }> }).deliveries;
-    for (let i = 0; i < 50 && !(await deliveries()).some((d) => d.type === 'customer.created' && d.state !== 'pending'); i++) await new Promise((r) => setTimeout(r, 100));
+    const deliveries = async () =>
+      (
+        (await (await fetch(`${manifest.sandboxes.stripe}/__sandbox/stripe/events`)).json()) as {
+          deliveries: Array<{ type: string; state: string }>;
+        }
+      ).deliveries;
+    for (let i = 0; i < 50 && !(await deliveries()).some((d) => d.type === 'customer.created' && d.state !== 'pending'); i++)
+      await new Promise((r) => setTimeout(r, 100));
     expect((await deliveries()).filter((d) => d.type === 'customer.created')).toEqual([expect.objectContaining({ state: 'delivered' })]);
-    const forged = JSON.stringify({ id: 'evt_forged_start', object: 'event', type: 'customer.created', created: Math.floor(Date.now() / 1000), data: { object: { id: 'cus_forged' } } });
+    const forged = JSON.stringify({
+      id: 'evt_forged_start',
+      object: 'event',
+      type: 'customer.created',
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: 'cus_forged' } },
+    });
     const refused = await fetch(`${manifest.apiUrl}/v1/webhooks/stripe`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: forged, secret: 'whsec_sandbox_local_development' }) },
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload: forged, secret: 'whsec_sandbox_local_development' }),
+      },
       body: forged,
     });
     expect(refused.status).toBe(400);
@@ -110,21 +127,32 @@ describe('npm start (scripts/start.ts)', () => {
     // Second start reuses the same PostgreSQL data and Temporal history.
     const second = start();
     await second.waitForOutput(/Creator jobs platform is up[\s\S]*Manifest/, 120_000);
-    const again = execFileSync(cli, ['workflow', 'describe', '--address', manifest.temporalAddress, '--workflow-id', runId], { encoding: 'utf8' });
+    const again = execFileSync(cli, ['workflow', 'describe', '--address', manifest.temporalAddress, '--workflow-id', runId], {
+      encoding: 'utf8',
+    });
     expect(again).toMatch(/Completed|COMPLETED/);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(143);
     expect(processesMentioning(dataDir)).toEqual([]);
   });
 
-  it('recovers from kill -9: its children go with it, a crashed start\'s leftovers are stopped, a DATA_DIR in use is refused in one line', async () => {
+  it("recovers from kill -9: its children go with it, a crashed start's leftovers are stopped, a DATA_DIR in use is refused in one line", async () => {
     const startUp = async () => {
       const proc = start();
       await proc.waitForOutput(/Creator jobs platform is up[\s\S]*Manifest/, 120_000);
-      const manifest = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as { apiUrl: string; databaseUrl: string; pid: number };
+      const manifest = JSON.parse(readFileSync(join(dataDir, 'runtime.json'), 'utf8')) as {
+        apiUrl: string;
+        databaseUrl: string;
+        pid: number;
+      };
       return { proc, manifest };
     };
-    const noneLeft = (what: string) => eventually(async () => processesMentioning(dataDir), (left) => left.length === 0, what);
+    const noneLeft = (what: string) =>
+      eventually(
+        async () => processesMentioning(dataDir),
+        (left) => left.length === 0,
+        what,
+      );
 
     const first = await startUp();
     const demoKey = readFileSync(join(dataDir, 'demo-api-key'), 'utf8').trim();
@@ -137,9 +165,12 @@ describe('npm start (scripts/start.ts)', () => {
 
     const refused = start();
     expect(await refused.exited).toBe(1);
-    expect(refused.output().split('\n').filter((l) => l.startsWith('error:'))).toEqual([
-      `error: DATA_DIR ${dataDir} is in use by another npm start (pid ${first.manifest.pid}); stop it or set another DATA_DIR`,
-    ]);
+    expect(
+      refused
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('error:')),
+    ).toEqual([`error: DATA_DIR ${dataDir} is in use by another npm start (pid ${first.manifest.pid}); stop it or set another DATA_DIR`]);
     expect((await fetch(`${first.manifest.apiUrl}/readyz`)).status).toBe(200); // the running one is untouched
 
     // A run in flight when the start process is killed finishes after the next start.
@@ -168,7 +199,10 @@ describe('npm start (scripts/start.ts)', () => {
 
     const third = await startUp();
     const run = await eventually(
-      async () => (await fetch(`${third.manifest.apiUrl}/v1/runs/${encodeURIComponent(runId)}`, { headers: { authorization: `Bearer ${demoKey}` } })).json() as Promise<{ status: string }>,
+      async () =>
+        (
+          await fetch(`${third.manifest.apiUrl}/v1/runs/${encodeURIComponent(runId)}`, { headers: { authorization: `Bearer ${demoKey}` } })
+        ).json() as Promise<{ status: string }>,
       (body) => body.status === 'completed',
       'the interrupted run to complete',
       60_000,
@@ -181,13 +215,24 @@ describe('npm start (scripts/start.ts)', () => {
   }, 600_000);
 
   it.each([
-    ['STRIPE_WEBHOOK_SECRET when a real STRIPE_SECRET_KEY has none', { STRIPE_SECRET_KEY: 'sk_live_start_test' }, /^error: STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY/],
-    ['ALLOW_SANDBOX_PROVIDERS when production would run the Stripe sandbox', { NODE_ENV: 'production' }, /^error: STRIPE_SECRET_KEY .*required in production .*ALLOW_SANDBOX_PROVIDERS=true/],
+    [
+      'STRIPE_WEBHOOK_SECRET when a real STRIPE_SECRET_KEY has none',
+      { STRIPE_SECRET_KEY: 'sk_live_start_test' },
+      /^error: STRIPE_WEBHOOK_SECRET is required with STRIPE_SECRET_KEY/,
+    ],
+    [
+      'ALLOW_SANDBOX_PROVIDERS when production would run the Stripe sandbox',
+      { NODE_ENV: 'production' },
+      /^error: STRIPE_SECRET_KEY .*required in production .*ALLOW_SANDBOX_PROVIDERS=true/,
+    ],
   ])('exits with one clear line naming %s', async (_what, extra, line) => {
     const proc = spawnTs('scripts/start.ts', { ...env, ...extra });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc.output().split('\n').filter((l) => l.startsWith('error:'));
+    const errorLines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(line);
     expect(proc.output()).not.toMatch(/\n\s+at /);
@@ -199,7 +244,10 @@ describe('npm start (scripts/start.ts)', () => {
     const proc = spawnTs('scripts/start.ts', { ...env, DATABASE_URL: `postgres://u:p@127.0.0.1:${deadPort}/x` });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc.output().split('\n').filter((l) => l.startsWith('error:'));
+    const errorLines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(/DATABASE_URL/);
     expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace
@@ -210,7 +258,10 @@ describe('npm start (scripts/start.ts)', () => {
     const proc = spawnTs('scripts/start.ts', { ...env, PG_PORT: String(await freePort()), TEMPORAL_ADDRESS: `127.0.0.1:${deadPort}` });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc.output().split('\n').filter((l) => l.startsWith('error:'));
+    const errorLines = proc
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('error:'));
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(/TEMPORAL_ADDRESS/);
     expect(processesMentioning(dataDir)).toEqual([]);
@@ -224,7 +275,10 @@ describe('npm start (scripts/start.ts)', () => {
       const proc = spawnTs('scripts/start.ts', { ...env, PORT: String(port) });
       started.push(proc);
       expect(await proc.exited).toBe(1);
-      const errorLines = proc.output().split('\n').filter((l) => l.startsWith('error:'));
+      const errorLines = proc
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('error:'));
       expect(errorLines).toEqual([`error: PORT ${port} is already in use`]);
       expect(processesMentioning(dataDir)).toEqual([]);
     } finally {

@@ -56,12 +56,18 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     // The main worker registers these names now; they call real activities built with a secret box
     // (for YouTube tokens) once the test database exists. Renders run on the platform's media worker.
     const names = Object.keys(createThumbnailActivities({} as ActivityDeps)) as Array<keyof ThumbnailActivities>;
-    const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (thumbnailActivities![name] as (...a: unknown[]) => unknown)(...args)]));
+    const late = Object.fromEntries(
+      names.map((name) => [name, (...args: unknown[]) => (thumbnailActivities![name] as (...a: unknown[]) => unknown)(...args)]),
+    );
     platform = await startTestPlatform({ sandboxUrls, env: { DATA_DIR: mediaDir }, activities: (real) => ({ ...real, ...late }) });
     const logger = createLogger('silent');
     const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls });
     thumbnailActivities = createThumbnailActivities({ db: platform.database.db, logger, providers, secrets });
-    const stored = await mediaStoreFor(platform.config, () => providers.cloudinary).put(`videos/${randomUUID()}/source.mp4`, videoFile, 'video');
+    const stored = await mediaStoreFor(platform.config, () => providers.cloudinary).put(
+      `videos/${randomUUID()}/source.mp4`,
+      videoFile,
+      'video',
+    );
     storedVideo = { path: stored.path, url: stored.url };
   });
   afterAll(async () => {
@@ -71,7 +77,8 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
   });
 
   const db = () => platform.database.db;
-  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) => api(platform.apiUrl, method, path, body, auth);
+  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) =>
+    api(platform.apiUrl, method, path, body, auth);
 
   async function newUser(plan: string) {
     const user = await createUser(db(), { email: `thumbs-${randomUUID()}@example.test`, plan });
@@ -104,14 +111,31 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
       .values({ user_id: userId, channel_id: `UC${randomBytes(11).toString('hex')}`, encrypted_tokens: 'pending' })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const sealed = secrets.encrypt(JSON.stringify({ access_token: `ya29.owner-${userId}`, refresh_token: '1//refresh' }), secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id));
-    await db().updateTable('youtube_oauth_tokens').set({ encrypted_tokens: sealed, token_expires_at: new Date(Date.now() + 3_600_000) }).where('id', '=', row.id).execute();
+    const sealed = secrets.encrypt(
+      JSON.stringify({ access_token: `ya29.owner-${userId}`, refresh_token: '1//refresh' }),
+      secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id),
+    );
+    await db()
+      .updateTable('youtube_oauth_tokens')
+      .set({ encrypted_tokens: sealed, token_expires_at: new Date(Date.now() + 3_600_000) })
+      .where('id', '=', row.id)
+      .execute();
   }
 
-  const request = (overrides: Record<string, unknown> = {}) => ({ topic: 'Plan a month of videos', subTopic: 'in one afternoon', expression: 'excited', aspectRatio: '16:9', ...overrides });
+  const request = (overrides: Record<string, unknown> = {}) => ({
+    topic: 'Plan a month of videos',
+    subTopic: 'in one afternoon',
+    expression: 'excited',
+    aspectRatio: '16:9',
+    ...overrides,
+  });
   const runResult = (runId: string) => platform.client.workflow.getHandle(runId).result();
   const usage = (userId: string) =>
-    db().selectFrom('thumbnail_usage').select(['aspect_ratio', 'iterations_used', 'iterations_reserved', 'thumbnails_generated']).where('user_id', '=', userId).execute();
+    db()
+      .selectFrom('thumbnail_usage')
+      .select(['aspect_ratio', 'iterations_used', 'iterations_reserved', 'thumbnails_generated'])
+      .where('user_id', '=', userId)
+      .execute();
 
   type Delivered = Awaited<ReturnType<typeof delivered>>;
   /** The uploaded image as Cloudinary serves it, with its size read from the PNG/JPEG header. */
@@ -133,7 +157,15 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
 
     const job = await call(user.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`);
     expect(job.status).toBe(200);
-    expect(job.json).toMatchObject({ status: 'completed', progress: 100, currentStyle: null, retryCount: 0, errorMessage: null, thumbnailsRequested: 4, thumbnailsGenerated: 4 });
+    expect(job.json).toMatchObject({
+      status: 'completed',
+      progress: 100,
+      currentStyle: null,
+      retryCount: 0,
+      errorMessage: null,
+      thumbnailsRequested: 4,
+      thumbnailsGenerated: 4,
+    });
     expect(job.json.thumbnails.map((t: { style: string }) => t.style)).toEqual(ALL_STYLES);
     const images: Delivered[] = await Promise.all(job.json.thumbnails.map((t: { url: string }) => delivered(t.url)));
     for (const [i, image] of images.entries()) {
@@ -145,7 +177,9 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
 
     // Renders ran on the media worker's queue; everything else on the main queue.
     const history = await platform.client.workflow.getHandle(started.json.runId).fetchHistory();
-    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+    const scheduled = (history.events ?? []).flatMap((e) =>
+      e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : [],
+    );
     const queueOf = (type: string) => [...new Set(scheduled.filter((a) => a.activityType?.name === type).map((a) => a.taskQueue?.name))];
     expect(queueOf('renderThumbnail')).toEqual([platform.queues.media]);
     expect(queueOf('writeThumbnailCopy')).toEqual([platform.queues.main]);
@@ -160,7 +194,12 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
   it('renders 9:16 styled backgrounds as PNG when the video has no file', async () => {
     const user = await newUser('basic');
     const videoId = await newVideo(user.id, { withFile: false });
-    const started = await call(user.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ aspectRatio: '9:16', styles: ['vibrant_pop', 'cinematic_dark'] }));
+    const started = await call(
+      user.auth,
+      'POST',
+      `/v1/videos/${videoId}/thumbnails`,
+      request({ aspectRatio: '9:16', styles: ['vibrant_pop', 'cinematic_dark'] }),
+    );
     expect(started.status).toBe(202);
     await runResult(started.json.runId);
     const job = await call(user.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`);
@@ -186,7 +225,11 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
 
     const job = await call(user.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`);
     expect(job.json).toMatchObject({ status: 'completed', retryCount: 2, thumbnailsGenerated: 2 });
-    const rows = await db().selectFrom('video_thumbnails').select(['style_name', 'cloudinary_public_id']).where('job_id', '=', started.json.jobId).execute();
+    const rows = await db()
+      .selectFrom('video_thumbnails')
+      .select(['style_name', 'cloudinary_public_id'])
+      .where('job_id', '=', started.json.jobId)
+      .execute();
     expect(rows.map((r) => r.style_name).sort()).toEqual([...styles].sort());
     expect(rows.map((r) => r.cloudinary_public_id).sort()).toEqual(styles.map((s) => `thumbnails/${started.json.jobId}/${s}-v1`).sort());
     const assets = [...cloudinary.assets.keys()].filter((key) => key.includes(started.json.jobId));
@@ -202,7 +245,10 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     const periodStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
     const resetsAt = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
     // Basic allows 5 per month: 3 are used, so 2 of 4 concurrent requests fit.
-    await db().insertInto('thumbnail_usage').values({ user_id: user.id, aspect_ratio: '16:9', iterations_used: 3, period_start: periodStart, period_end: resetsAt }).execute();
+    await db()
+      .insertInto('thumbnail_usage')
+      .values({ user_id: user.id, aspect_ratio: '16:9', iterations_used: 3, period_start: periodStart, period_end: resetsAt })
+      .execute();
     const body = request({ styles: ['clean_minimal'] });
     const answers = await Promise.all(Array.from({ length: 4 }, () => call(user.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, body)));
     expect(answers.map((a) => a.status).sort()).toEqual([202, 202, 402, 402]);
@@ -215,7 +261,10 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     await Promise.all(answers.filter((a) => a.status === 202).map((a) => runResult(a.json.runId)));
     expect(await usage(user.id)).toEqual([{ aspect_ratio: '16:9', iterations_used: 5, iterations_reserved: 0, thumbnails_generated: 2 }]);
     // The other ratio has its own allowance.
-    expect((await call(user.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ aspectRatio: '9:16', styles: ['clean_minimal'] }))).status).toBe(202);
+    expect(
+      (await call(user.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ aspectRatio: '9:16', styles: ['clean_minimal'] })))
+        .status,
+    ).toBe(202);
 
     // The free tier's single try never resets.
     const free = await newUser('free');
@@ -231,11 +280,18 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     const user = await newUser('premium');
     await connectYoutube(user.id);
     const videoId = await newVideo(user.id, { withFile: false });
-    const started = await call(user.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ styles: ['bold_contrast', 'clean_minimal'] }));
+    const started = await call(
+      user.auth,
+      'POST',
+      `/v1/videos/${videoId}/thumbnails`,
+      request({ styles: ['bold_contrast', 'clean_minimal'] }),
+    );
     await runResult(started.json.runId);
     const [first, second] = (await call(user.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`)).json.thumbnails;
 
-    const refined = await call(user.auth, 'POST', `/v1/thumbnails/${first.id}/refine`, { instruction: 'make the text shorter and the colours louder' });
+    const refined = await call(user.auth, 'POST', `/v1/thumbnails/${first.id}/refine`, {
+      instruction: 'make the text shorter and the colours louder',
+    });
     expect(refined.status).toBe(202);
     expect(refined.json).toMatchObject({ parentThumbnailId: first.id, version: 2 });
     await runResult(refined.json.runId);
@@ -252,12 +308,19 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     });
     expect((await delivered(v2.url)).size).toEqual({ width: 1280, height: 720, format: 'png' });
 
-    expect((await call(user.auth, 'POST', `/v1/thumbnails/${second.id}/select`, {})).json.thumbnail).toMatchObject({ id: second.id, isSelected: true });
+    expect((await call(user.auth, 'POST', `/v1/thumbnails/${second.id}/select`, {})).json.thumbnail).toMatchObject({
+      id: second.id,
+      isSelected: true,
+    });
     const selected = await call(user.auth, 'POST', `/v1/thumbnails/${v2.id}/select`, { uploadToYouTube: true });
     expect(selected.status).toBe(202);
     expect(selected.json.thumbnail).toMatchObject({ id: v2.id, isSelected: true });
     await runResult(selected.json.upload.runId);
-    const rows = await db().selectFrom('video_thumbnails').select(['id', 'is_selected', 'is_uploaded_to_youtube']).where('video_id', '=', videoId).execute();
+    const rows = await db()
+      .selectFrom('video_thumbnails')
+      .select(['id', 'is_selected', 'is_uploaded_to_youtube'])
+      .where('video_id', '=', videoId)
+      .execute();
     expect(rows.filter((r) => r.is_selected).map((r) => r.id)).toEqual([v2.id]);
     expect(rows.filter((r) => r.is_uploaded_to_youtube).map((r) => r.id)).toEqual([v2.id]);
     const set = google.requests.filter((r) => r.path === '/upload/youtube/v3/thumbnails/set');
@@ -277,7 +340,9 @@ describe('thumbnail generation (API + real stack + sandboxes)', () => {
     expect((await call(other.auth, 'GET', `/v1/thumbnail-jobs/${started.json.jobId}`)).status).toBe(404);
     expect((await call(other.auth, 'POST', `/v1/thumbnails/${thumbnail.id}/refine`, { instruction: 'x' })).status).toBe(404);
     expect((await call(other.auth, 'POST', `/v1/thumbnails/${thumbnail.id}/select`, {})).status).toBe(404);
-    expect((await call(owner.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ referenceImageIds: [randomUUID()] }))).status).toBe(404);
+    expect(
+      (await call(owner.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ referenceImageIds: [randomUUID()] }))).status,
+    ).toBe(404);
 
     const badStyle = await call(owner.auth, 'POST', `/v1/videos/${videoId}/thumbnails`, request({ styles: ['neon_glitch'] }));
     expect(badStyle.status).toBe(400);

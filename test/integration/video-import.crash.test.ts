@@ -41,10 +41,21 @@ describe('video import survives a worker killed mid-generation', () => {
     const first = await platform.spawnWorkerProcess({ ANTHROPIC_MAX_CONCURRENCY: '2' });
     const user = await createUser(database.db, { email: `crash-${randomUUID()}@example.test`, plan: 'basic' });
     const { plaintext } = await createApiKey(database.db, { userId: user.id, name: 'test', scopes: [...USER_SCOPES] });
-    const started = await api(apiUrl, 'POST', '/v1/videos/import', { url: `https://youtu.be/${randomBytes(8).toString('base64url').slice(0, 11)}`, contentTypes: CONTENT_TYPES, transcript: { content: TRANSCRIPT } }, { authorization: `Bearer ${plaintext}` });
+    const started = await api(
+      apiUrl,
+      'POST',
+      '/v1/videos/import',
+      {
+        url: `https://youtu.be/${randomBytes(8).toString('base64url').slice(0, 11)}`,
+        contentTypes: CONTENT_TYPES,
+        transcript: { content: TRANSCRIPT },
+      },
+      { authorization: `Bearer ${plaintext}` },
+    );
     expect(started.status).toBe(202);
     const videoId: string = started.json.videoId;
-    const rows = () => database.db.selectFrom('video_content').select(['content_type_id', 'version']).where('video_id', '=', videoId).execute();
+    const rows = () =>
+      database.db.selectFrom('video_content').select(['content_type_id', 'version']).where('video_id', '=', videoId).execute();
 
     // Kill once some content exists and the rest is still being generated.
     const deadline = Date.now() + 60_000;
@@ -65,11 +76,23 @@ describe('video import survives a worker killed mid-generation', () => {
     expect(final).toHaveLength(CONTENT_TYPES.length);
     expect(new Set(final.map((r) => r.content_type_id)).size).toBe(CONTENT_TYPES.length);
     expect(final.every((r) => r.version === 1)).toBe(true);
-    const usage = await database.db.selectFrom('subscription_usage').select(['videos_processed', 'videos_reserved']).where('user_id', '=', user.id).execute();
+    const usage = await database.db
+      .selectFrom('subscription_usage')
+      .select(['videos_processed', 'videos_reserved'])
+      .where('user_id', '=', user.id)
+      .execute();
     expect(usage).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
-    const run = await database.db.selectFrom('job_runs').select(['status', 'progress']).where('id', '=', started.json.runId).executeTakeFirstOrThrow();
+    const run = await database.db
+      .selectFrom('job_runs')
+      .select(['status', 'progress'])
+      .where('id', '=', started.json.runId)
+      .executeTakeFirstOrThrow();
     expect(run).toEqual({ status: 'completed', progress: 100 });
-    const video = await database.db.selectFrom('videos').select(['processing_status', 'progress']).where('id', '=', videoId).executeTakeFirstOrThrow();
+    const video = await database.db
+      .selectFrom('videos')
+      .select(['processing_status', 'progress'])
+      .where('id', '=', videoId)
+      .executeTakeFirstOrThrow();
     expect(video).toEqual({ processing_status: 'completed', progress: 100 });
   });
 });

@@ -45,10 +45,17 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     [google, anthropic] = await Promise.all([startGoogleSandbox({ port: 0 }), startAnthropicSandbox({ port: 0 })]);
     // The worker registers these names now; they call the real activities built once the database exists.
     const names = Object.keys(createVideoImportActivities({} as VideoImportActivityDeps)) as Array<keyof VideoImportActivities>;
-    const late = Object.fromEntries(names.map((name) => [name, (...args: unknown[]) => (importActivities![name] as (...a: unknown[]) => unknown)(...args)]));
+    const late = Object.fromEntries(
+      names.map((name) => [name, (...args: unknown[]) => (importActivities![name] as (...a: unknown[]) => unknown)(...args)]),
+    );
     platform = await startTestPlatform({ activities: (real) => ({ ...real, ...late }) });
     const logger = createLogger('silent');
-    const providers = createProviders({ config: platform.config, logger, db: platform.database.db, sandboxUrls: { google: google.url, anthropic: anthropic.url } });
+    const providers = createProviders({
+      config: platform.config,
+      logger,
+      db: platform.database.db,
+      sandboxUrls: { google: google.url, anthropic: anthropic.url },
+    });
     importActivities = createVideoImportActivities({ db: platform.database.db, logger, providers, secrets });
   });
   afterAll(async () => {
@@ -57,7 +64,8 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
   });
 
   const db = () => platform.database.db;
-  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) => api(platform.apiUrl, method, path, body, auth);
+  const call = (auth: Record<string, string>, method: string, path: string, body?: unknown) =>
+    api(platform.apiUrl, method, path, body, auth);
 
   async function newUser(plan: string) {
     const user = await createUser(db(), { email: `video-${randomUUID()}@example.test`, plan });
@@ -78,18 +86,34 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
       .values({ user_id: userId, channel_id: channelId, encrypted_tokens: 'pending' })
       .returning('id')
       .executeTakeFirstOrThrow();
-    const sealed = secrets.encrypt(JSON.stringify({ access_token: `ya29.owner-${userId}`, refresh_token: '1//refresh' }), secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id));
-    await db().updateTable('youtube_oauth_tokens').set({ encrypted_tokens: sealed, token_expires_at: new Date(Date.now() + 3_600_000) }).where('id', '=', row.id).execute();
+    const sealed = secrets.encrypt(
+      JSON.stringify({ access_token: `ya29.owner-${userId}`, refresh_token: '1//refresh' }),
+      secretAad('youtube_oauth_tokens', 'encrypted_tokens', row.id),
+    );
+    await db()
+      .updateTable('youtube_oauth_tokens')
+      .set({ encrypted_tokens: sealed, token_expires_at: new Date(Date.now() + 3_600_000) })
+      .where('id', '=', row.id)
+      .execute();
   }
 
   async function connectDrive(userId: string, tokens: { access_token: string; refresh_token: string }, expiresAt: Date) {
     const row = await db()
       .insertInto('cloud_storage_credentials')
-      .values({ user_id: userId, provider: 'google_drive', encrypted_tokens: 'pending', folder_naming_pattern: 'AmplifyContent/{video_code}/{content_type}' })
+      .values({
+        user_id: userId,
+        provider: 'google_drive',
+        encrypted_tokens: 'pending',
+        folder_naming_pattern: 'AmplifyContent/{video_code}/{content_type}',
+      })
       .returning('id')
       .executeTakeFirstOrThrow();
     const sealed = secrets.encrypt(JSON.stringify(tokens), secretAad('cloud_storage_credentials', 'encrypted_tokens', row.id));
-    await db().updateTable('cloud_storage_credentials').set({ encrypted_tokens: sealed, token_expires_at: expiresAt }).where('id', '=', row.id).execute();
+    await db()
+      .updateTable('cloud_storage_credentials')
+      .set({ encrypted_tokens: sealed, token_expires_at: expiresAt })
+      .where('id', '=', row.id)
+      .execute();
     return row.id;
   }
 
@@ -116,9 +140,15 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     while (cause && !cause.type && cause.cause) cause = cause.cause;
     return { type: cause?.type, message: cause?.message };
   }
-  const usage = (userId: string) => db().selectFrom('subscription_usage').select(['videos_processed', 'videos_reserved']).where('user_id', '=', userId).execute();
+  const usage = (userId: string) =>
+    db().selectFrom('subscription_usage').select(['videos_processed', 'videos_reserved']).where('user_id', '=', userId).execute();
   const contentRows = (id: string) =>
-    db().selectFrom('video_content as vc').innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id').select(['ct.key', 'vc.version', 'vc.id', 'vc.prompt_used_id', 'vc.tokens_used']).where('vc.video_id', '=', id).execute();
+    db()
+      .selectFrom('video_content as vc')
+      .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
+      .select(['ct.key', 'vc.version', 'vc.id', 'vc.prompt_used_id', 'vc.tokens_used'])
+      .where('vc.video_id', '=', id)
+      .execute();
 
   it('imports a video: metadata, owner captions, one content row per plan type, usage counted once; regenerate writes version 2 with its parent', async () => {
     const user = await newUser('basic');
@@ -156,7 +186,9 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     expect(summary.json).toMatchObject({ version: 1, parentContentId: null, aiProvider: 'anthropic', versions: [1] });
     expect(summary.json.content.length).toBeGreaterThan(50);
 
-    const regen = await call(user.auth, 'POST', `/v1/videos/${started.json.videoId}/content/summary/regenerate`, { instructions: 'Make it shorter.' });
+    const regen = await call(user.auth, 'POST', `/v1/videos/${started.json.videoId}/content/summary/regenerate`, {
+      instructions: 'Make it shorter.',
+    });
     expect(regen.status).toBe(202);
     expect(regen.json).toMatchObject({ version: 2, contentType: 'summary', runId: `video-content:${started.json.videoId}:summary:v2` });
     await runResult(regen.json.runId);
@@ -175,7 +207,13 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
   it('refuses bad input and plan-disallowed content types at request time, writing nothing', async () => {
     const user = await newUser('basic');
     const before = await db().selectFrom('videos').select('id').where('user_id', '=', user.id).execute();
-    for (const url of ['https://vimeo.com/123456789', 'http://169.254.169.254/latest/meta-data', 'https://youtu.be/short', 'file:///etc/passwd', 'https://www.youtube.com.evil.test/watch?v=dQw4w9WgXcQ']) {
+    for (const url of [
+      'https://vimeo.com/123456789',
+      'http://169.254.169.254/latest/meta-data',
+      'https://youtu.be/short',
+      'file:///etc/passwd',
+      'https://www.youtube.com.evil.test/watch?v=dQw4w9WgXcQ',
+    ]) {
       const res = await call(user.auth, 'POST', '/v1/videos/import', { url });
       expect(res.status).toBe(400);
       expect(res.json.errors).toEqual([{ field: 'url', message: expect.stringContaining('YouTube') }]);
@@ -186,7 +224,10 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     const unknown = await call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), contentTypes: ['haiku'] });
     expect(unknown.status).toBe(400);
     expect(unknown.json.errors[0].field).toBe('contentTypes');
-    const noDrive = await call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), export: { provider: 'google_drive', formats: ['md'] } });
+    const noDrive = await call(user.auth, 'POST', '/v1/videos/import', {
+      url: watchUrl(videoId()),
+      export: { provider: 'google_drive', formats: ['md'] },
+    });
     expect(noDrive.status).toBe(422);
     expect(noDrive.json.errors[0].field).toBe('export.provider');
     expect(await db().selectFrom('videos').select('id').where('user_id', '=', user.id).execute()).toEqual(before);
@@ -196,7 +237,11 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
   it("answers 404 for another user's video, content and regenerate", async () => {
     const owner = await newUser('basic');
     const other = await newUser('basic');
-    const started = await call(owner.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), contentTypes: ['summary'], transcript: { content: SUPPLIED_TRANSCRIPT } });
+    const started = await call(owner.auth, 'POST', '/v1/videos/import', {
+      url: watchUrl(videoId()),
+      contentTypes: ['summary'],
+      transcript: { content: SUPPLIED_TRANSCRIPT },
+    });
     expect(started.status).toBe(202);
     await runResult(started.json.runId);
     expect((await call(other.auth, 'GET', `/v1/videos/${started.json.videoId}`)).status).toBe(404);
@@ -208,7 +253,11 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
   it('free tier: of 10 concurrent imports exactly one is accepted; the rest get 402/429 problems with the reason', async () => {
     const user = await newUser('free');
     const ids = await Promise.all(Array.from({ length: 10 }, () => shortVideoId()));
-    const responses = await Promise.all(ids.map((id) => call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(id), transcript: { content: SUPPLIED_TRANSCRIPT, format: 'text' } })));
+    const responses = await Promise.all(
+      ids.map((id) =>
+        call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(id), transcript: { content: SUPPLIED_TRANSCRIPT, format: 'text' } }),
+      ),
+    );
     const accepted = responses.filter((r) => r.status === 202);
     expect(accepted).toHaveLength(1);
     for (const refused of responses.filter((r) => r.status !== 202)) {
@@ -229,8 +278,15 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
   it('an active admin grant beats a used free video; a used-up paid plan is refused with 402', async () => {
     const granted = await newUser('free');
     await db().updateTable('users').set({ free_video_used: true }).where('id', '=', granted.id).execute();
-    await db().insertInto('admin_subscription_grants').values({ user_id: granted.id, grant_type: 'unlimited_videos', reason: 'beta tester' }).execute();
-    const ok = await call(granted.auth, 'POST', '/v1/videos/import', { url: watchUrl(await shortVideoId()), contentTypes: ['summary'], transcript: { content: SUPPLIED_TRANSCRIPT } });
+    await db()
+      .insertInto('admin_subscription_grants')
+      .values({ user_id: granted.id, grant_type: 'unlimited_videos', reason: 'beta tester' })
+      .execute();
+    const ok = await call(granted.auth, 'POST', '/v1/videos/import', {
+      url: watchUrl(await shortVideoId()),
+      contentTypes: ['summary'],
+      transcript: { content: SUPPLIED_TRANSCRIPT },
+    });
     expect(ok.status).toBe(202);
     await runResult(ok.json.runId);
     expect(await usage(granted.id)).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
@@ -239,16 +295,29 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     const now = new Date();
     await db()
       .insertInto('subscription_usage')
-      .values({ user_id: spent.id, period_start: new Date(now.getTime() - 86_400_000), period_end: new Date(now.getTime() + 86_400_000), usage_limit: 10, videos_processed: 10 })
+      .values({
+        user_id: spent.id,
+        period_start: new Date(now.getTime() - 86_400_000),
+        period_end: new Date(now.getTime() + 86_400_000),
+        usage_limit: 10,
+        videos_processed: 10,
+      })
       .execute();
-    const refused = await call(spent.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), transcript: { content: SUPPLIED_TRANSCRIPT } });
+    const refused = await call(spent.auth, 'POST', '/v1/videos/import', {
+      url: watchUrl(videoId()),
+      transcript: { content: SUPPLIED_TRANSCRIPT },
+    });
     expect(refused.status).toBe(402);
     expect(refused.json.detail).toMatch(/basic plan's 10 videos/);
   });
 
   it("reserves an import's slot once: the run adopts the API's reservation and never takes a slot the API did not hold", async () => {
     const user = await newUser('basic');
-    const started = await call(user.auth, 'POST', '/v1/videos/import', { url: watchUrl(videoId()), contentTypes: ['summary'], transcript: { content: SUPPLIED_TRANSCRIPT } });
+    const started = await call(user.auth, 'POST', '/v1/videos/import', {
+      url: watchUrl(videoId()),
+      contentTypes: ['summary'],
+      transcript: { content: SUPPLIED_TRANSCRIPT },
+    });
     expect(started.status).toBe(202);
     await runResult(started.json.runId);
     const history = await platform.client.workflow.getHandle(started.json.runId).fetchHistory();
@@ -263,7 +332,9 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
       .values({ user_id: user.id, source_type: 'youtube', source_url: watchUrl('aaaaaaaaaaa'), youtube_video_id: 'aaaaaaaaaaa' })
       .returning('id')
       .executeTakeFirstOrThrow();
-    await expect(importActivities!.reserveVideoQuota({ videoId: unreserved.id, userId: user.id, reserved: true })).rejects.toMatchObject({ type: 'QuotaExceeded' });
+    await expect(importActivities!.reserveVideoQuota({ videoId: unreserved.id, userId: user.id, reserved: true })).rejects.toMatchObject({
+      type: 'QuotaExceeded',
+    });
     expect(await usage(user.id)).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
   });
 
@@ -302,21 +373,35 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     expect(result.export).toEqual({ status: 'completed', uploaded: 8, failed: 0 });
     const uploads = await db().selectFrom('cloud_storage_uploads').selectAll().where('video_id', '=', started.json.videoId).execute();
     expect(uploads).toHaveLength(8);
-    expect(uploads.every((u) => u.status === 'completed' && u.cloud_file_id && u.cloud_folder_path === `AmplifyContent/${yt}/${u.content_type}`)).toBe(true);
+    expect(
+      uploads.every((u) => u.status === 'completed' && u.cloud_file_id && u.cloud_folder_path === `AmplifyContent/${yt}/${u.content_type}`),
+    ).toBe(true);
     // The expired token was refreshed and sealed again.
-    const credential = await db().selectFrom('cloud_storage_credentials').select(['token_expires_at', 'last_refreshed_at']).where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    const credential = await db()
+      .selectFrom('cloud_storage_credentials')
+      .select(['token_expires_at', 'last_refreshed_at'])
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
     expect(credential.token_expires_at!.getTime()).toBeGreaterThan(Date.now());
 
     const files = [...google.driveFiles.values()].filter((f) => uploads.some((u) => u.cloud_file_id === f.id));
     const byExt = (ext: string) => files.find((f) => f.name.endsWith(`.${ext}`) && f.name.includes('Summary'))!.content!;
     const markdown = byExt('md').toString('utf8');
     expect(markdown).toMatch(/^# .+ — Summary\n/);
-    const firstBodyLine = markdown.split('\n').slice(1).find((l) => /\w{4}/.test(l))!.replace(/^([-*#]+|\d+\.)\s*/, '');
+    const firstBodyLine = markdown
+      .split('\n')
+      .slice(1)
+      .find((l) => /\w{4}/.test(l))!
+      .replace(/^([-*#]+|\d+\.)\s*/, '');
     expect(byExt('pdf').subarray(0, 5).toString()).toBe('%PDF-');
     const dir = mkdtempSync(join(tmpdir(), 'docx-'));
     try {
       writeFileSync(join(dir, 'summary.docx'), byExt('docx'));
-      const listing = execFileSync('python3', ['-c', 'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(z.namelist())); print(z.read("word/document.xml").decode())', join(dir, 'summary.docx')]).toString();
+      const listing = execFileSync('python3', [
+        '-c',
+        'import sys,zipfile; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print("\\n".join(z.namelist())); print(z.read("word/document.xml").decode())',
+        join(dir, 'summary.docx'),
+      ]).toString();
       expect(listing).toContain('word/document.xml');
       expect(listing).toContain(firstBodyLine.slice(0, 40));
     } finally {
@@ -336,10 +421,18 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     const result = await runResult(started.json.runId);
     expect(result.export).toMatchObject({ status: 'failed', uploaded: 0, failed: 2, reason: expect.stringContaining('revoked') });
     expect(await contentRows(started.json.videoId)).toHaveLength(1);
-    const uploads = await db().selectFrom('cloud_storage_uploads').select(['status', 'error_message']).where('video_id', '=', started.json.videoId).execute();
+    const uploads = await db()
+      .selectFrom('cloud_storage_uploads')
+      .select(['status', 'error_message'])
+      .where('video_id', '=', started.json.videoId)
+      .execute();
     expect(uploads).toHaveLength(2);
     expect(uploads.every((u) => u.status === 'failed' && /revoked/.test(u.error_message ?? ''))).toBe(true);
-    const credential = await db().selectFrom('cloud_storage_credentials').select('status').where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    const credential = await db()
+      .selectFrom('cloud_storage_credentials')
+      .select('status')
+      .where('user_id', '=', user.id)
+      .executeTakeFirstOrThrow();
     expect(credential.status).toBe('revoked');
   });
 });

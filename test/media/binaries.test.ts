@@ -50,7 +50,11 @@ describe('resolveMediaFonts', () => {
   it('uses the dejavu-fonts-ttf package by default', () => {
     const fonts = resolveMediaFonts({});
     expect(fonts.dir).toContain(join('dejavu-fonts-ttf', 'ttf'));
-    expect(fonts).toMatchObject({ family: 'DejaVu Sans', regular: join(fonts.dir, 'DejaVuSans.ttf'), bold: join(fonts.dir, 'DejaVuSans-Bold.ttf') });
+    expect(fonts).toMatchObject({
+      family: 'DejaVu Sans',
+      regular: join(fonts.dir, 'DejaVuSans.ttf'),
+      bold: join(fonts.dir, 'DejaVuSans-Bold.ttf'),
+    });
   });
 
   it('takes MEDIA_FONTS_DIR when it holds both files, and rejects it when it does not', () => {

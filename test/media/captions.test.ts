@@ -61,7 +61,9 @@ describe('SRT and WebVTT export', () => {
 
   it('writes a WEBVTT file with dot milliseconds and escaped markup characters', () => {
     expect(toWebVtt(words)).toBe(
-      'WEBVTT\n\n' + '00:00:00.500 --> 00:00:02.400\nHello there, &lt;friend&gt; &amp; all.\n\n' + '00:01:02.000 --> 00:01:02.700\nSecond sentence\n',
+      'WEBVTT\n\n' +
+        '00:00:00.500 --> 00:00:02.400\nHello there, &lt;friend&gt; &amp; all.\n\n' +
+        '00:01:02.000 --> 00:01:02.700\nSecond sentence\n',
     );
   });
 
@@ -78,7 +80,9 @@ describe('buildAssScript', () => {
     const script = buildAssScript(timed('we ship {braces} and \\N today', 1), { style: 'bold', frame, fontFamily: 'DejaVu Sans' });
     expect(script).toContain('PlayResX: 1080\nPlayResY: 1920');
     // 7.5% of the short side, bold, white text, black outline, bottom-centre, 12% margin.
-    expect(script).toContain('Style: Caption,DejaVu Sans,81,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,1,6,0,2,54,54,230,1');
+    expect(script).toContain(
+      'Style: Caption,DejaVu Sans,81,&H00FFFFFF,&H00FFFFFF,&H00000000,&H80000000,-1,0,0,0,100,100,0,0,1,6,0,2,54,54,230,1',
+    );
     expect(events(script)).toEqual([
       'Dialogue: 0,0:00:01.00,0:00:02.10,Caption,,0,0,0,,WE SHIP (BRACES)',
       'Dialogue: 0,0:00:02.20,0:00:03.30,Caption,,0,0,0,,AND /N TODAY',
@@ -86,7 +90,11 @@ describe('buildAssScript', () => {
   });
 
   it('draws minimal captions in a translucent box (BorderStyle 3)', () => {
-    const script = buildAssScript(timed('quiet words', 0), { style: 'minimal', frame: { width: 640, height: 360 }, fontFamily: 'DejaVu Sans' });
+    const script = buildAssScript(timed('quiet words', 0), {
+      style: 'minimal',
+      frame: { width: 640, height: 360 },
+      fontFamily: 'DejaVu Sans',
+    });
     expect(script).toMatch(/^Style: Caption,DejaVu Sans,18,&H00FFFFFF,&H00FFFFFF,&H66000000,&H80000000,0,0,0,0,100,100,0,0,3,/m);
     expect(events(script)).toEqual(['Dialogue: 0,0:00:00.00,0:00:00.70,Caption,,0,0,0,,quiet words']);
   });

@@ -43,7 +43,9 @@ describe('extractFrame', () => {
 
   it('rejects an unknown image extension and a non-video input', async () => {
     await expect(toolkit.extractFrame({ input: source, output: out('frame.gif'), atSeconds: 1 })).rejects.toBeInstanceOf(MediaRequestError);
-    await expect(toolkit.extractFrame({ input: join(root, 'missing.mp4'), output: out('x.png'), atSeconds: 1 })).rejects.toBeInstanceOf(InvalidMediaError);
+    await expect(toolkit.extractFrame({ input: join(root, 'missing.mp4'), output: out('x.png'), atSeconds: 1 })).rejects.toBeInstanceOf(
+      InvalidMediaError,
+    );
   });
 });
 
@@ -101,7 +103,12 @@ describe('composeThumbnail', () => {
       toolkit.composeThumbnail({ output: out('bad.png'), aspectRatio: '16:9', background: { kind: 'color', color: 'blue' } }),
     ).rejects.toMatchObject({ type: 'InvalidInput' });
     await expect(
-      toolkit.composeThumbnail({ output: out('bad.png'), aspectRatio: '16:9', background: { kind: 'color', color: '#000' }, text: { text: '  ' } }),
+      toolkit.composeThumbnail({
+        output: out('bad.png'),
+        aspectRatio: '16:9',
+        background: { kind: 'color', color: '#000' },
+        text: { text: '  ' },
+      }),
     ).rejects.toBeInstanceOf(MediaRequestError);
   });
 });

@@ -23,7 +23,9 @@ describe('dimensionsFor', () => {
 
 describe('filter', () => {
   it('escapes option values for the option parser and the graph parser', () => {
-    expect(filter('ass', { filename: "/tmp/it's: a, [b];c\\d.ass" })).toBe("ass=filename=/tmp/it\\\\\\'s\\\\: a\\, \\[b\\]\\;c\\\\\\\\d.ass");
+    expect(filter('ass', { filename: "/tmp/it's: a, [b];c\\d.ass" })).toBe(
+      "ass=filename=/tmp/it\\\\\\'s\\\\: a\\, \\[b\\]\\;c\\\\\\\\d.ass",
+    );
     expect(filter('crop', { w: 'min(iw,ih*9/16)' })).toBe('crop=w=min(iw\\,ih*9/16)');
     expect(filter('hflip')).toBe('hflip');
   });

@@ -15,17 +15,52 @@ const ffmpegPath = () => resolveMediaBinaries().ffmpeg.path;
 export async function makeTestVideo(path: string, options: { seconds?: number; size?: string; fps?: number } = {}): Promise<string> {
   const { seconds = 6, size = '640x360', fps = 30 } = options;
   await execFileAsync(ffmpegPath(), [
-    '-v', 'error', '-nostdin', '-y',
-    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
-    '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-g', String(fps), '-keyint_min', String(fps), '-sc_threshold', '0', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', '-shortest', path,
+    '-v',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `testsrc2=size=${size}:rate=${fps}:duration=${seconds}`,
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=44100:duration=${seconds}`,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-g',
+    String(fps),
+    '-keyint_min',
+    String(fps),
+    '-sc_threshold',
+    '0',
+    '-pix_fmt',
+    'yuv420p',
+    '-c:a',
+    'aac',
+    '-shortest',
+    path,
   ]);
   return path;
 }
 
 export async function makeAudioOnly(path: string): Promise<string> {
-  await execFileAsync(ffmpegPath(), ['-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', 'sine=frequency=300:duration=2', '-c:a', 'aac', path]);
+  await execFileAsync(ffmpegPath(), [
+    '-v',
+    'error',
+    '-nostdin',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=frequency=300:duration=2',
+    '-c:a',
+    'aac',
+    path,
+  ]);
   return path;
 }
 
@@ -41,12 +76,21 @@ export async function rgbPixels(path: string, crop: Crop, atSeconds?: number): P
   const { stdout } = await execFileAsync(
     ffmpegPath(),
     [
-      '-v', 'error', '-nostdin',
+      '-v',
+      'error',
+      '-nostdin',
       ...(atSeconds === undefined ? [] : ['-ss', atSeconds.toFixed(3)]),
-      '-i', path,
-      '-frames:v', '1',
-      '-vf', `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
-      '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1',
+      '-i',
+      path,
+      '-frames:v',
+      '1',
+      '-vf',
+      `crop=${crop.width}:${crop.height}:${crop.x}:${crop.y}`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      'pipe:1',
     ],
     { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 },
   );

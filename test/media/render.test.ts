@@ -56,7 +56,9 @@ describe('probe', () => {
   it('rejects rendering from an audio-only file as InvalidMedia', async () => {
     const audio = await makeAudioOnly(join(root, 'tone.m4a'));
     await expect(toolkit.probe(audio)).resolves.toMatchObject({ hasVideo: false, hasAudio: true });
-    await expect(toolkit.renderClip({ input: audio, output: out('never.mp4'), durationSeconds: 1 })).rejects.toBeInstanceOf(InvalidMediaError);
+    await expect(toolkit.renderClip({ input: audio, output: out('never.mp4'), durationSeconds: 1 })).rejects.toBeInstanceOf(
+      InvalidMediaError,
+    );
   });
 });
 
@@ -96,8 +98,12 @@ describe('cutting clips', () => {
   });
 
   it('rejects a clip outside the video as InvalidInput without running ffmpeg', async () => {
-    await expect(toolkit.renderClip({ input: source, output: out('late.mp4'), startSeconds: 5, durationSeconds: 3 })).rejects.toBeInstanceOf(MediaRequestError);
-    await expect(toolkit.renderClip({ input: source, output: out('after.mp4'), startSeconds: 7 })).rejects.toMatchObject({ type: 'InvalidInput' });
+    await expect(
+      toolkit.renderClip({ input: source, output: out('late.mp4'), startSeconds: 5, durationSeconds: 3 }),
+    ).rejects.toBeInstanceOf(MediaRequestError);
+    await expect(toolkit.renderClip({ input: source, output: out('after.mp4'), startSeconds: 7 })).rejects.toMatchObject({
+      type: 'InvalidInput',
+    });
   });
 });
 
@@ -135,13 +141,26 @@ describe('burned captions', () => {
   const plainVertical = () => out('uncaptioned-9x16.mp4');
   beforeAll(async () => {
     await toolkit.renderClip({ input: source, output: plain(), startSeconds: 1, durationSeconds: 1 });
-    await toolkit.renderClip({ input: source, output: plainVertical(), startSeconds: 1, durationSeconds: 1, aspectRatio: '9:16', shortSide: 180 });
+    await toolkit.renderClip({
+      input: source,
+      output: plainVertical(),
+      startSeconds: 1,
+      durationSeconds: 1,
+      aspectRatio: '9:16',
+      shortSide: 180,
+    });
   });
 
   it.each(['ass', 'drawtext'] as const)('draws the words into the caption band with %s', async (renderer) => {
     const withRenderer = createMediaToolkit({ tempRoot: workDir, captionRenderer: renderer });
     const output = out(`captioned-${renderer}.mp4`);
-    const result = await withRenderer.renderClip({ input: source, output, startSeconds: 1, durationSeconds: 1, captions: { words, style: 'bold' } });
+    const result = await withRenderer.renderClip({
+      input: source,
+      output,
+      startSeconds: 1,
+      durationSeconds: 1,
+      captions: { words, style: 'bold' },
+    });
     expect(result.captionRenderer).toBe(renderer);
     // 0.4 s into the clip = 1.4 s of the source: the first cue ("WE TESTED EVERY") is on screen.
     const [captioned, uncaptioned, captionedTop, uncaptionedTop] = await Promise.all([
@@ -156,7 +175,15 @@ describe('burned captions', () => {
 
   it.each(['minimal', 'karaoke'] as const)('burns the %s style while reframing, in one pass', async (style) => {
     const output = out(`captioned-${style}.mp4`);
-    const result = await toolkit.renderClip({ input: source, output, startSeconds: 1, durationSeconds: 1, aspectRatio: '9:16', shortSide: 180, captions: { words, style } });
+    const result = await toolkit.renderClip({
+      input: source,
+      output,
+      startSeconds: 1,
+      durationSeconds: 1,
+      aspectRatio: '9:16',
+      shortSide: 180,
+      captions: { words, style },
+    });
     expect(result.media).toMatchObject({ width: 180, height: 320 });
     const band = { x: 0, y: 200, width: 180, height: 120 };
     expect(changedPixelShare(await rgbPixels(output, band, 0.4), await rgbPixels(plainVertical(), band, 0.4))).toBeGreaterThan(0.02);
@@ -178,7 +205,10 @@ describe('abort', () => {
         },
       },
     );
-    const error = await render.then(() => undefined, (err: unknown) => err);
+    const error = await render.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     expect(error).toBeInstanceOf(MediaAbortError);
     expect(error).toMatchObject({ name: 'AbortError', cause: new Error('activity cancelled') });
     expect(seen.length).toBeGreaterThan(0);
@@ -204,7 +234,9 @@ describe('abort', () => {
   it('does not start ffmpeg when the signal has already fired', async () => {
     const controller = new AbortController();
     controller.abort();
-    await expect(toolkit.renderClip({ input: source, output: out('never.mp4') }, { signal: controller.signal })).rejects.toBeInstanceOf(MediaAbortError);
+    await expect(toolkit.renderClip({ input: source, output: out('never.mp4') }, { signal: controller.signal })).rejects.toBeInstanceOf(
+      MediaAbortError,
+    );
     expect(processesMentioning(workDir)).toEqual([]);
   });
 });

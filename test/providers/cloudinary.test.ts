@@ -31,7 +31,10 @@ beforeAll(async () => {
   jpeg = readFileSync(join(work, 'frame.jpg'));
   sandbox = await startCloudinarySandbox({ ...ACCOUNT, storageDir: join(work, 'store') });
   const host = new URL(sandbox.url).host;
-  credentials = { ...parseCloudinaryUrl(`cloudinary://${ACCOUNT.apiKey}:${ACCOUNT.apiSecret}@${ACCOUNT.cloudName}?upload_prefix=${sandbox.url}`), deliveryHost: host };
+  credentials = {
+    ...parseCloudinaryUrl(`cloudinary://${ACCOUNT.apiKey}:${ACCOUNT.apiSecret}@${ACCOUNT.cloudName}?upload_prefix=${sandbox.url}`),
+    deliveryHost: host,
+  };
 });
 
 beforeEach(() => {
@@ -93,20 +96,37 @@ describe('Cloudinary adapter against the sandbox', () => {
   });
 
   test('production URLs use https://res.cloudinary.com', () => {
-    const production = new CloudinaryAdapter({ cloudName: 'demo', apiKey: 'k', apiSecret: 's' }, providerCall(new ProviderLimiter('cloudinary', { maxConcurrent: 1 })));
-    expect(production.url('a/b', 'video', { width: 720, crop: 'limit' })).toBe('https://res.cloudinary.com/demo/video/upload/c_limit,w_720/v1/a/b');
+    const production = new CloudinaryAdapter(
+      { cloudName: 'demo', apiKey: 'k', apiSecret: 's' },
+      providerCall(new ProviderLimiter('cloudinary', { maxConcurrent: 1 })),
+    );
+    expect(production.url('a/b', 'video', { width: 720, crop: 'limit' })).toBe(
+      'https://res.cloudinary.com/demo/video/upload/c_limit,w_720/v1/a/b',
+    );
   });
 
   test('a wrong API secret is non-retryable ProviderAuth; 500 and 429 stay retryable', async () => {
-    const wrong = new CloudinaryAdapter({ ...credentials, apiSecret: 'wrong' }, providerCall(new ProviderLimiter('cloudinary', { maxConcurrent: 1 })));
-    await expect(wrong.upload({ source: png, publicId: 'x', resourceType: 'image' })).rejects.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
+    const wrong = new CloudinaryAdapter(
+      { ...credentials, apiSecret: 'wrong' },
+      providerCall(new ProviderLimiter('cloudinary', { maxConcurrent: 1 })),
+    );
+    await expect(wrong.upload({ source: png, publicId: 'x', resourceType: 'image' })).rejects.toMatchObject({
+      type: 'ProviderAuth',
+      nonRetryable: true,
+    });
 
     sandbox.server.faults.inject({ match: { path: '/v1_1/' }, status: 500, times: 2 });
     for (let i = 0; i < 2; i += 1)
-      await expect(adapter.upload({ source: png, publicId: 'y', resourceType: 'image' })).rejects.toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+      await expect(adapter.upload({ source: png, publicId: 'y', resourceType: 'image' })).rejects.toMatchObject({
+        type: 'ProviderUnavailable',
+        nonRetryable: false,
+      });
     expect((await adapter.upload({ source: png, publicId: 'y', resourceType: 'image' })).publicId).toBe('y');
 
     sandbox.server.faults.inject({ match: { path: '/v1_1/' }, status: 429 });
-    await expect(adapter.upload({ source: jpeg, publicId: 'z', resourceType: 'image' })).rejects.toMatchObject({ type: 'RateLimited', nonRetryable: false });
+    await expect(adapter.upload({ source: jpeg, publicId: 'z', resourceType: 'image' })).rejects.toMatchObject({
+      type: 'RateLimited',
+      nonRetryable: false,
+    });
   });
 });

@@ -20,10 +20,23 @@ afterAll(() => sandbox.stop());
 
 describe('HttpMailer against the email sandbox', () => {
   test('sends a message the sandbox captures and lists', async () => {
-    const { id } = await mailer.send({ to: 'ana@example.com', subject: 'Payment failed', text: 'Please update your card.', html: '<p>Please update your card.</p>', tags: { kind: 'dunning' } });
+    const { id } = await mailer.send({
+      to: 'ana@example.com',
+      subject: 'Payment failed',
+      text: 'Please update your card.',
+      html: '<p>Please update your card.</p>',
+      tags: { kind: 'dunning' },
+    });
     const listed = (await (await fetch(`${sandbox.url}/__sandbox/email/messages?to=ana@example.com`)).json()) as { messages: unknown[] };
     expect(listed.messages).toEqual([
-      expect.objectContaining({ id, from: 'Platform <billing@example.com>', to: ['ana@example.com'], subject: 'Payment failed', text: 'Please update your card.', tags: [{ name: 'kind', value: 'dunning' }] }),
+      expect.objectContaining({
+        id,
+        from: 'Platform <billing@example.com>',
+        to: ['ana@example.com'],
+        subject: 'Payment failed',
+        text: 'Please update your card.',
+        tags: [{ name: 'kind', value: 'dunning' }],
+      }),
     ]);
   });
 
@@ -38,12 +51,24 @@ describe('HttpMailer against the email sandbox', () => {
 
   test('a wrong key is ProviderAuth, an invalid address InvalidInput, 503 and 429 retryable', async () => {
     const wrongKey = new HttpMailer({ baseUrl: sandbox.url, apiKey: 'nope', from: 'a@example.com' }, limiter());
-    await expect(wrongKey.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
-    await expect(mailer.send({ to: 'not-an-address', subject: 's', text: 't' })).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
+    await expect(wrongKey.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({
+      type: 'ProviderAuth',
+      nonRetryable: true,
+    });
+    await expect(mailer.send({ to: 'not-an-address', subject: 's', text: 't' })).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
     sandbox.server.faults.inject({ match: { path: '/emails' }, status: 503 });
-    await expect(mailer.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+    await expect(mailer.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({
+      type: 'ProviderUnavailable',
+      nonRetryable: false,
+    });
     sandbox.server.faults.inject({ match: { path: '/emails' }, status: 429, retryAfterSeconds: 1 });
-    await expect(mailer.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({ type: 'RateLimited', nextRetryDelay: 1000 });
+    await expect(mailer.send({ to: 'a@example.com', subject: 's', text: 't' })).rejects.toMatchObject({
+      type: 'RateLimited',
+      nextRetryDelay: 1000,
+    });
     expect(sandbox.messages).toHaveLength(0);
   });
 });

@@ -1,7 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { providerCall } from '../../providers/call';
 import { ProviderLimits } from '../../providers/rate-limit';
-import { createSocialPublishers, publishOnce, sandboxSocialEndpoints, type SocialPlatform, type SocialPostInput, type SocialPublishers } from '../../providers/social';
+import {
+  createSocialPublishers,
+  publishOnce,
+  sandboxSocialEndpoints,
+  type SocialPlatform,
+  type SocialPostInput,
+  type SocialPublishers,
+} from '../../providers/social';
 import { markedCaption, matchExisting, postMarker } from '../../providers/social/http';
 import { type SocialSandbox, startSocialSandbox } from '../../sandbox/social';
 
@@ -97,14 +104,21 @@ describe.each(PLATFORMS)('%s publisher against the sandbox', (platform) => {
     const account = sandbox.issueAccount(platform);
     sandbox.revokeGrant(account.accessToken);
     const graph = platform === 'instagram' || platform === 'facebook';
-    await expect(publisher.refreshToken(graph ? account.accessToken : account.refreshToken)).rejects.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
+    await expect(publisher.refreshToken(graph ? account.accessToken : account.refreshToken)).rejects.toMatchObject({
+      type: 'ProviderAuth',
+      nonRetryable: true,
+    });
     await expect(publisher.findExisting(postFor(platform, 'x', account))).rejects.toMatchObject({ type: 'ProviderAuth' });
   });
 });
 
 describe('social publishing details', () => {
   test('Instagram carousel: child containers, then one carousel post', async () => {
-    const post = { ...postFor('instagram', '5f1c9a2e-0000-4000-8000-000000000005'), mediaType: 'carousel' as const, mediaUrls: ['http://127.0.0.1:1/a.png', 'http://127.0.0.1:1/b.mp4'] };
+    const post = {
+      ...postFor('instagram', '5f1c9a2e-0000-4000-8000-000000000005'),
+      mediaType: 'carousel' as const,
+      mediaUrls: ['http://127.0.0.1:1/a.png', 'http://127.0.0.1:1/b.mp4'],
+    };
     await publishers.instagram.publish(post);
     expect(sandbox.posts).toHaveLength(1);
     expect(sandbox.posts[0]).toMatchObject({ mediaType: 'CAROUSEL', mediaUrls: post.mediaUrls });
@@ -127,7 +141,14 @@ describe('social publishing details', () => {
   });
 
   test('the invisible marker leaves the visible caption unchanged; a stripped marker still matches by caption', () => {
-    const post = postFor('x', '5f1c9a2e-0000-4000-8000-000000000007', { accessToken: 't', refreshToken: 'r', platformUserId: 'u', username: 'n', platform: 'x', expiresAt: '' });
+    const post = postFor('x', '5f1c9a2e-0000-4000-8000-000000000007', {
+      accessToken: 't',
+      refreshToken: 'r',
+      platformUserId: 'u',
+      username: 'n',
+      platform: 'x',
+      expiresAt: '',
+    });
     const marked = markedCaption(post);
     expect(marked.startsWith(post.caption)).toBe(true);
     expect([...marked.slice(post.caption.length)].every((c) => '\u2063\u200b\u200c\u200d\u2060'.includes(c))).toBe(true);

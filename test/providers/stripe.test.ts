@@ -115,20 +115,39 @@ describe('Stripe adapter against the sandbox', () => {
     expect(session.url).toBe(`${sandbox.url}/__sandbox/stripe/checkout/${session.id}`);
     await completeCheckout(session.id);
 
-    const completed = receiver.received.find((r) => r.event.type === 'checkout.session.completed')!.event.data.object as Stripe.Checkout.Session;
-    expect(completed).toMatchObject({ id: session.id, client_reference_id: 'user-2', customer: customer.id, mode: 'subscription', status: 'complete' });
+    const completed = receiver.received.find((r) => r.event.type === 'checkout.session.completed')!.event.data
+      .object as Stripe.Checkout.Session;
+    expect(completed).toMatchObject({
+      id: session.id,
+      client_reference_id: 'user-2',
+      customer: customer.id,
+      mode: 'subscription',
+      status: 'complete',
+    });
     const sub = await adapter.retrieveSubscription(completed.subscription as string);
-    expect(sub).toMatchObject({ customerId: customer.id, status: 'trialing', priceId: 'price_sandbox_premium_monthly', lookupKey: 'premium_monthly', cancelAtPeriodEnd: false });
+    expect(sub).toMatchObject({
+      customerId: customer.id,
+      status: 'trialing',
+      priceId: 'price_sandbox_premium_monthly',
+      lookupKey: 'premium_monthly',
+      cancelAtPeriodEnd: false,
+    });
     expect(Date.parse(sub.trialEnd!) - Date.parse(sub.trialStart!)).toBe(14 * 86_400_000);
     expect(sub.currentPeriodEnd).toBe(sub.trialEnd);
-    expect(receiver.types()).toEqual(expect.arrayContaining(['customer.subscription.created', 'invoice.paid', 'checkout.session.completed']));
+    expect(receiver.types()).toEqual(
+      expect.arrayContaining(['customer.subscription.created', 'invoice.paid', 'checkout.session.completed']),
+    );
     const trialInvoice = await adapter.retrieveInvoice(sub.latestInvoiceId!);
     expect(trialInvoice).toMatchObject({ subscriptionId: sub.id, status: 'paid', amountPaid: 0, billingReason: 'subscription_create' });
   });
 
   test('lifecycle through the test clock: trial end, renewal, failed renewal, recovery, cancel at period end', async () => {
     const customer = await adapter.createCustomer({ userId: 'user-3', email: 'c@example.com' });
-    const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sandbox_basic_monthly' }], trial_period_days: 7 });
+    const created = await stripe.subscriptions.create({
+      customer: customer.id,
+      items: [{ price: 'price_sandbox_basic_monthly' }],
+      trial_period_days: 7,
+    });
     await sandbox.idle();
 
     await advance(created.id, 'end_trial');
@@ -141,7 +160,12 @@ describe('Stripe adapter against the sandbox', () => {
     sub = await adapter.retrieveSubscription(created.id);
     expect(sub.currentPeriodStart).toBe(firstPeriodEnd);
     const paid = await adapter.retrieveInvoice(sub.latestInvoiceId!);
-    expect(paid).toMatchObject({ status: 'paid', amountPaid: 1900, billingReason: 'subscription_cycle', servicePeriodStart: firstPeriodEnd });
+    expect(paid).toMatchObject({
+      status: 'paid',
+      amountPaid: 1900,
+      billingReason: 'subscription_cycle',
+      servicePeriodStart: firstPeriodEnd,
+    });
 
     receiver.received.length = 0;
     await advance(created.id, 'renew_fail');
@@ -149,7 +173,12 @@ describe('Stripe adapter against the sandbox', () => {
     expect(failed).toBeDefined();
     // The delivery carries a valid Stripe-Signature for exactly these bytes.
     expect(() => constructStripeEvent(failed!.body, failed!.signature, SECRET)).not.toThrow();
-    expect(failed!.event.data.object).toMatchObject({ object: 'invoice', status: 'open', attempt_count: 1, parent: { subscription_details: { subscription: created.id } } });
+    expect(failed!.event.data.object).toMatchObject({
+      object: 'invoice',
+      status: 'open',
+      attempt_count: 1,
+      parent: { subscription_details: { subscription: created.id } },
+    });
     expect((await adapter.retrieveSubscription(created.id)).status).toBe('past_due');
 
     await advance(created.id, 'pay_latest');
@@ -162,14 +191,20 @@ describe('Stripe adapter against the sandbox', () => {
     sub = await adapter.retrieveSubscription(created.id);
     expect(sub.status).toBe('canceled');
     expect(receiver.types()).toContain('customer.subscription.deleted');
-    const updates = receiver.received.filter((r) => r.event.type === 'customer.subscription.updated').map((r) => r.event.data.previous_attributes);
+    const updates = receiver.received
+      .filter((r) => r.event.type === 'customer.subscription.updated')
+      .map((r) => r.event.data.previous_attributes);
     expect(updates).toContainEqual({ status: 'past_due' });
   });
 
   test('plan change, cancel-at-period-end toggle and immediate cancel through the adapter', async () => {
     const customer = await adapter.createCustomer({ userId: 'user-4', email: 'd@example.com' });
     const created = await stripe.subscriptions.create({ customer: customer.id, items: [{ price: 'price_sandbox_basic_monthly' }] });
-    const upgraded = await adapter.updateSubscription(created.id, { priceId: 'price_sandbox_creator_monthly', prorationBehavior: 'always_invoice' }, 'change-1');
+    const upgraded = await adapter.updateSubscription(
+      created.id,
+      { priceId: 'price_sandbox_creator_monthly', prorationBehavior: 'always_invoice' },
+      'change-1',
+    );
     expect(upgraded.priceId).toBe('price_sandbox_creator_monthly');
     const proration = await adapter.retrieveInvoice(upgraded.latestInvoiceId!);
     expect(proration.billingReason).toBe('subscription_update');
@@ -193,8 +228,13 @@ describe('Stripe adapter against the sandbox', () => {
       cancelUrl: 'http://127.0.0.1/cancel',
     });
     await completeCheckout(session.id);
-    const completed = (await adapter.retrieveCheckoutSession(session.id));
-    expect(completed).toMatchObject({ mode: 'payment', payment_status: 'paid', amount_total: 999, metadata: { kind: 'credit_topup', credits: '100', user_id: 'user-5' } });
+    const completed = await adapter.retrieveCheckoutSession(session.id);
+    expect(completed).toMatchObject({
+      mode: 'payment',
+      payment_status: 'paid',
+      amount_total: 999,
+      metadata: { kind: 'credit_topup', credits: '100', user_id: 'user-5' },
+    });
     const charge = sandbox.state.chargeByPaymentIntent(completed.payment_intent as string);
     const refund = await adapter.refund({ chargeId: charge.id, refundId: 'refund-1', reason: 'requested_by_customer' });
     const replay = await adapter.refund({ chargeId: charge.id, refundId: 'refund-1', reason: 'requested_by_customer' });
@@ -217,11 +257,16 @@ describe('Stripe adapter against the sandbox', () => {
     expect(retried.id).toBe(first.id);
     await adapter.createTransfer({ ...input, payoutId: 'payout-2', amount: 5_000 });
     expect(sandbox.state.transfers.size).toBe(2);
-    const keys = sandbox.server.requests.filter((r) => r.path === '/v1/transfers' && r.method === 'POST').map((r) => r.headers['idempotency-key']);
+    const keys = sandbox.server.requests
+      .filter((r) => r.path === '/v1/transfers' && r.method === 'POST')
+      .map((r) => r.headers['idempotency-key']);
     expect(keys).toEqual(['payout:payout-1', 'payout:payout-1', 'payout:payout-2']);
     const listed = await adapter.listTransfers('payouts:2026-10');
     expect(listed.reduce((sum, t) => sum + t.amount, 0)).toBe(17_345);
-    await expect(adapter.createTransfer({ ...input, payoutId: 'payout-3', destination: 'not-an-account' })).rejects.toMatchObject({ type: 'NotFound', nonRetryable: true });
+    await expect(adapter.createTransfer({ ...input, payoutId: 'payout-3', destination: 'not-an-account' })).rejects.toMatchObject({
+      type: 'NotFound',
+      nonRetryable: true,
+    });
   });
 });
 
@@ -232,13 +277,17 @@ describe('Stripe webhooks', () => {
     expect(constructStripeEvent(payload, signStripePayload(payload, SECRET), SECRET).id).toBe('evt_1');
     // The sandbox signs exactly like stripe-node's own test helper.
     const timestamp = Math.floor(Date.now() / 1000);
-    expect(signStripePayload(payload, SECRET, timestamp)).toBe(Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, timestamp }));
-    expect(() => constructStripeEvent(payload.replace('invoice.paid', 'invoice.voided'), signStripePayload(payload, SECRET), SECRET)).toThrow(
-      Stripe.errors.StripeSignatureVerificationError,
+    expect(signStripePayload(payload, SECRET, timestamp)).toBe(
+      Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET, timestamp }),
     );
+    expect(() =>
+      constructStripeEvent(payload.replace('invoice.paid', 'invoice.voided'), signStripePayload(payload, SECRET), SECRET),
+    ).toThrow(Stripe.errors.StripeSignatureVerificationError);
     const stale = signStripePayload(payload, SECRET, Math.floor(Date.now() / 1000) - 301);
     expect(() => constructStripeEvent(payload, stale, SECRET)).toThrow(/tolerance/);
-    expect(() => constructStripeEvent(payload, signStripePayload(payload, 'whsec_other'), SECRET)).toThrow(Stripe.errors.StripeSignatureVerificationError);
+    expect(() => constructStripeEvent(payload, signStripePayload(payload, 'whsec_other'), SECRET)).toThrow(
+      Stripe.errors.StripeSignatureVerificationError,
+    );
   });
 
   test('a failed delivery is retried until the endpoint answers 2xx; a resend duplicates the same event id', async () => {
@@ -277,7 +326,10 @@ describe('Stripe faults classified for Temporal', () => {
   test('500 twice then OK: two retryable failures, then success with one customer', async () => {
     sandbox.server.faults.inject({ match: { path: '/v1/customers' }, status: 500, times: 2 });
     for (let i = 0; i < 2; i += 1)
-      await expect(adapter.createCustomer({ userId: 'user-8', email: 'i@example.com' })).rejects.toMatchObject({ type: 'ProviderUnavailable', nonRetryable: false });
+      await expect(adapter.createCustomer({ userId: 'user-8', email: 'i@example.com' })).rejects.toMatchObject({
+        type: 'ProviderUnavailable',
+        nonRetryable: false,
+      });
     await adapter.createCustomer({ userId: 'user-8', email: 'i@example.com' });
     expect(sandbox.state.customers.size).toBe(1);
   });

@@ -76,12 +76,28 @@ describe('parseIsoDuration', () => {
 });
 
 describe('caption track choice', () => {
-  const track = (id: string, language: string, trackKind: string, isDraft = false): YoutubeCaptionTrack => ({ id, language, name: '', trackKind, isDraft });
+  const track = (id: string, language: string, trackKind: string, isDraft = false): YoutubeCaptionTrack => ({
+    id,
+    language,
+    name: '',
+    trackKind,
+    isDraft,
+  });
 
   it("takes the video's language first, and within it the uploaded track before the automatic one; never a draft", () => {
-    const tracks = [track('std-de', 'de', 'standard'), track('asr-en', 'en', 'asr'), track('std-en-draft', 'en', 'standard', true), track('std-en', 'en-GB', 'standard')];
+    const tracks = [
+      track('std-de', 'de', 'standard'),
+      track('asr-en', 'en', 'asr'),
+      track('std-en-draft', 'en', 'standard', true),
+      track('std-en', 'en-GB', 'standard'),
+    ];
     expect(pickTrack(tracks, 'en')?.id).toBe('std-en');
-    expect(pickTrack(tracks.filter((t) => t.id !== 'std-en'), 'en')?.id).toBe('asr-en');
+    expect(
+      pickTrack(
+        tracks.filter((t) => t.id !== 'std-en'),
+        'en',
+      )?.id,
+    ).toBe('asr-en');
     expect(pickTrack(tracks, 'fr')?.id).toBe('std-de');
   });
 });

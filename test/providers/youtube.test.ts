@@ -302,7 +302,10 @@ describe('YouTube publisher (posting workflow platform, googleapis → sandbox)'
 
   function publisher() {
     const call = providerCall(new ProviderLimiter('google-oauth', { maxConcurrent: 2, clock: systemClock }));
-    return new YoutubePublisher({ youtube: youtube().yt, googleAuth: createGoogleAuthAdapter({ clientId: 'client', clientSecret: 'secret', tokenUrl: `${sandbox.url}/token`, call }) });
+    return new YoutubePublisher({
+      youtube: youtube().yt,
+      googleAuth: createGoogleAuthAdapter({ clientId: 'client', clientSecret: 'secret', tokenUrl: `${sandbox.url}/token`, call }),
+    });
   }
 
   function postFor(accessToken: string, overrides: Partial<SocialPostInput> = {}): SocialPostInput {
@@ -324,7 +327,11 @@ describe('YouTube publisher (posting workflow platform, googleapis → sandbox)'
     const grant = sandbox.issueGrant();
     const post = postFor(grant.accessToken, { platformOptions: { privacyStatus: 'unlisted' } });
     const published = await publishOnce(publisher(), post);
-    expect(published).toEqual({ platformPostId: expect.any(String), platformUrl: `https://www.youtube.com/watch?v=${published.platformPostId}`, alreadyPublished: false });
+    expect(published).toEqual({
+      platformPostId: expect.any(String),
+      platformUrl: `https://www.youtube.com/watch?v=${published.platformPostId}`,
+      alreadyPublished: false,
+    });
     const [video, ...others] = uploadsOf(grant.channelId);
     expect(others).toHaveLength(0);
     expect(video).toMatchObject({
@@ -364,7 +371,10 @@ describe('YouTube publisher (posting workflow platform, googleapis → sandbox)'
     const grant = sandbox.issueGrant();
     sandbox.expireAccessToken(grant.accessToken);
     const yt = publisher();
-    await expect(failureOf(yt.findExisting(postFor(grant.accessToken)))).resolves.toMatchObject({ type: 'ProviderAuth', nonRetryable: true });
+    await expect(failureOf(yt.findExisting(postFor(grant.accessToken)))).resolves.toMatchObject({
+      type: 'ProviderAuth',
+      nonRetryable: true,
+    });
     const refreshed = await yt.refreshToken(grant.refreshToken);
     expect(refreshed).toMatchObject({ accessToken: expect.stringMatching(/^ya29\./), refreshToken: grant.refreshToken });
     expect(sandbox.channelOf(refreshed.accessToken)).toBe(grant.channelId);
@@ -377,9 +387,16 @@ describe('YouTube publisher (posting workflow platform, googleapis → sandbox)'
   it('refuses what YouTube cannot take before uploading: an image post, bad platformOptions, a missing media file', async () => {
     const grant = sandbox.issueGrant();
     const yt = publisher();
-    await expect(failureOf(yt.publish(postFor(grant.accessToken, { mediaType: 'image' })))).resolves.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
-    await expect(failureOf(yt.publish(postFor(grant.accessToken, { platformOptions: { privacyStatus: 'friends' } })))).resolves.toMatchObject({ type: 'InvalidInput' });
-    await expect(failureOf(yt.publish(postFor(grant.accessToken, { mediaUrls: [pathToFileURL('/nonexistent/clip.mp4').href] })))).resolves.toMatchObject({ type: 'NotFound' });
+    await expect(failureOf(yt.publish(postFor(grant.accessToken, { mediaType: 'image' })))).resolves.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+    });
+    await expect(
+      failureOf(yt.publish(postFor(grant.accessToken, { platformOptions: { privacyStatus: 'friends' } }))),
+    ).resolves.toMatchObject({ type: 'InvalidInput' });
+    await expect(
+      failureOf(yt.publish(postFor(grant.accessToken, { mediaUrls: [pathToFileURL('/nonexistent/clip.mp4').href] }))),
+    ).resolves.toMatchObject({ type: 'NotFound' });
     expect(uploadsOf(grant.channelId)).toHaveLength(0);
   });
 });

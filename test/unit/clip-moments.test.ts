@@ -1,4 +1,11 @@
-import { momentPrompt, MOMENT_SYSTEM_PROMPT, parseMomentAnswer, resolveMoments, wordsFromSegments, type MomentCandidate } from '../../activities/clips/moments';
+import {
+  momentPrompt,
+  MOMENT_SYSTEM_PROMPT,
+  parseMomentAnswer,
+  resolveMoments,
+  wordsFromSegments,
+  type MomentCandidate,
+} from '../../activities/clips/moments';
 import { composeAnswer } from '../../sandbox/anthropic';
 
 const SEGMENTS = [
@@ -33,8 +40,21 @@ describe('wordsFromSegments', () => {
   });
 
   it('uses supplied word timings as they are', () => {
-    const words = wordsFromSegments([{ start: 0, end: 2, text: 'hi there', words: [{ word: 'hi', start: 0.1, end: 0.4 }, { word: 'there', start: 1.2, end: 1.9 }] }]);
-    expect(words).toEqual([{ text: 'hi', start: 0.1, end: 0.4 }, { text: 'there', start: 1.2, end: 1.9 }]);
+    const words = wordsFromSegments([
+      {
+        start: 0,
+        end: 2,
+        text: 'hi there',
+        words: [
+          { word: 'hi', start: 0.1, end: 0.4 },
+          { word: 'there', start: 1.2, end: 1.9 },
+        ],
+      },
+    ]);
+    expect(words).toEqual([
+      { text: 'hi', start: 0.1, end: 0.4 },
+      { text: 'there', start: 1.2, end: 1.9 },
+    ]);
   });
 });
 
@@ -90,7 +110,10 @@ describe('the moment prompt', () => {
 
   it('reads fenced or bare JSON and ignores answers without it', () => {
     const moment = { start_quote: 'Batch filming', end_quote: 'week.', title: 't', hook_score: '140', topics: [] };
-    expect(parseMomentAnswer('```json\n{"moments":[' + JSON.stringify(moment) + ']}\n```')[0]).toMatchObject({ start_quote: 'Batch filming', hook_score: 100 });
+    expect(parseMomentAnswer('```json\n{"moments":[' + JSON.stringify(moment) + ']}\n```')[0]).toMatchObject({
+      start_quote: 'Batch filming',
+      hook_score: 100,
+    });
     expect(parseMomentAnswer(`Here you go: ${JSON.stringify({ moments: [moment] })}`)).toHaveLength(1);
     expect(parseMomentAnswer('I cannot help with that.')).toEqual([]);
     expect(parseMomentAnswer('{"moments": [{"title": "no quote"}]}')).toEqual([]);

@@ -60,12 +60,16 @@ describe('export formats', () => {
     expect(text.slice(startxref, startxref + 4)).toBe('xref');
     const [, first, count] = /^xref\n(\d+) (\d+)\n/.exec(text.slice(startxref))!;
     expect(first).toBe('0');
-    const entries = text.slice(startxref).split('\n').slice(3, 2 + Number(count));
+    const entries = text
+      .slice(startxref)
+      .split('\n')
+      .slice(3, 2 + Number(count));
     entries.forEach((entry, i) => {
       const offset = Number(entry.slice(0, 10));
       expect(text.slice(offset, offset + `${i + 1} 0 obj`.length)).toBe(`${i + 1} 0 obj`);
     });
-    for (const [, length, stream] of text.matchAll(/<< \/Length (\d+) >>\nstream\n([\s\S]*?)\nendstream/g)) expect(Buffer.byteLength(stream!, 'latin1')).toBe(Number(length));
+    for (const [, length, stream] of text.matchAll(/<< \/Length (\d+) >>\nstream\n([\s\S]*?)\nendstream/g))
+      expect(Buffer.byteLength(stream!, 'latin1')).toBe(Number(length));
     expect(Number(/\/Count (\d+)/.exec(text)![1])).toBeGreaterThan(1);
     expect(text).toContain('(A paragraph with a backslash \\\\ and parentheses \\(like these\\), an em dash \x97 and \x93quotes\x94.');
   });

@@ -13,14 +13,18 @@ describe('posting slots in the user time zone (DST-correct)', () => {
   });
 
   it('New York spring-forward gap: 02:30 on 8 March does not exist and moves to 03:30 EDT', () => {
-    expect(new Date(zonedWallTimeToInstant(wall('2026-03-08T02:30:00'), 'America/New_York')).toISOString()).toBe('2026-03-08T07:30:00.000Z');
+    expect(new Date(zonedWallTimeToInstant(wall('2026-03-08T02:30:00'), 'America/New_York')).toISOString()).toBe(
+      '2026-03-08T07:30:00.000Z',
+    );
     // 02:30 and 03:30 land on one instant: one slot, not two.
     const slots = scheduleSlots({ timezone: 'America/New_York', days: ['sun'], times: ['02:30', '03:30'] }, at('2026-03-07T12:00:00Z'), 1);
     expect(slots.map((t) => new Date(t).toISOString())).toEqual(['2026-03-08T07:30:00.000Z']);
   });
 
   it('New York in November: 01:30 happens twice and the first (EDT) is taken; 09:00 is 14:00Z again', () => {
-    expect(new Date(zonedWallTimeToInstant(wall('2026-11-01T01:30:00'), 'America/New_York')).toISOString()).toBe('2026-11-01T05:30:00.000Z');
+    expect(new Date(zonedWallTimeToInstant(wall('2026-11-01T01:30:00'), 'America/New_York')).toISOString()).toBe(
+      '2026-11-01T05:30:00.000Z',
+    );
     const slots = scheduleSlots({ timezone: 'America/New_York', days: ['sat', 'sun'], times: ['09:00'] }, at('2026-10-31T00:00:00Z'), 2);
     expect(slots.map((t) => new Date(t).toISOString())).toEqual(['2026-10-31T13:00:00.000Z', '2026-11-01T14:00:00.000Z']);
   });

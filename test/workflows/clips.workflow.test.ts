@@ -53,7 +53,12 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
     queueCount += 1;
     const queues = { main: `clips-wf-${queueCount}`, media: `clips-wf-media-${queueCount}` };
     const bundle = await workflowBundle();
-    const mainWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: queues.main, workflowBundle: bundle, activities: fakes.main });
+    const mainWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: queues.main,
+      workflowBundle: bundle,
+      activities: fakes.main,
+    });
     const mediaWorker = await Worker.create({ connection: env.nativeConnection, taskQueue: queues.media, activities: fakes.media });
     await mediaWorker.runUntil(mainWorker.runUntil(fn(queues)));
   }
@@ -70,7 +75,11 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
     ...overrides,
   });
   const start = (queues: { main: string; media: string }, id: string, overrides: Partial<ClipsInput> = {}) =>
-    env.client.workflow.start('clipsWorkflow', { workflowId: clipsWorkflowId('video-1', id), taskQueue: queues.main, args: [input(queues.media, overrides)] });
+    env.client.workflow.start('clipsWorkflow', {
+      workflowId: clipsWorkflowId('video-1', id),
+      taskQueue: queues.main,
+      args: [input(queues.media, overrides)],
+    });
 
   it('probes, picks moments on the real duration and renders every clip on the media queue', async () => {
     const fakes = fakeActivities();
@@ -80,7 +89,11 @@ describe('clipsWorkflow (time-skipping, mocked activities)', () => {
       expect(result.clips.map((c: { clipIndex: number }) => c.clipIndex)).toEqual([0, 1, 2]);
       expect(result.clips[0].fileUrls).toEqual({ '9:16': 'file:///clip-0/9:16.mp4', '1:1': 'file:///clip-0/1:1.mp4' });
       expect(result.failedClips).toEqual([]);
-      expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', progress: 100, counters: { clipsTotal: 3, clipsDone: 3, clipsFailed: 0 } });
+      expect(await handle.query(progressQuery)).toMatchObject({
+        stage: 'done',
+        progress: 100,
+        counters: { clipsTotal: 3, clipsDone: 3, clipsFailed: 0 },
+      });
 
       expect(fakes.named('prepareClipSource')[0]).toMatchObject({ queue: queues.media, args: [{ videoId: 'video-1', userId: 'user-1' }] });
       expect(fakes.named('pickClipMoments')[0]).toMatchObject({

@@ -53,11 +53,28 @@ describe('payoutsWorkflow over 10,000 affiliates (dev server, in-memory activiti
     const taskQueue = `payouts-10k-${randomUUID()}`;
     const workflowId = payoutsWorkflowId(`2026-10-10k-${randomUUID().slice(0, 8)}`);
     try {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities, maxConcurrentActivityTaskExecutions: 200 });
+      const worker = await Worker.create({
+        connection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities,
+        maxConcurrentActivityTaskExecutions: 200,
+      });
       const handle = await worker.runUntil(async () => {
-        const started = await client.workflow.start('payoutsWorkflow', { workflowId, taskQueue, args: [{ period: '2026-10', minimumPayoutCents: 5_000 }] });
+        const started = await client.workflow.start('payoutsWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [{ period: '2026-10', minimumPayoutCents: 5_000 }],
+        });
         const result = (await started.result()) as PayoutsResult;
-        expect(result.totals).toEqual({ paid: AFFILIATES, paidCents: AFFILIATES * 5_000, failed: 0, belowMinimum: 0, alreadySettled: 0, unresolved: 0 });
+        expect(result.totals).toEqual({
+          paid: AFFILIATES,
+          paidCents: AFFILIATES * 5_000,
+          failed: 0,
+          belowMinimum: 0,
+          alreadySettled: 0,
+          unresolved: 0,
+        });
         return started;
       });
       expect(payCalls).toBe(AFFILIATES);

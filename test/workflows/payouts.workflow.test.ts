@@ -39,12 +39,19 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
         ids.filter((id) => (input.afterId === null || id > input.afterId) && !paid.has(id)).slice(0, input.limit),
       payAffiliate: async (input: { affiliateId: string }): Promise<PayAffiliateOutcome> => {
         if (options.broken?.has(input.affiliateId)) throw ApplicationFailure.nonRetryable('database exploded', 'Internal');
-        if (options.refuse?.has(input.affiliateId)) return { outcome: 'failed', payoutId: `po-${input.affiliateId}`, amountCents: 5_000, reason: 'Stripe refused' };
+        if (options.refuse?.has(input.affiliateId))
+          return { outcome: 'failed', payoutId: `po-${input.affiliateId}`, amountCents: 5_000, reason: 'Stripe refused' };
         if (paid.has(input.affiliateId)) return { outcome: 'already_paid', payoutId: `po-${input.affiliateId}`, amountCents: 5_000 };
         paid.set(input.affiliateId, 5_000);
         return { outcome: 'paid', payoutId: `po-${input.affiliateId}`, amountCents: 5_000, transferId: `tr-${input.affiliateId}` };
       },
-      reconcilePayoutPeriod: async () => ({ ...reconciliation, transferCount: paid.size, transfersCents: paid.size * 5_000, paidPayoutCount: paid.size, paidPayoutsCents: paid.size * 5_000 }),
+      reconcilePayoutPeriod: async () => ({
+        ...reconciliation,
+        transferCount: paid.size,
+        transfersCents: paid.size * 5_000,
+        paidPayoutCount: paid.size,
+        paidPayoutsCents: paid.size * 5_000,
+      }),
     });
     /** Every payAffiliate call's affiliate, in call order. */
     const payCalls = () => named('payAffiliate').map((c) => c.input.affiliateId as string);
@@ -91,11 +98,19 @@ describe('payoutsWorkflow (time-skipping, mocked activities)', () => {
   it('the monthly launcher pays out the month before its start; launching it again pays nobody twice', async () => {
     const program = fakeProgram(3);
     await withWorker(program.activities, async (taskQueue) => {
-      const launcher = await env.client.workflow.start('monthlyPayoutsWorkflow', { workflowId: `monthly-${randomUUID()}`, taskQueue, args: [{ minimumPayoutCents: 5_000 }] });
+      const launcher = await env.client.workflow.start('monthlyPayoutsWorkflow', {
+        workflowId: `monthly-${randomUUID()}`,
+        taskQueue,
+        args: [{ minimumPayoutCents: 5_000 }],
+      });
       const period = previousPeriod((await launcher.describe()).startTime);
       const first = (await launcher.result()) as MonthlyPayoutsResult;
       expect(first).toMatchObject({ period, started: true, result: { period, totals: { paid: 3 } } });
-      const again = (await env.client.workflow.execute('monthlyPayoutsWorkflow', { workflowId: `monthly-${randomUUID()}`, taskQueue, args: [{}] })) as MonthlyPayoutsResult;
+      const again = (await env.client.workflow.execute('monthlyPayoutsWorkflow', {
+        workflowId: `monthly-${randomUUID()}`,
+        taskQueue,
+        args: [{}],
+      })) as MonthlyPayoutsResult;
       // The dev server refuses the completed id (started: false); the time-skipping server reruns it: either way nobody is paid again.
       if (again.started) expect(again.result?.totals).toMatchObject({ paid: 0, paidCents: 0 });
     });

@@ -35,7 +35,12 @@ describe('postWorkflow (time-skipping, mocked activities)', () => {
       publishPost: async (input: PublishPostInput): Promise<PublishPostResult> => {
         await options.publish?.(input);
         const at = Context.current().info.currentAttemptScheduledTimestampMs;
-        return { platformPostId: `pp-${input.postId}`, platformUrl: `https://x.com/i/status/pp-${input.postId}`, publishedAt: new Date(at).toISOString(), alreadyPublished: false };
+        return {
+          platformPostId: `pp-${input.postId}`,
+          platformUrl: `https://x.com/i/status/pp-${input.postId}`,
+          publishedAt: new Date(at).toISOString(),
+          alreadyPublished: false,
+        };
       },
       syncPostMetrics: () => ({ views: 1, likes: 1, comments: 0, shares: 0 }),
       reschedulePost: () => undefined,
@@ -47,7 +52,12 @@ describe('postWorkflow (time-skipping, mocked activities)', () => {
 
   const withWorker = workerRunner(() => env, 'posts-wf');
 
-  async function start(taskQueue: string, postId: string, dueInMs: number, needsApproval = false): Promise<{ handle: WorkflowHandle; due: number }> {
+  async function start(
+    taskQueue: string,
+    postId: string,
+    dueInMs: number,
+    needsApproval = false,
+  ): Promise<{ handle: WorkflowHandle; due: number }> {
     const due = (await env.currentTimeMs()) + dueInMs;
     const input: PostWorkflowInput = { postId, userId: 'user-1', scheduledAt: new Date(due).toISOString(), needsApproval };
     const handle = await env.client.workflow.start('postWorkflow', { workflowId: postWorkflowId(postId), taskQueue, args: [input] });
@@ -185,7 +195,9 @@ describe('postWorkflow (time-skipping, mocked activities)', () => {
       expect(await handle.executeUpdate(rejectPostUpdate, { args: [{ reason: 'off brand' }] })).toEqual({ status: 'canceled' });
       expect((await handle.result()).status).toBe('canceled');
     });
-    expect(fake.named('finishPost').map((c) => c.input)).toEqual([{ postId: 'p-reject', status: 'canceled', rejectionReason: 'off brand' }]);
+    expect(fake.named('finishPost').map((c) => c.input)).toEqual([
+      { postId: 'p-reject', status: 'canceled', rejectionReason: 'off brand' },
+    ]);
     expect(fake.named('publishPost')).toHaveLength(0);
   });
 

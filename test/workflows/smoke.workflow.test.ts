@@ -81,7 +81,11 @@ describe('smokeWorkflow (time-skipping, mocked activities)', () => {
     });
     await run('smoke-wf-3', activities, async () => {
       await expect(
-        env.client.workflow.execute('smokeWorkflow', { workflowId: smokeWorkflowId('wf-3'), taskQueue: 'smoke-wf-3', args: [{ name: 'x', delayMs: 0, userId: null }] }),
+        env.client.workflow.execute('smokeWorkflow', {
+          workflowId: smokeWorkflowId('wf-3'),
+          taskQueue: 'smoke-wf-3',
+          args: [{ name: 'x', delayMs: 0, userId: null }],
+        }),
       ).rejects.toThrow();
     });
     const closure = calls.find((c) => c.name === 'recordRunClosed')!.args[1] as RunClosure;

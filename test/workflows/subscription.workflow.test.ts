@@ -121,7 +121,9 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
       await handle.terminate();
     });
     expect(billing.named('syncStripeSubscription')).toHaveLength(1);
-    expect(billing.named('markStripeEventHandled').map((c) => c.input)).toEqual([{ eventId: 'evt_dup', status: 'processed', stripeSubscriptionId: 'sub_dup' }]);
+    expect(billing.named('markStripeEventHandled').map((c) => c.input)).toEqual([
+      { eventId: 'evt_dup', status: 'processed', stripeSubscriptionId: 'sub_dup' },
+    ]);
     expect(billing.named('applySubscriptionAccess').map((c) => c.input.tier)).toEqual(['premium']);
   });
 
@@ -196,7 +198,12 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
       await handle.terminate();
     });
     // Both events may land in one batch, so the trial tier may never have been written.
-    expect(billing.named('applySubscriptionAccess').map((c) => c.input.tier).at(-1)).toBe('free');
+    expect(
+      billing
+        .named('applySubscriptionAccess')
+        .map((c) => c.input.tier)
+        .at(-1),
+    ).toBe('free');
   });
 
   it('cancel at period end keeps access until the period ends; deletion then ends the workflow', async () => {

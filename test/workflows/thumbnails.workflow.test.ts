@@ -42,7 +42,8 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
   function fakeActivities(overrides: Record<string, Impl> = {}) {
     const settle = ({ ending }: { ending: ThumbnailJobEnding }): ThumbnailJobSettlement => {
       const rendered = recorder.named('renderThumbnail').filter((c) => c.settled === 'returned').length;
-      const status = ending === 'canceled' ? 'canceled' : rendered === 0 ? 'failed' : rendered === STYLES.length ? 'completed' : 'completed_with_errors';
+      const status =
+        ending === 'canceled' ? 'canceled' : rendered === 0 ? 'failed' : rendered === STYLES.length ? 'completed' : 'completed_with_errors';
       return { status, produced: rendered, charged: rendered > 0 };
     };
     const recorder = recordingActivities(
@@ -52,41 +53,75 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
         recordRunClosed: () => undefined,
         startThumbnailJob: () => ({ styles: STYLES }),
         writeThumbnailCopy: ({ style }: { style: string }) => ({ overlayText: `Text for ${style}`, layout: LAYOUT }),
-        renderThumbnail: (r: RenderThumbnailInput) => ({ thumbnailId: `t-${r.style}`, style: r.style, width: 1280, height: 720, bytes: 1000, format: 'png' }),
+        renderThumbnail: (r: RenderThumbnailInput) => ({
+          thumbnailId: `t-${r.style}`,
+          style: r.style,
+          width: 1280,
+          height: 720,
+          bytes: 1000,
+          format: 'png',
+        }),
         finishThumbnailJob: settle,
       },
       overrides,
     );
     /** The attempt numbers of one style's renders, in order. */
-    const attempts = (style: string) => recorder.named('renderThumbnail').filter((c) => c.input.style === style).map((c) => c.attempt);
+    const attempts = (style: string) =>
+      recorder
+        .named('renderThumbnail')
+        .filter((c) => c.input.style === style)
+        .map((c) => c.attempt);
     return { ...recorder, attempts };
   }
 
   const withWorker = workerRunner(() => env, 'thumbnails-wf');
 
   type JobInput = Omit<ThumbnailsInput, 'mediaTaskQueue'>;
-  const input = (jobId: string, overrides: Partial<JobInput> = {}): JobInput => ({ jobId, userId: 'u1', videoId: 'v1', version: 1, ...overrides });
+  const input = (jobId: string, overrides: Partial<JobInput> = {}): JobInput => ({
+    jobId,
+    userId: 'u1',
+    videoId: 'v1',
+    version: 1,
+    ...overrides,
+  });
   // One test worker serves both queues' activities, so the renders go to its queue too.
   const start = (taskQueue: string, i: JobInput) =>
-    env.client.workflow.start('thumbnailsWorkflow', { workflowId: thumbnailsWorkflowId(i.jobId), taskQueue, args: [{ ...i, mediaTaskQueue: taskQueue }] });
+    env.client.workflow.start('thumbnailsWorkflow', {
+      workflowId: thumbnailsWorkflowId(i.jobId),
+      taskQueue,
+      args: [{ ...i, mediaTaskQueue: taskQueue }],
+    });
 
   it('renders every style in order, reporting the current style through the query and the job row, then settles once', async () => {
     const { activities, calls, named, args } = fakeActivities();
     const result: ThumbnailsResult = await withWorker(activities, async (tq) => {
       const handle = await start(tq, input('job-ok'));
       const r: ThumbnailsResult = await handle.result();
-      expect(await handle.query(progressQuery)).toMatchObject({ stage: 'done', progress: 100, counters: { stylesTotal: 3, stylesDone: 3, stylesFailed: 0 } });
+      expect(await handle.query(progressQuery)).toMatchObject({
+        stage: 'done',
+        progress: 100,
+        counters: { stylesTotal: 3, stylesDone: 3, stylesFailed: 0 },
+      });
       return r;
     });
     expect(result).toMatchObject({ jobId: 'job-ok', status: 'completed', failedStyles: [], charged: true });
     expect(result.thumbnails.map((t) => t.style)).toEqual(STYLES);
     // The job row's style and progress travel with the run's progress, in one write per style.
-    const jobRows = args<RunProgressWrite>('recordRunProgress', 1).flatMap((w) => (w.row?.kind === 'thumbnail_job' ? [{ ...w.row, progress: w.progress }] : []));
+    const jobRows = args<RunProgressWrite>('recordRunProgress', 1).flatMap((w) =>
+      w.row?.kind === 'thumbnail_job' ? [{ ...w.row, progress: w.progress }] : [],
+    );
     expect(jobRows.map((p) => p.currentStyle)).toEqual(STYLES);
     const progress = jobRows.map((p) => p.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     const stages = args<{ stage: string }>('recordRunProgress', 1).map((p) => p.stage);
-    expect(stages).toEqual(['preparing', 'generating:bold_contrast', 'generating:clean_minimal', 'generating:vibrant_pop', 'finishing', 'completed']);
+    expect(stages).toEqual([
+      'preparing',
+      'generating:bold_contrast',
+      'generating:clean_minimal',
+      'generating:vibrant_pop',
+      'finishing',
+      'completed',
+    ]);
     // Each render gets its own copy, its position and the job's version.
     expect(args<RenderThumbnailInput>('renderThumbnail').map((r) => [r.style, r.generationOrder, r.version, r.copy.overlayText])).toEqual(
       STYLES.map((s, i) => [s, i, 1, `Text for ${s}`]),
@@ -129,7 +164,10 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     expect(result.status).toBe('completed_with_errors');
     expect(result.thumbnails.map((t) => t.style)).toEqual(['clean_minimal', 'vibrant_pop']);
     expect(result.failedStyles).toEqual([{ style: 'bold_contrast', error: 'the file has no video stream' }]);
-    expect(args('finishThumbnailJob')[0]).toMatchObject({ ending: 'finished', errorMessage: 'bold_contrast: the file has no video stream' });
+    expect(args('finishThumbnailJob')[0]).toMatchObject({
+      ending: 'finished',
+      errorMessage: 'bold_contrast: the file has no video stream',
+    });
   });
 
   it('gives up after the bounded attempts and fails with GenerationFailed when no style is produced', async () => {
@@ -166,14 +204,18 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     });
     expect(args<RenderThumbnailInput>('renderThumbnail').map((r) => r.style)).toEqual(['bold_contrast', 'clean_minimal']);
     expect(args<{ style: string }>('writeThumbnailCopy').map((c) => c.style)).not.toContain('vibrant_pop');
-    expect(named('finishThumbnailJob').map((c) => c.args)).toEqual([[{ jobId: 'job-cancel', ending: 'canceled', errorMessage: 'canceled by request' }]]);
+    expect(named('finishThumbnailJob').map((c) => c.args)).toEqual([
+      [{ jobId: 'job-cancel', ending: 'canceled', errorMessage: 'canceled by request' }],
+    ]);
     expect(named('recordRunClosed')[0]!.args[1]).toMatchObject({ status: 'canceled' });
   });
 
   it('a refinement passes the parent and instruction to the copy and the render, with the new version', async () => {
     const refinement = { parentThumbnailId: 'parent-1', instruction: 'shorter text' };
     const { activities, args } = fakeActivities({ startThumbnailJob: () => ({ styles: ['vibrant_pop'] }) });
-    const result: ThumbnailsResult = await withWorker(activities, (tq) => start(tq, input('job-refine', { version: 2, refinement })).then((h) => h.result()));
+    const result: ThumbnailsResult = await withWorker(activities, (tq) =>
+      start(tq, input('job-refine', { version: 2, refinement })).then((h) => h.result()),
+    );
     expect(result.thumbnails).toHaveLength(1);
     expect(args('writeThumbnailCopy')[0]).toEqual({ jobId: 'job-refine', style: 'vibrant_pop', refinement });
     expect(args('renderThumbnail')[0]).toMatchObject({ version: 2, refinement, generationOrder: 0 });

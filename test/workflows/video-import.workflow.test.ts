@@ -17,7 +17,12 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   });
   afterAll(() => env?.teardown());
 
-  const PLAN: QuotaReservation = { gate: 'plan', plan: 'basic', allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'], maxDurationSeconds: 1800 };
+  const PLAN: QuotaReservation = {
+    gate: 'plan',
+    plan: 'basic',
+    allowedContentTypes: ['transcript', 'summary', 'blog_post', 'quotes'],
+    maxDurationSeconds: 1800,
+  };
 
   let cancelledGenerations = 0;
   const blockUntilCancelled = () =>
@@ -38,8 +43,17 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
         fetchVideoMetadata: () => ({ title: 'A talk', durationSeconds: 600 }),
         fetchVideoTranscript: () => ({ source: 'youtube_captions', characters: 5000, needsCondensing: false }),
         condenseTranscript: () => ({ characters: 100 }),
-        generateVideoContent: (g: GenerateContentInput) => ({ contentId: `c-${g.contentType}`, contentType: g.contentType, version: g.version, tokensUsed: 10 }),
-        exportVideoContent: (e: { contentIds: string[]; formats: string[] }) => ({ status: 'completed', uploaded: e.contentIds.length * e.formats.length, failed: 0 }),
+        generateVideoContent: (g: GenerateContentInput) => ({
+          contentId: `c-${g.contentType}`,
+          contentType: g.contentType,
+          version: g.version,
+          tokensUsed: 10,
+        }),
+        exportVideoContent: (e: { contentIds: string[]; formats: string[] }) => ({
+          status: 'completed',
+          uploaded: e.contentIds.length * e.formats.length,
+          failed: 0,
+        }),
       },
       overrides,
     );
@@ -47,7 +61,12 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
 
   const withWorker = workerRunner(() => env, 'video-import-wf');
 
-  const input = (videoId: string, overrides: Partial<VideoImportInput> = {}): VideoImportInput => ({ videoId, userId: 'u1', contentTypes: [], ...overrides });
+  const input = (videoId: string, overrides: Partial<VideoImportInput> = {}): VideoImportInput => ({
+    videoId,
+    userId: 'u1',
+    contentTypes: [],
+    ...overrides,
+  });
 
   const start = (taskQueue: string, i: VideoImportInput) =>
     env.client.workflow.start('videoImportWorkflow', { workflowId: videoImportWorkflowId(i.videoId), taskQueue, args: [i] });
@@ -75,7 +94,13 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     expect(named('releaseVideoQuota')).toHaveLength(0);
     expect(named('condenseTranscript')).toHaveLength(0);
     const reported = args<{ stage: string; progress: number }>('recordRunProgress', 1);
-    expect([...new Set(reported.map((p) => p.stage))]).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'completed']);
+    expect([...new Set(reported.map((p) => p.stage))]).toEqual([
+      'checking_quota',
+      'fetching_metadata',
+      'fetching_transcript',
+      'generating',
+      'completed',
+    ]);
     const progress = reported.map((p) => p.progress);
     // Progress writes of parallel generations are separate activities and may run in any order;
     // each stage reports a higher value than the last (the row keeps the greatest).
@@ -91,17 +116,28 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
 
   it('writes each stage change and the videos row as one local activity, with no separate status write while processing', async () => {
     const { activities, named, args } = fakeActivities();
-    await withWorker(activities, (tq) => start(tq, input('v-one-write', { contentTypes: ['summary', 'blog_post'] })).then((h) => h.result()));
+    await withWorker(activities, (tq) =>
+      start(tq, input('v-one-write', { contentTypes: ['summary', 'blog_post'] })).then((h) => h.result()),
+    );
     const writes = args<RunProgressWrite>('recordRunProgress', 1);
     const advances = writes.filter((w) => w.stage !== 'completed');
-    expect(advances.map((w) => w.stage)).toEqual(['checking_quota', 'fetching_metadata', 'fetching_transcript', 'generating', 'generating', 'generating']);
+    expect(advances.map((w) => w.stage)).toEqual([
+      'checking_quota',
+      'fetching_metadata',
+      'fetching_transcript',
+      'generating',
+      'generating',
+      'generating',
+    ]);
     expect(advances.every((w) => w.row?.kind === 'video' && w.row.videoId === 'v-one-write')).toBe(true);
     expect(named('recordRunProgress').every((c) => c.local)).toBe(true);
     expect(named('updateVideoStatus').map((c) => c.args[1].status)).toEqual(['completed']);
   });
 
   it('defaults to every plan-allowed type and condenses an over-long transcript once before generating', async () => {
-    const { activities, named } = fakeActivities({ fetchVideoTranscript: () => ({ source: 'manual', characters: 900_000, needsCondensing: true }) });
+    const { activities, named } = fakeActivities({
+      fetchVideoTranscript: () => ({ source: 'manual', characters: 900_000, needsCondensing: true }),
+    });
     const result = await withWorker(activities, (tq) => start(tq, input('v-all')).then((h) => h.result()));
     expect(result.generatedContentTypes.sort()).toEqual([...PLAN.allowedContentTypes].sort());
     expect(named('condenseTranscript')).toHaveLength(1);
@@ -125,7 +161,8 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
   it("hands the API's reservation to the quota activity to adopt, and asks for a reservation only without one", async () => {
     const { activities, args } = fakeActivities();
     await withWorker(activities, async (tq) => {
-      for (const handle of await Promise.all([start(tq, input('v-adopt', { quotaReserved: true })), start(tq, input('v-own'))])) await handle.result();
+      for (const handle of await Promise.all([start(tq, input('v-adopt', { quotaReserved: true })), start(tq, input('v-own'))]))
+        await handle.result();
     });
     const byVideo = new Map(args<{ videoId: string; reserved?: boolean }>('reserveVideoQuota').map((a) => [a.videoId, a]));
     expect(byVideo.get('v-adopt')).toMatchObject({ reserved: true });
@@ -152,7 +189,9 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
         return { contentId: `c-${g.contentType}`, contentType: g.contentType, version: 1, tokensUsed: 5 };
       },
     });
-    const result = await withWorker(activities, (tq) => start(tq, input('v-partial', { contentTypes: ['summary', 'quotes', 'blog_post'] })).then((h) => h.result()));
+    const result = await withWorker(activities, (tq) =>
+      start(tq, input('v-partial', { contentTypes: ['summary', 'quotes', 'blog_post'] })).then((h) => h.result()),
+    );
     expect(result.failedContentTypes).toEqual(['quotes']);
     expect(result.generatedContentTypes.sort()).toEqual(['blog_post', 'summary']);
     expect(named('commitVideoQuota')).toHaveLength(1);
@@ -165,7 +204,9 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
         throw ApplicationFailure.nonRetryable('model refused', 'InvalidInput');
       },
     });
-    const failure = await withWorker(activities, (tq) => failureOf(start(tq, input('v-allfail', { contentTypes: ['summary'] })).then((h) => h.result())));
+    const failure = await withWorker(activities, (tq) =>
+      failureOf(start(tq, input('v-allfail', { contentTypes: ['summary'] })).then((h) => h.result())),
+    );
     expect(failure.type).toBe('GenerationFailed');
     expect(named('releaseVideoQuota')).toHaveLength(1);
     expect(named('commitVideoQuota')).toHaveLength(0);
@@ -200,7 +241,11 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
       await worker.runUntil(async () => {
         const i = input(`v-cancel-mid-${Date.now()}`, { contentTypes: ['summary', 'blog_post', 'quotes'] });
-        const handle = await client.workflow.start('videoImportWorkflow', { workflowId: videoImportWorkflowId(i.videoId), taskQueue, args: [i] });
+        const handle = await client.workflow.start('videoImportWorkflow', {
+          workflowId: videoImportWorkflowId(i.videoId),
+          taskQueue,
+          args: [i],
+        });
         // Cancel once the summary is done (its completion moves the generating counters).
         while ((await handle.query(progressQuery)).counters.contentDone !== 1) await new Promise((r) => setTimeout(r, 20));
         await handle.cancel();
@@ -224,9 +269,17 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
       },
     });
     const result = await withWorker(activities, (tq) =>
-      start(tq, input('v-export', { contentTypes: ['summary', 'blog_post'], export: { provider: 'google_drive', formats: ['md', 'pdf'] } })).then((h) => h.result()),
+      start(
+        tq,
+        input('v-export', { contentTypes: ['summary', 'blog_post'], export: { provider: 'google_drive', formats: ['md', 'pdf'] } }),
+      ).then((h) => h.result()),
     );
-    expect(result.export).toMatchObject({ status: 'failed', uploaded: 0, failed: 4, reason: expect.stringContaining('rejected the upload') });
+    expect(result.export).toMatchObject({
+      status: 'failed',
+      uploaded: 0,
+      failed: 4,
+      reason: expect.stringContaining('rejected the upload'),
+    });
     expect(result.generatedContentTypes).toHaveLength(2);
     expect(named('commitVideoQuota')).toHaveLength(1);
     expect(args<{ stage: string }>('recordRunProgress', 1).map((p) => p.stage)).toContain('exporting');
@@ -234,9 +287,20 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
 
   it('regenerateContentWorkflow writes the requested version with its parent', async () => {
     const { activities, named } = fakeActivities();
-    const regen: GenerateContentInput = { videoId: 'v-ok', userId: 'u1', contentType: 'summary', version: 2, parentContentId: 'c-summary', instructions: 'shorter' };
+    const regen: GenerateContentInput = {
+      videoId: 'v-ok',
+      userId: 'u1',
+      contentType: 'summary',
+      version: 2,
+      parentContentId: 'c-summary',
+      instructions: 'shorter',
+    };
     const result = await withWorker(activities, (tq) =>
-      env.client.workflow.execute('regenerateContentWorkflow', { workflowId: contentRegenerateWorkflowId('v-ok', 'summary', 2), taskQueue: tq, args: [regen] }),
+      env.client.workflow.execute('regenerateContentWorkflow', {
+        workflowId: contentRegenerateWorkflowId('v-ok', 'summary', 2),
+        taskQueue: tq,
+        args: [regen],
+      }),
     );
     expect(result).toMatchObject({ contentType: 'summary', version: 2 });
     expect(named('generateVideoContent')[0]!.input).toEqual(regen);

@@ -11,7 +11,13 @@ const database = proxyActivities<ClipActivities>(databaseWrites({ maximumAttempt
 
 const ai = proxyActivities<ClipActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+  },
 });
 
 /** Clip renders on the media worker's queue (see mediaQueueWork). */
@@ -55,14 +61,20 @@ export async function clipsWorkflow(input: ClipsInput): Promise<ClipsResult> {
       const failedClips: ClipsResult['failedClips'] = [];
       const counters = () => ({ clipsTotal: planned.length, clipsDone: rendered.length, clipsFailed: failedClips.length });
       const advance = () =>
-        run.stage('rendering', RENDER_PROGRESS_START + ((RENDER_PROGRESS_END - RENDER_PROGRESS_START) * (rendered.length + failedClips.length)) / planned.length, counters());
+        run.stage(
+          'rendering',
+          RENDER_PROGRESS_START + ((RENDER_PROGRESS_END - RENDER_PROGRESS_START) * (rendered.length + failedClips.length)) / planned.length,
+          counters(),
+        );
       await advance();
 
       // All clips are handed to the media queue at once; its worker's slot count sets the pace.
       const outcomes = await Promise.allSettled(
         planned.map(async (clip) => {
           try {
-            rendered.push(await media.renderClip({ clipId: clip.clipId, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle }));
+            rendered.push(
+              await media.renderClip({ clipId: clip.clipId, aspectRatios: input.aspectRatios, captionStyle: input.captionStyle }),
+            );
           } catch (err) {
             if (isCancellation(err)) throw err;
             failedClips.push({ clipId: clip.clipId, clipIndex: clip.clipIndex, error: failureMessage(err) });
@@ -75,7 +87,10 @@ export async function clipsWorkflow(input: ClipsInput): Promise<ClipsResult> {
       if (canceled) throw canceled.reason;
 
       if (rendered.length === 0) {
-        throw ApplicationFailure.nonRetryable(`no clip could be rendered: ${failedClips.map((f) => f.error).join('; ')}`, FailureType.ClipRenderFailed);
+        throw ApplicationFailure.nonRetryable(
+          `no clip could be rendered: ${failedClips.map((f) => f.error).join('; ')}`,
+          FailureType.ClipRenderFailed,
+        );
       }
       await run.stage(failedClips.length > 0 ? 'completed_with_errors' : 'completed', 100, counters());
       return {

@@ -14,7 +14,11 @@ export const databaseWrites = (retry: RetryPolicy = {}): ActivityOptions => ({
  * within seconds; a cancel reaches ffmpeg through the heartbeat and is waited for, so a run closes
  * only once none of its renders is left.
  */
-export const mediaQueueWork = (taskQueue: string, startToCloseTimeout: ActivityOptions['startToCloseTimeout'], retry: RetryPolicy): ActivityOptions => ({
+export const mediaQueueWork = (
+  taskQueue: string,
+  startToCloseTimeout: ActivityOptions['startToCloseTimeout'],
+  retry: RetryPolicy,
+): ActivityOptions => ({
   taskQueue,
   startToCloseTimeout,
   heartbeatTimeout: '15 seconds',

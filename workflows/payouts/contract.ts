@@ -13,7 +13,8 @@ export const MONTHLY_PAYOUTS_JOB_TYPE = 'monthly-payouts';
 /** One run per month: the API, the schedule and an operator all land on the same id. */
 export const payoutsWorkflowId = (period: string): string => `payouts:${period}`;
 /** A child per page of affiliates; `generation` counts continueAsNew hand-overs. */
-export const payoutBatchWorkflowId = (period: string, generation: number, batch: number): string => `payouts:${period}:batch-${generation}-${batch}`;
+export const payoutBatchWorkflowId = (period: string, generation: number, batch: number): string =>
+  `payouts:${period}:batch-${generation}-${batch}`;
 
 /** The Temporal Schedule (per task-queue prefix, so parallel stacks never share one). */
 export const affiliatePayoutsScheduleId = (prefix = ''): string => `${prefix}affiliate-payouts`;
@@ -117,7 +118,13 @@ export interface MonthlyPayoutsResult {
 }
 
 /** Ops runs: no owner, so no plan priority and no concurrency cap. */
-const opsRun = { taskQueue: 'main', idConflictPolicy: 'USE_EXISTING', idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY', longLived: false, planPriority: false } as const;
+const opsRun = {
+  taskQueue: 'main',
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  longLived: false,
+  planPriority: false,
+} as const;
 
 /** Started by an admin (POST /v1/admin/payouts/run) or as the schedule's child; its row is kept by the API and by the workflow itself. */
 export const payoutsRun = defineRun<typeof payoutsWorkflow>({

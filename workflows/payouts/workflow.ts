@@ -68,7 +68,13 @@ export async function payoutBatchWorkflow(input: PayoutBatchInput): Promise<Payo
   const worker = async () => {
     for (let affiliateId = queue.shift(); affiliateId !== undefined; affiliateId = queue.shift()) {
       try {
-        const paid = await payments.payAffiliate({ affiliateId, period: input.period, cutoff: input.cutoff, minimumPayoutCents: input.minimumPayoutCents, runId: input.runId });
+        const paid = await payments.payAffiliate({
+          affiliateId,
+          period: input.period,
+          cutoff: input.cutoff,
+          minimumPayoutCents: input.minimumPayoutCents,
+          runId: input.runId,
+        });
         if (paid.outcome === 'paid') {
           totals.paid += 1;
           totals.paidCents += paid.amountCents;
@@ -78,7 +84,11 @@ export async function payoutBatchWorkflow(input: PayoutBatchInput): Promise<Payo
       } catch (err) {
         // A local activity's last failure arrives unwrapped (not as an ActivityFailure).
         if (isCancellation(err) || !(err instanceof TemporalFailure)) throw err;
-        log.error('affiliate payout unresolved after retries', { affiliateId, period: input.period, error: err.cause?.message ?? err.message });
+        log.error('affiliate payout unresolved after retries', {
+          affiliateId,
+          period: input.period,
+          error: err.cause?.message ?? err.message,
+        });
         totals.unresolved += 1;
       }
     }
@@ -125,7 +135,13 @@ export async function payoutsWorkflow(input: PayoutsInput): Promise<PayoutsResul
     let batchesThisRun = 0;
     let exhausted = false;
     while (!exhausted && batchesThisRun < batchesPerRun) {
-      const page = await affiliates.listPayableAffiliates({ period: input.period, cutoff: state.cutoff, minimumPayoutCents, afterId: state.cursor, limit: batchSize });
+      const page = await affiliates.listPayableAffiliates({
+        period: input.period,
+        cutoff: state.cutoff,
+        minimumPayoutCents,
+        afterId: state.cursor,
+        limit: batchSize,
+      });
       exhausted = page.length < batchSize;
       if (page.length === 0) break;
       state.cursor = page[page.length - 1] ?? state.cursor;
@@ -142,11 +158,14 @@ export async function payoutsWorkflow(input: PayoutsInput): Promise<PayoutsResul
     await Promise.all(inFlight.values());
 
     if (!exhausted) {
-      outcome = { next: { period: input.period, minimumPayoutCents, paging: input.paging, carried: { ...state, generation: state.generation + 1 } } };
+      outcome = {
+        next: { period: input.period, minimumPayoutCents, paging: input.paging, carried: { ...state, generation: state.generation + 1 } },
+      };
     } else {
       await tracker.stage('reconciling', 96, { ...state.totals });
       const reconciliation = await affiliates.reconcilePayoutPeriod({ period: input.period });
-      if (!reconciliation.matched) log.warn('payouts do not reconcile with Stripe', { period: input.period, mismatches: reconciliation.mismatches.length });
+      if (!reconciliation.matched)
+        log.warn('payouts do not reconcile with Stripe', { period: input.period, mismatches: reconciliation.mismatches.length });
       const result: PayoutsResult = { period: input.period, cutoff: state.cutoff, totals: state.totals, reconciliation };
       await runs.recordRunClosed(workflowId, { status: 'completed', stage: 'done', result });
       outcome = { result };

@@ -1,14 +1,12 @@
-import {
-  allHandlersFinished,
-  ApplicationFailure,
-  condition,
-  log,
-  proxyActivities,
-  setHandler,
-  sleep,
-} from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { PostActivities } from '../../activities/posts';
-import { PostUpdateFailure, type PostStatus, type PostWorkflowInput, type PostWorkflowResult, type PostWorkflowState } from '../../schemas/posts';
+import {
+  PostUpdateFailure,
+  type PostStatus,
+  type PostWorkflowInput,
+  type PostWorkflowResult,
+  type PostWorkflowState,
+} from '../../schemas/posts';
 import { describeFailure } from '../common/failures';
 import { progressQuery } from '../common/progress';
 import { closingRunRow } from '../common/run-closing';
@@ -38,7 +36,15 @@ const { syncPostMetrics } = proxyActivities<PostActivities>({
   retry: { initialInterval: '5 seconds', maximumInterval: '10 minutes', maximumAttempts: 6 },
 });
 
-const PROGRESS: Record<PostStatus, number> = { draft: 0, pending_approval: 10, scheduled: 20, publishing: 60, published: 90, failed: 100, canceled: 100 };
+const PROGRESS: Record<PostStatus, number> = {
+  draft: 0,
+  pending_approval: 10,
+  scheduled: 20,
+  publishing: 60,
+  published: 90,
+  failed: 100,
+  canceled: 100,
+};
 
 /** An activity's typed failure, rethrown so the update fails with that type (the API maps it to a status). */
 function rethrowTyped(err: unknown): never {
@@ -79,12 +85,23 @@ async function schedulePost(input: PostWorkflowInput): Promise<PostWorkflowResul
   let changing = false;
 
   setHandler(postStateQuery, () => state);
-  setHandler(progressQuery, () => ({ stage: state.status, progress: PROGRESS[state.status], counters: { metricsSynced: state.metricsSynced.length } }));
+  setHandler(progressQuery, () => ({
+    stage: state.status,
+    progress: PROGRESS[state.status],
+    counters: { metricsSynced: state.metricsSynced.length },
+  }));
 
   const requireChangeable = (action: string, allowed: PostStatus[]) => {
-    if (changing) throw ApplicationFailure.nonRetryable(`another change to this post is in progress; retry the ${action}`, PostUpdateFailure.InvalidState);
+    if (changing)
+      throw ApplicationFailure.nonRetryable(
+        `another change to this post is in progress; retry the ${action}`,
+        PostUpdateFailure.InvalidState,
+      );
     if (!allowed.includes(state.status))
-      throw ApplicationFailure.nonRetryable(`cannot ${action} a post that is ${state.status.replace('_', ' ')}`, PostUpdateFailure.InvalidState);
+      throw ApplicationFailure.nonRetryable(
+        `cannot ${action} a post that is ${state.status.replace('_', ' ')}`,
+        PostUpdateFailure.InvalidState,
+      );
   };
   const persisting = async <T>(work: () => Promise<T>): Promise<T> => {
     changing = true;

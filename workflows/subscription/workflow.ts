@@ -123,7 +123,11 @@ async function followSubscription(input: SubscriptionWorkflowInput): Promise<Sub
     if (payment) log.info('payment recorded', { kind: payment.kind, paymentId: payment.paymentId });
   };
 
-  async function email(template: 'dunning_reminder' | 'trial_will_end' | 'payment_action_required', dedupKey: string, data: Record<string, string | number | null>) {
+  async function email(
+    template: 'dunning_reminder' | 'trial_will_end' | 'payment_action_required',
+    dedupKey: string,
+    data: Record<string, string | number | null>,
+  ) {
     if (!state.subscription) return;
     await billing.sendBillingEmail({ userId: state.subscription.userId, template, dedupKey, data });
   }
@@ -158,12 +162,19 @@ async function followSubscription(input: SubscriptionWorkflowInput): Promise<Sub
         break;
       case 'customer.subscription.trial_will_end':
         if (state.subscription.status === 'trialing') {
-          await email('trial_will_end', `trial_will_end:${subscriptionId}:${state.subscription.trialEnd}`, { trialEnd: state.subscription.trialEnd, plan: state.subscription.planSlug });
+          await email('trial_will_end', `trial_will_end:${subscriptionId}:${state.subscription.trialEnd}`, {
+            trialEnd: state.subscription.trialEnd,
+            plan: state.subscription.planSlug,
+          });
           handled = true;
         }
         break;
     }
-    await billing.markStripeEventHandled({ eventId: ref.eventId, status: handled ? 'processed' : 'ignored', stripeSubscriptionId: subscriptionId });
+    await billing.markStripeEventHandled({
+      eventId: ref.eventId,
+      status: handled ? 'processed' : 'ignored',
+      stripeSubscriptionId: subscriptionId,
+    });
   }
 
   /** Events fail alone: a permanently failing event is recorded as failed and the subscription carries on. */
@@ -186,7 +197,10 @@ async function followSubscription(input: SubscriptionWorkflowInput): Promise<Sub
     const dunning = state.dunning;
     if (dunning && state.subscription) {
       const startedAt = Date.parse(dunning.startedAt);
-      while (dunning.remindersSent < policy.dunningReminderDays.length && now >= startedAt + (policy.dunningReminderDays[dunning.remindersSent] ?? 0) * DAY_MS) {
+      while (
+        dunning.remindersSent < policy.dunningReminderDays.length &&
+        now >= startedAt + (policy.dunningReminderDays[dunning.remindersSent] ?? 0) * DAY_MS
+      ) {
         const day = policy.dunningReminderDays[dunning.remindersSent] ?? 0;
         await email('dunning_reminder', `dunning:${subscriptionId}:${dunning.invoiceId ?? dunning.startedAt}:${day}`, {
           day,
@@ -198,7 +212,11 @@ async function followSubscription(input: SubscriptionWorkflowInput): Promise<Sub
     }
     const tier = entitledTier(state.subscription, state.dunning, policy, now);
     if (state.subscription && tier !== state.appliedTier) {
-      await billing.applySubscriptionAccess({ stripeSubscriptionId: subscriptionId, tier, reason: `${state.subscription.status}${state.dunning ? ' (dunning)' : ''}` });
+      await billing.applySubscriptionAccess({
+        stripeSubscriptionId: subscriptionId,
+        tier,
+        reason: `${state.subscription.status}${state.dunning ? ' (dunning)' : ''}`,
+      });
       state.appliedTier = tier;
     }
   }

@@ -10,7 +10,8 @@ export const thumbnailsWorkflowId = (jobId: string): string => `thumbnails:${job
 export const THUMBNAIL_YOUTUBE_WORKFLOW_TYPE = 'thumbnailYoutubeUploadWorkflow';
 export const THUMBNAIL_YOUTUBE_JOB_TYPE = 'thumbnail_youtube_upload';
 /** One run per selection: selecting the same thumbnail again later uploads it again (YouTube may show another by then). */
-export const thumbnailYoutubeWorkflowId = (thumbnailId: string, selectedAtMs: number): string => `thumbnail-youtube:${thumbnailId}:${selectedAtMs}`;
+export const thumbnailYoutubeWorkflowId = (thumbnailId: string, selectedAtMs: number): string =>
+  `thumbnail-youtube:${thumbnailId}:${selectedAtMs}`;
 
 /** Progress the job reaches before the first style, and at the end of the last one. */
 export const STYLES_PROGRESS_START = 5;

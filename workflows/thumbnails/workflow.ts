@@ -7,13 +7,21 @@ import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tra
 import { STYLES_PROGRESS_END, STYLES_PROGRESS_START, THUMBNAIL_YOUTUBE_JOB_TYPE, THUMBNAILS_JOB_TYPE } from './contract';
 import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 
-const database = proxyActivities<ThumbnailActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
+const database = proxyActivities<ThumbnailActivities>(
+  databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }),
+);
 
 // Each style's copy and render are separate activities with bounded, backed-off retries: a
 // flaky upload re-renders (cheap) without paying for the model call again.
 const ai = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 4, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 4,
+    nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+  },
 });
 
 // The render is CPU-bound: it runs on the media worker's queue and heartbeats, so a dead worker's
@@ -33,11 +41,24 @@ function mediaActivities(taskQueue: string) {
 
 const youtube = proxyActivities<ThumbnailActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+  },
 });
 
 /** Stage and progress for the run (query, job_runs) and the job row (current_style, progress), in one write. */
-async function advance(run: RunTracker, jobId: string, stage: string, progress: number, currentStyle: string | null, counters: Record<string, number>): Promise<void> {
+async function advance(
+  run: RunTracker,
+  jobId: string,
+  stage: string,
+  progress: number,
+  currentStyle: string | null,
+  counters: Record<string, number>,
+): Promise<void> {
   if (writesProgressOnce()) return run.stage(stage, progress, counters, { kind: 'thumbnail_job', jobId, currentStyle });
   await run.stage(stage, progress, counters);
   await database.updateThumbnailProgress({ jobId, progress: run.current.progress, currentStyle });
@@ -65,7 +86,14 @@ export async function thumbnailsWorkflow(input: ThumbnailsInput): Promise<Thumbn
         try {
           const copy = await ai.writeThumbnailCopy({ jobId: input.jobId, style, refinement: input.refinement });
           produced.push(
-            await render.renderThumbnail({ jobId: input.jobId, style, generationOrder: index, version: input.version, copy, refinement: input.refinement }),
+            await render.renderThumbnail({
+              jobId: input.jobId,
+              style,
+              generationOrder: index,
+              version: input.version,
+              copy,
+              refinement: input.refinement,
+            }),
           );
         } catch (err) {
           if (isCancellation(err)) throw err;
@@ -76,13 +104,21 @@ export async function thumbnailsWorkflow(input: ThumbnailsInput): Promise<Thumbn
       const errorMessage = failedStyles.length > 0 ? failedStyles.map((f) => `${f.style}: ${f.error}`).join('; ') : null;
       const settlement = await database.finishThumbnailJob({ jobId: input.jobId, ending: 'finished', errorMessage });
       settled = true;
-      if (settlement.produced === 0) throw ApplicationFailure.nonRetryable(`no thumbnail could be generated (${errorMessage ?? 'no styles'})`, FailureType.GenerationFailed);
+      if (settlement.produced === 0)
+        throw ApplicationFailure.nonRetryable(
+          `no thumbnail could be generated (${errorMessage ?? 'no styles'})`,
+          FailureType.GenerationFailed,
+        );
       await run.stage(settlement.status, 100, counters());
       return { jobId: input.jobId, status: settlement.status, thumbnails: produced, failedStyles, charged: settlement.charged };
     } catch (err) {
       if (!settled) {
         await CancellationScope.nonCancellable(() =>
-          database.finishThumbnailJob({ jobId: input.jobId, ending: isCancellation(err) ? 'canceled' : 'failed', errorMessage: failureMessage(err) }),
+          database.finishThumbnailJob({
+            jobId: input.jobId,
+            ending: isCancellation(err) ? 'canceled' : 'failed',
+            errorMessage: failureMessage(err),
+          }),
         );
       }
       throw err;

@@ -27,7 +27,8 @@ export async function videoExportWorkflow(input: VideoExportInput): Promise<Expo
   return trackRun({ type: VIDEO_EXPORT_JOB_TYPE, userId: input.userId, domainId: input.videoId }, async (run) => {
     await run.stage('preparing', 5);
     const contentIds = await database.listExportableContent({ videoId: input.videoId, contentTypes: input.contentTypes });
-    if (contentIds.length === 0) throw ApplicationFailure.nonRetryable('the video has none of the requested content to export', FailureType.InvalidInput);
+    if (contentIds.length === 0)
+      throw ApplicationFailure.nonRetryable('the video has none of the requested content to export', FailureType.InvalidInput);
     await run.stage('exporting', 20, { files: contentIds.length * input.formats.length });
     const outcome = await drive.exportVideoContent({ videoId: input.videoId, userId: input.userId, contentIds, formats: input.formats });
     await run.stage('completed', 100, { uploaded: outcome.uploaded, failed: outcome.failed });

@@ -21,5 +21,13 @@ const videoJob = {
   ...USER_JOB,
 } as const;
 
-export const videoImportRun = defineRun<typeof videoImportWorkflow>({ workflowType: VIDEO_IMPORT_WORKFLOW_TYPE, jobType: VIDEO_IMPORT_JOB_TYPE, ...videoJob });
-export const contentRegenerateRun = defineRun<typeof regenerateContentWorkflow>({ workflowType: CONTENT_REGENERATE_WORKFLOW_TYPE, jobType: CONTENT_REGENERATE_JOB_TYPE, ...videoJob });
+export const videoImportRun = defineRun<typeof videoImportWorkflow>({
+  workflowType: VIDEO_IMPORT_WORKFLOW_TYPE,
+  jobType: VIDEO_IMPORT_JOB_TYPE,
+  ...videoJob,
+});
+export const contentRegenerateRun = defineRun<typeof regenerateContentWorkflow>({
+  workflowType: CONTENT_REGENERATE_WORKFLOW_TYPE,
+  jobType: CONTENT_REGENERATE_JOB_TYPE,
+  ...videoJob,
+});

@@ -43,7 +43,13 @@ const GENERATION_START = 25;
 const GENERATION_END = 90;
 
 /** Stage + progress for the run (query, job_runs) and the video row (lists, closed runs), in one write. */
-async function advance(run: RunTracker, videoId: string, stage: string, progress: number, counters?: Record<string, number>): Promise<void> {
+async function advance(
+  run: RunTracker,
+  videoId: string,
+  stage: string,
+  progress: number,
+  counters?: Record<string, number>,
+): Promise<void> {
   if (writesProgressOnce()) return run.stage(stage, progress, counters, { kind: 'video', videoId });
   await run.stage(stage, progress, counters);
   await database.updateVideoStatus(videoId, { status: 'processing', progress: run.current.progress });
@@ -63,12 +69,18 @@ async function generateAll(run: RunTracker, input: VideoImportInput, contentType
   const tick = () => {
     const finished = outcome.generated.length + outcome.failed.length;
     const progress = GENERATION_START + ((GENERATION_END - GENERATION_START) * finished) / total;
-    return advance(run, input.videoId, 'generating', progress, { contentTotal: total, contentDone: outcome.generated.length, contentFailed: outcome.failed.length });
+    return advance(run, input.videoId, 'generating', progress, {
+      contentTotal: total,
+      contentDone: outcome.generated.length,
+      contentFailed: outcome.failed.length,
+    });
   };
   const lane = async () => {
     for (let contentType = pending.shift(); contentType !== undefined && !outcome.cancellation; contentType = pending.shift()) {
       try {
-        outcome.generated.push(await ai.generateVideoContent({ videoId: input.videoId, userId: input.userId, contentType, version: 1, parentContentId: null }));
+        outcome.generated.push(
+          await ai.generateVideoContent({ videoId: input.videoId, userId: input.userId, contentType, version: 1, parentContentId: null }),
+        );
       } catch (err) {
         if (isCancellation(err)) {
           outcome.cancellation ??= err as Error;
@@ -102,7 +114,11 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
     let produced = 0;
     try {
       await advance(run, input.videoId, 'checking_quota', 5);
-      const quota: QuotaReservation = await database.reserveVideoQuota({ videoId: input.videoId, userId: input.userId, reserved: input.quotaReserved });
+      const quota: QuotaReservation = await database.reserveVideoQuota({
+        videoId: input.videoId,
+        userId: input.userId,
+        reserved: input.quotaReserved,
+      });
 
       await advance(run, input.videoId, 'fetching_metadata', 10);
       await youtube.fetchVideoMetadata({ videoId: input.videoId, maxDurationSeconds: quota.maxDurationSeconds });
@@ -113,9 +129,17 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
 
       const allowed = new Set(quota.allowedContentTypes);
       const contentTypes = input.contentTypes.length > 0 ? input.contentTypes.filter((t) => allowed.has(t)) : quota.allowedContentTypes;
-      if (contentTypes.length === 0) throw ApplicationFailure.nonRetryable(`the ${quota.plan} plan allows none of the requested content types`, FailureType.InvalidInput);
+      if (contentTypes.length === 0)
+        throw ApplicationFailure.nonRetryable(
+          `the ${quota.plan} plan allows none of the requested content types`,
+          FailureType.InvalidInput,
+        );
 
-      await advance(run, input.videoId, 'generating', GENERATION_START, { contentTotal: contentTypes.length, contentDone: 0, contentFailed: 0 });
+      await advance(run, input.videoId, 'generating', GENERATION_START, {
+        contentTotal: contentTypes.length,
+        contentDone: 0,
+        contentFailed: 0,
+      });
       const generation = await generateAll(run, input, contentTypes);
       produced = generation.generated.length;
       if (produced > 0) {
@@ -123,7 +147,11 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
         quotaSettled = true;
       }
       if (generation.cancellation) throw generation.cancellation;
-      if (produced === 0) throw ApplicationFailure.nonRetryable(`content generation failed for every type (${generation.failed.join(', ')})`, FailureType.GenerationFailed);
+      if (produced === 0)
+        throw ApplicationFailure.nonRetryable(
+          `content generation failed for every type (${generation.failed.join(', ')})`,
+          FailureType.GenerationFailed,
+        );
 
       let exported: ExportOutcome | undefined;
       if (input.export) {
@@ -131,10 +159,12 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
         const contentIds = generation.generated.map((g) => g.contentId);
         await advance(run, input.videoId, 'exporting', 92);
         // Content is kept whatever happens to the export: its failure is reported, not fatal.
-        exported = await drive.exportVideoContent({ videoId: input.videoId, userId: input.userId, contentIds, formats }).catch((err: unknown): ExportOutcome => {
-          if (isCancellation(err)) throw err;
-          return { status: 'failed', uploaded: 0, failed: contentIds.length * formats.length, reason: failureMessage(err) };
-        });
+        exported = await drive
+          .exportVideoContent({ videoId: input.videoId, userId: input.userId, contentIds, formats })
+          .catch((err: unknown): ExportOutcome => {
+            if (isCancellation(err)) throw err;
+            return { status: 'failed', uploaded: 0, failed: contentIds.length * formats.length, reason: failureMessage(err) };
+          });
       }
 
       await run.stage('completed', 100);
@@ -150,7 +180,10 @@ export async function videoImportWorkflow(input: VideoImportInput): Promise<Vide
     } catch (err) {
       await CancellationScope.nonCancellable(async () => {
         if (!quotaSettled) await (produced > 0 ? database.commitVideoQuota(input.videoId) : database.releaseVideoQuota(input.videoId));
-        await database.updateVideoStatus(input.videoId, { status: isCancellation(err) ? 'canceled' : 'failed', error: failureMessage(err) });
+        await database.updateVideoStatus(input.videoId, {
+          status: isCancellation(err) ? 'canceled' : 'failed',
+          error: failureMessage(err),
+        });
       });
       throw err;
     }
