@@ -142,18 +142,16 @@ export function createAffiliateActivities(deps: ActivityDeps) {
       runId: string;
     }): Promise<PayAffiliateOutcome> {
       const { periodStart, periodEnd } = payoutPeriod(input.period);
-      const prepared = await db
-        .transaction()
-        .execute((tx) =>
-          preparePayout(tx, {
-            affiliateId: input.affiliateId,
-            periodStart,
-            periodEnd,
-            cutoff: new Date(input.cutoff),
-            minimumPayoutCents: input.minimumPayoutCents,
-            runId: input.runId,
-          }),
-        );
+      const prepared = await db.transaction().execute((tx) =>
+        preparePayout(tx, {
+          affiliateId: input.affiliateId,
+          periodStart,
+          periodEnd,
+          cutoff: new Date(input.cutoff),
+          minimumPayoutCents: input.minimumPayoutCents,
+          runId: input.runId,
+        }),
+      );
       if (prepared.kind === 'below_minimum') return { outcome: 'below_minimum', balanceCents: prepared.balanceCents };
       const { payout, destination } = prepared;
       if (payout.status === 'paid') return { outcome: 'already_paid', payoutId: payout.id, amountCents: payout.amount_cents };
