@@ -26,24 +26,12 @@ import {
   type StoredStripeEvent,
 } from '../db/repositories/billing';
 import { findUser, findUserByStripeCustomer, getUserTier } from '../db/repositories/users';
-import type { PlanSlug, SubscriptionStatus } from '../schemas/billing';
+import { SubscriptionStatusSchema, type PlanSlug } from '../schemas/billing';
 import type { SubscriptionSummary } from '../workflows/subscription/contract';
 import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { nonRetryable } from './common';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
-
-/** Stripe statuses we store as they are; anything newer Stripe invents lands as incomplete. */
-const KNOWN_STATUSES: readonly SubscriptionStatus[] = [
-  'trialing',
-  'active',
-  'past_due',
-  'unpaid',
-  'paused',
-  'canceled',
-  'incomplete',
-  'incomplete_expired',
-];
 
 export interface SyncSubscriptionResult {
   /** False when the event was older than the state we hold (the Stripe snapshot was not fetched). */
@@ -167,7 +155,8 @@ export function createBillingActivities(deps: ActivityDeps) {
           stripeSubscriptionId: snapshot.id,
           stripeCustomerId: snapshot.customerId,
           stripePriceId: snapshot.priceId,
-          status: KNOWN_STATUSES.includes(snapshot.status as SubscriptionStatus) ? (snapshot.status as SubscriptionStatus) : 'incomplete',
+          // Stripe statuses we know are stored as they are; anything newer Stripe invents lands as incomplete.
+          status: SubscriptionStatusSchema.safeParse(snapshot.status).data ?? 'incomplete',
           billingPeriod: snapshot.interval === 'year' ? 'year' : snapshot.interval === 'month' ? 'month' : null,
           currentPeriodStart: snapshot.currentPeriodStart || null,
           currentPeriodEnd: snapshot.currentPeriodEnd || null,

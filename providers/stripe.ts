@@ -273,35 +273,34 @@ export class StripeAdapter {
   }
 
   async createSubscriptionCheckout(input: SubscriptionCheckoutInput): Promise<CheckoutSessionRef> {
-    const session = await this.call(() =>
-      this.stripe.checkout.sessions.create(
-        {
-          mode: 'subscription',
-          client_reference_id: input.userId,
-          customer: input.customerId,
-          customer_email: input.customerId ? undefined : input.email,
-          line_items: [{ price: input.priceId, quantity: 1 }],
-          subscription_data: { trial_period_days: input.trialDays, metadata: { user_id: input.userId } },
-          metadata: { kind: 'subscription', user_id: input.userId },
-          success_url: input.successUrl,
-          cancel_url: input.cancelUrl,
-        },
-        { idempotencyKey: stripeIdempotencyKey('checkout', input.checkoutId) },
-      ),
-    );
-    return { id: session.id, url: session.url };
+    return this.createCheckout(input, {
+      mode: 'subscription',
+      line_items: [{ price: input.priceId, quantity: 1 }],
+      subscription_data: { trial_period_days: input.trialDays, metadata: { user_id: input.userId } },
+      metadata: { kind: 'subscription', user_id: input.userId },
+    });
   }
 
   async createCreditTopUpCheckout(input: CreditTopUpCheckoutInput): Promise<CheckoutSessionRef> {
+    return this.createCheckout(input, {
+      mode: 'payment',
+      line_items: [{ price: input.priceId, quantity: input.quantity ?? 1 }],
+      metadata: { kind: 'credit_topup', user_id: input.userId, credits: String(input.credits) },
+    });
+  }
+
+  /** A checkout session for our user, idempotent by our checkout id (a retried request gets the same session). */
+  private async createCheckout(
+    input: CheckoutUrls & { userId: string; customerId?: string; email?: string; checkoutId: string },
+    sale: Pick<Stripe.Checkout.SessionCreateParams, 'mode' | 'line_items' | 'subscription_data' | 'metadata'>,
+  ): Promise<CheckoutSessionRef> {
     const session = await this.call(() =>
       this.stripe.checkout.sessions.create(
         {
-          mode: 'payment',
+          ...sale,
           client_reference_id: input.userId,
           customer: input.customerId,
           customer_email: input.customerId ? undefined : input.email,
-          line_items: [{ price: input.priceId, quantity: input.quantity ?? 1 }],
-          metadata: { kind: 'credit_topup', user_id: input.userId, credits: String(input.credits) },
           success_url: input.successUrl,
           cancel_url: input.cancelUrl,
         },

@@ -324,30 +324,21 @@ export interface VideoContentWithType extends VideoContent {
 }
 
 /** Every version of every content type of a video, newest version first within a type. */
-export async function listVideoContent(db: DbOrTx, videoId: string): Promise<VideoContentWithType[]> {
-  return db
+const videoContentWithType = (db: DbOrTx, videoId: string) =>
+  db
     .selectFrom('video_content as vc')
     .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
     .selectAll('vc')
     .select(['ct.key as content_type_key', 'ct.name as content_type_name'])
-    .where('vc.video_id', '=', videoId)
-    .orderBy('ct.sort_order')
-    .orderBy('ct.key')
-    .orderBy('vc.version', 'desc')
-    .execute();
+    .where('vc.video_id', '=', videoId);
+
+export async function listVideoContent(db: DbOrTx, videoId: string): Promise<VideoContentWithType[]> {
+  return videoContentWithType(db, videoId).orderBy('ct.sort_order').orderBy('ct.key').orderBy('vc.version', 'desc').execute();
 }
 
 /** One content type's versions of a video (newest first). */
 export async function listContentVersions(db: DbOrTx, videoId: string, contentTypeKey: string): Promise<VideoContentWithType[]> {
-  return db
-    .selectFrom('video_content as vc')
-    .innerJoin('content_types as ct', 'ct.id', 'vc.content_type_id')
-    .selectAll('vc')
-    .select(['ct.key as content_type_key', 'ct.name as content_type_name'])
-    .where('vc.video_id', '=', videoId)
-    .where('ct.key', '=', contentTypeKey)
-    .orderBy('vc.version', 'desc')
-    .execute();
+  return videoContentWithType(db, videoId).where('ct.key', '=', contentTypeKey).orderBy('vc.version', 'desc').execute();
 }
 
 /** What YouTube reports about a video, as the videos row keeps it. */

@@ -8,26 +8,22 @@ export abstract class MediaError extends Error {
   abstract readonly retryable: boolean;
 }
 
+/** A failure that running the same operation again cannot fix. */
+const permanentMediaError = (name: string, type: string) =>
+  class extends MediaError {
+    override name = name;
+    readonly type = type;
+    readonly retryable = false;
+  };
+
 /** The input is not a readable video/audio file (missing, truncated, not media, no video stream). */
-export class InvalidMediaError extends MediaError {
-  override name = 'InvalidMediaError';
-  readonly type = 'InvalidMedia';
-  readonly retryable = false;
-}
+export class InvalidMediaError extends permanentMediaError('InvalidMediaError', 'InvalidMedia') {}
 
 /** The request itself is wrong: a clip outside the video, an unknown colour, an empty text. */
-export class MediaRequestError extends MediaError {
-  override name = 'MediaRequestError';
-  readonly type = 'InvalidInput';
-  readonly retryable = false;
-}
+export class MediaRequestError extends permanentMediaError('MediaRequestError', 'InvalidInput') {}
 
 /** No usable ffmpeg/ffprobe binary or font could be found. */
-export class MediaToolMissingError extends MediaError {
-  override name = 'MediaToolMissingError';
-  readonly type = 'MediaToolMissing';
-  readonly retryable = false;
-}
+export class MediaToolMissingError extends permanentMediaError('MediaToolMissingError', 'MediaToolMissing') {}
 
 /** ffmpeg ran and failed; `stderrTail` holds its last lines for the log (never for the user). */
 export class FfmpegFailedError extends MediaError {
