@@ -1,6 +1,7 @@
 import { createAdminGrantActivities } from './admin-grants';
 import { createAffiliateActivities } from './affiliates';
 import { createBillingActivities } from './billing';
+import { createChannelSyncActivities } from './channel-sync';
 import { createClipActivities, createClipMediaActivities, type ClipMediaActivityDeps } from './clips';
 import { createCreditActivities } from './credits';
 import type { ActivityDeps } from './deps';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAdminGrantActivities(deps),
     ...createAffiliateActivities(deps),
     ...createBillingActivities(deps),
+    ...createChannelSyncActivities(deps),
     ...createClipActivities(deps),
     ...createCreditActivities(deps),
     ...createPostActivities(deps),

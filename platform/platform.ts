@@ -17,7 +17,7 @@ import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { createMainWorker, createMediaWorker } from '../worker/create-worker';
-import { ensurePayoutSchedule } from './schedules';
+import { ensureChannelSyncSchedule, ensurePayoutSchedule } from './schedules';
 
 export interface PlatformEndpoints {
   databaseUrl: string;
@@ -112,6 +112,7 @@ export async function startPlatform(
           { queues, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
           logger,
         );
+        await ensureChannelSyncSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();

@@ -2,6 +2,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import type { Logger } from '../lib/logger';
 import type { TaskQueues } from '../lib/task-queues';
 import { scheduledStartAction } from '../api/workflow-starts';
+import { CHANNEL_SYNC_INTERVAL, channelSyncScheduleId, channelSyncSweepRun } from '../workflows/channel-sync/contract';
 import { affiliatePayoutsScheduleId, monthlyPayoutsRun } from '../workflows/payouts/contract';
 
 export interface PayoutScheduleOptions {
@@ -31,6 +32,35 @@ export async function ensurePayoutSchedule(client: Client, options: PayoutSchedu
       memo: { purpose: 'monthly affiliate payouts' },
     });
     logger.info({ scheduleId }, 'affiliate payout schedule created');
+    return 'created';
+  } catch (err) {
+    if (err instanceof ScheduleAlreadyRunning) return 'exists';
+    throw err;
+  }
+}
+
+/**
+ * The `channel-sync` Temporal Schedule: every 15 minutes one sweep visits every channel with
+ * auto-import on, in pages, and imports its new uploads. One sweep rather than a schedule per
+ * channel: turning auto-import on or off, disconnecting and expiring are row changes the sweep
+ * reads, with no schedule to keep in step with them. A firing while a sweep still runs is
+ * skipped. Created at worker start; an existing one is left as it is (operators may pause it).
+ */
+export async function ensureChannelSyncSchedule(
+  client: Client,
+  options: Pick<PayoutScheduleOptions, 'queues' | 'prefix'>,
+  logger: Logger,
+): Promise<'created' | 'exists'> {
+  const scheduleId = channelSyncScheduleId(options.prefix);
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec: { intervals: [{ every: CHANNEL_SYNC_INTERVAL }] },
+      action: scheduledStartAction(channelSyncSweepRun, options.queues, { workflowId: scheduleId, args: [{}] }),
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CHANNEL_SYNC_INTERVAL },
+      memo: { purpose: 'YouTube channel auto-import' },
+    });
+    logger.info({ scheduleId }, 'channel sync schedule created');
     return 'created';
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) return 'exists';

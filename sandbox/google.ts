@@ -183,6 +183,8 @@ export interface GoogleSandbox extends SandboxServer {
   revokeGrant(token: string): void;
   /** The channel a bearer token acts for. */
   channelOf(token: string): string;
+  /** Publishes a new public upload (captioned, like the back catalogue) at the top of the channel's uploads playlist; returns its video id. */
+  publishUpload(channelId: string): string;
 }
 
 export async function startGoogleSandbox(options: { port?: number } = {}): Promise<GoogleSandbox> {
@@ -190,6 +192,8 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
   const driveFiles = new Map<string, DriveFileRecord>();
   /** Videos listed in a channel's uploads playlist belong to that channel. */
   const videoChannel = new Map<string, string>();
+  /** Uploads published through publishUpload, per channel, oldest first. */
+  const publishedUploads = new Map<string, Array<{ id: string; publishedAt: string; privacyStatus: string }>>();
   let sequence = 0;
   const baseOf = (req: RouteRequest) => `http://${req.headers.host ?? '127.0.0.1'}`;
   /** Whose channel a token acts for: tokens issued here map to their grant's owner; any other token owns itself. */
@@ -239,13 +243,14 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
     return { owner: false };
   }
 
-  /** The channel's own uploads (videos.insert), newest first; private ones only for the channel's owner. */
+  /** The channel's own uploads (videos.insert, publishUpload), newest first; private ones only for the channel's owner. */
   const channelUploads = (channelId: string, viewer: string | undefined) =>
-    [...uploadedVideos.values()]
-      .filter(
+    [
+      ...[...uploadedVideos.values()].filter(
         (v) => v.channelId === channelId && (v.privacyStatus === 'public' || (viewer !== undefined && channelOf(viewer) === channelId)),
-      )
-      .reverse();
+      ),
+      ...(publishedUploads.get(channelId) ?? []),
+    ].sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
 
   function videoResource(req: RouteRequest, id: string, owner: boolean) {
     const uploaded = uploadedVideos.get(id);
@@ -354,7 +359,7 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
   function channelResource(req: RouteRequest, channelId: string, handle?: string) {
     const rand = seededRandom(`channel-stats:${channelId}`);
     const title = channelName(channelId);
-    const count = uploadsCount(channelId);
+    const count = uploadsCount(channelId) + (publishedUploads.get(channelId)?.length ?? 0);
     return {
       kind: 'youtube#channel',
       etag: idFrom(`etag:${channelId}`, 27),
@@ -772,6 +777,7 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
       expiredTokens.clear();
       revokedOwners.clear();
       authorizationCodes.clear();
+      publishedUploads.clear();
     },
   });
   return Object.assign(server, {
@@ -792,6 +798,15 @@ export async function startGoogleSandbox(options: { port?: number } = {}): Promi
     },
     revokeGrant(token: string) {
       revokedOwners.add(ownerOf(token));
+    },
+    publishUpload(channelId: string): string {
+      sequence += 1;
+      const id = idFrom(`published:${channelId}:${sequence}`, 11);
+      videoChannel.set(id, channelId);
+      const uploads = publishedUploads.get(channelId) ?? [];
+      uploads.push({ id, publishedAt: new Date().toISOString(), privacyStatus: 'public' });
+      publishedUploads.set(channelId, uploads);
+      return id;
     },
   });
 }

@@ -42,7 +42,15 @@ export const ConnectionViewSchema = z
     id: z.uuid(),
     provider: z.literal('google'),
     services: z.array(GoogleServiceSchema),
-    channel: z.object({ id: z.string(), title: z.string().nullable() }).optional().describe('the connected YouTube channel'),
+    channel: z
+      .object({
+        id: z.string(),
+        title: z.string().nullable(),
+        autoImport: z.boolean().describe('new uploads are imported automatically (checked every 15 minutes)'),
+        lastSyncedAt: z.string().nullable().describe('uploads published up to here have been looked at'),
+      })
+      .optional()
+      .describe('the connected YouTube channel'),
     email: z.string().optional().describe('the Google account Drive exports go to'),
     status: z.enum(['active', 'expired']).describe('expired: Google refused the tokens (consent withdrawn or lapsed); connect again'),
     statusReason: z.string().nullable(),
@@ -71,11 +79,18 @@ export const ChannelVideosPageSchema = z
 
 export const UpdateConnectionBodySchema = z
   .object({
-    autoExport: VideoExportRequestSchema.nullable().describe(
-      'export every finished import to Drive in these formats (user_preferences); null turns it off',
-    ),
+    autoExport: VideoExportRequestSchema.nullable()
+      .optional()
+      .describe('export every finished import to Drive in these formats (user_preferences); null turns it off'),
+    autoImport: z
+      .boolean()
+      .optional()
+      .describe("import the channel's new uploads automatically (plans with YouTube auto-import, within the plan's channel limit)"),
   })
   .strict()
+  .refine((body) => body.autoExport !== undefined || body.autoImport !== undefined, {
+    message: 'name a setting to change: autoExport or autoImport',
+  })
   .meta({ id: 'UpdateConnectionBody' });
 
 export const VideoExportBodySchema = VideoExportRequestSchema.extend({

@@ -8,3 +8,4 @@ export { thumbnailsWorkflow, thumbnailYoutubeUploadWorkflow } from './thumbnails
 export { commissionDisputeWorkflow, monthlyPayoutsWorkflow, payoutBatchWorkflow, payoutsWorkflow } from './payouts/workflow';
 export { clipsWorkflow } from './clips/workflow';
 export { videoExportWorkflow } from './video-export/workflow';
+export { channelSyncSweepWorkflow, channelSyncWorkflow } from './channel-sync/workflow';

@@ -4,10 +4,12 @@ import { Router } from 'express';
 import { z } from 'zod';
 import {
   countActiveChannels,
+  countAutoImportChannels,
   deleteGoogleConnection,
   findGoogleConnection,
   listGoogleConnections,
   saveGoogleConnection,
+  setChannelAutoImport,
   type GoogleConnectionDetails,
 } from '../../db/repositories/google-connections';
 import type { GoogleCredentialTable, SealedTokenRow } from '../../db/repositories/google-credentials';
@@ -51,7 +53,16 @@ function connectionView(c: GoogleConnectionDetails): ConnectionView {
     id: c.id,
     provider: 'google',
     services: c.services,
-    ...(c.channel_id ? { channel: { id: c.channel_id, title: c.channel_name } } : {}),
+    ...(c.channel_id
+      ? {
+          channel: {
+            id: c.channel_id,
+            title: c.channel_name,
+            autoImport: c.auto_import ?? false,
+            lastSyncedAt: c.last_synced_at?.toISOString() ?? null,
+          },
+        }
+      : {}),
     ...(c.account_email ? { email: c.account_email } : {}),
     status: c.status,
     statusReason: c.status_reason,
@@ -122,6 +133,28 @@ function router(deps: ApiDeps): Router {
         plan: plan.slug,
       },
     );
+  }
+
+  /** Auto-import needs a plan with it (403) and stays within the plan's channel limit (422). */
+  async function requireAutoImportSlot(userId: string, channelRowId: string): Promise<void> {
+    const plan = await planOf(userId);
+    if (!plan.features.youtubeAutoImport)
+      throw new HttpProblem(
+        403,
+        'service-not-in-plan',
+        'Service Not In Plan',
+        `autoImport: your ${plan.slug} plan does not import channel uploads automatically`,
+        { errors: [{ field: 'autoImport', message: `the ${plan.slug} plan has no YouTube auto-import` }], plan: plan.slug },
+      );
+    const limit = plan.features.youtubeChannelLimit;
+    if ((await countAutoImportChannels(db, userId, channelRowId)) >= limit)
+      throw fieldProblem(
+        422,
+        'channel-limit',
+        'Channel Limit Reached',
+        'autoImport',
+        `your ${plan.slug} plan auto-imports up to ${limit} channel(s); turn it off on another channel first`,
+      );
   }
 
   const ownConnection = async (userId: string, id: string) => {
@@ -299,7 +332,7 @@ function router(deps: ApiDeps): Router {
     const body = UpdateConnectionBodySchema.parse(req.body ?? {});
     const { userId } = caller(res);
     const connection = await ownConnection(userId, id);
-    if (!connection.drive_credential_id)
+    if (body.autoExport !== undefined && !connection.drive_credential_id)
       throw fieldProblem(
         422,
         'validation',
@@ -307,7 +340,18 @@ function router(deps: ApiDeps): Router {
         'autoExport',
         'this connection has no Google Drive; connect Google with the drive service',
       );
-    await setAutoExport(db, userId, body.autoExport?.formats ?? null);
+    const channelRowId = connection.youtube_channel_row_id;
+    if (body.autoImport !== undefined && !channelRowId)
+      throw fieldProblem(
+        422,
+        'validation',
+        'Validation failed',
+        'autoImport',
+        'this connection has no YouTube channel; connect Google with the youtube service',
+      );
+    if (body.autoImport && channelRowId) await requireAutoImportSlot(userId, channelRowId);
+    if (body.autoExport !== undefined) await setAutoExport(db, userId, body.autoExport?.formats ?? null);
+    if (body.autoImport !== undefined && channelRowId) await setChannelAutoImport(db, channelRowId, body.autoImport);
     res.json(connectionView(await ownConnection(userId, id)));
   });
 
@@ -378,7 +422,9 @@ function document(registry: OpenAPIRegistry): void {
     method: 'patch',
     path: '/v1/connections/{id}',
     tags: ['Connections'],
-    summary: 'Connection settings: automatic Drive export of every finished import',
+    summary: "Connection settings: automatic Drive export of every finished import, automatic import of the channel's new uploads",
+    description:
+      "`autoImport: true` imports every upload published from now on (a sweep every 15 minutes, one import per upload, the plan's video quota as for `POST /v1/videos/import`). A plan without YouTube auto-import is 403; more auto-import channels than the plan's channel limit is 422.",
     security: bearer(),
     request: {
       params: ConnectionIdParam,

@@ -12,7 +12,7 @@ import {
   VideoQuotaExceededError,
   type VideoContentWithType,
 } from '../../db/repositories/video-import';
-import { findAutoExport } from '../../db/repositories/user-preferences';
+import { findActiveAutoExport } from '../../db/repositories/user-preferences';
 import type { Video } from '../../db/types';
 import { NOT_OWNED_TRANSCRIPT_HINT } from '../../providers/youtube/transcript-source';
 import { parseYouTubeVideoId } from '../youtube-url';
@@ -135,13 +135,6 @@ function router(deps: ApiDeps): Router {
     return video;
   };
 
-  /** The user's automatic Drive export (preferences), while Drive is connected. */
-  const autoExportOf = async (userId: string) => {
-    const preferred = await findAutoExport(db, userId);
-    if (!preferred) return undefined;
-    return (await findDriveCredential(db, userId))?.status === 'active' ? preferred : undefined;
-  };
-
   /** Unknown keys are a bad request; known keys outside the plan are forbidden. */
   const checkContentTypes = async (plan: UserPlan, keys: string[], field: string) => {
     const known = new Set((await listContentTypes(db)).map((t) => t.key));
@@ -190,7 +183,7 @@ function router(deps: ApiDeps): Router {
         errors: [{ field: 'transcript', message: `YouTube serves captions to the channel owner only: ${NOT_OWNED_TRANSCRIPT_HINT}` }],
       });
     }
-    const autoExport = body.export ? undefined : await autoExportOf(userId);
+    const autoExport = body.export ? undefined : await findActiveAutoExport(db, userId);
     const exportRequest = body.export ?? autoExport;
 
     await sendIdempotent(db, req, res, userId, async () => {

@@ -161,6 +161,9 @@ function connectionDetails(db: DbOrTx) {
       't.channel_id',
       't.channel_name',
       'ch.channel_data',
+      'ch.id as youtube_channel_row_id',
+      'ch.auto_import',
+      'ch.last_synced_at',
       'd.id as drive_credential_id',
       'd.encrypted_tokens as drive_encrypted_tokens',
       'd.token_expires_at as drive_token_expires_at',
@@ -228,4 +231,84 @@ export async function expireGoogleConnection(
   if (!expired) return undefined;
   const user = await db.selectFrom('users').select('email').where('id', '=', expired.user_id).executeTakeFirstOrThrow();
   return { connectionId, email: user.email };
+}
+
+/** The user's other channels importing their uploads automatically (the plan's youtube_channel_limit caps these too). */
+export async function countAutoImportChannels(db: DbOrTx, userId: string, exceptRowId: string): Promise<number> {
+  const row = await db
+    .selectFrom('user_youtube_channels')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('auto_import', '=', true)
+    .where('id', '<>', exceptRowId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Turning auto-import on starts from now: uploads published before it are the user's to import by hand. */
+export async function setChannelAutoImport(db: DbOrTx, channelRowId: string, autoImport: boolean): Promise<void> {
+  await db
+    .updateTable('user_youtube_channels')
+    .set(
+      autoImport
+        ? { auto_import: true, last_synced_at: sql<Date>`case when auto_import then last_synced_at else now() end` }
+        : { auto_import: false },
+    )
+    .where('id', '=', channelRowId)
+    .execute();
+}
+
+/** Channels the auto-import sweep visits, by row id after `afterId`: auto_import on, connected, connection not expired. */
+export async function listChannelsDueForSync(db: DbOrTx, afterId: string | null, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('user_youtube_channels as ch')
+    .innerJoin('youtube_oauth_tokens as t', 't.id', 'ch.youtube_oauth_token_id')
+    .innerJoin('google_connections as c', 'c.id', 't.google_connection_id')
+    .select('ch.id')
+    .where('ch.auto_import', '=', true)
+    .where('ch.is_active', '=', true)
+    .where('t.status', '=', 'active')
+    .where('c.status', '=', 'active')
+    .$if(afterId !== null, (qb) => qb.where('ch.id', '>', afterId ?? ''))
+    .orderBy('ch.id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** One auto-import channel with its sealed tokens, or undefined once it is off, disconnected or expired. */
+export async function findChannelForSync(db: DbOrTx, channelRowId: string) {
+  return db
+    .selectFrom('user_youtube_channels as ch')
+    .innerJoin('youtube_oauth_tokens as t', 't.id', 'ch.youtube_oauth_token_id')
+    .innerJoin('google_connections as c', 'c.id', 't.google_connection_id')
+    .select([
+      'ch.id',
+      'ch.user_id',
+      'ch.channel_id',
+      'ch.channel_data',
+      'ch.last_synced_at',
+      't.id as token_id',
+      't.encrypted_tokens',
+      't.token_expires_at',
+    ])
+    .where('ch.id', '=', channelRowId)
+    .where('ch.auto_import', '=', true)
+    .where('ch.is_active', '=', true)
+    .where('t.status', '=', 'active')
+    .where('c.status', '=', 'active')
+    .executeTakeFirst();
+}
+
+/** After a sync: uploads published up to `syncedThrough` are handled; the channel's counters as YouTube reports them. */
+export async function recordChannelSync(
+  db: DbOrTx,
+  channelRowId: string,
+  sync: { syncedThrough: Date; subscriberCount: number; videoCount: number },
+): Promise<void> {
+  await db
+    .updateTable('user_youtube_channels')
+    .set({ last_synced_at: sync.syncedThrough, subscriber_count: sync.subscriberCount, video_count: sync.videoCount })
+    .where('id', '=', channelRowId)
+    .execute();
 }

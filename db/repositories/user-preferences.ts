@@ -1,5 +1,6 @@
 import type { DbOrTx } from '../database';
 import type { ExportFormat } from '../types';
+import { findDriveCredential } from './google-credentials';
 
 /** The Drive export every finished import gets (user_preferences.cloud_storage_auto_upload), if the user turned it on. */
 export async function findAutoExport(
@@ -16,6 +17,16 @@ export async function findAutoExport(
   return prefs && prefs.cloud_storage_upload_formats.length > 0
     ? { provider: 'google_drive', formats: prefs.cloud_storage_upload_formats }
     : undefined;
+}
+
+/** The automatic Drive export an import gets now: the user's preference, while Drive is connected. */
+export async function findActiveAutoExport(
+  db: DbOrTx,
+  userId: string,
+): Promise<{ provider: 'google_drive'; formats: ExportFormat[] } | undefined> {
+  const preferred = await findAutoExport(db, userId);
+  if (!preferred) return undefined;
+  return (await findDriveCredential(db, userId))?.status === 'active' ? preferred : undefined;
 }
 
 /** Turns the automatic Drive export on (in these formats) or off. */

@@ -7,6 +7,8 @@ import { startEmailSandbox, type EmailSandbox } from '../../sandbox/email';
 import { googleErrorBody, startGoogleSandbox, type GoogleSandbox } from '../../sandbox/google';
 import type { SandboxServer } from '../../sandbox/http';
 import { USER_SCOPES } from '../../schemas/api-keys';
+import { startDefinedWorkflow } from '../../api/workflow-starts';
+import { channelSyncSweepRun } from '../../workflows/channel-sync/contract';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 const REDIRECT_URI = 'https://app.example.test/google/callback';
@@ -259,6 +261,81 @@ describe('Google connections: YouTube channel and Drive (API + real stack + sand
     const refused = await user.call('POST', `/v1/videos/${video.id}/exports`, { provider: 'google_drive', formats: ['pdf'] });
     expect(refused.status).toBe(422);
     expect(refused.json.errors[0]).toEqual({ field: 'provider', message: expect.stringContaining('not connected') });
+  });
+
+  it("auto-import: a new upload of the channel is imported exactly once; the plan's channel limit holds", async () => {
+    const user = await newUser('creator');
+    const connection = await connect(user, ['youtube']);
+    const others = [await connect(user, ['youtube']), await connect(user, ['youtube']), await connect(user, ['youtube'])];
+    const channelRow = () =>
+      db().selectFrom('user_youtube_channels').selectAll().where('channel_id', '=', connection.channel.id).executeTakeFirstOrThrow();
+    const sweep = async () => {
+      const workflowId = `channel-sync-sweep:test-${randomUUID()}`;
+      await startDefinedWorkflow(platform.client, platform.queues, channelSyncSweepRun, { workflowId, args: [{ batchSize: 2 }] });
+      return runResult(workflowId);
+    };
+    const importsOf = (youtubeVideoId: string) =>
+      db()
+        .selectFrom('videos')
+        .select(['id', 'processing_status'])
+        .where('user_id', '=', user.id)
+        .where('youtube_video_id', '=', youtubeVideoId)
+        .execute();
+
+    const patched = await user.call('PATCH', `/v1/connections/${connection.id}`, { autoImport: true });
+    expect(patched.status).toBe(200);
+    expect(patched.json.channel).toMatchObject({ autoImport: true, lastSyncedAt: expect.any(String) });
+    const before = await channelRow();
+
+    // Uploads published before auto-import was turned on stay the user's to import by hand.
+    expect(await sweep()).toMatchObject({ imports: 0 });
+    const uploadId = google.publishUpload(connection.channel.id);
+    expect(await sweep()).toMatchObject({ imports: 1 });
+    const [imported] = await importsOf(uploadId);
+    expect(imported).toBeDefined();
+    await runResult(`video-import:${imported!.id}`);
+    expect(await importsOf(uploadId)).toEqual([{ id: imported!.id, processing_status: 'completed' }]);
+    const after = await channelRow();
+    expect(after.video_count).toBe(before.video_count + 1);
+    expect(after.subscriber_count).toBe(before.subscriber_count);
+    expect(after.last_synced_at!.getTime()).toBeGreaterThan(before.last_synced_at!.getTime());
+
+    // Synced again (and again with the sync point moved back): the upload is never imported twice.
+    expect(await sweep()).toMatchObject({ imports: 0 });
+    await db().updateTable('user_youtube_channels').set({ last_synced_at: before.last_synced_at }).where('id', '=', after.id).execute();
+    expect(await sweep()).toMatchObject({ imports: 0 });
+    expect(await importsOf(uploadId)).toHaveLength(1);
+    const runs = await db().selectFrom('job_runs').select('id').where('id', '=', `video-import:${imported!.id}`).execute();
+    expect(runs).toHaveLength(1);
+
+    // Downgraded to premium (3 channels): a fourth auto-import channel is over the plan's limit.
+    await db().updateTable('users').set({ subscription_tier: 'premium' }).where('id', '=', user.id).execute();
+    for (const other of others.slice(0, 2))
+      expect((await user.call('PATCH', `/v1/connections/${other.id}`, { autoImport: true })).status).toBe(200);
+    const over = await user.call('PATCH', `/v1/connections/${others[2]!.id}`, { autoImport: true });
+    expect(over.status).toBe(422);
+    expect(over.json.errors[0].field).toBe('autoImport');
+    // A plan without auto-import refuses it outright.
+    await db().updateTable('users').set({ subscription_tier: 'basic' }).where('id', '=', user.id).execute();
+    expect((await user.call('PATCH', `/v1/connections/${others[2]!.id}`, { autoImport: true })).status).toBe(403);
+  });
+
+  it('auto-import leaves an expired connection alone', async () => {
+    const user = await newUser('premium');
+    const connection = await connect(user, ['youtube']);
+    expect((await user.call('PATCH', `/v1/connections/${connection.id}`, { autoImport: true })).status).toBe(200);
+    await db().updateTable('google_connections').set({ status: 'expired' }).where('id', '=', connection.id).execute();
+    const uploadId = google.publishUpload(connection.channel.id);
+    const workflowId = `channel-sync-sweep:test-${randomUUID()}`;
+    await startDefinedWorkflow(platform.client, platform.queues, channelSyncSweepRun, { workflowId, args: [{}] });
+    await runResult(workflowId);
+    const imported = await db()
+      .selectFrom('videos')
+      .select('id')
+      .where('user_id', '=', user.id)
+      .where('youtube_video_id', '=', uploadId)
+      .execute();
+    expect(imported).toEqual([]);
   });
 
   it('invalid_grant marks the connection expired and emails the user once', async () => {

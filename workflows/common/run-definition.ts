@@ -51,3 +51,13 @@ export const USER_JOB = {
   longLived: false,
   planPriority: true,
 } as const satisfies Partial<RunDefinition<Workflow>>;
+
+/** An operations run (sweeps, schedules): no owner, so no job_runs row, no plan priority and no concurrency cap. */
+export const OPS_RUN = {
+  taskQueue: 'main',
+  idConflictPolicy: 'USE_EXISTING',
+  idReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  registersJobRun: false,
+  longLived: false,
+  planPriority: false,
+} as const satisfies Partial<RunDefinition<Workflow>>;
