@@ -91,7 +91,7 @@ export const UpdateConnectionBodySchema = z
   .refine((body) => body.autoExport !== undefined || body.autoImport !== undefined, {
     message: 'name a setting to change: autoExport or autoImport',
   })
-  .meta({ id: 'UpdateConnectionBody' });
+  .meta({ id: 'UpdateConnectionBody', minProperties: 1 });
 
 export const VideoExportBodySchema = VideoExportRequestSchema.extend({
   contentTypes: withoutRepeats(z.array(ContentTypeKeySchema).min(1).max(50), 'contentTypes')
