@@ -45,3 +45,10 @@ export const PERMANENT_FAILURE_TYPES: FailureType[] = [
   FailureType.NoClipMoments,
   FailureType.MediaToolMissing,
 ];
+
+/**
+ * The permanent failures of activities that call YouTube: QuotaExceeded there is the daily unit
+ * budget, thrown retryable with the time until the Pacific reset, so the retry waits for it (a
+ * plan quota is thrown non-retryable by the activity itself).
+ */
+export const PERMANENT_YOUTUBE_FAILURE_TYPES: FailureType[] = PERMANENT_FAILURE_TYPES.filter((type) => type !== FailureType.QuotaExceeded);

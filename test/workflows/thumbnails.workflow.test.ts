@@ -62,6 +62,7 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
           format: 'png',
         }),
         finishThumbnailJob: settle,
+        uploadThumbnailToYoutube: () => ({ url: null }),
       },
       overrides,
     );
@@ -130,6 +131,27 @@ describe('thumbnailsWorkflow (time-skipping, mocked activities)', () => {
     const order = calls.map((c) => c.name);
     expect(order.lastIndexOf('renderThumbnail')).toBeLessThan(order.indexOf('finishThumbnailJob'));
     expect((named('recordRunClosed')[0]!.args[1] as RunClosure).status).toBe('completed');
+  });
+
+  it("a YouTube upload out of the day's quota waits for the reset and then succeeds, instead of failing", async () => {
+    const { activities, named } = fakeActivities({
+      uploadThumbnailToYoutube: () => {
+        if (Context.current().info.attempt === 1) {
+          throw ApplicationFailure.create({ message: 'YouTube daily quota used up', type: 'QuotaExceeded', nextRetryDelay: '9 hours' });
+        }
+        return { url: 'https://i.ytimg.test/t.jpg' };
+      },
+    });
+    const result = await withWorker(activities, (tq) =>
+      env.client.workflow.execute('thumbnailYoutubeUploadWorkflow', {
+        workflowId: `thumbnail-youtube:quota-${tq}`,
+        taskQueue: tq,
+        args: [{ thumbnailId: 't1', userId: 'u1' }],
+      }),
+    );
+    expect(result).toEqual({ url: 'https://i.ytimg.test/t.jpg' });
+    const uploads = named('uploadThumbnailToYoutube');
+    expect(uploads.map((c) => c.attempt)).toEqual([1, 2]);
   });
 
   it('retries a style whose upload fails twice with backoff and keeps one result for it', async () => {

@@ -1,7 +1,7 @@
 import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { ThumbnailActivities, ThumbnailMediaActivities } from '../../activities/thumbnails';
 import type { RenderedThumbnail, ThumbnailsInput, ThumbnailsResult, ThumbnailYoutubeInput } from '../../schemas/thumbnails';
-import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
+import { FailureType, PERMANENT_FAILURE_TYPES, PERMANENT_YOUTUBE_FAILURE_TYPES } from '../../schemas/failures';
 import { failureMessage } from '../common/failures';
 import { trackRun, writesProgressOnce, type RunTracker } from '../common/run-tracking';
 import { STYLES_PROGRESS_END, STYLES_PROGRESS_START, THUMBNAIL_YOUTUBE_JOB_TYPE, THUMBNAILS_JOB_TYPE } from './contract';
@@ -46,7 +46,7 @@ const youtube = proxyActivities<ThumbnailActivities>({
     backoffCoefficient: 2,
     maximumInterval: '1 minute',
     maximumAttempts: 6,
-    nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+    nonRetryableErrorTypes: PERMANENT_YOUTUBE_FAILURE_TYPES,
   },
 });
 
