@@ -1,4 +1,4 @@
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Logger } from '../lib/logger';
 import type { TaskQueues } from '../lib/task-queues';
 import { scheduledStartAction } from '../api/workflow-starts';
@@ -20,23 +20,16 @@ export interface PayoutScheduleOptions {
  */
 export async function ensurePayoutSchedule(client: Client, options: PayoutScheduleOptions, logger: Logger): Promise<'created' | 'exists'> {
   const scheduleId = affiliatePayoutsScheduleId(options.prefix);
-  try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0 }], timezone: 'UTC' },
-      action: scheduledStartAction(monthlyPayoutsRun, options.queues, {
-        workflowId: scheduleId,
-        args: [{ minimumPayoutCents: options.minimumPayoutCents }],
-      }),
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
-      memo: { purpose: 'monthly affiliate payouts' },
-    });
-    logger.info({ scheduleId }, 'affiliate payout schedule created');
-    return 'created';
-  } catch (err) {
-    if (err instanceof ScheduleAlreadyRunning) return 'exists';
-    throw err;
-  }
+  return createOnce(client, logger, {
+    scheduleId,
+    spec: { calendars: [{ dayOfMonth: 1, hour: 2, minute: 0 }], timezone: 'UTC' },
+    action: scheduledStartAction(monthlyPayoutsRun, options.queues, {
+      workflowId: scheduleId,
+      args: [{ minimumPayoutCents: options.minimumPayoutCents }],
+    }),
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+    memo: { purpose: 'monthly affiliate payouts' },
+  });
 }
 
 /**
@@ -52,15 +45,20 @@ export async function ensureChannelSyncSchedule(
   logger: Logger,
 ): Promise<'created' | 'exists'> {
   const scheduleId = channelSyncScheduleId(options.prefix);
+  return createOnce(client, logger, {
+    scheduleId,
+    spec: { intervals: [{ every: CHANNEL_SYNC_INTERVAL }] },
+    action: scheduledStartAction(channelSyncSweepRun, options.queues, { workflowId: scheduleId, args: [{}] }),
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CHANNEL_SYNC_INTERVAL },
+    memo: { purpose: 'YouTube channel auto-import' },
+  });
+}
+
+/** Creates the schedule unless it exists: an existing one is left as it is (operators may have paused it), so every worker may call this. */
+async function createOnce(client: Client, logger: Logger, schedule: ScheduleOptions): Promise<'created' | 'exists'> {
   try {
-    await client.schedule.create({
-      scheduleId,
-      spec: { intervals: [{ every: CHANNEL_SYNC_INTERVAL }] },
-      action: scheduledStartAction(channelSyncSweepRun, options.queues, { workflowId: scheduleId, args: [{}] }),
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CHANNEL_SYNC_INTERVAL },
-      memo: { purpose: 'YouTube channel auto-import' },
-    });
-    logger.info({ scheduleId }, 'channel sync schedule created');
+    await client.schedule.create(schedule);
+    logger.info({ scheduleId: schedule.scheduleId, purpose: schedule.memo?.purpose }, 'schedule created');
     return 'created';
   } catch (err) {
     if (err instanceof ScheduleAlreadyRunning) return 'exists';

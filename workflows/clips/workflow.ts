@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, proxyActivities, type RetryPolicy } from '@temporalio/workflow';
 import type { ClipActivities, ClipMediaActivities } from '../../activities/clips';
 import type { ClipsInput, ClipsResult, RenderedClip } from '../../schemas/clips';
 import { FailureType, PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
@@ -9,28 +9,20 @@ import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 
 const database = proxyActivities<ClipActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
 
-const ai = proxyActivities<ClipActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 5,
-    nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
-  },
-});
+/** Model calls and renders: a few backed-off attempts, never for a permanent failure. */
+const BOUNDED_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 5,
+  nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
+};
+
+const ai = proxyActivities<ClipActivities>({ startToCloseTimeout: '2 minutes', retry: BOUNDED_RETRY });
 
 /** Clip renders on the media worker's queue (see mediaQueueWork). */
 function mediaActivities(taskQueue: string) {
-  return proxyActivities<ClipMediaActivities>(
-    mediaQueueWork(taskQueue, '30 minutes', {
-      initialInterval: '1 second',
-      backoffCoefficient: 2,
-      maximumInterval: '30 seconds',
-      maximumAttempts: 5,
-      nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES,
-    }),
-  );
+  return proxyActivities<ClipMediaActivities>(mediaQueueWork(taskQueue, '30 minutes', BOUNDED_RETRY));
 }
 
 /**
