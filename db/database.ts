@@ -12,7 +12,10 @@ export type DbOrTx = Db | Tx;
 
 export function createDb(connectionString: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: 5000 });
-  // An idle client error (e.g. server restart) must not crash the process.
+  // A connection dropped by the server (restart, failover) must not crash the process: an idle
+  // client's error reaches the pool; a checked-out one (between a transaction's queries) has no
+  // pool listener, so each client gets its own. The query in flight still fails and is retried.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
