@@ -9,6 +9,13 @@ import { freePort } from '../../lib/runtime/ports';
 import { eventually } from '../helpers/eventually';
 import { killGroup, spawnTs, type SpawnedProcess } from '../helpers/processes';
 
+/** The lines a start process printed as `error:` (a clean refusal prints exactly one). */
+const errorLinesOf = (proc: SpawnedProcess): string[] =>
+  proc
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('error:'));
+
 function processesMentioning(text: string): string[] {
   try {
     return execFileSync('pgrep', ['-af', text], { encoding: 'utf8' })
@@ -165,12 +172,9 @@ describe('npm start (scripts/start.ts)', () => {
 
     const refused = start();
     expect(await refused.exited).toBe(1);
-    expect(
-      refused
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('error:')),
-    ).toEqual([`error: DATA_DIR ${dataDir} is in use by another npm start (pid ${first.manifest.pid}); stop it or set another DATA_DIR`]);
+    expect(errorLinesOf(refused)).toEqual([
+      `error: DATA_DIR ${dataDir} is in use by another npm start (pid ${first.manifest.pid}); stop it or set another DATA_DIR`,
+    ]);
     expect((await fetch(`${first.manifest.apiUrl}/readyz`)).status).toBe(200); // the running one is untouched
 
     // A run in flight when the start process is killed finishes after the next start.
@@ -229,10 +233,7 @@ describe('npm start (scripts/start.ts)', () => {
     const proc = spawnTs('scripts/start.ts', { ...env, ...extra });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('error:'));
+    const errorLines = errorLinesOf(proc);
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(line);
     expect(proc.output()).not.toMatch(/\n\s+at /);
@@ -244,10 +245,7 @@ describe('npm start (scripts/start.ts)', () => {
     const proc = spawnTs('scripts/start.ts', { ...env, DATABASE_URL: `postgres://u:p@127.0.0.1:${deadPort}/x` });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('error:'));
+    const errorLines = errorLinesOf(proc);
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(/DATABASE_URL/);
     expect(proc.output()).not.toMatch(/\n\s+at /); // no stack trace
@@ -258,10 +256,7 @@ describe('npm start (scripts/start.ts)', () => {
     const proc = spawnTs('scripts/start.ts', { ...env, PG_PORT: String(await freePort()), TEMPORAL_ADDRESS: `127.0.0.1:${deadPort}` });
     started.push(proc);
     expect(await proc.exited).toBe(1);
-    const errorLines = proc
-      .output()
-      .split('\n')
-      .filter((l) => l.startsWith('error:'));
+    const errorLines = errorLinesOf(proc);
     expect(errorLines).toHaveLength(1);
     expect(errorLines[0]).toMatch(/TEMPORAL_ADDRESS/);
     expect(processesMentioning(dataDir)).toEqual([]);
@@ -275,10 +270,7 @@ describe('npm start (scripts/start.ts)', () => {
       const proc = spawnTs('scripts/start.ts', { ...env, PORT: String(port) });
       started.push(proc);
       expect(await proc.exited).toBe(1);
-      const errorLines = proc
-        .output()
-        .split('\n')
-        .filter((l) => l.startsWith('error:'));
+      const errorLines = errorLinesOf(proc);
       expect(errorLines).toEqual([`error: PORT ${port} is already in use`]);
       expect(processesMentioning(dataDir)).toEqual([]);
     } finally {
