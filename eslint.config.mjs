@@ -13,7 +13,7 @@ function banned(folders, message, { except, allowTypeImports = false } = {}) {
 }
 
 /** What the API, the composition root and other starters may see of workflows/. */
-const WORKFLOW_CONTRACTS = '[\\w-]+/contract|common/(progress|run-definition)';
+const WORKFLOW_CONTRACTS = '[\\w-]+/contract|common/(progress|run-definition|provider-job-signal)';
 
 const importRules = {
   schemas: [

@@ -16,7 +16,8 @@ module.exports = {
       ...project,
       displayName: 'stack',
       testMatch: ['<rootDir>/test/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...UNIT_DIRS],
+      // test/cluster is its own tier (jest.cluster.config.js: the Go-built server, not the dev server).
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/cluster/', ...UNIT_DIRS],
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },

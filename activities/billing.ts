@@ -31,6 +31,7 @@ import type { SubscriptionSummary } from '../workflows/subscription/contract';
 import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { nonRetryable } from './common';
+import { syncUserContentPlanSchedule } from './content-plans';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 export interface SyncSubscriptionResult {
@@ -268,6 +269,8 @@ export function createBillingActivities(deps: ActivityDeps) {
             idempotencyKey: `subscription_grant:${input.stripeSubscriptionId}:${invoice.servicePeriodStart}`,
             description: `${plan.slug} plan credits for the period starting ${invoice.servicePeriodStart.slice(0, 10)}`,
             referenceId: invoice.id,
+            // Plan credits last until the period they were paid for ends.
+            expiresAt: invoice.servicePeriodEnd,
           });
           if (grant.applied) creditsGranted = plan.monthlyCredits;
         }
@@ -341,6 +344,8 @@ export function createBillingActivities(deps: ActivityDeps) {
         { userId: subscription.user_id, stripeSubscriptionId: input.stripeSubscriptionId, tier, reason: input.reason },
         'subscription access applied',
       );
+      // The monthly content plan's Schedule follows the tier (created, moved, removed); idempotent on a retry.
+      await syncUserContentPlanSchedule(deps, subscription.user_id);
       return { tier };
     },
 

@@ -3,6 +3,8 @@ import type { Logger } from '../lib/logger';
 import type { AffiliatePolicy } from '../schemas/affiliates';
 import type { SecretBox } from '../lib/secrets';
 import type { Providers } from '../providers';
+import type { ContentPlanScheduler } from '../schemas/content-plans';
+import type { PostRunControl } from '../schemas/subscription-cleanup';
 
 /** What activity factories receive from the composition root (worker) or from tests. */
 export interface ActivityDeps {
@@ -13,4 +15,8 @@ export interface ActivityDeps {
   secrets?: SecretBox;
   /** Affiliate program rules (refund window, minimum payout); defaults when unset. */
   affiliatePolicy?: Partial<AffiliatePolicy>;
+  /** Creates and removes users' content-plan Schedules (the worker's Temporal client); without it schedules are left alone. */
+  contentPlanSchedules?: ContentPlanScheduler;
+  /** Cancels posts through their runs (the worker's Temporal client), for the subscription clean-up run. */
+  postRuns?: PostRunControl;
 }

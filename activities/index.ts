@@ -3,13 +3,20 @@ import { createAffiliateActivities } from './affiliates';
 import { createBillingActivities } from './billing';
 import { createChannelSyncActivities } from './channel-sync';
 import { createClipActivities, createClipMediaActivities, type ClipMediaActivityDeps } from './clips';
+import { createContentPlanActivities } from './content-plans';
+import { createCreditExpiryActivities } from './credit-expiry';
 import { createCreditActivities } from './credits';
 import type { ActivityDeps } from './deps';
 import { createPostActivities } from './posts';
+import { createProviderJobActivities } from './provider-jobs';
+import { createProductActivities, createProductMediaActivities } from './products';
 import { createRunActivities } from './runs';
 import { createSmokeActivities } from './smoke';
+import { createSselfieActivities, createSselfieMediaActivities } from './sselfie';
+import { createSubscriptionCleanupActivities } from './subscription-cleanup';
 import { createThumbnailActivities, createThumbnailMediaActivities } from './thumbnails';
 import { createVideoImportActivities } from './video-import';
+import { createVideoIngestActivities, createVideoIngestMediaActivities, type IngestMediaActivityDeps } from './video-ingest';
 
 /** All activities of the main task queue, built from one set of dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -19,25 +26,35 @@ export function createActivities(deps: ActivityDeps) {
     ...createBillingActivities(deps),
     ...createChannelSyncActivities(deps),
     ...createClipActivities(deps),
+    ...createContentPlanActivities(deps),
     ...createCreditActivities(deps),
+    ...createCreditExpiryActivities(deps),
     ...createPostActivities(deps),
+    ...createProviderJobActivities(deps),
+    ...createProductActivities(deps),
     ...createRunActivities(deps),
     ...createSmokeActivities(deps),
+    ...createSselfieActivities(deps),
+    ...createSubscriptionCleanupActivities(deps),
     ...createThumbnailActivities(deps),
     ...createVideoImportActivities(deps),
+    ...createVideoIngestActivities(deps),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
 /** What the media worker's activities need beyond ActivityDeps: the media store (and optional toolkit, URL guard, temp dir). */
-export type MediaActivityDeps = ClipMediaActivityDeps;
+export type MediaActivityDeps = ClipMediaActivityDeps & IngestMediaActivityDeps;
 
 /** Activities of the media task queue: CPU-bound ffmpeg work, polled by a worker with few slots. */
 export function createMediaActivities(deps: MediaActivityDeps) {
   return {
     ...createClipMediaActivities(deps),
+    ...createProductMediaActivities(deps),
+    ...createSselfieMediaActivities(deps),
     ...createThumbnailMediaActivities(deps),
+    ...createVideoIngestMediaActivities(deps),
   };
 }
 

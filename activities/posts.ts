@@ -15,13 +15,23 @@ import {
   storeRefreshedTokens,
   type SocialAccount,
 } from '../db/repositories/posts';
+import {
+  findPostTarget,
+  finishOpenTargets,
+  listPostTargets,
+  recordTargetPublished,
+  settlePublishedTargets,
+  startTargetAttempt,
+  type PublishSummary,
+  type TargetFailure,
+} from '../db/repositories/post-targets';
 import { secretAad, type SecretBox } from '../lib/secrets';
 import { composeCaption, PostUpdateFailure, type PostPlatform } from '../schemas/posts';
 import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { isAuthFailure } from '../providers/errors';
 import { heartbeating } from './common';
-import { publishOnce, type PostMetrics, type SocialAccountAuth, type SocialPublisher } from '../providers/social';
+import { publishOnce, type PostMetrics, type PublishedPost, type SocialAccountAuth, type SocialPublisher } from '../providers/social';
 import { YoutubePublisher } from '../providers/youtube/publisher';
 
 /** What social_accounts.encrypted_tokens holds (sealed). */
@@ -50,6 +60,24 @@ export interface PublishPostResult {
   /** The platform already had it (an earlier attempt was accepted but not recorded). */
   alreadyPublished: boolean;
 }
+
+export interface PublishTargetInput {
+  postId: string;
+  /** post_targets.id */
+  targetId: string;
+  since: string;
+}
+
+export interface PublishTargetResult {
+  targetId: string;
+  platformPostId: string;
+  platformUrl: string;
+  publishedAt: string;
+  alreadyPublished: boolean;
+}
+
+type Post = NonNullable<Awaited<ReturnType<typeof findPost>>>;
+type Target = { id: string; social_account_id: string; platform: SocialAccount['platform'] };
 
 export function createPostActivities(deps: ActivityDeps) {
   const { db, logger } = deps;
@@ -128,6 +156,66 @@ export function createPostActivities(deps: ActivityDeps) {
     }
   }
 
+  /** Where a target is published: the account's own API, or for an Ayrshare account Ayrshare's API for the target's network. */
+  function targetPublisher(account: SocialAccount, target: Target): SocialPublisher {
+    const platform = fromStoredPlatform(target.platform);
+    if (!platform) throw ApplicationFailure.nonRetryable(`posting to ${target.platform} is not supported`, FailureType.InvalidInput);
+    return account.platform === 'ayrshare' ? deps.providers.ayrshare.publisherFor(platform) : publisherFor(account).publisher;
+  }
+
+  /**
+   * Runs a call as the account: an Ayrshare profile key is used as is (it does not expire; a refused
+   * one marks the account expired), OAuth tokens through withAccountToken.
+   */
+  async function asAccount<T>(account: SocialAccount, call: (auth: SocialAccountAuth) => Promise<T>): Promise<T> {
+    if (account.platform !== 'ayrshare') return withAccountToken(account, call);
+    try {
+      return await call({ accessToken: openTokens(account).access_token, platformUserId: '' });
+    } catch (err) {
+      if (isAuthFailure(err))
+        await markSocialAccount(db, account.id, 'expired', `Ayrshare refused the profile key: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+
+  /** Publishes the post to one target at most once (publishOnce) and records the platform's post on the target. */
+  async function publishToTarget(
+    post: Post,
+    target: Target,
+    since: string,
+  ): Promise<PublishedPost & { alreadyPublished: boolean; publishedAt: Date }> {
+    const account = await usableAccount(target.social_account_id);
+    const publisher = targetPublisher(account, target);
+    await startTargetAttempt(db, target.id);
+    return heartbeating(async () => {
+      const published = await asAccount(account, (auth) =>
+        publishOnce(publisher, {
+          postId: post.id,
+          account: auth,
+          caption: composeCaption({ caption: post.caption ?? '', hashtags: post.hashtags, mentions: post.mentions }),
+          hashtags: post.hashtags,
+          mediaType: post.media_type,
+          mediaUrls: post.media_urls,
+          platformOptions: post.platform_options,
+          since,
+        }),
+      );
+      const publishedAt = await recordTargetPublished(db, target.id, published);
+      logger.info(
+        {
+          postId: post.id,
+          targetId: target.id,
+          platform: publisher.platform,
+          via: account.platform === 'ayrshare' ? 'ayrshare' : 'direct',
+          platformPostId: published.platformPostId,
+          alreadyPublished: published.alreadyPublished,
+        },
+        'post target published',
+      );
+      return { ...published, publishedAt };
+    });
+  }
+
   /** Runs a platform call with a valid token: refreshed ahead of expiry, or once after the platform refuses it. */
   async function withAccountToken<T>(account: SocialAccount, call: (auth: SocialAccountAuth) => Promise<T>): Promise<T> {
     const auth = (tokens: StoredTokens): SocialAccountAuth => ({
@@ -175,42 +263,66 @@ export function createPostActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable(`post ${postId} is ${post.status}`, PostUpdateFailure.InvalidState);
       await setPostStatus(db, postId, 'publishing');
       await countPublishAttempt(db, postId);
-      const account = await usableAccount(post.social_account_id);
-      const { publisher } = publisherFor(account);
-      return heartbeating(async () => {
-        const published = await withAccountToken(account, (auth) =>
-          publishOnce(publisher, {
-            postId,
-            account: auth,
-            caption: composeCaption({ caption: post.caption ?? '', hashtags: post.hashtags, mentions: post.mentions }),
-            hashtags: post.hashtags,
-            mediaType: post.media_type,
-            mediaUrls: post.media_urls,
-            platformOptions: post.platform_options,
-            since,
-          }),
-        );
-        const publishedAt = await recordPublished(db, postId, published);
-        logger.info(
-          { postId, platform: publisher.platform, platformPostId: published.platformPostId, alreadyPublished: published.alreadyPublished },
-          'post published',
-        );
+      // A post to one account has one target (posts made before targets existed got theirs in migration 0017).
+      const [target] = await listPostTargets(db, postId);
+      if (!target) throw ApplicationFailure.nonRetryable(`post ${postId} has no target`, FailureType.NotFound);
+      const published = await publishToTarget(post, target, since);
+      const publishedAt = await recordPublished(db, postId, published);
+      return {
+        platformPostId: published.platformPostId,
+        platformUrl: published.platformUrl,
+        publishedAt: publishedAt.toISOString(),
+        alreadyPublished: published.alreadyPublished,
+      };
+    },
+
+    /**
+     * Publishes a post to several platforms: one call per target, each idempotent (publishOnce looks
+     * for our earlier post first) and retried on its own; a published target returns its record.
+     */
+    async publishPostTarget({ postId, targetId, since }: PublishTargetInput): Promise<PublishTargetResult> {
+      const post = await findPost(db, postId);
+      const target = post && (await findPostTarget(db, postId, targetId));
+      if (!post || !target) throw ApplicationFailure.nonRetryable(`target ${targetId} of post ${postId} not found`, FailureType.NotFound);
+      if (target.status === 'published' && target.platform_post_id && target.published_at)
         return {
-          platformPostId: published.platformPostId,
-          platformUrl: published.platformUrl,
-          publishedAt: publishedAt.toISOString(),
-          alreadyPublished: published.alreadyPublished,
+          targetId,
+          platformPostId: target.platform_post_id,
+          platformUrl: target.platform_url ?? '',
+          publishedAt: target.published_at.toISOString(),
+          alreadyPublished: true,
         };
-      });
+      if (post.status === 'canceled' || target.status === 'canceled' || target.status === 'failed')
+        throw ApplicationFailure.nonRetryable(
+          `the ${target.platform} target of post ${postId} is ${target.status}`,
+          PostUpdateFailure.InvalidState,
+        );
+      await setPostStatus(db, postId, 'publishing');
+      const published = await publishToTarget(post, target, since);
+      return {
+        targetId,
+        platformPostId: published.platformPostId,
+        platformUrl: published.platformUrl,
+        publishedAt: published.publishedAt.toISOString(),
+        alreadyPublished: published.alreadyPublished,
+      };
+    },
+
+    /** After every target settled: the failed ones get their error and the post's status summarises them. */
+    async finishPublishing({ postId, failures }: { postId: string; failures: TargetFailure[] }): Promise<PublishSummary> {
+      return db.transaction().execute((tx) => settlePublishedTargets(tx, postId, failures));
     },
 
     /** One metrics snapshot per checkpoint (post_metrics natural key). */
     async syncPostMetrics({ postId, checkpoint }: { postId: string; checkpoint: string }): Promise<PostMetrics | null> {
       const post = await findPost(db, postId);
       if (!post?.platform_post_id) return null;
-      const account = await usableAccount(post.social_account_id);
-      const { publisher } = publisherFor(account);
-      const metrics = await withAccountToken(account, (auth) => publisher.fetchMetrics(auth, post.platform_post_id!));
+      // posts.platform_post_id is the first target's post.
+      const [target] = await listPostTargets(db, postId);
+      if (!target) return null;
+      const account = await usableAccount(target.social_account_id);
+      const publisher = targetPublisher(account, target);
+      const metrics = await asAccount(account, (auth) => publisher.fetchMetrics(auth, post.platform_post_id!));
       await insertPostMetrics(db, postId, checkpoint, metrics);
       return metrics;
     },
@@ -242,6 +354,7 @@ export function createPostActivities(deps: ActivityDeps) {
       rejectionReason?: string;
     }): Promise<void> {
       await setPostStatus(db, postId, status, { error, rejectionReason });
+      await finishOpenTargets(db, postId, status, error);
     },
   };
 }

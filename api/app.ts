@@ -18,11 +18,15 @@ import { apiKeyRoutes } from './routes/api-keys';
 import { billingRoutes } from './routes/billing';
 import { clipRoutes, videoUploadRoutes } from './routes/clips';
 import { connectionRoutes } from './routes/connections';
+import { contentPlanRoutes } from './routes/content-plans';
 import { healthRoutes } from './routes/health';
 import { postRoutes } from './routes/posts';
+import { productRoutes } from './routes/products';
+import { providerWebhookRoutes } from './routes/provider-webhooks';
 import { runRoutes } from './routes/runs';
 import { socialAccountRoutes } from './routes/social-accounts';
 import { smokeRoutes } from './routes/smoke';
+import { sselfieRoutes, sselfieUploadRoutes } from './routes/sselfie';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { thumbnailRoutes } from './routes/thumbnails';
 import { videoFileImportRoutes } from './routes/video-file-import';
@@ -51,13 +55,17 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   affiliateRoutes,
   connectionRoutes,
   videoExportRoutes,
+  productRoutes,
+  contentPlanRoutes,
+  sselfieRoutes,
 ];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */
-export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes];
+// The generic provider route comes after Stripe's own, whose path it would also match.
+export const RAW_BODY_ROUTE_MODULES: readonly RouteModule[] = [stripeWebhookRoutes, providerWebhookRoutes];
 
 /** Mounted before the JSON-only body check; they accept multipart/form-data and parse it themselves (uploads). */
-export const MULTIPART_ROUTE_MODULES: readonly RouteModule[] = [videoUploadRoutes];
+export const MULTIPART_ROUTE_MODULES: readonly RouteModule[] = [sselfieUploadRoutes, videoUploadRoutes];
 
 export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...MULTIPART_ROUTE_MODULES, ...RAW_BODY_ROUTE_MODULES, ...ROUTE_MODULES];
 

@@ -1,32 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { extname } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { providerCall } from '../providers/call';
 import { CloudinaryAdapter, parseCloudinaryUrl } from '../providers/cloudinary';
 import { ProviderLimits } from '../providers/rate-limit';
-import { insertUploadedVideo, type VideoSourceRef } from '../db/repositories/clips';
 import { getPlanForUser, type UserPlan } from '../db/repositories/plans';
+import { VideoQuotaExceededError } from '../db/repositories/video-import';
+import { abandonIngestVideo, openIngestVideo, saveIngestedFile, type NewIngestVideo } from '../db/repositories/video-ingest';
 import type { TranscriptSource } from '../db/types';
 import { createMediaToolkit, InvalidMediaError, type MediaInfo, type MediaToolkit } from '../lib/media';
 import { mediaStoreFor, type MediaStore } from '../lib/media/store';
+import { bareMediaType, isAcceptedVideoType, sourceFileName } from '../lib/media/video-types';
 import { parseTranscript, type ParsedTranscript } from '../lib/transcript';
-import type { UploadedVideo } from '../schemas/clips';
+import { CLIPS_DEFAULTS, type UploadedVideo } from '../schemas/clips';
+import type { AutoClips, IngestClipsRequest, IngestInput, IngestSource, IngestStarted } from '../schemas/video-ingest';
+import { videoIngestRun, videoIngestWorkflowId } from '../workflows/video-ingest/contract';
 import type { ApiDeps } from './deps';
+import { runStartedBody, startRun } from './run-starter';
 import { HttpProblem, notFound } from './problem';
 
+export { bareMediaType, isAcceptedVideoType, sourceFileName };
+
 /**
- * Intake of a source video for clips, shared by the multipart upload and the URL / Drive
- * imports: type and size checks while the bytes arrive, then one validate-and-store step
- * (ffprobe, plan duration, transcript, media store, videos row).
+ * Intake of a source video, shared by the multipart upload and the URL / Drive imports: what can
+ * be checked without downloading (type, declared size, transcript, the plan's video slot) is
+ * checked in the request; the `ingest:<videoId>` run does the rest. An upload's bytes arrive with
+ * the request, so they are probed and stored there (413/422 before anything is kept); an import
+ * is downloaded by the run.
  */
 
 /** SRT/WebVTT text of a long talk stays well below this. */
 export const MAX_TRANSCRIPT_BYTES = 5 * 1024 * 1024;
-const VIDEO_EXTENSIONS = new Set(['.mp4', '.m4v', '.mov', '.webm', '.mkv', '.avi', '.mpg', '.mpeg', '.ts']);
-/** Browsers, curl and file servers send these for a video whose type they cannot name; ffprobe decides then. */
-const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream']);
 
 export const fieldProblem = (
   status: number,
@@ -53,38 +56,8 @@ export const tooLargeProblem = (field: string, plan: UserPlan) =>
     },
   );
 
-/** The media type without parameters, lower-cased (`Video/MP4; codecs=…` → `video/mp4`). */
-export const bareMediaType = (contentType: string | null | undefined): string => (contentType ?? '').split(';')[0]!.trim().toLowerCase();
-
-/** A video type, or a generic binary type left for ffprobe to judge. */
-export const isAcceptedVideoType = (mediaType: string): boolean => mediaType.startsWith('video/') || GENERIC_TYPES.has(mediaType);
-
 export const notAVideoProblem = (field: string, mediaType: string) =>
   fieldProblem(422, 'invalid-media', 'Not A Video', field, `must be a video file, got ${mediaType || 'no content type'}`);
-
-/** A temp-file name keeping a known video extension of `filename` (ffprobe and the store like one). */
-export const sourceFileName = (filename: string): string => {
-  const extension = extname(filename).toLowerCase();
-  return `source${VIDEO_EXTENSIONS.has(extension) ? extension : '.video'}`;
-};
-
-/** Thrown by saveWithinLimit when the stream passes the limit; the caller answers 413. */
-export class TooLargeError extends Error {
-  override name = 'TooLargeError';
-}
-
-/** Streams `body` to `path`, aborting as soon as more than `maxBytes` have arrived. */
-export async function saveWithinLimit(body: Readable, path: string, maxBytes: number, signal?: AbortSignal): Promise<number> {
-  let received = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      received += chunk.length;
-      done(received > maxBytes ? new TooLargeError(`more than ${maxBytes} bytes`) : null, chunk);
-    },
-  });
-  await pipeline(body, counter, createWriteStream(path), ...(signal ? [{ signal }] : []));
-  return received;
-}
 
 function transcriptSource(parsed: ParsedTranscript, text: string): TranscriptSource {
   if (parsed.segments.length === 0) return 'manual';
@@ -113,23 +86,58 @@ export interface ReceivedVideo {
   mediaType: string;
 }
 
-export interface StoreVideoRequest {
+export interface IngestRequest {
   userId: string;
   plan: UserPlan;
   /** The request field the video came in (`file`, `url`, `driveFileId`): problems name it. */
   field: string;
-  video: ReceivedVideo;
   title?: string;
   transcript?: string;
-  /** Where an imported video came from; absent for uploads. */
-  source?: VideoSourceRef;
+  autoClips?: AutoClips;
+}
+
+export interface RemoteSource {
+  ingest: Extract<IngestSource, { type: 'url' | 'drive' }>;
+  /** The URL fetched, or the Drive file's web link. */
+  url: string | null;
+  /** The name the video goes by (URL path, Drive name): the default title. */
+  filename: string;
+  /** e.g. the Drive file id and name. */
+  details?: Record<string, string>;
 }
 
 export interface VideoIntake {
   requirePlan(userId: string): Promise<UserPlan>;
-  /** ffprobe, plan duration and transcript checks, then the media store and the videos row. Nothing is written when a check fails. */
-  store(request: StoreVideoRequest): Promise<UploadedVideo>;
+  /**
+   * An upload, whose bytes arrived with the request: ffprobe, plan duration and transcript checks
+   * (nothing is written when one fails), then the video row with the plan's video slot, the media
+   * store, and the ingest run that finishes it.
+   */
+  storeUpload(request: IngestRequest & { video: ReceivedVideo }): Promise<UploadedVideo>;
+  /** A URL or Drive import: the video row with the plan's video slot and the ingest run, which downloads it. */
+  startRemote(request: IngestRequest & { source: RemoteSource }): Promise<IngestStarted>;
 }
+
+const quotaProblem = (message: string) => new HttpProblem(402, 'quota-exceeded', 'Video Quota Exceeded', message);
+
+/** `autoClips` of an intake as the clips run's request, within the plan's clips per video (else 422 naming it). */
+function autoClipsRequest(plan: UserPlan, autoClips: AutoClips | undefined): IngestClipsRequest | undefined {
+  if (!autoClips) return undefined;
+  const count = autoClips.count ?? Math.min(CLIPS_DEFAULTS.count, plan.features.clipsPerVideo);
+  if (count > plan.features.clipsPerVideo) {
+    throw planLimitProblem('autoClips.count', `your ${plan.slug} plan allows ${plan.features.clipsPerVideo} clips per video`, plan.slug);
+  }
+  return {
+    count,
+    aspectRatios: autoClips.aspectRatios ?? CLIPS_DEFAULTS.aspectRatios,
+    captionStyle: autoClips.captions === undefined ? 'bold' : (autoClips.captions?.style ?? null),
+    minSeconds: autoClips.minSeconds ?? CLIPS_DEFAULTS.minSeconds,
+    maxSeconds: autoClips.maxSeconds ?? CLIPS_DEFAULTS.maxSeconds,
+  };
+}
+
+const titleOf = (given: string | undefined, filename: string): string | null =>
+  given?.trim().slice(0, 500) || filename.replace(/\.[^.]+$/, '').slice(0, 500) || null;
 
 export function createVideoIntake(deps: ApiDeps): VideoIntake {
   const { db, config } = deps;
@@ -142,6 +150,31 @@ export function createVideoIntake(deps: ApiDeps): VideoIntake {
       return new CloudinaryAdapter(parseCloudinaryUrl(config.CLOUDINARY_URL ?? ''), call);
     }));
 
+  /** The row and its slot in one transaction: over the quota is 402 and leaves nothing behind. */
+  async function open(video: NewIngestVideo): Promise<void> {
+    try {
+      await openIngestVideo(db, video);
+    } catch (err) {
+      throw err instanceof VideoQuotaExceededError ? quotaProblem(err.message) : err;
+    }
+  }
+
+  /** Starts `ingest:<videoId>`; when it cannot start, the slot goes back and the row goes. */
+  async function startIngest(videoId: string, userId: string, source: IngestSource, autoClips?: IngestClipsRequest): Promise<string> {
+    const input: IngestInput = { videoId, userId, source, mediaTaskQueue: deps.taskQueues.media, ...(autoClips ? { autoClips } : {}) };
+    try {
+      const { runId } = await startRun(deps, videoIngestRun, {
+        workflowId: videoIngestWorkflowId(videoId),
+        args: [input],
+        input: { source: source.type, autoClips: autoClips ?? null },
+      });
+      return runId;
+    } catch (err) {
+      await abandonIngestVideo(db, videoId);
+      throw err;
+    }
+  }
+
   return {
     async requirePlan(userId) {
       const plan = await getPlanForUser(db, userId);
@@ -149,8 +182,9 @@ export function createVideoIntake(deps: ApiDeps): VideoIntake {
       return plan;
     },
 
-    async store({ userId, plan, field, video, title: givenTitle, transcript: transcriptText, source }) {
-      const title = givenTitle?.trim().slice(0, 500) || video.filename.replace(/\.[^.]+$/, '').slice(0, 500) || null;
+    async storeUpload({ userId, plan, field, video, title: givenTitle, transcript: transcriptText, autoClips }) {
+      const title = titleOf(givenTitle, video.filename);
+      const clips = autoClipsRequest(plan, autoClips);
       let info: MediaInfo;
       try {
         info = await toolkit().probe(video.path);
@@ -168,26 +202,30 @@ export function createVideoIntake(deps: ApiDeps): VideoIntake {
         );
       }
       const transcript = parseSuppliedTranscript(transcriptText);
+      const mimeType = video.mediaType.startsWith('video/') ? video.mediaType : 'application/octet-stream';
 
       const videoId = randomUUID();
-      const stored = await mediaStore().put(`videos/${videoId}/source${extname(video.path)}`, video.path, 'video');
-      const mimeType = video.mediaType.startsWith('video/') ? video.mediaType : 'application/octet-stream';
-      await insertUploadedVideo(db, {
-        id: videoId,
-        userId,
-        title,
-        durationSeconds: info.durationSeconds,
-        width: info.width,
-        height: info.height,
-        sizeBytes: info.sizeBytes,
-        mimeType,
-        filePath: stored.path,
-        mediaUrl: stored.url,
-        transcript,
-        source,
-      });
+      await open({ id: videoId, userId, sourceType: 'upload', sourceUrl: null, title, transcript });
+      try {
+        const stored = await mediaStore().put(`videos/${videoId}/source${extname(video.path)}`, video.path, 'video');
+        await saveIngestedFile(db, videoId, {
+          filePath: stored.path,
+          mediaUrl: stored.url,
+          durationSeconds: info.durationSeconds,
+          width: info.width,
+          height: info.height,
+          hasAudio: info.hasAudio,
+          sizeBytes: info.sizeBytes,
+          mimeType,
+        });
+      } catch (err) {
+        await abandonIngestVideo(db, videoId);
+        throw err;
+      }
+      const runId = await startIngest(videoId, userId, { type: 'stored' }, clips);
       return {
         videoId,
+        ...runStartedBody(runId),
         title,
         durationSeconds: info.durationSeconds,
         width: info.width,
@@ -197,6 +235,23 @@ export function createVideoIntake(deps: ApiDeps): VideoIntake {
         mimeType,
         transcript: transcript ? { source: transcript.source, segments: transcript.segments.length } : null,
       };
+    },
+
+    async startRemote({ userId, plan, source, title: givenTitle, transcript: transcriptText, autoClips }) {
+      const clips = autoClipsRequest(plan, autoClips);
+      const transcript = parseSuppliedTranscript(transcriptText);
+      const videoId = randomUUID();
+      await open({
+        id: videoId,
+        userId,
+        sourceType: source.ingest.type,
+        sourceUrl: source.url,
+        title: titleOf(givenTitle, source.filename),
+        transcript,
+        ...(source.details ? { details: source.details } : {}),
+      });
+      const runId = await startIngest(videoId, userId, source.ingest, clips);
+      return { videoId, ...runStartedBody(runId), status: 'pending' };
     },
   };
 }

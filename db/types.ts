@@ -41,6 +41,13 @@ export interface UsersTable {
   affiliate_status: Generated<string>;
   affiliate_joined_at: Timestamp | null;
   metadata: DefaultedJson;
+  posts_generated_this_month: Generated<number>;
+  last_generation_reset: Timestamp | null;
+  /** SSELFIE (0013): images a user may generate per calendar month (UTC). */
+  monthly_generation_limit: Generated<number>;
+  /** `YYYY-MM` that posts_generated_this_month counts */
+  content_generation_month: string | null;
+  content_generation_scheduled_for: Timestamp | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -167,6 +174,13 @@ export interface SubscriptionPlanFeaturesTable {
   /** credits granted into the ledger each paid period */
   monthly_credits: Generated<number>;
   support_level: Generated<'community' | 'email' | 'priority' | 'dedicated'>;
+  /** AI-written posts of the monthly content plan; 0 = not in the plan */
+  monthly_post_limit: Generated<number>;
+  content_pillar_limit: Generated<number>;
+  /** null = uncapped */
+  ai_daily_token_limit: number | null;
+  /** null = uncapped; integer micro-dollars */
+  ai_monthly_cost_limit_micro_usd: number | null;
   metadata: DefaultedJson;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
@@ -260,6 +274,8 @@ export interface SubscriptionUsageTable {
   posts_published: Generated<number>;
   api_calls_made: Generated<number>;
   storage_used_mb: Generated<number>;
+  /** minutes of video ingested in the period (migration 0014) */
+  processing_minutes: DefaultNumeric;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -354,8 +370,9 @@ export interface PaymentsTable {
 // ---- Content (0003) -------------------------------------------------------------------------
 
 export type VideoSourceType = 'youtube' | 'upload' | 'url' | 'drive';
-export type VideoProcessingStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'canceled';
-export type TranscriptSource = 'youtube_captions' | 'youtube_auto_captions' | 'uploaded_srt' | 'uploaded_vtt' | 'uploaded_words' | 'manual';
+export type VideoProcessingStatus = 'pending' | 'processing' | 'transcribing' | 'analyzing' | 'ready' | 'completed' | 'failed' | 'canceled';
+export type TranscriptSource =
+  'youtube_captions' | 'youtube_auto_captions' | 'uploaded_srt' | 'uploaded_vtt' | 'uploaded_words' | 'manual' | 'speech_to_text';
 
 export interface VideosTable {
   id: Generated<string>;
@@ -391,6 +408,12 @@ export interface VideosTable {
   width: number | null;
   height: number | null;
   metadata: DefaultedJson;
+  /** ClipFlow ingest (migration 0014): what speech-to-text heard, whether there is sound at all, when it ran. */
+  language_detected: string | null;
+  key_moments: Json | null;
+  has_audio: boolean | null;
+  processing_started_at: Timestamp | null;
+  processing_completed_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -756,6 +779,7 @@ export interface VideoThumbnailsTable {
 // ---- Clips and social (0005) ----------------------------------------------------------------
 
 export type ClipAspectRatio = '9:16' | '1:1' | '16:9';
+export type ClipSelectionMethod = 'model' | 'pause_windows';
 
 export interface ClipsTable {
   id: Generated<string>;
@@ -782,6 +806,8 @@ export interface ClipsTable {
   caption_style: string | null;
   render_status: Generated<'pending' | 'rendering' | 'completed' | 'failed'>;
   render_error: string | null;
+  /** Which path chose the clip (migration 0014); null on clips made before it. */
+  selection_method: ClipSelectionMethod | null;
   status: Generated<'generated' | 'edited' | 'approved' | 'rejected' | 'published'>;
   approved_by: string | null;
   approved_at: Timestamp | null;
@@ -821,11 +847,14 @@ export interface CaptionsTable {
 export type SocialPlatform = 'youtube' | 'instagram' | 'tiktok' | 'facebook' | 'linkedin' | 'twitter' | 'pinterest' | 'threads';
 export type SocialAccountStatus = 'active' | 'expired' | 'revoked' | 'error' | 'disconnected';
 
+/** A social account's platform: a network, or `ayrshare` (0017: its sealed token is the user's Ayrshare profile key). */
+export type SocialAccountPlatform = SocialPlatform | 'ayrshare';
+
 export interface SocialAccountsTable {
   id: Generated<string>;
   user_id: string;
   workspace_id: string | null;
-  platform: SocialPlatform;
+  platform: SocialAccountPlatform;
   platform_user_id: string | null;
   username: string | null;
   display_name: string | null;
@@ -862,7 +891,8 @@ export interface SocialOauthStatesTable {
 
 export type OAuthStatePurpose = 'social_account' | 'google_connection';
 
-export type PostStatus = 'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'canceled';
+export type PostStatus =
+  'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'partially_published' | 'failed' | 'canceled';
 
 export interface PostsTable {
   id: Generated<string>;
@@ -892,6 +922,40 @@ export interface PostsTable {
   run_id: string | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
+}
+
+export type PostTargetStatus = 'pending' | 'publishing' | 'published' | 'failed' | 'canceled';
+
+/** One platform a post goes to (0017): published and retried on its own. */
+export interface PostTargetsTable {
+  id: Generated<string>;
+  post_id: string;
+  social_account_id: string;
+  platform: Exclude<SocialPlatform, 'pinterest' | 'threads'>;
+  /** 0 = the post's own account (posts.social_account_id). */
+  position: number;
+  status: Generated<PostTargetStatus>;
+  platform_post_id: string | null;
+  platform_url: string | null;
+  ayrshare_post_id: string | null;
+  error: string | null;
+  attempts: Generated<number>;
+  published_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+/** What the clean-up run did when a subscription ended (0017; the seed's table plus its natural key). */
+export interface CancellationLogsTable {
+  id: Generated<string>;
+  user_id: string;
+  cleanup_id: string;
+  stripe_subscription_id: string | null;
+  email: string | null;
+  reason: string | null;
+  feedback: string | null;
+  cleanup_results: DefaultedJson;
+  created_at: CreatedAt;
 }
 
 export interface PostMetricsTable {
@@ -1045,6 +1109,111 @@ export interface AiUsageLogsTable {
   created_at: CreatedAt;
 }
 
+export interface ContentPillarsTable {
+  id: Generated<string>;
+  user_id: string;
+  pillar_order: number;
+  pillar_name: string;
+  description: string | null;
+  example_subtopics: Generated<string[]>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CustomHooksTable {
+  id: Generated<string>;
+  user_id: string;
+  sequence: number;
+  hook_text: string;
+  category: string | null;
+  usage_count: Generated<number>;
+  last_used_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type ContentPlanStatus = 'queued' | 'running' | 'paused' | 'completed' | 'failed' | 'canceled';
+
+export interface ContentGenerationJobsTable {
+  id: Generated<string>;
+  /** the run's workflow id */
+  job_id: string;
+  user_id: string;
+  type: Generated<'monthly_plan'>;
+  month: string;
+  status: Generated<ContentPlanStatus>;
+  total_posts: number;
+  completed_posts: Generated<number>;
+  failed_posts: Generated<number>;
+  errors: DefaultedJson<Array<{ postIndex: number; type: string; message: string }>>;
+  needs_approval: Generated<boolean>;
+  review_window_days: number;
+  paused_until: Timestamp | null;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type ContentQueueStatus = 'pending' | 'written' | 'scheduled' | 'failed';
+
+export interface ContentGenerationQueueTable {
+  id: Generated<string>;
+  generation_job_id: string;
+  user_id: string;
+  month: string;
+  total_posts: number;
+  post_index: number;
+  status: Generated<ContentQueueStatus>;
+  priority: Generated<number>;
+  pillar: string;
+  hook: string;
+  caption: string | null;
+  hashtags: Generated<string[]>;
+  visual_suggestion: string | null;
+  post_id: string | null;
+  scheduled_for: Timestamp | null;
+  visible_after: Timestamp | null;
+  error_message: string | null;
+  error_count: Generated<number>;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface AiUsageAnalyticsTable {
+  id: Generated<string>;
+  /** UTC day */
+  date: DateColumn;
+  user_id: string | null;
+  provider: string;
+  model: string;
+  request_count: Generated<number>;
+  input_tokens: Generated<number>;
+  output_tokens: Generated<number>;
+  total_tokens: Generated<number>;
+  /** integer micro-dollars */
+  cost_micro_usd: Generated<number>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type AiUsageAlertType = 'daily_tokens' | 'monthly_cost';
+
+export interface AiUsageAlertsTable {
+  id: Generated<string>;
+  user_id: string;
+  alert_type: AiUsageAlertType;
+  threshold_percent: 80 | 100;
+  period: string;
+  message: string;
+  threshold_value: number;
+  actual_value: number;
+  email_sent_at: Timestamp | null;
+  acknowledged: Generated<boolean>;
+  acknowledged_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
 export interface ProviderQuotaUsageTable {
   id: Generated<string>;
   provider: string;
@@ -1083,6 +1252,241 @@ export interface WebhookLogsTable {
   response_time_ms: number | null;
   success: boolean;
   error: string | null;
+  created_at: CreatedAt;
+}
+
+// ---- Provider jobs (0012) -------------------------------------------------------------------
+
+/** A provider job's status; `submitting` until the provider's job id is known. */
+export type ProviderJobRowStatus = 'submitting' | 'queued' | 'processing' | 'succeeded' | 'failed' | 'canceled';
+
+export interface ProviderJobsTable {
+  id: Generated<string>;
+  provider: string;
+  idempotency_key: string;
+  provider_job_id: string | null;
+  workflow_id: string;
+  kind: string;
+  status: Generated<ProviderJobRowStatus>;
+  progress: number | null;
+  eta: Timestamp | null;
+  error: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ProviderWebhookDeliveriesTable {
+  id: Generated<string>;
+  provider: string;
+  delivery_id: string;
+  provider_job_id: string | null;
+  status: string | null;
+  received_at: CreatedAt;
+}
+
+// ---- SSELFIE: trainings, models, generations (0013) -----------------------------------------
+
+export type TrainingStatus = 'pending' | 'training' | 'completed' | 'failed' | 'canceled';
+export type ImageGenerationStatus = 'pending' | 'generating' | 'completed' | 'partial' | 'failed' | 'canceled';
+export type AiImageStatus = 'pending' | 'generating' | 'completed' | 'failed';
+
+export interface TrainingRunsTable {
+  id: string;
+  user_id: string;
+  model_name: string;
+  trigger_word: string;
+  training_status: Generated<TrainingStatus>;
+  training_progress: Generated<number>;
+  estimated_completion_time: Timestamp | null;
+  failure_reason: string | null;
+  replicate_model_id: string | null;
+  training_id: string | null;
+  replicate_version_id: string | null;
+  lora_weights_url: string | null;
+  credits_cost: number;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface SelfieUploadsTable {
+  id: Generated<string>;
+  user_id: string;
+  training_run_id: string;
+  position: number;
+  image_url: string;
+  media_key: string;
+  content_type: string;
+  bytes: number;
+  uploaded_at: CreatedAt;
+}
+
+export interface UserModelsTable {
+  id: Generated<string>;
+  user_id: string;
+  training_run_id: string;
+  model_name: string;
+  trigger_word: string;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+}
+
+export interface ImageGenerationsTable {
+  id: string;
+  user_id: string;
+  training_run_id: string;
+  prompt: string;
+  style: string | null;
+  image_count: number;
+  status: Generated<ImageGenerationStatus>;
+  failure_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface AiImagesTable {
+  id: Generated<string>;
+  user_id: string;
+  generation_id: string;
+  position: number;
+  prompt: string;
+  style: string | null;
+  seed: number;
+  prediction_id: string | null;
+  generation_status: Generated<AiImageStatus>;
+  image_url: string | null;
+  media_key: string | null;
+  failure_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- EcomVideo AI: products, product videos, credit lots, notifications (migration 0015) ----
+export type ScrapingStatus = 'Pending' | 'Scraping' | 'Success' | 'Failed';
+export type ScrapeFailureReason = 'blocked_by_robots' | 'not_a_product' | 'timeout' | 'fetch_failed';
+export type ProductVideoStatus = 'Pending' | 'GeneratingImage' | 'GeneratingVideo' | 'Completed' | 'Failed';
+export type CreditLotSource = 'subscription' | 'purchase' | 'bonus' | 'refund' | 'adjustment' | 'legacy';
+
+/** Per-domain scraping settings: CSS selectors overriding JSON-LD/OG fields, extra headers, the delay between requests. */
+export interface ScrapingRulesTable {
+  id: Generated<string>;
+  domain: string;
+  platform: Generated<string>;
+  selectors: DefaultedJson<Record<string, string>>;
+  headers: Json<Record<string, string>> | null;
+  delay_ms: Generated<number>;
+  is_active: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ScrapeDomainSlotsTable {
+  domain: string;
+  next_allowed_at: Timestamp;
+}
+
+export interface ProductDataTable {
+  id: Generated<string>;
+  user_id: string;
+  original_url: string;
+  domain: string;
+  platform: string | null;
+  product_id: string | null;
+  name: string | null;
+  description: string | null;
+  price: string | null;
+  currency: string | null;
+  brand: string | null;
+  sku: string | null;
+  availability: string | null;
+  main_image_url: string | null;
+  scraping_status: Generated<ScrapingStatus>;
+  failure_reason: ScrapeFailureReason | null;
+  error_message: string | null;
+  scraped_at: Timestamp | null;
+  metadata: Json<Record<string, unknown>> | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ProductImagesTable {
+  id: Generated<string>;
+  product_data_id: string;
+  source_url: string;
+  url: string;
+  storage_key: string;
+  content_type: string;
+  alt_text: string | null;
+  width: number | null;
+  height: number | null;
+  file_size_bytes: number;
+  is_primary: Generated<boolean>;
+  sort_order: number;
+  created_at: CreatedAt;
+}
+
+export interface ProductVideosTable {
+  id: Generated<string>;
+  user_id: string;
+  product_data_id: string;
+  status: Generated<ProductVideoStatus>;
+  progress: Generated<number>;
+  style: string | null;
+  aspect_ratio: '9:16' | '1:1' | '16:9';
+  duration_seconds: 5 | 10;
+  text_prompt: string;
+  overlay_text: string | null;
+  ai_provider: Generated<string>;
+  freepik_image_task_id: string | null;
+  freepik_task_id: string | null;
+  image_url: string | null;
+  video_url: string | null;
+  file_size_bytes: number | null;
+  generation_cost_credits: number;
+  credits_state: Generated<'none' | 'reserved' | 'committed' | 'refunded'>;
+  error_message: string | null;
+  completed_at: Timestamp | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+/** A grant of credits with its own expiry; debits draw from the soonest-expiring live lot first. */
+export interface CreditLotsTable {
+  id: Generated<string>;
+  user_id: string;
+  source_transaction_id: string | null;
+  source: CreditLotSource;
+  amount: number;
+  remaining: number;
+  expires_at: Timestamp | null;
+  expired_at: Timestamp | null;
+  created_at: CreatedAt;
+}
+
+/** How much of which lot one debit took, so its refund can put it back. */
+export interface CreditLotUsagesTable {
+  transaction_id: string;
+  lot_id: string;
+  amount: number;
+}
+
+export interface NotificationSettingsTable {
+  user_id: string;
+  video_completed: Generated<boolean>;
+  video_failed: Generated<boolean>;
+  subscription_renewal: Generated<boolean>;
+  email_enabled: Generated<boolean>;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface NotificationDeliveriesTable {
+  dedupe_key: string;
+  user_id: string;
+  kind: string;
+  status: 'sent' | 'skipped';
+  provider_message_id: string | null;
   created_at: CreatedAt;
 }
 
@@ -1130,6 +1534,8 @@ export interface Database {
   social_accounts: SocialAccountsTable;
   social_oauth_states: SocialOauthStatesTable;
   posts: PostsTable;
+  post_targets: PostTargetsTable;
+  cancellation_logs: CancellationLogsTable;
   post_metrics: PostMetricsTable;
   posting_schedules: PostingSchedulesTable;
   affiliates: AffiliatesTable;
@@ -1138,9 +1544,31 @@ export interface Database {
   affiliate_commissions: AffiliateCommissionsTable;
   affiliate_payouts: AffiliatePayoutsTable;
   ai_usage_logs: AiUsageLogsTable;
+  ai_usage_analytics: AiUsageAnalyticsTable;
+  ai_usage_alerts: AiUsageAlertsTable;
+  content_pillars: ContentPillarsTable;
+  custom_hooks: CustomHooksTable;
+  content_generation_jobs: ContentGenerationJobsTable;
+  content_generation_queue: ContentGenerationQueueTable;
   provider_quota_usage: ProviderQuotaUsageTable;
+  provider_jobs: ProviderJobsTable;
+  provider_webhook_deliveries: ProviderWebhookDeliveriesTable;
+  training_runs: TrainingRunsTable;
+  selfie_uploads: SelfieUploadsTable;
+  user_models: UserModelsTable;
+  image_generations: ImageGenerationsTable;
+  ai_images: AiImagesTable;
   webhooks: WebhooksTable;
   webhook_logs: WebhookLogsTable;
+  scraping_rules: ScrapingRulesTable;
+  scrape_domain_slots: ScrapeDomainSlotsTable;
+  product_data: ProductDataTable;
+  product_images: ProductImagesTable;
+  product_videos: ProductVideosTable;
+  credit_lots: CreditLotsTable;
+  credit_lot_usages: CreditLotUsagesTable;
+  notification_settings: NotificationSettingsTable;
+  notification_deliveries: NotificationDeliveriesTable;
 }
 
 export type User = Selectable<UsersTable>;

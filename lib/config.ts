@@ -64,6 +64,31 @@ const ConfigSchema = z.object({
   STRIPE_SANDBOX_WEBHOOK_URL: optionalString,
   /** JSON `{ "instagram": { "clientId", "clientSecret" }, ... }` for instagram, facebook, tiktok, linkedin, x; unset = social sandbox. */
   SOCIAL_CLIENTS_JSON: optionalString,
+  /** Ayrshare Primary Profile API key (users connect their own profile keys); unset = Ayrshare sandbox. */
+  AYRSHARE_API_KEY: optionalString,
+  /** Freepik API key (AI image and image-to-video tasks); unset = Freepik sandbox. */
+  FREEPIK_API_KEY: optionalString,
+  FREEPIK_API_URL: z.string().default('https://api.freepik.com'),
+  /** Milliseconds between two requests to one site without a scraping_rules row (all workers together). */
+  SCRAPE_DEFAULT_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(1000),
+  /** How long one page or image request of a scrape may take. */
+  SCRAPE_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+  /** First and longest interval between two polls of a Freepik task (doubling in between). */
+  FREEPIK_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
+  FREEPIK_POLL_MAX_MS: z.coerce.number().int().positive().default(120_000),
+  /** Replicate API token (LoRA trainings, image predictions); unset = Replicate sandbox. */
+  REPLICATE_API_TOKEN: optionalString,
+  /** The `whsec_` secret Replicate signs webhooks with; unset = read once from Replicate (GET /v1/webhooks/default/secret). */
+  REPLICATE_WEBHOOK_SECRET: optionalString,
+  /** The trainer `owner/name:version` fine-tuning a personal model (needed with REPLICATE_API_TOKEN). */
+  REPLICATE_TRAINER: z.string().default('ostris/flux-dev-lora-trainer:sandbox'),
+  /** The Replicate account new personal models are created under (`<owner>/sselfie-<modelId>`). */
+  REPLICATE_MODEL_OWNER: z.string().default('sselfie'),
+  /** Polling of long provider jobs when no webhook arrives: first interval, doubling up to the max (ms). */
+  PROVIDER_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
+  PROVIDER_POLL_MAX_MS: z.coerce.number().int().positive().default(120_000),
+  /** How this API is reached from outside: providers send job webhooks to <it>/v1/webhooks/<provider>; default http://127.0.0.1:<PORT>. */
+  PUBLIC_BASE_URL: optionalString,
   /** Resend-style mail API key; unset = email sandbox (messages captured, nothing sent). */
   EMAIL_API_KEY: optionalString,
   EMAIL_API_URL: z.string().default('https://api.resend.com'),

@@ -8,5 +8,8 @@ export const SANDBOX_CREDENTIALS = {
   stripeSecretKey: 'sk_test_sandbox',
   cloudinary: { cloudName: 'sandbox', apiKey: '123456789012345', apiSecret: 'sandbox-api-secret' },
   emailApiKey: 'sandbox-email-key',
+  freepikApiKey: 'sandbox-freepik-key',
   social: { clientId: 'sandbox-client', clientSecret: 'sandbox-client-secret' },
+  ayrshareApiKey: 'sandbox-ayrshare-key',
+  replicateApiToken: 'r8_sandbox-replicate-token',
 } as const;

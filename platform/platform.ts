@@ -13,11 +13,14 @@ import type { Logger } from '../lib/logger';
 import { mediaStoreFor } from '../lib/media/store';
 import { isPortFree } from '../lib/runtime/ports';
 import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
+import { urlGuardOptions } from '../lib/ssrf';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { createMainWorker, createMediaWorker } from '../worker/create-worker';
-import { ensureChannelSyncSchedule, ensurePayoutSchedule } from './schedules';
+import { createContentPlanScheduler } from './content-plan-schedules';
+import { createPostRunControl } from './post-runs';
+import { ensureChannelSyncSchedule, ensureCreditExpirySchedule, ensurePayoutSchedule } from './schedules';
 
 export interface PlatformEndpoints {
   databaseUrl: string;
@@ -72,12 +75,17 @@ export async function startPlatform(
       const connection = await NativeConnection.connect({ address: endpoints.temporalAddress }).catch((err: Error) => {
         throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${endpoints.temporalAddress}: ${err.message.split('\n')[0]}`);
       });
+      // The content-plan Schedules of subscribers are created and removed from activities (billing, clean-up).
+      const scheduleClient = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      stops.unshift(() => scheduleClient.connection.close());
       const activityDeps = {
         db,
         logger: logger.child({ component: 'activities' }),
         providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {} }),
         secrets: createSecretBox(loadEncryptionKey(config)),
         affiliatePolicy: { refundWindowDays: config.AFFILIATE_REFUND_WINDOW_DAYS, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
+        contentPlanSchedules: createContentPlanScheduler(scheduleClient, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger),
+        postRuns: createPostRunControl(scheduleClient),
       };
       const worker = await createMainWorker({
         connection,
@@ -94,6 +102,7 @@ export async function startPlatform(
         activities: createMediaActivities({
           ...activityDeps,
           mediaStore: mediaStoreFor(config, () => activityDeps.providers.cloudinary),
+          urlGuard: urlGuardOptions(config),
         }),
       });
       workers.push(worker, mediaWorker);
@@ -113,6 +122,7 @@ export async function startPlatform(
           logger,
         );
         await ensureChannelSyncSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
+        await ensureCreditExpirySchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();

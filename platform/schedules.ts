@@ -3,6 +3,7 @@ import type { Logger } from '../lib/logger';
 import type { TaskQueues } from '../lib/task-queues';
 import { scheduledStartAction } from '../api/workflow-starts';
 import { CHANNEL_SYNC_INTERVAL, channelSyncScheduleId, channelSyncSweepRun } from '../workflows/channel-sync/contract';
+import { CREDIT_EXPIRY_INTERVAL, creditExpiryRun, creditExpiryScheduleId } from '../workflows/credit-expiry/contract';
 import { affiliatePayoutsScheduleId, monthlyPayoutsRun } from '../workflows/payouts/contract';
 
 export interface PayoutScheduleOptions {
@@ -51,6 +52,26 @@ export async function ensureChannelSyncSchedule(
     action: scheduledStartAction(channelSyncSweepRun, options.queues, { workflowId: scheduleId, args: [{}] }),
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CHANNEL_SYNC_INTERVAL },
     memo: { purpose: 'YouTube channel auto-import' },
+  });
+}
+
+/**
+ * The `credit-expiry` Temporal Schedule: every hour it expires the credit lots whose time has
+ * come (plan credits at their period's end, purchased packs after 12 months), each with an
+ * 'expiry' ledger row. A firing while the previous one still runs is skipped.
+ */
+export async function ensureCreditExpirySchedule(
+  client: Client,
+  options: Pick<PayoutScheduleOptions, 'queues' | 'prefix'>,
+  logger: Logger,
+): Promise<'created' | 'exists'> {
+  const scheduleId = creditExpiryScheduleId(options.prefix);
+  return createOnce(client, logger, {
+    scheduleId,
+    spec: { intervals: [{ every: CREDIT_EXPIRY_INTERVAL }] },
+    action: scheduledStartAction(creditExpiryRun, options.queues, { workflowId: scheduleId, args: [] }),
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CREDIT_EXPIRY_INTERVAL },
+    memo: { purpose: 'expire credits past their expiry' },
   });
 }
 

@@ -5,7 +5,13 @@ import type { Logger } from '../lib/logger';
 import { createAnthropicAdapter, type AnthropicAdapter } from './anthropic';
 import { providerCall } from './call';
 import { CloudinaryAdapter, parseCloudinaryUrl } from './cloudinary';
+import { AyrshareClient, PRODUCTION_AYRSHARE_URL } from './social/ayrshare';
 import { HttpMailer, type Mailer } from './email';
+import type { ProviderJobClient, ProviderWebhookVerifier } from './jobs';
+import { ReplicateAdapter } from './replicate';
+import { FreepikAdapter } from './freepik';
+import { WebPages } from './web-pages';
+import { urlGuardOptions } from '../lib/ssrf';
 import { createGoogleAuthAdapter, type GoogleAuthAdapter } from './google/auth';
 import { createDriveAdapter, type DriveAdapter } from './google/drive';
 import { ProviderLimits, systemClock } from './rate-limit';
@@ -33,7 +39,19 @@ export interface Providers {
   cloudinary: CloudinaryAdapter;
   /** Instagram, Facebook, TikTok, LinkedIn and X publishers; YouTube publishing is `youtube` (googleapis). */
   social: SocialPublishers;
+  /** Ayrshare: posts through a user's Ayrshare profile (an account of platform `ayrshare`). */
+  ayrshare: AyrshareClient;
   mailer: Mailer;
+  /** Freepik's AI task API: product stills and image-to-video. */
+  freepik: FreepikAdapter;
+  /** Other sites' pages and images (product scrapes, provider outputs): SSRF-guarded, robots.txt, per-domain pace. */
+  webPages: WebPages;
+  /** Replicate: LoRA trainings and image predictions (long provider jobs). */
+  replicate: ReplicateAdapter;
+  /** The adapter polling and cancelling long jobs of `provider` (provider_jobs.provider); throws for a provider without jobs. */
+  jobClient(provider: string): ProviderJobClient;
+  /** The verifier of `provider`'s signed job webhooks (POST /v1/webhooks/:provider), or undefined when it sends none. */
+  webhookVerifier(provider: string): ProviderWebhookVerifier | undefined;
 }
 
 export interface ProviderContext {
@@ -145,6 +163,50 @@ export function createProviders(ctx: ProviderContext): Providers {
       callFor: (platform) => providerCall(limits.for(platform)),
     });
   });
+  const ayrshare = once(
+    () =>
+      new AyrshareClient({
+        baseUrl: config.AYRSHARE_API_KEY ? PRODUCTION_AYRSHARE_URL : sandboxUrl('ayrshare', 'AYRSHARE_API_KEY'),
+        apiKey: config.AYRSHARE_API_KEY ?? SANDBOX_CREDENTIALS.ayrshareApiKey,
+        call: providerCall(limits.for('ayrshare')),
+      }),
+  );
+  const freepik = once(
+    () =>
+      new FreepikAdapter(
+        {
+          baseUrl: config.FREEPIK_API_KEY ? config.FREEPIK_API_URL : sandboxUrl('freepik', 'FREEPIK_API_KEY'),
+          apiKey: config.FREEPIK_API_KEY ?? SANDBOX_CREDENTIALS.freepikApiKey,
+        },
+        providerCall(limits.for('freepik')),
+      ),
+  );
+  // Running sandboxes (the shop, Freepik's file host) are reachable like public sites outside production.
+  const sandboxHosts = Object.values(ctx.sandboxUrls).map((url) => new URL(url).host);
+  const webPages = once(
+    () =>
+      new WebPages({
+        db,
+        guard: urlGuardOptions(config, sandboxHosts),
+        call: providerCall(limits.for('web')),
+        clock: systemClock,
+        defaultDelayMs: config.SCRAPE_DEFAULT_DELAY_MS,
+        timeoutMs: config.SCRAPE_TIMEOUT_MS,
+      }),
+  );
+  const replicate = once(() => {
+    const call = providerCall(limits.for('replicate'));
+    const shared = {
+      webhookUrl: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/v1/webhooks/replicate`,
+      trainer: config.REPLICATE_TRAINER,
+      modelOwner: config.REPLICATE_MODEL_OWNER,
+      call,
+    };
+    if (config.REPLICATE_API_TOKEN)
+      return new ReplicateAdapter({ ...shared, auth: config.REPLICATE_API_TOKEN, webhookSecret: config.REPLICATE_WEBHOOK_SECRET });
+    const baseUrl = `${sandboxUrl('replicate', 'REPLICATE_API_TOKEN')}/v1`;
+    return new ReplicateAdapter({ ...shared, auth: SANDBOX_CREDENTIALS.replicateApiToken, baseUrl });
+  });
   const mailer = once(
     () =>
       new HttpMailer(
@@ -180,8 +242,28 @@ export function createProviders(ctx: ProviderContext): Providers {
     get social() {
       return social();
     },
+    get ayrshare() {
+      return ayrshare();
+    },
     get mailer() {
       return mailer();
+    },
+    get freepik() {
+      return freepik();
+    },
+    get webPages() {
+      return webPages();
+    },
+    get replicate() {
+      return replicate();
+    },
+    jobClient(provider) {
+      if (provider === 'replicate') return replicate();
+      if (provider === 'freepik') return freepik();
+      throw new Error(`no provider-job client for provider ${provider}`);
+    },
+    webhookVerifier(provider) {
+      return provider === 'replicate' ? replicate() : undefined;
     },
   };
 }

@@ -1,9 +1,13 @@
 import type { Config } from '../lib/config';
 import { anthropicSandbox } from './anthropic';
+import { ayrshareSandbox } from './ayrshare';
 import { cloudinarySandbox } from './cloudinary';
 import { emailSandbox } from './email';
+import { freepikSandbox } from './freepik';
 import { googleSandbox } from './google';
+import { shopSandbox } from './shop';
 import { socialSandbox } from './social';
+import { replicateSandbox } from './replicate';
 import { stripeSandbox } from './stripe';
 import type { RunningSandbox, SandboxDefinition } from './http';
 
@@ -22,7 +26,11 @@ export const SANDBOXES: SandboxDefinition[] = [
   stripeSandbox,
   cloudinarySandbox,
   socialSandbox,
+  ayrshareSandbox,
   emailSandbox,
+  freepikSandbox,
+  shopSandbox,
+  replicateSandbox,
 ];
 
 /** Starts the local provider sandboxes for every provider without a configured key. */

@@ -15,6 +15,9 @@ export type ClipCaptionStyle = z.infer<typeof ClipCaptionStyleSchema>;
 
 export const CLIP_REVIEW_STATUSES = ['generated', 'edited', 'approved', 'rejected', 'published'] as const;
 export const CLIP_RENDER_STATUSES = ['pending', 'rendering', 'completed', 'failed'] as const;
+/** Which path chose a clip: the model's quotes, or deterministic windows on pauses and cue boundaries. */
+export const CLIP_SELECTION_METHODS = ['model', 'pause_windows'] as const;
+export type ClipSelectionMethod = (typeof CLIP_SELECTION_METHODS)[number];
 
 export const CLIPS_DEFAULTS = { count: 3, aspectRatios: ['9:16'] as ClipAspectRatio[], minSeconds: 15, maxSeconds: 60 };
 
@@ -60,6 +63,12 @@ export const VideoUploadFormSchema = z
     file: z.string().meta({ format: 'binary' }).describe('the video (mp4, mov, webm, mkv...); size and duration limited by the plan'),
     transcript: z.string().optional().describe('SRT or WebVTT text with the speech timings; needed for clips'),
     title: z.string().max(500).optional(),
+    autoClips: z
+      .string()
+      .optional()
+      .describe(
+        'JSON text of AutoClips ({count, aspectRatios, minSeconds, maxSeconds, captions}): clips made as soon as the video is ready',
+      ),
   })
   .meta({ id: 'VideoUploadForm' });
 
@@ -148,6 +157,10 @@ export const ClipViewSchema = z
     durationSeconds: z.number(),
     scores: z.object({ hook: z.number().nullable(), virality: z.number().nullable(), engagement: z.number().nullable() }),
     topics: z.array(z.string()),
+    selectionMethod: z
+      .enum(CLIP_SELECTION_METHODS)
+      .nullable()
+      .describe("which path chose the clip: the model's quotes, or windows cut on pauses and cue boundaries"),
     transcript: z.string().nullable(),
     fileUrls: z.record(z.string(), z.string()).describe('rendered file per aspect ratio'),
     thumbnailUrl: z.string().nullable(),
@@ -166,17 +179,16 @@ export const ClipListSchema = z.object({ data: z.array(ClipViewSchema) }).meta({
 
 export const ClipsStartedSchema = RunStartedSchema.extend({ videoId: z.uuid() }).meta({ id: 'ClipsStarted' });
 
-export const UploadedVideoSchema = z
-  .object({
-    videoId: z.uuid(),
-    title: z.string().nullable(),
-    durationSeconds: z.number(),
-    width: z.number().int(),
-    height: z.number().int(),
-    hasAudio: z.boolean(),
-    sizeBytes: z.number().int(),
-    mimeType: z.string(),
-    transcript: z.object({ source: z.string(), segments: z.number().int() }).nullable(),
-  })
-  .meta({ id: 'UploadedVideo' });
+/** An upload is probed and stored in the request; `runId` is its ingest run (`ingest:<videoId>`), which finishes it. */
+export const UploadedVideoSchema = RunStartedSchema.extend({
+  videoId: z.uuid(),
+  title: z.string().nullable(),
+  durationSeconds: z.number(),
+  width: z.number().int(),
+  height: z.number().int(),
+  hasAudio: z.boolean(),
+  sizeBytes: z.number().int(),
+  mimeType: z.string(),
+  transcript: z.object({ source: z.string(), segments: z.number().int() }).nullable(),
+}).meta({ id: 'UploadedVideo' });
 export type UploadedVideo = z.infer<typeof UploadedVideoSchema>;

@@ -26,6 +26,15 @@ export const FailureType = {
   NoClipMoments: 'NoClipMoments',
   GenerationFailed: 'GenerationFailed',
   ClipRenderFailed: 'ClipRenderFailed',
+  // Product scrapes (EcomVideo AI): robots.txt forbids the page, or the page describes no product.
+  BlockedByRobots: 'BlockedByRobots',
+  NotAProduct: 'NotAProduct',
+  // Long provider jobs (workflows/common/provider-jobs.ts): the provider reported failure or
+  // cancellation, forgot the job (404 on poll), or it ran past the run's deadline.
+  ProviderJobFailed: 'ProviderJobFailed',
+  ProviderJobCanceled: 'ProviderJobCanceled',
+  ProviderJobLost: 'ProviderJobLost',
+  ProviderJobTimedOut: 'ProviderJobTimedOut',
 } as const;
 export const FailureTypeSchema = z.enum(FailureType);
 export type FailureType = z.infer<typeof FailureTypeSchema>;
@@ -44,6 +53,8 @@ export const PERMANENT_FAILURE_TYPES: FailureType[] = [
   FailureType.TranscriptUnavailable,
   FailureType.NoClipMoments,
   FailureType.MediaToolMissing,
+  FailureType.BlockedByRobots,
+  FailureType.NotAProduct,
 ];
 
 /**

@@ -14,7 +14,17 @@ export const MEDIA_TYPES = ['video', 'image', 'carousel'] as const;
 export const MediaTypeSchema = z.enum(MEDIA_TYPES);
 export type MediaType = z.infer<typeof MediaTypeSchema>;
 
-export const POST_STATUSES = ['draft', 'pending_approval', 'scheduled', 'publishing', 'published', 'failed', 'canceled'] as const;
+export const POST_STATUSES = [
+  'draft',
+  'pending_approval',
+  'scheduled',
+  'publishing',
+  'published',
+  // Several targets, some published and some failed (each target's result is in `targets`).
+  'partially_published',
+  'failed',
+  'canceled',
+] as const;
 export const PostStatusSchema = z.enum(POST_STATUSES);
 export type PostStatus = z.infer<typeof PostStatusSchema>;
 
@@ -58,6 +68,17 @@ export const ConnectSocialAccountBodySchema = z
   })
   .strict();
 export type ConnectSocialAccountBody = z.infer<typeof ConnectSocialAccountBodySchema>;
+
+/** Connects the user's Ayrshare profile: posts with `platforms` then go through Ayrshare for networks without an own account. */
+export const ConnectAyrshareBodySchema = z
+  .object({
+    platform: z.literal('ayrshare'),
+    profileKey: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{8,128}$/, 'an Ayrshare profile key (letters, digits, dashes)')
+      .describe("the User Profile's Profile-Key (Ayrshare dashboard or /profiles); stored sealed like OAuth tokens"),
+  })
+  .strict();
 
 /** What each platform's account id looks like; a connect with any other id would fail every post at the platform. */
 const PLATFORM_USER_ID_FORMATS: Partial<Record<PostPlatform, { pattern: RegExp; expected: string }>> = {
@@ -115,7 +136,7 @@ export const SocialOAuthCallbackBodySchema = z
 export const SocialAccountViewSchema = z
   .object({
     id: z.uuid(),
-    platform: PostPlatformSchema,
+    platform: z.enum([...POST_PLATFORMS, 'ayrshare']),
     platformUserId: z.string().nullable(),
     username: z.string().nullable(),
     status: z.enum(['active', 'expired', 'revoked', 'error', 'disconnected']),
@@ -129,9 +150,20 @@ export type SocialAccountView = z.infer<typeof SocialAccountViewSchema>;
 // zod-to-openapi copies a regex's flags into the pattern (`…$/u`); the document gets the bare source.
 const HASHTAG = /^#?[\p{L}\p{N}_]{1,100}$/u;
 
+/** How many accounts one post may go to at once. */
+export const MAX_POST_TARGETS = 10;
+
 export const CreatePostBodySchema = z
   .object({
-    socialAccountId: z.uuid(),
+    socialAccountId: z.uuid().optional().describe('one account; or socialAccountIds, or platforms'),
+    socialAccountIds: withoutRepeats(z.array(z.uuid()).min(1).max(MAX_POST_TARGETS), 'socialAccountIds')
+      .optional()
+      .describe('several accounts of yours: one publish per account, each retried on its own'),
+    platforms: withoutRepeats(z.array(PostPlatformSchema).min(1).max(POST_PLATFORMS.length), 'platforms')
+      .optional()
+      .describe(
+        'networks to post to: your connected account of each, else your Ayrshare profile (POST /v1/social-accounts {platform: "ayrshare"})',
+      ),
     caption: z.string().max(100_000),
     hashtags: z
       .array(z.string().regex(HASHTAG, 'a hashtag: letters, digits, underscore').meta({ pattern: HASHTAG.source }))
@@ -155,7 +187,14 @@ export const CreatePostBodySchema = z
     path: ['scheduledAt'],
   })
   .refine((b) => !(b.mediaUrls && b.clipId), { message: 'give mediaUrls or clipId, not both', path: ['clipId'] })
-  .meta({ ...exactlyOneOf('scheduledAt', 'slot'), not: { required: ['mediaUrls', 'clipId'] } });
+  .refine((b) => [b.socialAccountId, b.socialAccountIds, b.platforms].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of socialAccountId, socialAccountIds and platforms',
+    path: ['socialAccountId'],
+  })
+  .meta({
+    allOf: [exactlyOneOf('scheduledAt', 'slot'), exactlyOneOf('socialAccountId', 'socialAccountIds', 'platforms')],
+    not: { required: ['mediaUrls', 'clipId'] },
+  });
 export type CreatePostBody = z.infer<typeof CreatePostBodySchema>;
 
 export const ReschedulePostBodySchema = z.object({ scheduledAt: OffsetDateTimeSchema }).strict();
@@ -175,6 +214,24 @@ export const PostMetricsViewSchema = z.object({
   comments: z.number(),
   shares: z.number(),
 });
+
+export const POST_TARGET_STATUSES = ['pending', 'publishing', 'published', 'failed', 'canceled'] as const;
+
+/** One platform of a post: its own status, the platform's post id and URL, or why it failed. */
+export const PostTargetViewSchema = z
+  .object({
+    socialAccountId: z.uuid(),
+    platform: PostPlatformSchema,
+    via: z.enum(['direct', 'ayrshare']).describe("the account's own API, or the user's Ayrshare profile"),
+    status: z.enum(POST_TARGET_STATUSES),
+    platformPostId: z.string().nullable(),
+    platformUrl: z.string().nullable(),
+    error: z.string().nullable(),
+    attempts: z.number().int(),
+    publishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'PostTarget' });
+export type PostTargetView = z.infer<typeof PostTargetViewSchema>;
 
 export const PostViewSchema = z
   .object({
@@ -197,6 +254,7 @@ export const PostViewSchema = z
     rejectionReason: z.string().nullable(),
     runId: z.string().nullable(),
     latestMetrics: PostMetricsViewSchema.nullable(),
+    targets: z.array(PostTargetViewSchema).describe('every platform the post goes to, in the order given; `platform` above is the first'),
     createdAt: z.string(),
   })
   .meta({ id: 'Post' });
@@ -236,6 +294,8 @@ export interface PostWorkflowInput {
   /** ISO instant the post is due. */
   scheduledAt: string;
   needsApproval: boolean;
+  /** post_targets ids of a post to several platforms (one publish activity each); absent for a single account. */
+  targetIds?: string[];
 }
 
 export interface PostWorkflowState {
@@ -254,7 +314,7 @@ export interface PostWorkflowState {
 export const PostUpdateFailure = { InvalidState: 'InvalidState', InvalidInput: 'InvalidInput', SlotTaken: 'SlotTaken' } as const;
 
 export interface PostWorkflowResult {
-  status: Extract<PostStatus, 'published' | 'failed' | 'canceled'>;
+  status: Extract<PostStatus, 'published' | 'partially_published' | 'failed' | 'canceled'>;
   platformPostId: string | null;
   error: { type: string; message: string } | null;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { exactlyOneOf } from './common';
+import { AutoClipsSchema } from './video-ingest';
 
 /** POST /v1/videos/import-file: a source video for clips fetched from a URL or the user's Google Drive. */
 export const VideoFileImportBodySchema = z
@@ -21,6 +22,7 @@ export const VideoFileImportBodySchema = z
         'SRT or WebVTT text with the speech timings; needed for clips. The JSON body is limited to 256 kB: send longer transcripts with POST /v1/videos/upload',
       ),
     title: z.string().max(500).optional().describe('default: the file name'),
+    autoClips: AutoClipsSchema.optional().describe('clips made as soon as the video is ready'),
   })
   .strict()
   .refine((b) => (b.url === undefined) !== (b.driveFileId === undefined), {

@@ -63,7 +63,8 @@ export const VideoContentParamSchema = z.object({ id: z.uuid(), typeKey: Content
 // Bounded by video_content.version, a PostgreSQL integer.
 export const VideoContentQuerySchema = z.object({ version: z.coerce.number().int().positive().max(2_147_483_647).optional() }).strict();
 
-export const VIDEO_STATUSES = ['pending', 'processing', 'completed', 'failed', 'canceled'] as const;
+/** YouTube imports end `completed`; ClipFlow's ingest goes pending → processing → transcribing → analyzing → ready. */
+export const VIDEO_STATUSES = ['pending', 'processing', 'transcribing', 'analyzing', 'ready', 'completed', 'failed', 'canceled'] as const;
 
 export const ContentSummarySchema = z.object({
   id: z.uuid(),
@@ -88,10 +89,13 @@ export const VideoViewSchema = z
     thumbnailUrl: z.string().nullable(),
     publishedAt: z.string().nullable(),
     transcriptSource: z.string().nullable(),
+    transcriptWords: z.number().int().describe('words in the timed transcript (0 without one)'),
+    language: z.string().nullable().describe('the language speech-to-text heard, else the one YouTube reports'),
+    hasAudio: z.boolean().nullable().describe('null until the file has been probed'),
     processingStatus: z.enum(VIDEO_STATUSES),
     progress: z.number().int(),
     error: z.string().nullable(),
-    runId: z.string().nullable().describe('the import run, for YouTube imports'),
+    runId: z.string().nullable().describe('the import run (YouTube imports) or the ingest run (uploads, URL and Drive imports)'),
     content: z.array(ContentSummarySchema).describe('latest version of each content type'),
     createdAt: z.string(),
   })

@@ -1,21 +1,31 @@
 // `npm start`: PostgreSQL → migrations + reference data → Temporal dev server + UI →
 // provider sandboxes → worker → API, then prints where everything is. Ctrl-C stops it all.
+// `npm run start:cluster` (--cluster): the production topology instead of the dev server: the
+// Go-built Temporal server on PostgreSQL (schema, namespace, search attributes as compose sets them
+// up) and two worker processes beside the API; its data under DATA_DIR (default ./data/cluster).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import exitHook from 'async-exit-hook';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { loadStripeWebhookSecret } from '../lib/secrets';
+import { loadEncryptionKey, loadStripeWebhookSecret } from '../lib/secrets';
+import { taskQueues } from '../lib/task-queues';
+import { connectTemporalClient } from '../lib/temporal';
 import { claimDataDir } from '../lib/runtime/pid-files';
 import { resolvePostgres } from '../lib/runtime/postgres';
-import { resolveTemporal } from '../lib/runtime/temporal';
+import { resolveTemporal, type ResolvedTemporal } from '../lib/runtime/temporal';
+import { resolveTemporalServerBuild, TEMPORAL_SERVER_VERSION } from '../lib/runtime/temporal-server';
+import { resolveTemporalCluster, startWorkerProcess, writeWorkflowBundle } from '../platform/cluster';
 import { startWatchdog, whenParentDies } from '../lib/runtime/watchdog';
 import { DEMO_KEY_FILE } from '../db/seed/dev-access';
 import { startPlatform } from '../platform/platform';
 import { startSandboxes } from '../sandbox';
 
+const CLUSTER = process.argv.includes('--cluster');
+const WORKER_PROCESSES = 2;
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfig(CLUSTER ? { DATA_DIR: './data/cluster', ...process.env } : process.env);
   const logger = createLogger(config.LOG_LEVEL, 'platform');
   mkdirSync(config.dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
@@ -42,19 +52,43 @@ async function main(): Promise<void> {
     stops.push(async () => watchdog.disarm());
     // Before anything starts: the API could not verify a single Stripe webhook without it.
     loadStripeWebhookSecret(config);
+    // Before anything starts: cluster mode cannot run without the server the install builds.
+    if (CLUSTER) resolveTemporalServerBuild();
     const postgres = await resolvePostgres(config, (line) => logger.debug({ component: 'postgres' }, line));
     stops.push(() => postgres.stop());
     if (postgres.pid) watchdog.guard(postgres.pid, 'SIGINT');
-    const temporal = await resolveTemporal(config, (line) => logger.debug({ component: 'temporal' }, line));
+    const logTemporal = (line: string) => logger.debug({ component: 'temporal' }, line);
+    const temporal: ResolvedTemporal = CLUSTER
+      ? { ...(await resolveTemporalCluster(config, postgres.databaseUrl, logTemporal)), embedded: true }
+      : await resolveTemporal(config, logTemporal);
     stops.push(() => temporal.stop());
     if (temporal.pid) watchdog.guard(temporal.pid, 'SIGTERM');
     const sandboxes = await startSandboxes(config);
     stops.push(() => sandboxes.stop());
-    const platform = await startPlatform(
-      config,
-      { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls },
-      logger,
-    );
+    const endpoints = { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls };
+    if (CLUSTER) {
+      // Created before the workers start, so they do not race to create them under DATA_DIR.
+      loadEncryptionKey(config);
+      const workerEnv = {
+        DATA_DIR: config.dataDir,
+        DATABASE_URL: endpoints.databaseUrl,
+        TEMPORAL_ADDRESS: endpoints.temporalAddress,
+        SANDBOX_URLS: JSON.stringify(endpoints.sandboxUrls),
+        WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH ?? (await writeWorkflowBundle(join(config.dataDir, 'workflow-bundle.js'))),
+      };
+      const client = await connectTemporalClient(temporal.address, config.TEMPORAL_NAMESPACE);
+      try {
+        // The first worker migrates the database and creates the Schedules; the second then starts on a ready one.
+        for (let n = 0; n < WORKER_PROCESSES; n++) {
+          const worker = await startWorkerProcess(workerEnv, { client, taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).main });
+          stops.push(() => worker.stop());
+          watchdog.guard(worker.pid, 'SIGTERM');
+        }
+      } finally {
+        await client.connection.close();
+      }
+    }
+    const platform = await startPlatform(config, endpoints, logger, CLUSTER ? { api: true } : undefined);
     stops.push(() => platform.stop());
 
     const manifest = {
@@ -73,8 +107,13 @@ async function main(): Promise<void> {
         '',
         'Creator jobs platform is up',
         `  API            ${platform.apiUrl}   (docs: ${platform.apiUrl}/docs)`,
-        `  Temporal UI    ${temporal.uiUrl ?? '(external server: see your Temporal UI)'}`,
-        `  Temporal       ${temporal.address} namespace ${config.TEMPORAL_NAMESPACE}`,
+        `  Temporal UI    ${CLUSTER ? 'none in cluster mode (compose adds temporalio/ui): use .tools/bin/temporal with --address' : (temporal.uiUrl ?? '(external server: see your Temporal UI)')}`,
+        ...(CLUSTER
+          ? [
+              `  Workers        ${WORKER_PROCESSES} processes (npm run worker), server log in ${join(config.dataDir, 'temporal-server.log')}`,
+            ]
+          : []),
+        `  Temporal       ${temporal.address} namespace ${config.TEMPORAL_NAMESPACE}${CLUSTER ? ` (server v${TEMPORAL_SERVER_VERSION} on PostgreSQL)` : ''}`,
         `  PostgreSQL     ${postgres.embedded ? `embedded, data in ${join(config.dataDir, 'pg')}` : 'DATABASE_URL'}`,
         `  Sandboxed      ${sandboxed.length ? sandboxed.join(', ') : '(none)'}`,
         `  Manifest       ${join(config.dataDir, 'runtime.json')}`,

@@ -15,7 +15,15 @@ import {
   type ClipSourceVideo,
 } from '../../db/repositories/clips';
 import { getPlanForUser } from '../../db/repositories/plans';
-import { MOMENT_SYSTEM_PROMPT, momentPrompt, parseMomentAnswer, resolveMoments, wordsFromSegments, type TimedSegment } from './moments';
+import {
+  MOMENT_SYSTEM_PROMPT,
+  momentPrompt,
+  parseMomentAnswer,
+  pauseWindowMoments,
+  resolveMoments,
+  wordsFromSegments,
+  type TimedSegment,
+} from './moments';
 import {
   createMediaToolkit,
   MediaAbortError,
@@ -65,7 +73,7 @@ function transcriptWords(video: ClipSourceVideo): CaptionWord[] {
 }
 
 /** Media toolkit errors as typed failures; an aborted render rethrows the activity's cancellation. */
-function mediaFailure(err: unknown): unknown {
+export function mediaFailure(err: unknown): unknown {
   if (err instanceof MediaAbortError) return err.cause ?? err;
   if (err instanceof MediaError) return ApplicationFailure.create({ message: err.message, type: err.type, nonRetryable: !err.retryable });
   if (err instanceof MediaNotFoundError) return nonRetryable(err.message, err.type);
@@ -116,7 +124,10 @@ export function createClipActivities(deps: ActivityDeps) {
         runId,
         operation: 'clips.moments',
       });
-      const moments = resolveMoments(parseMomentAnswer(answer.text), words, request);
+      const picked = resolveMoments(parseMomentAnswer(answer.text), words, request);
+      // Quotes that do not match (or a transcript without sentences) leave clips missing: cut them on pauses.
+      const cueEnds = timedSegments(video).map((s) => s.end);
+      const moments = [...picked, ...pauseWindowMoments(words, cueEnds, request, picked)];
       if (moments.length === 0) {
         throw nonRetryable(
           `no moment of ${input.minSeconds}–${input.maxSeconds} s could be found in the transcript`,
@@ -137,6 +148,7 @@ export function createClipActivities(deps: ActivityDeps) {
             topics: m.topics,
             transcript_segment: m.text,
             caption_style: input.captionStyle,
+            selection_method: m.selectionMethod,
           })),
         ),
       );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CaptionWord } from '../../lib/media';
+import type { ClipSelectionMethod } from '../../schemas/clips';
 
 /**
  * Clip moments: word timings from a timed transcript, the prompt that asks a model for the best
@@ -122,12 +123,15 @@ export interface ClipMoment {
   start: number;
   end: number;
   title: string;
-  hookScore: number;
-  viralityScore: number;
-  engagementScore: number;
+  /** The model's scores; null for a window cut on pauses (nobody scored it). */
+  hookScore: number | null;
+  viralityScore: number | null;
+  engagementScore: number | null;
   topics: string[];
   /** The transcript words the clip covers. */
   text: string;
+  /** Which path chose the clip: the model's quotes, or the deterministic pause windows. */
+  selectionMethod: ClipSelectionMethod;
 }
 
 const normalize = (word: string) => word.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
@@ -210,9 +214,92 @@ export function resolveMoments(
       engagementScore: candidate.engagement_score,
       topics: cleanTopics(candidate.topics),
       text,
+      selectionMethod: 'model',
     };
     if (chosen.some((c) => overlapRatio(c, moment) > 0.5)) continue;
     chosen.push(moment);
   }
   return chosen;
+}
+
+/** A silence at least this long (or a cue boundary) is a place where a clip may start or end. */
+const PAUSE_SECONDS = 0.3;
+/** How much a cue boundary and a sentence end add to a break's strength (in seconds of pause). */
+const CUE_BONUS = 0.3;
+const SENTENCE_BONUS = 0.5;
+
+/**
+ * How good a cut after each word is: the silence that follows it, plus a bonus at a cue boundary
+ * (the captioner broke the line there) and at a sentence end. The last word ends the speech.
+ */
+function breakStrengths(words: readonly CaptionWord[], cueEnds: readonly number[]): number[] {
+  const ends = [...cueEnds].sort((a, b) => a - b);
+  let cue = 0;
+  return words.map((word, j) => {
+    const next = words[j + 1];
+    if (!next) return Infinity;
+    while (cue < ends.length && (ends[cue] ?? 0) < word.end - 0.05) cue++;
+    const atCueEnd = cue < ends.length && (ends[cue] ?? 0) <= next.start + 0.05;
+    return Math.max(0, next.start - word.end) + (atCueEnd ? CUE_BONUS : 0) + (SENTENCE_END.test(word.text) ? SENTENCE_BONUS : 0);
+  });
+}
+
+/**
+ * Deterministic clips for a transcript the model could not cut (its quotes did not match, or the
+ * text has no sentence ends, as automatic captions and many speech-to-text outputs): consecutive
+ * windows of the requested length, each ending at the strongest pause or cue boundary in range
+ * (nearest the middle length on a tie), the next starting on the following word. Windows that
+ * overlap an already chosen clip are skipped; the rest are spread evenly over the video so the
+ * clips do not all come from its beginning.
+ */
+export function pauseWindowMoments(
+  words: readonly CaptionWord[],
+  cueEnds: readonly number[],
+  request: MomentRequest,
+  chosen: readonly ClipMoment[] = [],
+): ClipMoment[] {
+  const wanted = request.count - chosen.length;
+  if (wanted <= 0 || words.length === 0) return [];
+  const strengths = breakStrengths(words, cueEnds);
+  const middle = (request.minSeconds + request.maxSeconds) / 2;
+  const windows: ClipMoment[] = [];
+  let first = 0;
+  while (first < words.length) {
+    const start = words[first]?.start ?? 0;
+    const limit = Math.min(start + request.maxSeconds, request.durationSeconds);
+    let best: number | undefined;
+    for (let j = first; j < words.length && (words[j]?.end ?? Infinity) <= limit; j++) {
+      if ((words[j]?.end ?? 0) - start < request.minSeconds) continue;
+      const better =
+        best === undefined ||
+        (strengths[j] ?? 0) > (strengths[best] ?? 0) ||
+        ((strengths[j] ?? 0) === (strengths[best] ?? 0) &&
+          Math.abs((words[j]?.end ?? 0) - start - middle) < Math.abs((words[best]?.end ?? 0) - start - middle));
+      if (better) best = j;
+    }
+    if (best === undefined) {
+      // Nothing fits from here (a long silence, or the video ends): try again after the next break.
+      let next = first + 1;
+      while (next < words.length && (strengths[next - 1] ?? 0) < PAUSE_SECONDS) next++;
+      first = next;
+      continue;
+    }
+    const covered = words.slice(first, best + 1);
+    const text = covered.map((w) => w.text).join(' ');
+    const window: ClipMoment = {
+      start,
+      end: words[best]?.end ?? start,
+      title: text.split(' ').slice(0, 8).join(' ').slice(0, 500),
+      hookScore: null,
+      viralityScore: null,
+      engagementScore: null,
+      topics: [],
+      text,
+      selectionMethod: 'pause_windows',
+    };
+    if (!chosen.some((c) => overlapRatio(c, window) > 0)) windows.push(window);
+    first = best + 1;
+  }
+  if (windows.length <= wanted) return windows;
+  return Array.from({ length: wanted }, (_, k) => windows[Math.floor(((k + 0.5) * windows.length) / wanted)]!);
 }

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { Router } from 'express';
 import { findAdminGrant, insertAdminGrant } from '../../db/repositories/admin-grants';
 import { latestUserSubscription } from '../../db/repositories/billing';
-import { creditHistory, getCreditBalance } from '../../db/repositories/credits';
+import { creditHistory, expiringCredits, getCreditBalance } from '../../db/repositories/credits';
 import { findUser, getUserTier } from '../../db/repositories/users';
 import { AdminGrantBodySchema, AdminGrantViewSchema, type AdminGrantView } from '../../schemas/admin-grants';
 import {
@@ -106,8 +106,10 @@ function router(deps: ApiDeps): Router {
     const rows = await creditHistory(deps.db, userId, query.limit + 1, query.cursor ? decodeCursor(query.cursor) : undefined);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
+    const expiring = await expiringCredits(deps.db, userId);
     const body: CreditsView = {
       ...credits,
+      expiring: expiring.map((e) => ({ expiresAt: e.expiresAt.toISOString(), amount: e.amount })),
       history: page.map((t) => ({
         id: t.id,
         amount: t.amount,

@@ -22,6 +22,7 @@ import {
   type ClipView,
 } from '../../schemas/clips';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
+import { AutoClipsSchema, type AutoClips } from '../../schemas/video-ingest';
 import { clipsRun, clipsWorkflowId } from '../../workflows/clips/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
@@ -58,6 +59,7 @@ function clipView(clip: ClipWithCaptions): ClipView {
     durationSeconds: clip.duration_seconds,
     scores: { hook: clip.hook_score, virality: clip.virality_score, engagement: clip.engagement_score },
     topics: clip.topics,
+    selectionMethod: clip.selection_method,
     transcript: clip.transcript_segment,
     fileUrls: clip.file_urls,
     thumbnailUrl: clip.thumbnail_url,
@@ -139,6 +141,23 @@ function receiveUpload(req: Request, dir: string, plan: UserPlan): Promise<Recei
   });
 }
 
+/** The multipart `autoClips` field: JSON text of AutoClips; 400 naming the field when it is not. */
+function autoClipsField(text: string | undefined): AutoClips | undefined {
+  if (text === undefined || !text.trim()) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fieldProblem(400, 'validation', 'Validation failed', 'autoClips', 'must be JSON, e.g. {"count":3}');
+  }
+  const parsed = AutoClipsSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw fieldProblem(400, 'validation', 'Validation failed', ['autoClips', ...issue.path].join('.'), issue.message);
+  }
+  return parsed.data;
+}
+
 /** POST /v1/videos/upload: multipart, so it is mounted before the JSON-only body check. */
 function uploadRouter(deps: ApiDeps): Router {
   const r = Router();
@@ -162,13 +181,14 @@ function uploadRouter(deps: ApiDeps): Router {
     try {
       const upload = await receiveUpload(req, dir, plan);
       if (!upload.file) throw fieldProblem(400, 'validation', 'Validation failed', 'file', 'required: the video file');
-      const body = await intake.store({
+      const body = await intake.storeUpload({
         userId,
         plan,
         field: 'file',
         video: upload.file,
         title: upload.fields.title,
         transcript: upload.fields.transcript,
+        autoClips: autoClipsField(upload.fields.autoClips),
       });
       res.status(201).json(body);
     } finally {
@@ -189,6 +209,19 @@ function router(deps: ApiDeps): Router {
     const { userId } = caller(res);
     const video = await findUserClipSourceVideo(db, userId, id);
     if (!video) throw notFound('video');
+    const hasTranscript = Array.isArray(video.transcript_segments) && video.transcript_segments.length > 0;
+    if (video.has_audio === false && !hasTranscript) {
+      throw fieldProblem(
+        422,
+        'no-audio',
+        'Video Has No Audio',
+        'id',
+        'the video has no audio track, so there is no speech to pick moments from or caption; upload a transcript with it',
+      );
+    }
+    if (video.processing_status === 'failed') {
+      throw fieldProblem(422, 'video-failed', 'Video Ingest Failed', 'id', 'the video could not be ingested; import it again');
+    }
     const plan = await intake.requirePlan(userId);
     const count = body.count ?? Math.min(CLIPS_DEFAULTS.count, plan.features.clipsPerVideo);
     if (count > plan.features.clipsPerVideo) {
@@ -284,10 +317,10 @@ function documentUpload(registry: OpenAPIRegistry): void {
     tags: ['Videos'],
     summary: 'Upload a video file (and its SRT/WebVTT transcript) as a source for clips',
     description:
-      "multipart/form-data. The file must be a video (checked with ffprobe), no larger and no longer than the plan allows (413 / 422 naming the field). The transcript's timings are what clips are cut and captioned by: the platform has no speech-to-text.",
+      "multipart/form-data. The file must be a video (checked with ffprobe), no larger and no longer than the plan allows (413 / 422 naming the field), within the plan's monthly videos (402); nothing is kept when a check fails. The bytes are stored during the request; the `ingest:<videoId>` run (`runId`) then finishes the video (pending → processing → analyzing → ready, key moments, the video slot committed with its processing minutes; refunded if it fails) and, with `autoClips` (JSON text), starts a clips run. The transcript's timings are what clips are cut and captioned by.",
     security: bearer(),
     request: { body: { required: true, content: { 'multipart/form-data': { schema: VideoUploadFormSchema } } } },
-    responses: { '201': json(UploadedVideoSchema, 'Stored'), ...problems(400, 401, 403, 413, 415, 422, 429) },
+    responses: { '201': json(UploadedVideoSchema, 'Stored; its ingest run started'), ...problems(400, 401, 402, 403, 413, 415, 422, 429) },
   });
 }
 

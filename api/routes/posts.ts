@@ -16,11 +16,20 @@ import {
   listUserPostsBetween,
   SlotTakenError,
   takenSlots,
+  toStoredPlatform,
   upsertPostingSchedule,
   type NewPost,
+  type SocialAccount,
   type UserPost as PostRow,
 } from '../../db/repositories/posts';
-import { nextFreeSlot } from '../posting-slots';
+import {
+  asTargetPlatform,
+  insertPostTargets,
+  listActiveAccounts,
+  listTargetsOfPosts,
+  type PostTargetWithAccount,
+} from '../../db/repositories/post-targets';
+import { nextFreeSlot } from '../../lib/posting-slots';
 import { unsafeUrlReason, urlGuardOptions } from '../../lib/ssrf';
 import { IdempotencyKeyHeaderSchema, UuidParamSchema } from '../../schemas/common';
 import {
@@ -33,9 +42,12 @@ import {
   PostViewSchema,
   RejectPostBodySchema,
   ReschedulePostBodySchema,
+  type CreatePostBody,
+  type LimitViolation,
   type PostCreated,
   type PostPlatform,
   PostUpdateFailure,
+  type PostTargetView,
   type PostView,
   type PostWorkflowInput,
 } from '../../schemas/posts';
@@ -73,11 +85,26 @@ function futureTime(value: string, field = 'scheduledAt'): Date {
   return at;
 }
 
-function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMetrics>>): PostView {
+function targetView(target: PostTargetWithAccount): PostTargetView {
+  return {
+    socialAccountId: target.social_account_id,
+    platform: fromStoredPlatform(target.platform) ?? 'x',
+    via: target.account_platform === 'ayrshare' ? 'ayrshare' : 'direct',
+    status: target.status,
+    platformPostId: target.platform_post_id,
+    platformUrl: target.platform_url,
+    error: target.error,
+    attempts: target.attempts,
+    publishedAt: isoOrNull(target.published_at),
+  };
+}
+
+function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMetrics>>, targets: PostTargetWithAccount[]): PostView {
+  const views = targets.filter((t) => t.post_id === post.id).map(targetView);
   return {
     id: post.id,
     socialAccountId: post.social_account_id,
-    platform: fromStoredPlatform(post.platform) ?? 'x',
+    platform: views[0]?.platform ?? fromStoredPlatform(post.platform) ?? 'x',
     status: post.status,
     caption: post.caption,
     hashtags: post.hashtags,
@@ -103,9 +130,18 @@ function postView(post: PostRow, metrics: Awaited<ReturnType<typeof latestPostMe
           shares: metrics.shares,
         }
       : null,
+    targets: views,
     createdAt: post.created_at.toISOString(),
   };
 }
+
+/** An account and the network one publish of the post goes to (the account's own, or one reached through Ayrshare). */
+interface PostTargetChoice {
+  account: SocialAccount;
+  platform: PostPlatform;
+}
+
+const AYRSHARE_BY_PLATFORMS = 'an Ayrshare account publishes to the networks you name: use platforms instead';
 
 function router(deps: ApiDeps): Router {
   const r = Router();
@@ -160,6 +196,52 @@ function router(deps: ApiDeps): Router {
     return new Date(slot);
   }
 
+  /**
+   * Where the post goes, in the order given: `socialAccountId` (404 when not yours, as before),
+   * `socialAccountIds` (each yours and connected, else 422 naming it) or `platforms` (each to your own
+   * account of that network, else through your Ayrshare profile, else 422 naming it).
+   */
+  async function chooseTargets(userId: string, body: CreatePostBody): Promise<PostTargetChoice[]> {
+    const errors: LimitViolation[] = [];
+    const direct = (account: SocialAccount, field: string): PostTargetChoice | undefined => {
+      const platform = fromStoredPlatform(account.platform);
+      if (account.platform === 'ayrshare') errors.push({ field, message: AYRSHARE_BY_PLATFORMS });
+      else if (!platform) errors.push({ field, message: `posting to ${account.platform} is not supported` });
+      else if (account.status !== 'active')
+        errors.push({ field, message: `the ${platform} account is ${account.status}; reconnect it first` });
+      else return { account, platform };
+      return undefined;
+    };
+    const chosen: PostTargetChoice[] = [];
+    if (body.socialAccountId) {
+      const account = await findUserSocialAccount(db, userId, body.socialAccountId);
+      if (!account) throw notFound('social account');
+      const target = direct(account, 'socialAccountId');
+      if (target) chosen.push(target);
+    } else if (body.socialAccountIds) {
+      for (const [i, id] of body.socialAccountIds.entries()) {
+        const account = await findUserSocialAccount(db, userId, id);
+        if (!account) errors.push({ field: `socialAccountIds.${i}`, message: `${id} is not one of your social accounts` });
+        const target = account && direct(account, `socialAccountIds.${i}`);
+        if (target) chosen.push(target);
+      }
+    } else {
+      const accounts = await listActiveAccounts(db, userId);
+      const ayrshare = accounts.find((a) => a.platform === 'ayrshare');
+      for (const [i, platform] of (body.platforms ?? []).entries()) {
+        const account = accounts.find((a) => fromStoredPlatform(a.platform) === platform) ?? ayrshare;
+        if (account) chosen.push({ account, platform });
+        else
+          errors.push({
+            field: `platforms.${i}`,
+            message: `no connected ${platform} account and no Ayrshare profile: connect one with POST /v1/social-accounts`,
+          });
+      }
+    }
+    if (errors.length > 0) throw unprocessable(errors);
+    return chosen;
+  }
+
   r.post('/v1/posts', requireScope('runs:write'), async (req, res) => {
     const body = CreatePostBodySchema.parse(req.body ?? {});
     const refusedMedia = (body.mediaUrls ?? []).flatMap((url, i) => {
@@ -168,12 +250,8 @@ function router(deps: ApiDeps): Router {
     });
     if (refusedMedia.length > 0) throw unprocessable(refusedMedia);
     const { userId } = caller(res);
-    const account = await findUserSocialAccount(db, userId, body.socialAccountId);
-    if (!account) throw notFound('social account');
-    const platform = fromStoredPlatform(account.platform);
-    if (!platform) throw unprocessable([{ field: 'socialAccountId', message: `posting to ${account.platform} is not supported` }]);
-    if (account.status !== 'active')
-      throw unprocessable([{ field: 'socialAccountId', message: `the account is ${account.status}; reconnect it first` }]);
+    const targets = await chooseTargets(userId, body);
+    const account = targets[0]!.account;
 
     let mediaUrls = body.mediaUrls ?? [];
     if (body.clipId) {
@@ -184,8 +262,9 @@ function router(deps: ApiDeps): Router {
         throw unprocessable([{ field: 'clipId', message: 'the clip has no rendered file yet' }]);
       mediaUrls = [url];
     }
-    const violations = checkPlatformLimits(platform, { ...body, mediaUrls });
-    if (violations.length > 0) throw unprocessable(violations, `Post Exceeds ${platform} Limits`);
+    const platforms = targets.map((t) => t.platform);
+    const violations = platforms.flatMap((platform) => checkPlatformLimits(platform, { ...body, mediaUrls }));
+    if (violations.length > 0) throw unprocessable(violations, `Post Exceeds ${platforms.join(', ')} Limits`);
     const explicitTime = body.scheduledAt ? futureTime(body.scheduledAt) : undefined;
 
     await sendIdempotent(db, req, res, userId, async () => {
@@ -206,10 +285,19 @@ function router(deps: ApiDeps): Router {
         needsApproval: body.needsApproval ?? false,
       };
       let post: Awaited<ReturnType<typeof insertPost>> | undefined;
+      let targetIds: string[] = [];
       for (let attempt = 1; !post; attempt += 1) {
         const scheduledAt = explicitTime ?? (await nextSlot(userId, account.id));
         try {
-          post = await insertPost(db, { ...row, scheduledAt });
+          [post, targetIds] = await db.transaction().execute(async (tx) => {
+            const inserted = await insertPost(tx, { ...row, scheduledAt });
+            const rows = await insertPostTargets(
+              tx,
+              id,
+              targets.map((t) => ({ socialAccountId: t.account.id, platform: asTargetPlatform(toStoredPlatform(t.platform))! })),
+            );
+            return [inserted, rows.map((r) => r.id)] as const;
+          });
         } catch (err) {
           if (!(err instanceof SlotTakenError)) throw err;
           // A concurrent request took the computed slot: compute the next one again.
@@ -221,12 +309,14 @@ function router(deps: ApiDeps): Router {
         userId,
         scheduledAt: post.scheduled_at!.toISOString(),
         needsApproval: post.needs_approval,
+        // One publish per target; a single account keeps the one-activity path of posts made before targets.
+        ...(targetIds.length > 1 ? { targetIds } : {}),
       };
       try {
         await startRun(deps, postRun, {
           workflowId: runId,
           args: [input],
-          input: { socialAccountId: account.id, scheduledAt: input.scheduledAt },
+          input: { socialAccountIds: targets.map((t) => t.account.id), platforms, scheduledAt: input.scheduledAt },
         });
       } catch (err) {
         // No run owns the row (nor its slot).
@@ -241,13 +331,17 @@ function router(deps: ApiDeps): Router {
   r.get('/v1/posts', requireScope('runs:read'), async (req, res) => {
     const { from, to } = PostCalendarQuerySchema.parse(req.query);
     const posts = await listUserPostsBetween(db, caller(res).userId, new Date(from), new Date(to));
-    res.json({ posts: posts.map((p) => postView(p, undefined)) });
+    const targets = await listTargetsOfPosts(
+      db,
+      posts.map((p) => p.id),
+    );
+    res.json({ posts: posts.map((p) => postView(p, undefined, targets)) });
   });
 
   r.get('/v1/posts/:id', requireScope('runs:read'), async (req, res) => {
     const { id } = UuidParamSchema.parse(req.params);
     const post = await ownPost(caller(res).userId, id);
-    res.json(postView(post, await latestPostMetrics(db, post.id)));
+    res.json(postView(post, await latestPostMetrics(db, post.id), await listTargetsOfPosts(db, [post.id])));
   });
 
   r.patch('/v1/posts/:id', requireScope('runs:write'), async (req, res) => {
@@ -320,8 +414,8 @@ function document(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/posts',
     tags: ['Social'],
-    summary: 'Schedule a post (at a time, or in the next free slot of the posting schedule)',
-    description: `Runs \`post:<postId>\`: waits (for approval when \`needsApproval\`) until the due time on a durable timer, publishes once, then records metrics at +1 h, +24 h and +7 d. A past time, or a post over the platform's limits (${platforms.join(', ')}), is 422 naming the field.`,
+    summary: 'Schedule a post to one or several platforms (at a time, or in the next free slot of the posting schedule)',
+    description: `Runs \`post:<postId>\`: waits (for approval when \`needsApproval\`) until the due time on a durable timer, publishes once per target (\`socialAccountId\`, \`socialAccountIds\` or \`platforms\`; each retried on its own, the post then published, partially_published or failed with each target's result in \`targets\`), then records metrics at +1 h, +24 h and +7 d. A past time, an account that is not yours or not connected, or a post over a platform's limits (${platforms.join(', ')}), is 422 naming the field.`,
     security: bearer(),
     request: {
       headers: IdempotencyKeyHeaderSchema,

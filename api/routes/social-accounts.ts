@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
+import { ApplicationFailure } from '@temporalio/common';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { ConnectedAccount } from '../../providers/social/oauth';
@@ -16,7 +17,9 @@ import {
 } from '../../db/repositories/posts';
 import { secretAad } from '../../lib/secrets';
 import { ProblemSchema, UuidParamSchema } from '../../schemas/common';
+import { FailureType } from '../../schemas/failures';
 import {
+  ConnectAyrshareBodySchema,
   ConnectSocialAccountBodySchema,
   normalizePlatformUserId,
   SocialAccountViewSchema,
@@ -27,7 +30,7 @@ import {
   type SocialAccountView,
 } from '../../schemas/posts';
 import { caller, requireScope } from '../auth';
-import { secretsOf, type ApiDeps } from '../deps';
+import { providersOf, secretsOf, type ApiDeps } from '../deps';
 import { badField, lazySocialOAuth, oauthProblem, spendOAuthState, startOAuthFlow } from '../oauth-state';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
@@ -38,7 +41,7 @@ const OAUTH_CALLBACK_PATH = '/v1/social-accounts/oauth/callback';
 export function socialAccountView(account: SocialAccount): SocialAccountView {
   return {
     id: account.id,
-    platform: fromStoredPlatform(account.platform) ?? 'x',
+    platform: account.platform === 'ayrshare' ? 'ayrshare' : (fromStoredPlatform(account.platform) ?? 'x'),
     platformUserId: account.platform_user_id,
     username: account.username,
     status: account.status,
@@ -60,10 +63,10 @@ function router(deps: ApiDeps): Router {
    */
   async function saveAccount(
     userId: string,
-    platform: PostPlatform,
+    platform: PostPlatform | 'ayrshare',
     account: Omit<ConnectedAccount, 'platformUserId'> & { platformUserId: string | null },
   ) {
-    const stored = toStoredPlatform(platform);
+    const stored = platform === 'ayrshare' ? platform : toStoredPlatform(platform);
     const tokens = JSON.stringify({ access_token: account.accessToken, refresh_token: account.refreshToken });
     const write = (id: string) => ({
       id,
@@ -89,6 +92,30 @@ function router(deps: ApiDeps): Router {
   }
 
   /**
+   * The user's Ayrshare profile, checked with Ayrshare (GET /api/user) and stored sealed like an
+   * OAuth token; one per user (a new key replaces the old). An unknown key is 422 naming profileKey.
+   */
+  async function connectAyrshare(userId: string, profileKey: string) {
+    let title: string | null;
+    try {
+      ({ title } = await providersOf(deps).ayrshare.profile(profileKey));
+    } catch (err) {
+      if (err instanceof ApplicationFailure && err.type === FailureType.ProviderAuth)
+        throw new HttpProblem(422, 'validation', 'Validation failed', 'profileKey: Ayrshare does not know this profile key', {
+          errors: [{ field: 'profileKey', message: 'Ayrshare does not know this profile key' }],
+        });
+      throw err;
+    }
+    return saveAccount(userId, 'ayrshare', {
+      platformUserId: null,
+      username: title,
+      accessToken: profileKey,
+      refreshToken: null,
+      expiresAt: null,
+    });
+  }
+
+  /**
    * Either imports an account's tokens, or (a body of `{ platform, redirectUri }`) starts the
    * platform's OAuth flow: a one-time state bound to the caller, and the consent screen URL.
    */
@@ -109,6 +136,11 @@ function router(deps: ApiDeps): Router {
         },
       );
       res.status(200).json(started);
+      return;
+    }
+    if (raw.platform === 'ayrshare') {
+      const outcome = await connectAyrshare(userId, ConnectAyrshareBodySchema.parse(raw).profileKey);
+      res.status(outcome.created ? 201 : 200).json(socialAccountView(outcome.account));
       return;
     }
     const body = ConnectSocialAccountBodySchema.parse(raw);
@@ -180,9 +212,11 @@ function document(registry: OpenAPIRegistry): void {
     method: 'post',
     path: '/v1/social-accounts',
     tags: ['Social'],
-    summary: "Connect a social account: import its OAuth tokens, or start the platform's OAuth flow",
+    summary: "Connect a social account: import its OAuth tokens, start the platform's OAuth flow, or connect an Ayrshare profile",
     description: [
       'Token import (`accessToken`, ...): the tokens are stored encrypted; the same platform identity again reconnects the existing account (200).',
+      '',
+      'Ayrshare (`{ platform: "ayrshare", profileKey }`): the profile key is checked with Ayrshare and stored encrypted; posts with `platforms` then go through Ayrshare to networks without an own account (422 naming `profileKey` when Ayrshare refuses it).',
       '',
       `OAuth (\`{ platform, redirectUri }\`, YouTube and TikTok): answers 200 with the consent screen URL and a one-time \`state\` bound to the caller (valid 10 minutes). The platform sends the browser back to \`redirectUri\` with \`code\` and \`state\`; post both to \`${OAUTH_CALLBACK_PATH}\` to finish.`,
     ].join('\n'),
@@ -190,7 +224,9 @@ function document(registry: OpenAPIRegistry): void {
     request: {
       body: {
         required: true,
-        content: { 'application/json': { schema: z.union([ConnectSocialAccountBodySchema, StartSocialOAuthBodySchema]) } },
+        content: {
+          'application/json': { schema: z.union([ConnectSocialAccountBodySchema, ConnectAyrshareBodySchema, StartSocialOAuthBodySchema]) },
+        },
       },
     },
     responses: {

@@ -38,6 +38,7 @@ import {
   videoImportRun,
   videoImportWorkflowId,
 } from '../../workflows/video-import/contract';
+import { videoIngestWorkflowId } from '../../workflows/video-ingest/contract';
 import { caller, requireScope } from '../auth';
 import type { ApiDeps } from '../deps';
 import { sendIdempotent } from '../idempotency';
@@ -64,6 +65,15 @@ function contentTypeNotAllowed(plan: UserPlan, keys: string[]): HttpProblem {
   );
 }
 
+/** Words of the timed transcript: the cues' word timings where given, else the words of their text. */
+function transcriptWordCount(segments: unknown): number {
+  if (!Array.isArray(segments)) return 0;
+  return (segments as Array<{ text?: unknown; words?: unknown }>).reduce(
+    (n, s) => n + (Array.isArray(s.words) ? s.words.length : typeof s.text === 'string' ? s.text.split(/\s+/).filter(Boolean).length : 0),
+    0,
+  );
+}
+
 function videoView(video: Video, content: VideoContentWithType[]): VideoView {
   const latest = new Map<string, { row: VideoContentWithType; versions: number }>();
   for (const row of content) {
@@ -84,10 +94,19 @@ function videoView(video: Video, content: VideoContentWithType[]): VideoView {
     thumbnailUrl: video.thumbnail_url,
     publishedAt: isoOrNull(video.published_at),
     transcriptSource: video.transcript_source,
+    transcriptWords: transcriptWordCount(video.transcript_segments),
+    language: video.language_detected ?? video.language,
+    hasAudio: video.has_audio,
     processingStatus: video.processing_status,
     progress: video.progress,
     error: video.error_message,
-    runId: video.source_type === 'youtube' ? videoImportWorkflowId(video.id) : null,
+    // Uploads stored before ingest runs existed (status `completed`) have no run.
+    runId:
+      video.source_type === 'youtube'
+        ? videoImportWorkflowId(video.id)
+        : video.processing_status === 'completed'
+          ? null
+          : videoIngestWorkflowId(video.id),
     content: [...latest.values()].map(({ row, versions }) => ({
       id: row.id,
       contentType: row.content_type_key,

@@ -10,6 +10,12 @@ import * as m0008 from './0008_social_oauth';
 import * as m0009 from './0009_credit_packs';
 import * as m0010 from './0010_long_lived_runs';
 import * as m0011 from './0011_google_connections';
+import * as m0012 from './0012_provider_jobs';
+import * as m0013 from './0013_sselfie';
+import * as m0014 from './0014_video_ingest';
+import * as m0015 from './0015_ecom_products';
+import * as m0016 from './0016_content_plans';
+import * as m0017 from './0017_post_targets';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -24,4 +30,10 @@ export const migrations: Record<string, Migration> = {
   '0009_credit_packs': m0009,
   '0010_long_lived_runs': m0010,
   '0011_google_connections': m0011,
+  '0012_provider_jobs': m0012,
+  '0013_sselfie': m0013,
+  '0014_video_ingest': m0014,
+  '0015_ecom_products': m0015,
+  '0016_content_plans': m0016,
+  '0017_post_targets': m0017,
 };

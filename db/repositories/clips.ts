@@ -1,6 +1,6 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { DbOrTx } from '../database';
-import type { CaptionsTable, CaptionWord, ClipAspectRatio, ClipsTable, TranscriptSource, VideosTable } from '../types';
+import type { CaptionsTable, CaptionWord, ClipAspectRatio, ClipsTable, VideosTable } from '../types';
 
 export type Clip = Selectable<ClipsTable>;
 export type ClipCaptions = Selectable<CaptionsTable>;
@@ -18,6 +18,8 @@ export type ClipSourceVideo = Pick<
   | 'media_url'
   | 'duration_seconds'
   | 'transcript_segments'
+  | 'has_audio'
+  | 'processing_status'
 >;
 
 const SOURCE_COLUMNS = [
@@ -31,6 +33,8 @@ const SOURCE_COLUMNS = [
   'media_url',
   'duration_seconds',
   'transcript_segments',
+  'has_audio',
+  'processing_status',
 ] as const;
 
 export async function findClipSourceVideo(db: DbOrTx, videoId: string): Promise<ClipSourceVideo | undefined> {
@@ -40,58 +44,6 @@ export async function findClipSourceVideo(db: DbOrTx, videoId: string): Promise<
 /** The caller's video, or undefined (someone else's id looks like a missing one). */
 export async function findUserClipSourceVideo(db: DbOrTx, userId: string, videoId: string): Promise<ClipSourceVideo | undefined> {
   return db.selectFrom('videos').select(SOURCE_COLUMNS).where('id', '=', videoId).where('user_id', '=', userId).executeTakeFirst();
-}
-
-export interface NewUploadedVideo {
-  id: string;
-  userId: string;
-  title: string | null;
-  durationSeconds: number;
-  width: number;
-  height: number;
-  sizeBytes: number;
-  mimeType: string;
-  filePath: string | null;
-  mediaUrl: string;
-  transcript: { text: string; source: TranscriptSource; segments: unknown[] } | null;
-  /** Where an imported video came from (a URL or a Drive file); absent for uploads. */
-  source?: VideoSourceRef;
-}
-
-export interface VideoSourceRef {
-  type: 'url' | 'drive';
-  /** The URL fetched, or the Drive file's web link. */
-  url: string | null;
-  /** e.g. the Drive file id and name. */
-  details?: Record<string, string>;
-}
-
-/** An uploaded (or imported) video is ready once stored: it needs no import run. */
-export async function insertUploadedVideo(db: DbOrTx, video: NewUploadedVideo): Promise<void> {
-  await db
-    .insertInto('videos')
-    .values({
-      id: video.id,
-      user_id: video.userId,
-      source_type: video.source?.type ?? 'upload',
-      source_url: video.source?.url ?? null,
-      title: video.title,
-      duration_seconds: Math.round(video.durationSeconds),
-      width: video.width,
-      height: video.height,
-      file_size_bytes: video.sizeBytes,
-      mime_type: video.mimeType,
-      file_path: video.filePath,
-      media_url: video.mediaUrl,
-      transcript: video.transcript?.text ?? null,
-      transcript_source: video.transcript?.source ?? null,
-      transcript_segments: video.transcript ? JSON.stringify(video.transcript.segments) : null,
-      processing_status: 'completed',
-      progress: 100,
-      processed_at: new Date(),
-      metadata: JSON.stringify({ durationSecondsExact: video.durationSeconds, ...video.source?.details }),
-    })
-    .execute();
 }
 
 export type PlannedClipRow = Pick<
@@ -105,6 +57,7 @@ export type PlannedClipRow = Pick<
   | 'topics'
   | 'transcript_segment'
   | 'caption_style'
+  | 'selection_method'
 >;
 
 /**
@@ -143,6 +96,7 @@ export async function upsertPlannedClips(
         transcript_segment: eb.ref('excluded.transcript_segment'),
         caption_style: eb.ref('excluded.caption_style'),
         has_captions: eb.ref('excluded.has_captions'),
+        selection_method: eb.ref('excluded.selection_method'),
         file_urls: sql`'{}'::jsonb`,
         thumbnail_url: null,
         render_status: 'pending',

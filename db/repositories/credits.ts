@@ -1,5 +1,6 @@
 import type { DbOrTx, Tx } from '../database';
-import type { CreditTransaction, CreditTransactionType } from '../types';
+import { sql } from 'kysely';
+import type { CreditLotSource, CreditTransaction, CreditTransactionType } from '../types';
 
 /** A debit larger than the balance. Activities map it to a non-retryable failure of this `type`. */
 export class InsufficientCreditsError extends Error {
@@ -27,7 +28,17 @@ export interface CreditTransactionInput {
   stripePaymentId?: string;
   paymentAmountCents?: number;
   currency?: string;
+  /**
+   * When the credits this entry adds expire (plan credits: the period end). Unset: purchases
+   * expire after PURCHASED_CREDITS_VALID_MONTHS, plan grants after one month, others never.
+   */
+  expiresAt?: Date | string | null;
+  /** A refund naming the idempotency key of the debit it gives back restores the lots that debit drew from. */
+  refundOf?: string;
 }
+
+/** Purchased credit packs stay valid this many months from the purchase. */
+export const PURCHASED_CREDITS_VALID_MONTHS = 12;
 
 export interface AppliedCredit {
   transaction: CreditTransaction;
@@ -110,7 +121,194 @@ async function applyLocked(tx: Tx, input: CreditTransactionInput): Promise<Appli
     })
     .returningAll()
     .executeTakeFirstOrThrow();
+  if (input.amount > 0) await addToLots(tx, transaction, input);
+  else await drawFromLots(tx, transaction, balance, -input.amount);
   return { transaction, balance: balanceAfter, applied: true };
+}
+
+// ---- lots: every grant is a lot with its own expiry; debits take the soonest-expiring first ----
+
+const LOT_SOURCE: Partial<Record<CreditTransactionType, CreditLotSource>> = {
+  purchase: 'purchase',
+  subscription_grant: 'subscription',
+  bonus: 'bonus',
+  refund: 'refund',
+  adjustment: 'adjustment',
+};
+
+function addMonths(date: Date, months: number): Date {
+  const next = new Date(date);
+  next.setUTCMonth(next.getUTCMonth() + months);
+  return next;
+}
+
+function defaultExpiry(type: CreditTransactionType, grantedAt: Date): Date | null {
+  if (type === 'purchase') return addMonths(grantedAt, PURCHASED_CREDITS_VALID_MONTHS);
+  if (type === 'subscription_grant') return addMonths(grantedAt, 1);
+  return null;
+}
+
+/** A credit becomes a lot; a refund of a named debit goes back into the lots it came from instead. */
+async function addToLots(tx: Tx, transaction: CreditTransaction, input: CreditTransactionInput): Promise<void> {
+  let left = input.amount;
+  if (input.type === 'refund' && input.refundOf !== undefined) {
+    const usages = await tx
+      .selectFrom('credit_lot_usages as u')
+      .innerJoin('credit_transactions as t', 't.id', 'u.transaction_id')
+      .innerJoin('credit_lots as l', 'l.id', 'u.lot_id')
+      .select(['u.lot_id', 'u.amount', 'l.expired_at'])
+      .where('t.idempotency_key', '=', input.refundOf)
+      .where('t.user_id', '=', input.userId)
+      .orderBy('l.expires_at', (ob) => ob.desc().nullsFirst())
+      .execute();
+    // Credits of a lot that has expired meanwhile come back as a new lot below: they were paid for, not expired unused.
+    for (const usage of usages) {
+      if (left === 0 || usage.expired_at !== null) continue;
+      const back = Math.min(left, usage.amount);
+      await tx
+        .updateTable('credit_lots')
+        .set((eb) => ({ remaining: eb('remaining', '+', back) }))
+        .where('id', '=', usage.lot_id)
+        .execute();
+      left -= back;
+    }
+  }
+  if (left === 0) return;
+  const expiresAt = input.expiresAt === undefined ? defaultExpiry(input.type, transaction.created_at) : input.expiresAt;
+  await tx
+    .insertInto('credit_lots')
+    .values({
+      user_id: input.userId,
+      source_transaction_id: transaction.id,
+      source: LOT_SOURCE[input.type] ?? 'adjustment',
+      amount: left,
+      remaining: left,
+      expires_at: expiresAt,
+    })
+    .execute();
+}
+
+/**
+ * Takes `amount` from the live lots, soonest expiry first (never-expiring last), recording each
+ * draw. A balance older than the lots (or written around this ledger) is drawn as a legacy lot.
+ */
+async function drawFromLots(tx: Tx, transaction: CreditTransaction, balanceBefore: number, amount: number): Promise<void> {
+  const lots = await tx
+    .selectFrom('credit_lots')
+    .select(['id', 'remaining'])
+    .where('user_id', '=', transaction.user_id)
+    .where('remaining', '>', 0)
+    .where('expired_at', 'is', null)
+    .orderBy(sql`expires_at asc nulls last`)
+    .orderBy('created_at')
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  const lotted = lots.reduce((sum, lot) => sum + lot.remaining, 0);
+  if (lotted < balanceBefore) {
+    const legacy = await tx
+      .insertInto('credit_lots')
+      .values({ user_id: transaction.user_id, source: 'legacy', amount: balanceBefore - lotted, remaining: balanceBefore - lotted })
+      .returning(['id', 'remaining'])
+      .executeTakeFirstOrThrow();
+    lots.push(legacy);
+  }
+  let left = amount;
+  for (const lot of lots) {
+    if (left === 0) break;
+    const take = Math.min(left, lot.remaining);
+    await tx
+      .updateTable('credit_lots')
+      .set((eb) => ({ remaining: eb('remaining', '-', take) }))
+      .where('id', '=', lot.id)
+      .execute();
+    await tx.insertInto('credit_lot_usages').values({ transaction_id: transaction.id, lot_id: lot.id, amount: take }).execute();
+    left -= take;
+  }
+}
+
+export interface ExpiredLot {
+  lotId: string;
+  userId: string;
+  amount: number;
+  applied: boolean;
+}
+
+/**
+ * Expires one lot whose time has come: what is left of it leaves the balance as an 'expiry'
+ * ledger row (idempotent by `credit_expiry:<lotId>`) and the lot is closed. A lot already
+ * expired, or not due, changes nothing.
+ */
+export async function expireCreditLot(db: DbOrTx, lotId: string, now: Date = new Date()): Promise<ExpiredLot | undefined> {
+  const run = async (tx: Tx): Promise<ExpiredLot | undefined> => {
+    const probe = await tx.selectFrom('credit_lots').select('user_id').where('id', '=', lotId).executeTakeFirst();
+    if (!probe) return undefined;
+    // The balance row first, as every ledger write does, so lots and balance change together.
+    const { balance } = await tx
+      .selectFrom('user_credits')
+      .select('balance')
+      .where('user_id', '=', probe.user_id)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    const lot = await tx.selectFrom('credit_lots').selectAll().where('id', '=', lotId).forUpdate().executeTakeFirstOrThrow();
+    if (lot.expired_at !== null || lot.expires_at === null || lot.expires_at > now) return undefined;
+    const amount = Math.min(lot.remaining, balance);
+    await tx.updateTable('credit_lots').set({ remaining: 0, expired_at: now }).where('id', '=', lotId).execute();
+    if (amount === 0) return { lotId, userId: lot.user_id, amount: 0, applied: true };
+    const balanceAfter = balance - amount;
+    await tx.updateTable('user_credits').set({ balance: balanceAfter }).where('user_id', '=', lot.user_id).execute();
+    const transaction = await tx
+      .insertInto('credit_transactions')
+      .values({
+        user_id: lot.user_id,
+        amount: -amount,
+        transaction_type: 'expiry',
+        balance_after: balanceAfter,
+        description: `${amount} credits expired (granted ${lot.created_at.toISOString().slice(0, 10)})`,
+        reference_id: lotId,
+        idempotency_key: `credit_expiry:${lotId}`,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    await tx.insertInto('credit_lot_usages').values({ transaction_id: transaction.id, lot_id: lotId, amount }).execute();
+    return { lotId, userId: lot.user_id, amount, applied: true };
+  };
+  return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
+}
+
+/** Lots due to expire at `now` (oldest first), a page at a time for the expiry sweep. */
+export async function dueCreditLots(db: DbOrTx, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('credit_lots')
+    .select('id')
+    .where('remaining', '>', 0)
+    .where('expired_at', 'is', null)
+    .where('expires_at', '<=', now)
+    .orderBy('expires_at')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export interface ExpiringCredits {
+  expiresAt: Date;
+  amount: number;
+}
+
+/** Live credits that will expire, grouped by expiry instant, soonest first. */
+export async function expiringCredits(db: DbOrTx, userId: string): Promise<ExpiringCredits[]> {
+  const rows = await db
+    .selectFrom('credit_lots')
+    .select(['expires_at', (eb) => eb.fn.sum<number>('remaining').as('amount')])
+    .where('user_id', '=', userId)
+    .where('remaining', '>', 0)
+    .where('expired_at', 'is', null)
+    .where('expires_at', 'is not', null)
+    .groupBy('expires_at')
+    .orderBy('expires_at')
+    .execute();
+  return rows.map((r) => ({ expiresAt: r.expires_at!, amount: Number(r.amount) }));
 }
 
 export interface CreditBalance {
@@ -260,6 +458,7 @@ export async function refundCreditReservation(db: DbOrTx, reservationId: string,
       amount: -reservation.amount,
       type: 'refund',
       idempotencyKey: refundKey(reservationId),
+      refundOf: reservationKey(reservationId),
       referenceId: reservationId,
       description: reason,
     });

@@ -22,6 +22,13 @@ export interface PlanFeatures {
   storageLimitGb: number | null;
   monthlyCredits: number;
   supportLevel: SubscriptionPlanFeatures['support_level'];
+  /** AI-written posts of the monthly content plan; 0 = the plan has none. */
+  monthlyPostLimit: number;
+  contentPillarLimit: number;
+  /** null = uncapped */
+  aiDailyTokenLimit: number | null;
+  /** null = uncapped */
+  aiMonthlyCostLimitMicroUsd: number | null;
 }
 
 export interface Plan {
@@ -64,6 +71,10 @@ function toFeatures(row: SubscriptionPlanFeatures): PlanFeatures {
     storageLimitGb: row.storage_limit_gb,
     monthlyCredits: row.monthly_credits,
     supportLevel: row.support_level,
+    monthlyPostLimit: row.monthly_post_limit,
+    contentPillarLimit: row.content_pillar_limit,
+    aiDailyTokenLimit: row.ai_daily_token_limit,
+    aiMonthlyCostLimitMicroUsd: row.ai_monthly_cost_limit_micro_usd,
   };
 }
 

@@ -1,7 +1,7 @@
 import { sql, type Selectable } from 'kysely';
 import type { PostPlatform, PostStatus } from '../../schemas/posts';
 import type { DbOrTx } from '../database';
-import type { SocialAccountStatus, SocialAccountsTable, SocialPlatform, Weekday } from '../types';
+import type { SocialAccountPlatform, SocialAccountStatus, SocialAccountsTable, SocialPlatform, Weekday } from '../types';
 
 export type SocialAccount = Selectable<SocialAccountsTable>;
 
@@ -24,7 +24,7 @@ function rethrowSlotConflict(err: unknown, scheduledAt: Date): never {
 
 /** X keeps the seeds' column value `twitter`. */
 export const toStoredPlatform = (platform: PostPlatform): SocialPlatform => (platform === 'x' ? 'twitter' : platform);
-export function fromStoredPlatform(platform: SocialPlatform): PostPlatform | null {
+export function fromStoredPlatform(platform: SocialAccountPlatform): PostPlatform | null {
   if (platform === 'twitter') return 'x';
   return platform === 'instagram' || platform === 'facebook' || platform === 'tiktok' || platform === 'linkedin' || platform === 'youtube'
     ? platform
@@ -46,7 +46,12 @@ export async function listUserSocialAccounts(db: DbOrTx, userId: string) {
 }
 
 /** The account with the same platform identity, so a reconnect updates it (and its AAD-bound tokens) in place. */
-export async function findSocialAccountByIdentity(db: DbOrTx, userId: string, platform: SocialPlatform, platformUserId: string | null) {
+export async function findSocialAccountByIdentity(
+  db: DbOrTx,
+  userId: string,
+  platform: SocialAccountPlatform,
+  platformUserId: string | null,
+) {
   let query = db.selectFrom('social_accounts').selectAll().where('user_id', '=', userId).where('platform', '=', platform);
   query = platformUserId === null ? query.where('platform_user_id', 'is', null) : query.where('platform_user_id', '=', platformUserId);
   return query.executeTakeFirst();
@@ -56,7 +61,7 @@ export interface SocialAccountWrite {
   /** Chosen before the insert: the sealed tokens are bound to it. */
   id: string;
   userId: string;
-  platform: SocialPlatform;
+  platform: SocialAccountPlatform;
   platformUserId: string | null;
   username: string | null;
   encryptedTokens: string;

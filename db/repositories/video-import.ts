@@ -172,8 +172,11 @@ export async function heldVideoQuota(db: DbOrTx, videoId: string, now = new Date
   return { quota, plan };
 }
 
-/** Turns the video's reserved slot into a processed video; true only for the call that did it. */
-export async function commitVideoQuota(db: Db, videoId: string): Promise<boolean> {
+/**
+ * Turns the video's reserved slot into a processed video, adding `processingMinutes` of video to
+ * the period's usage in the same write; true only for the call that did it.
+ */
+export async function commitVideoQuota(db: Db, videoId: string, processingMinutes = 0): Promise<boolean> {
   return db.transaction().execute(async (tx) => {
     const video = await lockVideo(tx, videoId);
     const quota = video && quotaOf(video);
@@ -181,7 +184,11 @@ export async function commitVideoQuota(db: Db, videoId: string): Promise<boolean
     if (quota.usageId) {
       await tx
         .updateTable('subscription_usage')
-        .set({ videos_reserved: sql`greatest(videos_reserved - 1, 0)`, videos_processed: sql`videos_processed + 1` })
+        .set({
+          videos_reserved: sql`greatest(videos_reserved - 1, 0)`,
+          videos_processed: sql`videos_processed + 1`,
+          processing_minutes: sql`processing_minutes + ${processingMinutes}`,
+        })
         .where('id', '=', quota.usageId)
         .execute();
     }

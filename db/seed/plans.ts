@@ -41,6 +41,12 @@ interface PlanSeed {
     storage_limit_gb: number | null;
     monthly_credits: number;
     support_level: 'community' | 'email' | 'priority' | 'dedicated';
+    /** Glow Social's monthly AI content plan: posts written a month (0 = not included) and content pillars. */
+    monthly_post_limit: number;
+    content_pillar_limit: number;
+    /** AI spend caps (null = uncapped): tokens per UTC day, micro-USD per UTC month. */
+    ai_daily_token_limit: number | null;
+    ai_monthly_cost_limit_micro_usd: number | null;
   };
 }
 
@@ -69,6 +75,10 @@ export const PLAN_SEEDS: readonly PlanSeed[] = [
       storage_limit_gb: 1,
       monthly_credits: 0,
       support_level: 'community',
+      monthly_post_limit: 0,
+      content_pillar_limit: 2,
+      ai_daily_token_limit: 20_000,
+      ai_monthly_cost_limit_micro_usd: 500_000,
     },
   },
   {
@@ -94,6 +104,10 @@ export const PLAN_SEEDS: readonly PlanSeed[] = [
       storage_limit_gb: 10,
       monthly_credits: 100,
       support_level: 'email',
+      monthly_post_limit: 12,
+      content_pillar_limit: 3,
+      ai_daily_token_limit: 100_000,
+      ai_monthly_cost_limit_micro_usd: 2_000_000,
     },
   },
   {
@@ -119,6 +133,10 @@ export const PLAN_SEEDS: readonly PlanSeed[] = [
       storage_limit_gb: 50,
       monthly_credits: 300,
       support_level: 'email',
+      monthly_post_limit: 30,
+      content_pillar_limit: 5,
+      ai_daily_token_limit: 300_000,
+      ai_monthly_cost_limit_micro_usd: 8_000_000,
     },
   },
   {
@@ -144,6 +162,10 @@ export const PLAN_SEEDS: readonly PlanSeed[] = [
       storage_limit_gb: 200,
       monthly_credits: 1000,
       support_level: 'priority',
+      monthly_post_limit: 60,
+      content_pillar_limit: 8,
+      ai_daily_token_limit: 1_000_000,
+      ai_monthly_cost_limit_micro_usd: 25_000_000,
     },
   },
   {
@@ -169,6 +191,10 @@ export const PLAN_SEEDS: readonly PlanSeed[] = [
       storage_limit_gb: null,
       monthly_credits: 5000,
       support_level: 'dedicated',
+      monthly_post_limit: 120,
+      content_pillar_limit: 12,
+      ai_daily_token_limit: null,
+      ai_monthly_cost_limit_micro_usd: null,
     },
   },
 ];

@@ -1,7 +1,9 @@
 #!/bin/sh
-# Applies Temporal's PostgreSQL schemas (idempotent: setup-schema -v 0.0 then update-schema).
+# Applies Temporal's PostgreSQL schemas (idempotent: setup-schema -v 0.0 then update-schema). Compose
+# runs it in the admin-tools image; `npm run start:cluster` and the cluster tests with the
+# temporal-sql-tool and schema dir the install built (SCHEMA_DIR, PATH).
 set -eu
-SCHEMA_DIR=/etc/temporal/schema/postgresql/v12
+SCHEMA_DIR=${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 for db in temporal temporal_visibility; do
   dir=$SCHEMA_DIR/temporal/versioned
   [ "$db" = temporal_visibility ] && dir=$SCHEMA_DIR/visibility/versioned

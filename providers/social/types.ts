@@ -30,6 +30,8 @@ export interface SocialPostInput {
 export interface PublishedPost {
   platformPostId: string;
   platformUrl: string;
+  /** Published through Ayrshare: its own post id (GET/DELETE /api/post/:id). */
+  ayrsharePostId?: string;
 }
 
 /** Counters as the platform reports them; null where the platform has no such number. */

@@ -4,11 +4,14 @@ import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities, type Activities } from '../../activities';
 import { createProviders, type Providers } from '../../providers';
+import { createContentPlanScheduler } from '../../platform/content-plan-schedules';
+import { createPostRunControl } from '../../platform/post-runs';
 import { createApp } from '../../api/app';
 import { loadConfig, type Config } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
 import { createLogger } from '../../lib/logger';
 import { mediaStoreFor } from '../../lib/media/store';
+import { urlGuardOptions } from '../../lib/ssrf';
 import type { TaskQueues } from '../../lib/task-queues';
 import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import { createTestDatabase, type TestDatabase } from './database';
@@ -70,7 +73,14 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
   const logger = createLogger('silent');
   const client = await testClient(stack.temporalAddress);
   const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
-  const real = createActivities({ db: database.db, logger, providers, secrets });
+  const real = createActivities({
+    db: database.db,
+    logger,
+    providers,
+    secrets,
+    postRuns: createPostRunControl(client),
+    contentPlanSchedules: createContentPlanScheduler(client, { queues, prefix: queues.prefix }, logger),
+  });
   const connection = await testNativeConnection(stack.temporalAddress);
   const workers = new Map<WorkerKind, { worker: Worker; running: Promise<void> }>();
   const startWorkers = async (kinds: WorkerKind[] = ['main', 'media']) => {
@@ -94,7 +104,9 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
                 db: database.db,
                 logger,
                 providers,
+                secrets,
                 mediaStore: mediaStoreFor(config, () => providers.cloudinary),
+                urlGuard: urlGuardOptions(config),
               }),
             });
       workers.set(kind, { worker, running: worker.run() });

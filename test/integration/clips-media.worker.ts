@@ -1,5 +1,5 @@
 // A media-queue-only worker process (renders scale separately from orchestration), which the
-// clips crash test spawns and kills mid-render. It starts in seconds: no workflow bundle.
+// clips and ingest crash tests spawn and kill mid-render / mid-download. It starts in seconds: no workflow bundle.
 import { NativeConnection } from '@temporalio/worker';
 import { createMediaActivities } from '../../activities';
 import { createProviders } from '../../providers';
@@ -8,6 +8,7 @@ import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { runMain, untilSignal } from '../../lib/runtime/main-runner';
 import { mediaStoreFor } from '../../lib/media/store';
+import { urlGuardOptions } from '../../lib/ssrf';
 import { taskQueues } from '../../lib/task-queues';
 import { installTemporalRuntime } from '../../worker/temporal-runtime';
 import { createMediaWorker } from '../../worker/create-worker';
@@ -23,7 +24,13 @@ runMain(async () => {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).media,
-    activities: createMediaActivities({ db, logger, providers, mediaStore: mediaStoreFor(config, () => providers.cloudinary) }),
+    activities: createMediaActivities({
+      db,
+      logger,
+      providers,
+      mediaStore: mediaStoreFor(config, () => providers.cloudinary),
+      urlGuard: urlGuardOptions(config),
+    }),
   });
   const running = worker.run();
   logger.info('media worker running');

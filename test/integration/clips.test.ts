@@ -13,7 +13,7 @@ import { USER_SCOPES } from '../../schemas/api-keys';
 import type { ClipsResult } from '../../schemas/clips';
 import { changedPixelShare, makeTestVideo, rgbPixels } from '../media/media-fixtures';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
-import { TALK_SRT } from './clips-fixtures';
+import { TALK_SRT, unpunctuatedSrt } from './clips-fixtures';
 
 /**
  * Video → clips through the HTTP API on the real stack: PostgreSQL, Temporal, the main and media
@@ -95,7 +95,7 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
     const clips: any[] = listed.json.data;
     expect(clips.map((c) => c.clipIndex as number)).toEqual([0, 1]);
     for (const clip of clips) {
-      expect(clip).toMatchObject({ runId: started.json.runId, renderStatus: 'completed', status: 'generated' });
+      expect(clip).toMatchObject({ runId: started.json.runId, renderStatus: 'completed', status: 'generated', selectionMethod: 'model' });
       expect(clip.durationSeconds).toBeGreaterThanOrEqual(1.5);
       expect(clip.durationSeconds).toBeLessThanOrEqual(3);
       expect(clip.endSeconds).toBeLessThanOrEqual(uploaded.json.durationSeconds);
@@ -158,6 +158,30 @@ describe('video → clips (API + real stack + Anthropic sandbox + ffmpeg)', () =
     const other = await newUser();
     expect((await call(other.auth, 'GET', `/v1/clips/${clips[0].id}`)).status).toBe(404);
     expect((await call(other.auth, 'POST', `/v1/videos/${videoId}/clips`, { count: 1 })).status).toBe(404);
+  });
+
+  it('makes the clips asked for from a 2-minute talk whose SRT has no punctuation, cut on pauses', async () => {
+    const { auth } = await newUser();
+    const talk = await makeTestVideo(join(dataDir, 'long-talk.mp4'), { seconds: 120, size: '160x90', fps: 5 });
+    const uploaded = await upload(auth, { bytes: await readFile(talk), name: 'long-talk.mp4', type: 'video/mp4' }, unpunctuatedSrt(120));
+    expect(uploaded.status).toBe(201);
+    const started = await call(auth, 'POST', `/v1/videos/${uploaded.json.videoId}/clips`, {
+      count: 3,
+      captions: null,
+      minSeconds: 10,
+      maxSeconds: 30,
+    });
+    expect(started.status).toBe(202);
+    const { result, error } = await outcome(started.json.runId);
+    expect(error).toBeUndefined();
+    expect(result!.clips).toHaveLength(3);
+    const clips: any[] = (await call(auth, 'GET', `/v1/videos/${uploaded.json.videoId}/clips`)).json.data;
+    expect(clips).toHaveLength(3);
+    for (const clip of clips) {
+      expect(clip).toMatchObject({ renderStatus: 'completed', selectionMethod: 'pause_windows', scores: { hook: null } });
+      expect(clip.durationSeconds).toBeGreaterThanOrEqual(10);
+      expect(clip.durationSeconds).toBeLessThanOrEqual(30);
+    }
   });
 
   it('fails the run with TranscriptUnavailable when the video has no timed transcript', async () => {

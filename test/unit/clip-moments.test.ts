@@ -2,11 +2,14 @@ import {
   momentPrompt,
   MOMENT_SYSTEM_PROMPT,
   parseMomentAnswer,
+  pauseWindowMoments,
   resolveMoments,
   wordsFromSegments,
   type MomentCandidate,
 } from '../../activities/clips/moments';
+import { parseTranscript } from '../../lib/transcript';
 import { composeAnswer } from '../../sandbox/anthropic';
+import { unpunctuatedSrt } from '../integration/clips-fixtures';
 
 const SEGMENTS = [
   { start: 0.2, end: 2.0, text: 'Batch filming saves me nine hours every week.' },
@@ -117,5 +120,67 @@ describe('the moment prompt', () => {
     expect(parseMomentAnswer(`Here you go: ${JSON.stringify({ moments: [moment] })}`)).toHaveLength(1);
     expect(parseMomentAnswer('I cannot help with that.')).toEqual([]);
     expect(parseMomentAnswer('{"moments": [{"title": "no quote"}]}')).toEqual([]);
+  });
+});
+
+describe('pauseWindowMoments (clips from a transcript without sentences)', () => {
+  const captions = parseTranscript(unpunctuatedSrt(120));
+  const words = wordsFromSegments(captions.segments);
+  const cueEnds = captions.segments.map((s) => s.end);
+  const request = { count: 3, minSeconds: 10, maxSeconds: 30, durationSeconds: 120 };
+
+  it('gets no usable moment from the model on unpunctuated captions, which is why the fallback exists', () => {
+    const answer = composeAnswer(MOMENT_SYSTEM_PROMPT, momentPrompt(captions.text, request, 'Batching'), 1100);
+    expect(resolveMoments(parseMomentAnswer(answer), words, request)).toEqual([]);
+  });
+
+  it('cuts the requested count of windows within the lengths, ending at pauses, spread over the video', () => {
+    const moments = pauseWindowMoments(words, cueEnds, request);
+    expect(moments).toHaveLength(3);
+    for (const m of moments) {
+      expect(m.selectionMethod).toBe('pause_windows');
+      expect(m.end - m.start).toBeGreaterThanOrEqual(10);
+      expect(m.end - m.start).toBeLessThanOrEqual(30);
+      expect(m.end).toBeLessThanOrEqual(120);
+      // Each ends on the last word before a breath (a 0.8 s pause after every fourth cue).
+      const last = words.findIndex((w) => w.end === m.end);
+      expect(words[last + 1] ? words[last + 1]!.start - m.end : 1).toBeGreaterThan(0.5);
+    }
+    expect(moments[2]!.start).toBeGreaterThan(60);
+    for (let i = 1; i < moments.length; i++) expect(moments[i]!.start).toBeGreaterThanOrEqual(moments[i - 1]!.end);
+  });
+
+  it('ends on cue boundaries when the captions have no pauses, and is deterministic', () => {
+    const contiguous = [0, 1, 2, 3, 4, 5].map((i) => ({ start: i * 4, end: (i + 1) * 4, text: 'one two three four five six seven' }));
+    const timed = wordsFromSegments(contiguous);
+    const once = pauseWindowMoments(
+      timed,
+      contiguous.map((s) => s.end),
+      { count: 2, minSeconds: 6, maxSeconds: 10, durationSeconds: 24 },
+    );
+    expect(once.map((m) => [m.start, m.end])).toEqual([
+      [0, 8],
+      [16, 24],
+    ]);
+    expect(
+      pauseWindowMoments(
+        timed,
+        contiguous.map((s) => s.end),
+        { count: 2, minSeconds: 6, maxSeconds: 10, durationSeconds: 24 },
+      ),
+    ).toEqual(once);
+  });
+
+  it('only fills what the model left, never overlapping its clips', () => {
+    const [modelMoment] = resolveMoments([candidate('Group those questions')], WORDS, REQUEST);
+    const filled = pauseWindowMoments(
+      WORDS,
+      SEGMENTS.map((s) => s.end),
+      REQUEST,
+      [modelMoment!],
+    );
+    expect(filled).toHaveLength(2);
+    for (const m of filled) expect(m.end <= modelMoment!.start || m.start >= modelMoment!.end).toBe(true);
+    expect(pauseWindowMoments(WORDS, [], { ...REQUEST, count: 1 }, [modelMoment!])).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { nextFreeSlot, scheduleSlots, zonedWallTimeToInstant } from '../../api/posting-slots';
+import { nextFreeSlot, scheduleSlots, zonedWallTimeToInstant } from '../../lib/posting-slots';
 
 const at = (iso: string) => Date.parse(iso);
 const wall = (iso: string) => Date.parse(`${iso}Z`);

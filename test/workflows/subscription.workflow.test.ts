@@ -74,6 +74,11 @@ describe('subscriptionWorkflow (time-skipping, mocked activities)', () => {
       recordRunClosed: () => undefined,
       grantCreditTopUp: () => ({ topUp: true, credits: 100, newEntry: true }),
       recordChargeRefund: () => null,
+      // The clean-up run a subscription starts when access ends, and the schedule sync when it returns.
+      cancelUpcomingPosts: () => ({ canceled: [], skipped: [] }),
+      removeContentPlanSchedule: () => ({ schedule: 'absent' }),
+      recordCancellationLog: () => undefined,
+      syncContentPlanSchedule: () => ({ schedule: 'created' }),
     });
     activityCalls = recorder.calls;
     return { state, ...recorder };

@@ -21,6 +21,9 @@ export const postRun = defineRun<typeof postWorkflow>({
   planPriority: false,
 });
 
+/** Runs that publish a post to several targets (input.targetIds: one activity per target) carry this patch. */
+export const POST_TARGETS_PATCH = 'post-targets';
+
 /** Metric snapshots after publishing, by checkpoint name (post_metrics.checkpoint). */
 export const METRIC_CHECKPOINTS: ReadonlyArray<{ checkpoint: string; afterMs: number }> = [
   { checkpoint: '1h', afterMs: 3_600_000 },

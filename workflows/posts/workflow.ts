@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, log, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, log, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { PostActivities } from '../../activities/posts';
 import {
   PostUpdateFailure,
@@ -14,6 +14,7 @@ import {
   approvePostUpdate,
   cancelPostUpdate,
   METRIC_CHECKPOINTS,
+  POST_TARGETS_PATCH,
   postStateQuery,
   rejectPostUpdate,
   reschedulePostUpdate,
@@ -25,7 +26,8 @@ const rows = proxyActivities<PostActivities>(databaseWrites());
 // Rate limits and platform outages are retried with backoff (or the platform's Retry-After) for
 // about half an hour; auth and bad input fail at once. The heartbeat timeout hands the publish of
 // a dead worker to another within seconds; publishPost looks for the earlier post before posting.
-const { publishPost } = proxyActivities<PostActivities>({
+// A post to several platforms runs one publishPostTarget per target under the same policy, each retried on its own.
+const { publishPost, publishPostTarget } = proxyActivities<PostActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 12 },
@@ -42,6 +44,7 @@ const PROGRESS: Record<PostStatus, number> = {
   scheduled: 20,
   publishing: 60,
   published: 90,
+  partially_published: 90,
   failed: 100,
   canceled: 100,
 };
@@ -50,6 +53,39 @@ const PROGRESS: Record<PostStatus, number> = {
 function rethrowTyped(err: unknown): never {
   const { type, message } = describeFailure(err);
   throw ApplicationFailure.nonRetryable(message, type);
+}
+
+interface Published {
+  status: 'published' | 'partially_published';
+  platformPostId: string | null;
+  publishedAt: number;
+  error: PostWorkflowState['error'];
+}
+
+/** One publish for a post to one account; a failure is thrown typed. */
+async function publishToOne(postId: string, since: string): Promise<Published> {
+  const published = await publishPost({ postId, since });
+  return { status: 'published', platformPostId: published.platformPostId, publishedAt: Date.parse(published.publishedAt), error: null };
+}
+
+/**
+ * A post to several accounts: every target publishes at once and fails alone; the post is then
+ * published, partially_published (with the first failure as its error) or, when none made it, failed.
+ */
+async function publishToEach(postId: string, targetIds: string[], since: string): Promise<Published> {
+  const settled = await Promise.allSettled(targetIds.map((targetId) => publishPostTarget({ postId, targetId, since })));
+  const failures = settled.flatMap((result, i) =>
+    result.status === 'rejected' ? [{ targetId: targetIds[i]!, ...describeFailure(result.reason) }] : [],
+  );
+  const summary = await rows.finishPublishing({
+    postId,
+    failures: failures.map((f) => ({ targetId: f.targetId, error: `${f.type}: ${f.message}` })),
+  });
+  const firstFailure = failures[0];
+  const error = firstFailure ? { type: firstFailure.type, message: firstFailure.message } : null;
+  if (summary.status === 'failed') throw ApplicationFailure.nonRetryable(error?.message ?? 'no platform published the post', error?.type);
+  const publishedAt = Math.min(...settled.flatMap((r) => (r.status === 'fulfilled' ? [Date.parse(r.value.publishedAt)] : [])));
+  return { status: summary.status, platformPostId: summary.platformPostId, publishedAt, error };
 }
 
 /** A scheduled post (see schedulePost); the job_runs row the API registered closes with the run. */
@@ -182,11 +218,13 @@ async function schedulePost(input: PostWorkflowInput): Promise<PostWorkflowResul
 
   state.status = 'publishing';
   const since = new Date(Date.now()).toISOString();
-  let publishedAt: number;
+  let published: Published;
   try {
-    const published = await publishPost({ postId, since });
-    state.platformPostId = published.platformPostId;
-    publishedAt = Date.parse(published.publishedAt);
+    const targetIds = input.targetIds ?? [];
+    published =
+      targetIds.length > 0 && patched(POST_TARGETS_PATCH)
+        ? await publishToEach(postId, targetIds, since)
+        : await publishToOne(postId, since);
   } catch (err) {
     state.error = describeFailure(err);
     state.status = 'failed';
@@ -194,7 +232,10 @@ async function schedulePost(input: PostWorkflowInput): Promise<PostWorkflowResul
     await condition(allHandlersFinished);
     throw ApplicationFailure.nonRetryable(state.error.message, state.error.type);
   }
-  state.status = 'published';
+  state.status = published.status;
+  state.platformPostId = published.platformPostId;
+  state.error = published.error;
+  const { publishedAt } = published;
 
   for (const { checkpoint, afterMs } of METRIC_CHECKPOINTS) {
     const waitMs = publishedAt + afterMs - Date.now();
@@ -207,5 +248,5 @@ async function schedulePost(input: PostWorkflowInput): Promise<PostWorkflowResul
       log.warn('post metrics sync failed', { postId, checkpoint, error: describeFailure(err).message });
     }
   }
-  return finish({ status: 'published', platformPostId: state.platformPostId, error: null });
+  return finish({ status: published.status, platformPostId: state.platformPostId, error: published.error });
 }

@@ -100,6 +100,11 @@ export interface SubscriptionCarriedState {
   /** Events that arrived before the subscription's owner could be known (retried after the next event). */
   awaitingOwner: StripeEventRef[];
   eventsProcessed: number;
+  /**
+   * Access ended (canceled, expired, paused, or a cancel at period end came due) and the clean-up run
+   * started; cleared when a paid tier returns (patch `subscription-end-cleanup`; absent in older runs).
+   */
+  accessEnded?: boolean;
 }
 
 export interface SubscriptionWorkflowInput {
@@ -125,6 +130,9 @@ export interface SubscriptionWorkflowView {
 }
 
 export const subscriptionStateQuery = defineQuery<SubscriptionWorkflowView>('subscriptionState');
+
+/** Runs that start the clean-up run when access ends, and restore the content-plan Schedule when it returns. */
+export const SUBSCRIPTION_END_CLEANUP_PATCH = 'subscription-end-cleanup';
 
 /** How many event ids a run remembers (and carries over) for deduplication. */
 export const RECENT_EVENT_IDS_KEPT = 200;

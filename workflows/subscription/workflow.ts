@@ -5,18 +5,25 @@ import {
   condition,
   continueAsNew,
   log,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BillingActivities, PaymentEvent } from '../../activities/billing';
+import type { ContentPlanActivities } from '../../activities/content-plans';
 import type { PlanSlug } from '../../schemas/billing';
 import { closingRunRow } from '../common/run-closing';
+import { subscriptionCleanupRun, subscriptionCleanupWorkflowId } from '../subscription-cleanup/contract';
+import type { subscriptionCleanupWorkflow } from '../subscription-cleanup/workflow';
 import {
   DEFAULT_BILLING_POLICY,
   RECENT_EVENT_IDS_KEPT,
   refreshAccessSignal,
   stripeEventSignal,
+  SUBSCRIPTION_END_CLEANUP_PATCH,
   subscriptionStateQuery,
   type BillingEventWorkflowInput,
   type BillingEventWorkflowResult,
@@ -33,6 +40,11 @@ const billing = proxyActivities<BillingActivities>({
   // PostgreSQL + one or two Stripe calls: a dead worker's task is retried within seconds.
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds' },
+});
+
+const contentPlans = proxyActivities<ContentPlanActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
 const DAY_MS = 86_400_000;
@@ -68,6 +80,16 @@ export function entitledTier(sub: SubscriptionSummary | null, dunning: DunningSt
     default:
       return 'free';
   }
+}
+
+/**
+ * Why the subscription no longer gives access, when it has ended rather than lapsed into dunning:
+ * canceled, expired, paused, or past the end of a period it was canceled at.
+ */
+function endOfAccess(sub: SubscriptionSummary, tier: PlanSlug): string | null {
+  if (tier !== 'free') return null;
+  if (ENDED_STATUSES.has(sub.status) || sub.status === 'paused') return sub.status;
+  return sub.status === 'active' && sub.cancelAtPeriodEnd ? 'ended at period end' : null;
 }
 
 /** Dunning follows Stripe's status, not event order: it starts when the subscription is seen overdue and ends when it is not. */
@@ -218,6 +240,29 @@ async function followSubscription(input: SubscriptionWorkflowInput): Promise<Sub
         reason: `${state.subscription.status}${state.dunning ? ' (dunning)' : ''}`,
       });
       state.appliedTier = tier;
+    }
+    if (state.subscription) await followEndOfAccess(state.subscription, tier, now);
+  }
+
+  /**
+   * When access ends, starts the clean-up run once (`subscription-cleanup:<id>:<endedAt>`, abandoned
+   * so it outlives this run): upcoming posts canceled, the content-plan Schedule removed, a
+   * cancellation_logs row. When a paid tier returns (a paused subscription resumed), the Schedule is
+   * synced back. Runs from before the patch do neither.
+   */
+  async function followEndOfAccess(sub: SubscriptionSummary, tier: PlanSlug, now: number): Promise<void> {
+    const reason = endOfAccess(sub, tier);
+    if (reason && !state.accessEnded && patched(SUBSCRIPTION_END_CLEANUP_PATCH)) {
+      const endedAt = new Date(now).toISOString();
+      await startChild<typeof subscriptionCleanupWorkflow>(subscriptionCleanupRun.workflowType, {
+        workflowId: subscriptionCleanupWorkflowId(subscriptionId, endedAt),
+        args: [{ userId: sub.userId, stripeSubscriptionId: subscriptionId, reason, endedAt }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      state.accessEnded = true;
+    } else if (tier !== 'free' && state.accessEnded && patched(SUBSCRIPTION_END_CLEANUP_PATCH)) {
+      await contentPlans.syncContentPlanSchedule({ userId: sub.userId });
+      state.accessEnded = false;
     }
   }
 
