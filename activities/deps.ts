@@ -5,6 +5,8 @@ import type { SecretBox } from '../lib/secrets';
 import type { Providers } from '../providers';
 import type { ContentPlanScheduler } from '../schemas/content-plans';
 import type { PostRunControl } from '../schemas/subscription-cleanup';
+import type { WebhookDispatch } from '../schemas/webhooks';
+import type { UrlGuardOptions } from '../lib/ssrf';
 
 /** What activity factories receive from the composition root (worker) or from tests. */
 export interface ActivityDeps {
@@ -19,4 +21,8 @@ export interface ActivityDeps {
   contentPlanSchedules?: ContentPlanScheduler;
   /** Cancels posts through their runs (the worker's Temporal client), for the subscription clean-up run. */
   postRuns?: PostRunControl;
+  /** Starts outgoing webhook delivery runs (the worker's Temporal client); without it the relay sweep starts them. */
+  webhookDispatch?: WebhookDispatch;
+  /** Guard options for customer URLs the main worker calls (webhook endpoints). */
+  urlGuard?: UrlGuardOptions;
 }

@@ -17,6 +17,7 @@ import { createSubscriptionCleanupActivities } from './subscription-cleanup';
 import { createThumbnailActivities, createThumbnailMediaActivities } from './thumbnails';
 import { createVideoImportActivities } from './video-import';
 import { createVideoIngestActivities, createVideoIngestMediaActivities, type IngestMediaActivityDeps } from './video-ingest';
+import { createWebhookActivities } from './webhooks';
 
 /** All activities of the main task queue, built from one set of dependencies. */
 export function createActivities(deps: ActivityDeps) {
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createThumbnailActivities(deps),
     ...createVideoImportActivities(deps),
     ...createVideoIngestActivities(deps),
+    ...createWebhookActivities(deps),
   };
 }
 

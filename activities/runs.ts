@@ -1,6 +1,7 @@
-import { closeRun, registerRun, saveRunProgress, type RunClosure } from '../db/repositories/runs';
+import { closeRun, findRun, registerRun, saveRunProgress, type RunClosure } from '../db/repositories/runs';
 import type { RunProgressWrite } from '../schemas/runs';
 import type { ActivityDeps } from './deps';
+import { dispatchWebhooks, emitWebhookEvent, runClosedFact } from './webhook-events';
 
 export interface RunStartedInput {
   id: string;
@@ -10,7 +11,8 @@ export interface RunStartedInput {
 }
 
 /** Keeps job_runs true for every workflow; each call is an idempotent upsert/update. */
-export function createRunActivities({ db }: Pick<ActivityDeps, 'db'>) {
+export function createRunActivities(deps: Pick<ActivityDeps, 'db'> & Partial<Pick<ActivityDeps, 'logger' | 'webhookDispatch'>>) {
+  const { db } = deps;
   return {
     async recordRunStarted(run: RunStartedInput): Promise<void> {
       await registerRun(db, run);
@@ -22,8 +24,20 @@ export function createRunActivities({ db }: Pick<ActivityDeps, 'db'>) {
     async recordRunProgress(id: string, write: RunProgressWrite): Promise<void> {
       await saveRunProgress(db, id, write);
     },
+    /** Closes the row and, in the same transaction, records run.completed / run.failed for the owner's webhooks. */
     async recordRunClosed(id: string, closure: RunClosure): Promise<void> {
-      await closeRun(db, id, closure);
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await closeRun(tx, id, closure);
+        const run = await findRun(tx, id);
+        const fact =
+          run &&
+          runClosedFact(
+            { id, type: run.type, userId: run.user_id, domainId: run.domain_id, startedAt: run.started_at },
+            closure,
+          );
+        return fact ? emitWebhookEvent(tx, fact) : [];
+      });
+      await dispatchWebhooks(deps, deliveries);
     },
   };
 }

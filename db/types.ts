@@ -1236,6 +1236,39 @@ export interface WebhooksTable {
   last_triggered_at: Timestamp | null;
   last_response_code: number | null;
   failure_count: Generated<number>;
+  /** 0018 */
+  description: string | null;
+  /** The secret before the last rotation, still signing until previous_secret_expires_at; AAD secretAad('webhooks', 'previous_encrypted_secret', id) */
+  previous_encrypted_secret: string | null;
+  previous_secret_expires_at: Timestamp | null;
+  disabled_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+// ---- Outgoing webhooks: outbox and deliveries (0018) ----------------------------------------
+
+export interface WebhookEventsTable {
+  /** Derived from the fact (lib/webhook-events.ts), so a retried emit adds nothing. */
+  id: string;
+  user_id: string;
+  type: string;
+  data: RequiredJson;
+  created_at: CreatedAt;
+}
+
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  event_id: string;
+  webhook_id: string;
+  status: Generated<WebhookDeliveryStatus>;
+  dispatched_at: Timestamp | null;
+  redeliveries: Generated<number>;
+  attempt_offset: Generated<number>;
+  last_response_code: number | null;
+  delivered_at: Timestamp | null;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
 }
@@ -1560,6 +1593,8 @@ export interface Database {
   ai_images: AiImagesTable;
   webhooks: WebhooksTable;
   webhook_logs: WebhookLogsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   scraping_rules: ScrapingRulesTable;
   scrape_domain_slots: ScrapeDomainSlotsTable;
   product_data: ProductDataTable;

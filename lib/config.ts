@@ -108,6 +108,13 @@ const ConfigSchema = z.object({
   AFFILIATE_REFUND_WINDOW_DAYS: z.coerce.number().int().min(0).default(30),
   /** Eligible balance an affiliate needs to be paid; smaller balances carry over to the next month. */
   AFFILIATE_MIN_PAYOUT_CENTS: z.coerce.number().int().min(1).default(5_000),
+  /** Outgoing webhooks: one attempt's time limit, and the exponential backoff (30 s doubling to 8 h, 19 attempts ≈ 3 days). */
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  WEBHOOK_RETRY_INITIAL_INTERVAL_MS: z.coerce.number().int().min(10).default(30_000),
+  WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(8 * 3_600_000),
+  WEBHOOK_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(19),
+  /** Consecutive failed attempts (across an endpoint's deliveries) that disable it, with one email to its owner. */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(25),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

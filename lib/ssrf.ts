@@ -196,9 +196,15 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
 export const MAX_REDIRECTS = 5;
 
 export interface SafeFetchInit {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST';
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** The request body (outgoing webhooks POST their signed envelope). */
+  body?: string;
+  /** Bounds the whole exchange, body included (timeoutMs only bounds socket inactivity). */
+  signal?: AbortSignal;
+  /** false: a 3xx is returned as it is (a signed webhook is never re-sent elsewhere). */
+  followRedirects?: boolean;
 }
 
 function requestOnce(url: URL, init: SafeFetchInit, allowed: boolean): Promise<IncomingMessage> {
@@ -208,6 +214,7 @@ function requestOnce(url: URL, init: SafeFetchInit, allowed: boolean): Promise<I
       method: init.method ?? 'GET',
       headers: init.headers,
       timeout: init.timeoutMs ?? 15_000,
+      ...(init.signal ? { signal: init.signal } : {}),
       ...(allowed ? {} : { lookup: guardedLookup }),
     });
     req.once('response', resolve);
@@ -219,7 +226,7 @@ function requestOnce(url: URL, init: SafeFetchInit, allowed: boolean): Promise<I
           : new UrlFetchError(`could not fetch from ${url.hostname}`, err.code),
       ),
     );
-    req.end();
+    req.end(init.body);
   });
 }
 
@@ -234,7 +241,7 @@ export async function safeFetch(input: string, init: SafeFetchInit = {}, options
     const res = await requestOnce(url, init, isAllowedHost(url, options));
     const status = res.statusCode ?? 0;
     const location = res.headers.location;
-    if (status >= 300 && status < 400 && location) {
+    if (status >= 300 && status < 400 && location && init.followRedirects !== false) {
       res.resume();
       if (redirects >= MAX_REDIRECTS) throw new UnsafeUrlError(`more than ${MAX_REDIRECTS} redirects`);
       url = await assertSafeUrl(new URL(location, url).toString(), options);

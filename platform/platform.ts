@@ -4,6 +4,7 @@ import { createActivities, createMediaActivities } from '../activities';
 import { createProviders } from '../providers';
 import { ensureAdminGrantTimers } from './admin-grant-timers';
 import { createApp } from '../api/app';
+import { createWebhookDispatch, webhookDeliveryPolicy } from '../api/webhook-dispatch';
 import { createDb, type Db } from '../db/database';
 import { migrateToLatest } from '../db/migrate';
 import { seedReferenceData } from '../db/seed';
@@ -20,7 +21,7 @@ import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { createMainWorker, createMediaWorker } from '../worker/create-worker';
 import { createContentPlanScheduler } from './content-plan-schedules';
 import { createPostRunControl } from './post-runs';
-import { ensureChannelSyncSchedule, ensureCreditExpirySchedule, ensurePayoutSchedule } from './schedules';
+import { ensureChannelSyncSchedule, ensureCreditExpirySchedule, ensurePayoutSchedule, ensureWebhookRelaySchedule } from './schedules';
 
 export interface PlatformEndpoints {
   databaseUrl: string;
@@ -86,6 +87,8 @@ export async function startPlatform(
         affiliatePolicy: { refundWindowDays: config.AFFILIATE_REFUND_WINDOW_DAYS, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
         contentPlanSchedules: createContentPlanScheduler(scheduleClient, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger),
         postRuns: createPostRunControl(scheduleClient),
+        webhookDispatch: createWebhookDispatch(scheduleClient, queues, db, webhookDeliveryPolicy(config)),
+        urlGuard: urlGuardOptions(config),
       };
       const worker = await createMainWorker({
         connection,
@@ -123,6 +126,7 @@ export async function startPlatform(
         );
         await ensureChannelSyncSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
         await ensureCreditExpirySchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
+        await ensureWebhookRelaySchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();

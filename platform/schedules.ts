@@ -5,6 +5,7 @@ import { scheduledStartAction } from '../api/workflow-starts';
 import { CHANNEL_SYNC_INTERVAL, channelSyncScheduleId, channelSyncSweepRun } from '../workflows/channel-sync/contract';
 import { CREDIT_EXPIRY_INTERVAL, creditExpiryRun, creditExpiryScheduleId } from '../workflows/credit-expiry/contract';
 import { affiliatePayoutsScheduleId, monthlyPayoutsRun } from '../workflows/payouts/contract';
+import { WEBHOOK_RELAY_INTERVAL, webhookRelayRun, webhookRelayScheduleId } from '../workflows/webhook-relay/contract';
 
 export interface PayoutScheduleOptions {
   queues: TaskQueues;
@@ -72,6 +73,26 @@ export async function ensureCreditExpirySchedule(
     action: scheduledStartAction(creditExpiryRun, options.queues, { workflowId: scheduleId, args: [] }),
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CREDIT_EXPIRY_INTERVAL },
     memo: { purpose: 'expire credits past their expiry' },
+  });
+}
+
+/**
+ * The `webhook-relay` Temporal Schedule: every minute it starts the webhook deliveries whose
+ * emitter committed the outbox row but died before starting their run. A firing while the
+ * previous sweep still runs is skipped.
+ */
+export async function ensureWebhookRelaySchedule(
+  client: Client,
+  options: Pick<PayoutScheduleOptions, 'queues' | 'prefix'>,
+  logger: Logger,
+): Promise<'created' | 'exists'> {
+  const scheduleId = webhookRelayScheduleId(options.prefix);
+  return createOnce(client, logger, {
+    scheduleId,
+    spec: { intervals: [{ every: WEBHOOK_RELAY_INTERVAL }] },
+    action: scheduledStartAction(webhookRelayRun, options.queues, { workflowId: scheduleId, args: [] }),
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: WEBHOOK_RELAY_INTERVAL },
+    memo: { purpose: 'start webhook deliveries left behind by a dead emitter' },
   });
 }
 

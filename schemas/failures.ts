@@ -35,6 +35,8 @@ export const FailureType = {
   ProviderJobCanceled: 'ProviderJobCanceled',
   ProviderJobLost: 'ProviderJobLost',
   ProviderJobTimedOut: 'ProviderJobTimedOut',
+  // Outgoing webhooks: one delivery attempt got no 2xx; retried with the delivery's backoff.
+  WebhookAttemptFailed: 'WebhookAttemptFailed',
 } as const;
 export const FailureTypeSchema = z.enum(FailureType);
 export type FailureType = z.infer<typeof FailureTypeSchema>;

@@ -162,8 +162,9 @@ function buildTemporalServer(cacheDir, logFile) {
     const src = join(work, 'src');
     cpSync(moduleDir, src, { recursive: true });
     execFileSync('chmod', ['-R', 'u+w', src]);
-    run(['build', '-o', join(work, 'bin', 'temporal-server'), './cmd/server'], src);
-    run(['build', '-o', join(work, 'bin', 'temporal-sql-tool'), './cmd/tools/sql'], src);
+    // -trimpath: without it the build cache keys on this temporary directory, so a rebuild would recompile everything.
+    run(['build', '-trimpath', '-o', join(work, 'bin', 'temporal-server'), './cmd/server'], src);
+    run(['build', '-trimpath', '-o', join(work, 'bin', 'temporal-sql-tool'), './cmd/tools/sql'], src);
     // The schema the SQL tool applies and the config template the temporalio/server image renders.
     cpSync(join(src, 'schema', 'postgresql', 'v12'), join(work, 'schema', 'postgresql', 'v12'), { recursive: true });
     cpSync(join(src, 'config', 'docker.yaml'), join(work, 'config', 'docker.yaml'));

@@ -17,3 +17,5 @@ export { productVideoWorkflow } from './product-video/workflow';
 export { creditExpiryWorkflow } from './credit-expiry/workflow';
 export { modelTrainingWorkflow } from './model-training/workflow';
 export { imageGenerationWorkflow } from './image-generation/workflow';
+export { webhookDeliveryWorkflow } from './webhook-delivery/workflow';
+export { webhookRelayWorkflow } from './webhook-relay/workflow';

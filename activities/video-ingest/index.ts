@@ -254,8 +254,8 @@ function ingestFailure(err: unknown, field: string, plan: UserPlan, path: string
   if (media instanceof ApplicationFailure) {
     return ApplicationFailure.create({
       message: media.message.replaceAll(path, field),
-      type: media.type,
-      nonRetryable: media.nonRetryable,
+      type: media.type ?? FailureType.InvalidMedia,
+      nonRetryable: media.nonRetryable === true,
     });
   }
   if (media !== err) return media;

@@ -16,6 +16,7 @@ import * as m0014 from './0014_video_ingest';
 import * as m0015 from './0015_ecom_products';
 import * as m0016 from './0016_content_plans';
 import * as m0017 from './0017_post_targets';
+import * as m0018 from './0018_outgoing_webhooks';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0015_ecom_products': m0015,
   '0016_content_plans': m0016,
   '0017_post_targets': m0017,
+  '0018_outgoing_webhooks': m0018,
 };

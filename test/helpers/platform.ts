@@ -7,6 +7,7 @@ import { createProviders, type Providers } from '../../providers';
 import { createContentPlanScheduler } from '../../platform/content-plan-schedules';
 import { createPostRunControl } from '../../platform/post-runs';
 import { createApp } from '../../api/app';
+import { createWebhookDispatch, webhookDeliveryPolicy } from '../../api/webhook-dispatch';
 import { loadConfig, type Config } from '../../lib/config';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
 import { createLogger } from '../../lib/logger';
@@ -80,6 +81,8 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     secrets,
     postRuns: createPostRunControl(client),
     contentPlanSchedules: createContentPlanScheduler(client, { queues, prefix: queues.prefix }, logger),
+    webhookDispatch: createWebhookDispatch(client, queues, database.db, webhookDeliveryPolicy(config)),
+    urlGuard: urlGuardOptions(config),
   });
   const connection = await testNativeConnection(stack.temporalAddress);
   const workers = new Map<WorkerKind, { worker: Worker; running: Promise<void> }>();

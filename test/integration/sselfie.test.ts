@@ -1,3 +1,5 @@
+import { Webhook } from 'standardwebhooks';
+import { applyCreditTransaction } from '../../db/repositories/credits';
 import { ADMIN_SCOPES } from '../../schemas/api-keys';
 import { startReplicateSandbox, type ReplicateSandbox } from '../../sandbox/replicate';
 import { solidPng } from '../../sandbox/png';
@@ -178,5 +180,92 @@ describe('SSELFIE model training and image generation (Replicate sandbox)', () =
     expect(tooMany.status).toBe(400);
     expect(tooMany.json).toMatchObject({ errors: [{ field: 'count' }] });
     expect(await db().selectFrom('training_runs').select('id').where('user_id', 'in', [poor.userId, rich.userId]).execute()).toEqual([]);
+  });
+
+  describe('POST /v1/webhooks/replicate (Standard Webhooks)', () => {
+    // Only the webhooks a test sends itself reach the route.
+    beforeEach(() => replicate.dropWebhooks(true));
+
+    const signed = (
+      body: object,
+      { id = `msg_${Math.random().toString(36).slice(2)}`, at = new Date(), secret = replicate.webhookSecret } = {},
+    ) => {
+      const payload = JSON.stringify(body);
+      return {
+        payload,
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+          'webhook-signature': new Webhook(secret).sign(id, at, payload),
+        },
+      };
+    };
+    const post = async ({ payload, headers }: { payload: string; headers: Record<string, string> }) => {
+      const res = await fetch(`${platform.apiUrl}/v1/webhooks/replicate`, { method: 'POST', headers, body: payload });
+      return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+    };
+    const deliveries = () => platform.database.db.selectFrom('provider_webhook_deliveries').selectAll().execute();
+
+    it('refuses a bad signature and a stale timestamp with 400 and records nothing', async () => {
+      const body = { id: 'p-unknown', status: 'succeeded' };
+      const forged = await post(signed(body, { secret: `whsec_${Buffer.from('not the secret at all!!').toString('base64')}` }));
+      expect(forged.status).toBe(400);
+      expect(forged.json).toMatchObject({ status: 400, detail: expect.stringContaining('signature') });
+      const stale = await post(signed(body, { at: new Date(Date.now() - 10 * 60_000) }));
+      expect(stale.status).toBe(400);
+      expect((await deliveries()).filter((d) => d.provider_job_id === 'p-unknown')).toEqual([]);
+    });
+
+    it('acknowledges a job no run waits for with 202 and signals nothing', async () => {
+      expect(await post(signed({ id: 'never-created', status: 'processing', logs: '10%' }))).toEqual({
+        status: 202,
+        json: { received: true, outcome: 'ignored' },
+      });
+    });
+
+    it('delivers a webhook to its run once: a redelivery of the same webhook-id is a duplicate', async () => {
+      const user = await createCaller(platform.database.db);
+      await applyCreditTransaction(platform.database.db, {
+        userId: user.userId,
+        amount: 20,
+        type: 'purchase',
+        idempotencyKey: `seed:${user.userId}`,
+      });
+      replicate.stallNext('training');
+      const form = new FormData();
+      for (let i = 0; i < 10; i++)
+        form.append('images', new Blob([new Uint8Array(solidPng(8, 8, [i, i, i]))], { type: 'image/png' }), `${i}.png`);
+      const { runId, modelId } = (await (
+        await fetch(`${platform.apiUrl}/v1/models`, { method: 'POST', headers: user.auth, body: form })
+      ).json()) as {
+        runId: string;
+        modelId: string;
+      };
+      const row = await eventually(
+        () => platform.database.db.selectFrom('training_runs').select('training_id').where('id', '=', modelId).executeTakeFirstOrThrow(),
+        (r) => r.training_id !== null,
+        'training submitted',
+      );
+      const handle = platform.client.workflow.getHandle(runId);
+      const signals = async () => (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      const delivery = signed({
+        id: row.training_id,
+        status: 'processing',
+        logs: 'flux_train: 42%|',
+        started_at: new Date().toISOString(),
+      });
+      expect(await post(delivery)).toEqual({ status: 200, json: { received: true, outcome: 'delivered' } });
+      expect(await post(delivery)).toEqual({ status: 200, json: { received: true, outcome: 'duplicate' } });
+      expect(await signals()).toBe(1);
+      await eventually(
+        () =>
+          platform.database.db.selectFrom('training_runs').select('training_progress').where('id', '=', modelId).executeTakeFirstOrThrow(),
+        (r) => r.training_progress === 42,
+        'progress recorded from the webhook',
+      );
+      await handle.cancel();
+      await expect(handle.result()).rejects.toThrow();
+    });
   });
 });

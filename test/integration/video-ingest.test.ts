@@ -142,7 +142,8 @@ describe('video ingest (API + real stack + local file server + ffprobe)', () => 
     const { error } = await outcome(started.json.runId);
     expect(error?.cause?.cause?.type).toBe('InvalidMedia');
     const view = await call(auth, 'GET', `/v1/videos/${started.json.videoId}`);
-    expect(view.json).toMatchObject({ processingStatus: 'failed', error: expect.stringMatching(/./) });
+    expect(view.json).toMatchObject({ processingStatus: 'failed', error: expect.stringContaining('not a readable media file: url') });
+    expect(view.json.error).not.toContain(started.json.videoId); // no temp path of ours
     expect(await usage(userId)).toMatchObject({ videos_processed: 0, videos_reserved: 0 });
     // Clips of a failed video are refused up front.
     const clips = await call(auth, 'POST', `/v1/videos/${started.json.videoId}/clips`, { count: 1 });

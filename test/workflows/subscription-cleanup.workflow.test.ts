@@ -1,4 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { type TestWorkflowEnvironment } from '@temporalio/testing';
 import {
   stripeEventSignal,
@@ -7,6 +10,7 @@ import {
   type StripeEventRef,
   type SubscriptionSummary,
 } from '../../workflows/subscription/contract';
+import { REPLAY_HISTORY_DIR } from '../helpers/record-histories';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 import { recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
@@ -142,6 +146,13 @@ describe('subscription end clean-up (time-skipping, mocked activities)', () => {
       });
       const child = env.client.workflow.getHandle(`subscription-cleanup:sub_end:${endedAt}`);
       expect((await child.describe()).status.name).toBe('COMPLETED');
+      if (process.env.RECORD_REPLAY_HISTORIES === '1') {
+        writeFileSync(join(REPLAY_HISTORY_DIR, 'subscriptionCleanupWorkflow.json'), historyToJSON(await child.fetchHistory()));
+        writeFileSync(
+          join(REPLAY_HISTORY_DIR, 'subscriptionWorkflow.subscription-end-cleanup.json'),
+          historyToJSON(await handle.fetchHistory()),
+        );
+      }
     });
     expect(fake.named('syncContentPlanSchedule')).toHaveLength(0);
   });
