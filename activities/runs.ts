@@ -30,11 +30,7 @@ export function createRunActivities(deps: Pick<ActivityDeps, 'db'> & Partial<Pic
         await closeRun(tx, id, closure);
         const run = await findRun(tx, id);
         const fact =
-          run &&
-          runClosedFact(
-            { id, type: run.type, userId: run.user_id, domainId: run.domain_id, startedAt: run.started_at },
-            closure,
-          );
+          run && runClosedFact({ id, type: run.type, userId: run.user_id, domainId: run.domain_id, startedAt: run.started_at }, closure);
         return fact ? emitWebhookEvent(tx, fact) : [];
       });
       await dispatchWebhooks(deps, deliveries);

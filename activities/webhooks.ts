@@ -128,7 +128,14 @@ export function createWebhookActivities(deps: ActivityDeps) {
         gone: responseCode === 410,
         disableAfterFailures: input.policy.disableAfterFailures,
       });
-      const log = { deliveryId: delivery.deliveryId, webhookId: delivery.webhookId, eventType: delivery.eventType, attempt, responseCode, latencyMs };
+      const log = {
+        deliveryId: delivery.deliveryId,
+        webhookId: delivery.webhookId,
+        eventType: delivery.eventType,
+        attempt,
+        responseCode,
+        latencyMs,
+      };
       if (outcome === 'delivered') {
         logger.info(log, 'webhook delivered');
         return 'delivered';

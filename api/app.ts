@@ -32,6 +32,7 @@ import { thumbnailRoutes } from './routes/thumbnails';
 import { videoFileImportRoutes } from './routes/video-file-import';
 import { videoExportRoutes } from './routes/video-exports';
 import { videoRoutes } from './routes/videos';
+import { webhookEndpointRoutes } from './routes/webhook-endpoints';
 
 export const JSON_BODY_LIMIT = '256kb';
 
@@ -58,6 +59,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   productRoutes,
   contentPlanRoutes,
   sselfieRoutes,
+  webhookEndpointRoutes,
 ];
 
 /** Mounted before the JSON parser; they parse their own bodies (e.g. express.raw for Stripe). */

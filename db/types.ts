@@ -1611,6 +1611,7 @@ export type NewUser = Insertable<UsersTable>;
 export type UserUpdate = Updateable<UsersTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type JobRun = Selectable<JobRunsTable>;
+export type Webhook = Selectable<WebhooksTable>;
 export type SubscriptionPlan = Selectable<SubscriptionPlansTable>;
 export type SubscriptionPlanFeatures = Selectable<SubscriptionPlanFeaturesTable>;
 export type CreditTransaction = Selectable<CreditTransactionsTable>;
