@@ -13,6 +13,7 @@ import { createProductActivities, createProductMediaActivities } from './product
 import { createRunActivities } from './runs';
 import { createSmokeActivities } from './smoke';
 import { createSselfieActivities, createSselfieMediaActivities } from './sselfie';
+import { createPhotoshootActivities, createPhotoshootMediaActivities } from './sselfie-photoshoots';
 import { createSubscriptionCleanupActivities } from './subscription-cleanup';
 import { createThumbnailActivities, createThumbnailMediaActivities } from './thumbnails';
 import { createVideoImportActivities } from './video-import';
@@ -36,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRunActivities(deps),
     ...createSmokeActivities(deps),
     ...createSselfieActivities(deps),
+    ...createPhotoshootActivities(deps),
     ...createSubscriptionCleanupActivities(deps),
     ...createThumbnailActivities(deps),
     ...createVideoImportActivities(deps),
@@ -55,6 +57,7 @@ export function createMediaActivities(deps: MediaActivityDeps) {
     ...createClipMediaActivities(deps),
     ...createProductMediaActivities(deps),
     ...createSselfieMediaActivities(deps),
+    ...createPhotoshootMediaActivities(deps),
     ...createThumbnailMediaActivities(deps),
     ...createVideoIngestMediaActivities(deps),
   };

@@ -1395,6 +1395,68 @@ export interface AiImagesTable {
   updated_at: DefaultTimestamp;
 }
 
+// ---- SSELFIE: pro photoshoots and animations (migration 0019) ----
+export type PhotoshootStatus = 'pending' | 'generating' | 'completed' | 'partially_completed' | 'failed' | 'canceled';
+export type PhotoshootGridStatus = 'pending' | 'generating' | 'completed' | 'failed';
+export type GeneratedVideoStatus = 'pending' | 'generating' | 'completed' | 'failed' | 'canceled';
+
+export interface ProPhotoshootSessionsTable {
+  id: string;
+  user_id: string;
+  training_run_id: string;
+  grid_count: number;
+  credits_per_grid: number;
+  status: Generated<PhotoshootStatus>;
+  failure_reason: string | null;
+  completed_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ProPhotoshootGridsTable {
+  id: Generated<string>;
+  session_id: string;
+  position: number;
+  style: string;
+  seed: number;
+  prediction_id: string | null;
+  status: Generated<PhotoshootGridStatus>;
+  grid_image_url: string | null;
+  media_key: string | null;
+  failure_reason: string | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export interface ProPhotoshootFramesTable {
+  id: Generated<string>;
+  grid_id: string;
+  session_id: string;
+  position: number;
+  image_url: string;
+  media_key: string;
+  width: number;
+  height: number;
+  created_at: CreatedAt;
+}
+
+export interface GeneratedVideosTable {
+  id: string;
+  user_id: string;
+  image_id: string;
+  motion: string | null;
+  credits_cost: number;
+  prediction_id: string | null;
+  status: Generated<GeneratedVideoStatus>;
+  video_url: string | null;
+  media_key: string | null;
+  bytes: number | null;
+  failure_reason: string | null;
+  completed_at: Date | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
 // ---- EcomVideo AI: products, product videos, credit lots, notifications (migration 0015) ----
 export type ScrapingStatus = 'Pending' | 'Scraping' | 'Success' | 'Failed';
 export type ScrapeFailureReason = 'blocked_by_robots' | 'not_a_product' | 'timeout' | 'fetch_failed';
@@ -1591,6 +1653,10 @@ export interface Database {
   user_models: UserModelsTable;
   image_generations: ImageGenerationsTable;
   ai_images: AiImagesTable;
+  pro_photoshoot_sessions: ProPhotoshootSessionsTable;
+  pro_photoshoot_grids: ProPhotoshootGridsTable;
+  pro_photoshoot_frames: ProPhotoshootFramesTable;
+  generated_videos: GeneratedVideosTable;
   webhooks: WebhooksTable;
   webhook_logs: WebhookLogsTable;
   webhook_events: WebhookEventsTable;

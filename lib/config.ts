@@ -84,6 +84,12 @@ const ConfigSchema = z.object({
   REPLICATE_TRAINER: z.string().default('ostris/flux-dev-lora-trainer:sandbox'),
   /** The Replicate account new personal models are created under (`<owner>/sselfie-<modelId>`). */
   REPLICATE_MODEL_OWNER: z.string().default('sselfie'),
+  /** The image-to-video model `owner/name:version` animating a generated image (SSELFIE animations). */
+  REPLICATE_ANIMATION_MODEL: z.string().default('wan-video/wan-2.2-i2v-fast:sandbox'),
+  /** AssemblyAI API key (ClipFlow speech-to-text); unset = AssemblyAI sandbox. */
+  ASSEMBLYAI_API_KEY: optionalString,
+  /** The value AssemblyAI echoes in our webhook auth header; unset = a random one kept in DATA_DIR (API and workers must share it). */
+  ASSEMBLYAI_WEBHOOK_SECRET: optionalString,
   /** Polling of long provider jobs when no webhook arrives: first interval, doubling up to the max (ms). */
   PROVIDER_POLL_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
   PROVIDER_POLL_MAX_MS: z.coerce.number().int().positive().default(120_000),

@@ -12,4 +12,5 @@ export const SANDBOX_CREDENTIALS = {
   social: { clientId: 'sandbox-client', clientSecret: 'sandbox-client-secret' },
   ayrshareApiKey: 'sandbox-ayrshare-key',
   replicateApiToken: 'r8_sandbox-replicate-token',
+  assemblyAiApiKey: 'sandbox-assemblyai-key',
 } as const;

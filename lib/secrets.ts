@@ -21,6 +21,7 @@ const ENVELOPE_VERSION = 'v1';
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 export const DEV_KEY_FILE = 'encryption.key';
 export const SANDBOX_WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
+export const ASSEMBLYAI_WEBHOOK_SECRET_FILE = 'assemblyai-webhook-secret';
 
 export interface Keyring {
   /** The key new secrets are sealed with. */
@@ -120,6 +121,11 @@ export function loadStripeWebhookSecret(
     );
   refuseSandboxInProduction(config, 'STRIPE_SECRET_KEY (with STRIPE_WEBHOOK_SECRET)');
   return loadOrCreateDataFile(config.dataDir, SANDBOX_WEBHOOK_SECRET_FILE, () => `whsec_${randomBytes(32).toString('base64url')}`);
+}
+
+/** The AssemblyAI webhook auth header value: configured, or a random one created once in DATA_DIR. */
+export function loadAssemblyAiWebhookSecret(config: Pick<Config, 'ASSEMBLYAI_WEBHOOK_SECRET' | 'dataDir'>): string {
+  return config.ASSEMBLYAI_WEBHOOK_SECRET ?? loadOrCreateDataFile(config.dataDir, ASSEMBLYAI_WEBHOOK_SECRET_FILE, () => randomBytes(32).toString('base64url'));
 }
 
 export function createSecretBox(keyring: Keyring): SecretBox {

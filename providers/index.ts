@@ -1,8 +1,10 @@
 import type { Db } from '../db/database';
 import { anthropicPrices, ConfigError, sandboxUrlFor, type Config } from '../lib/config';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
+import { loadAssemblyAiWebhookSecret } from '../lib/secrets';
 import type { Logger } from '../lib/logger';
 import { createAnthropicAdapter, type AnthropicAdapter } from './anthropic';
+import { AssemblyAiAdapter } from './assemblyai';
 import { providerCall } from './call';
 import { CloudinaryAdapter, parseCloudinaryUrl } from './cloudinary';
 import { AyrshareClient, PRODUCTION_AYRSHARE_URL } from './social/ayrshare';
@@ -48,6 +50,8 @@ export interface Providers {
   webPages: WebPages;
   /** Replicate: LoRA trainings and image predictions (long provider jobs). */
   replicate: ReplicateAdapter;
+  /** AssemblyAI: speech-to-text of ingested videos (long provider jobs). */
+  assemblyai: AssemblyAiAdapter;
   /** The adapter polling and cancelling long jobs of `provider` (provider_jobs.provider); throws for a provider without jobs. */
   jobClient(provider: string): ProviderJobClient;
   /** The verifier of `provider`'s signed job webhooks (POST /v1/webhooks/:provider), or undefined when it sends none. */
@@ -200,12 +204,26 @@ export function createProviders(ctx: ProviderContext): Providers {
       webhookUrl: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/v1/webhooks/replicate`,
       trainer: config.REPLICATE_TRAINER,
       modelOwner: config.REPLICATE_MODEL_OWNER,
+      animationModel: config.REPLICATE_ANIMATION_MODEL,
       call,
     };
     if (config.REPLICATE_API_TOKEN)
       return new ReplicateAdapter({ ...shared, auth: config.REPLICATE_API_TOKEN, webhookSecret: config.REPLICATE_WEBHOOK_SECRET });
     const baseUrl = `${sandboxUrl('replicate', 'REPLICATE_API_TOKEN')}/v1`;
     return new ReplicateAdapter({ ...shared, auth: SANDBOX_CREDENTIALS.replicateApiToken, baseUrl });
+  });
+  const assemblyai = once(() => {
+    const shared = {
+      call: providerCall(limits.for('assemblyai')),
+      webhookUrl: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/v1/webhooks/assemblyai`,
+      webhookSecret: loadAssemblyAiWebhookSecret(config),
+    };
+    if (config.ASSEMBLYAI_API_KEY) return new AssemblyAiAdapter({ ...shared, apiKey: config.ASSEMBLYAI_API_KEY });
+    return new AssemblyAiAdapter({
+      ...shared,
+      apiKey: SANDBOX_CREDENTIALS.assemblyAiApiKey,
+      baseUrl: sandboxUrl('assemblyai', 'ASSEMBLYAI_API_KEY'),
+    });
   });
   const mailer = once(
     () =>
@@ -257,13 +275,19 @@ export function createProviders(ctx: ProviderContext): Providers {
     get replicate() {
       return replicate();
     },
+    get assemblyai() {
+      return assemblyai();
+    },
     jobClient(provider) {
       if (provider === 'replicate') return replicate();
       if (provider === 'freepik') return freepik();
+      if (provider === 'assemblyai') return assemblyai();
       throw new Error(`no provider-job client for provider ${provider}`);
     },
     webhookVerifier(provider) {
-      return provider === 'replicate' ? replicate() : undefined;
+      if (provider === 'replicate') return replicate();
+      if (provider === 'assemblyai') return assemblyai();
+      return undefined;
     },
   };
 }

@@ -22,6 +22,8 @@ export interface ReplicateAdapterOptions {
   trainer: string;
   /** The Replicate account personal models are created under. */
   modelOwner: string;
+  /** The image-to-video model `owner/name:version` animations run on. */
+  animationModel: string;
 }
 
 /** A job as created: its id and first status. */
@@ -147,6 +149,11 @@ export class ReplicateAdapter implements ProviderJobClient, ProviderWebhookVerif
     const version = input.version.includes(':') ? input.version.split(':')[1]! : input.version;
     const prediction = await this.options.call(() => this.client.predictions.create({ version, input: input.input, ...this.webhook }));
     return { jobId: prediction.id, status: STATUS[prediction.status] };
+  }
+
+  /** Starts an image-to-video prediction of `image` (a URL Replicate can read) with the configured model. */
+  async createAnimation(input: { image: string; prompt: string }): Promise<ReplicateJobStart> {
+    return this.createPrediction({ version: this.options.animationModel, input });
   }
 
   /** The training as Replicate has it (its output names the new version and the weights), or null when unknown. */

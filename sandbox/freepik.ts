@@ -45,7 +45,7 @@ const SIZES: Record<string, [number, number]> = { social_story_9_16: [144, 256],
 const execFileAsync = promisify(execFile);
 
 /** A real small H.264 mp4 (ffmpeg's lavfi test source), made once per size and duration. */
-async function renderClip(width: number, height: number, seconds: number): Promise<Buffer> {
+export async function renderClip(width: number, height: number, seconds: number): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'freepik-sandbox-'));
   try {
     const out = join(dir, 'clip.mp4');

@@ -1,5 +1,6 @@
 import type { Config } from '../lib/config';
 import { anthropicSandbox } from './anthropic';
+import { assemblyAiSandbox } from './assemblyai';
 import { ayrshareSandbox } from './ayrshare';
 import { cloudinarySandbox } from './cloudinary';
 import { emailSandbox } from './email';
@@ -31,6 +32,7 @@ export const SANDBOXES: SandboxDefinition[] = [
   freepikSandbox,
   shopSandbox,
   replicateSandbox,
+  assemblyAiSandbox,
 ];
 
 /** Starts the local provider sandboxes for every provider without a configured key. */

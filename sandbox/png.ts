@@ -25,3 +25,24 @@ export function solidPng(width: number, height: number, [r, g, b]: [number, numb
     chunk('IEND', Buffer.alloc(0)),
   ]);
 }
+
+/** A PNG of `columns × rows` solid tiles, one colour each (row-major): a contact sheet whose cells can be told apart. */
+export function tiledPng(columns: number, rows: number, tile: number, colours: Array<[number, number, number]>): Buffer {
+  const width = columns * tile;
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(rows * tile, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const bandOf = (row: number) => {
+    const line = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) line.set(colours[row * columns + Math.floor(x / tile)]!, 1 + x * 3);
+    return Buffer.concat(Array.from({ length: tile }, () => line));
+  };
+  const raw = Buffer.concat(Array.from({ length: rows }, (_, row) => bandOf(row)));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}

@@ -3,7 +3,11 @@ import busboy from 'busboy';
 import { Webhook } from 'standardwebhooks';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxDefinition, type SandboxServer } from './http';
-import { solidPng } from './png';
+import { renderClip } from './freepik';
+import { solidPng, tiledPng } from './png';
+
+/** The version of the public models (trainer, image-to-video) in the sandbox: config defaults end in `:sandbox`. */
+export const SANDBOX_PUBLIC_VERSION = 'sandbox';
 
 type Status = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled';
 type Kind = 'training' | 'prediction';
@@ -109,7 +113,9 @@ function parseUpload(req: RouteRequest): Promise<{ filename: string; contentType
  * secret. Jobs move starting → processing (a progress bar in `logs`) → succeeded on the sandbox's
  * clock, and signed Standard Webhooks go to each job's `webhook` for the events it asked for.
  * A training produces a new version of its destination (predictions accept only known
- * versions) and weights; a prediction produces `num_outputs` real PNGs served by the sandbox.
+ * versions) and weights; a prediction produces `num_outputs` real PNGs served by the sandbox
+ * (a 3×3 contact sheet when the prompt asks for a "3x3 grid"), or, given an `image`
+ * (image-to-video), one real small mp4.
  */
 export async function startReplicateSandbox(options: ReplicateSandboxOptions): Promise<ReplicateSandbox> {
   const stepMs = options.stepMs ?? 1_000;
@@ -120,7 +126,8 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
   const jobs = new Map<string, Job>();
   const forgotten = new Set<string>();
   const models = new Set<string>();
-  const versions = new Set<string>();
+  // Public models (the trainer, the image-to-video model) are configured with version `sandbox`.
+  const versions = new Set<string>([SANDBOX_PUBLIC_VERSION]);
   const files = new Map<string, { filename: string; contentType: string; bytes: Buffer }>();
   const failures: Record<Kind, string[]> = { training: [], prediction: [] };
   const stalls: Record<Kind, number> = { training: 0, prediction: 0 };
@@ -128,6 +135,8 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
   let dropping = false;
   let webhookOrigin = options.webhookOrigin;
   let baseUrl = '';
+  /** The one mp4 every image-to-video prediction returns, rendered with ffmpeg on first request. */
+  let animation: Promise<Buffer> | undefined;
   const deliveries = new Set<Promise<void>>();
 
   const authorize = (req: RouteRequest) => {
@@ -201,6 +210,8 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
         const version = `${job.destination}:${createHash('sha256').update(job.id).digest('hex').slice(0, 32)}`;
         versions.add(version.split(':')[1]!);
         job.output = { version, weights: `${baseUrl}/weights/${job.id}.tar` };
+      } else if (typeof job.input.image === 'string') {
+        job.output = `${baseUrl}/outputs/${job.id}/video.mp4`;
       } else {
         const count = Math.min(4, Math.max(1, Number(job.input.num_outputs ?? 1)));
         job.output = Array.from({ length: count }, (_, i) => `${baseUrl}/outputs/${job.id}/out-${i}.png`);
@@ -387,9 +398,18 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
     {
       method: 'GET',
       path: '/outputs/:id/:file',
-      handle: (req) => {
-        if (!jobs.has(req.params.id!)) throw replicateError(404, 'Not found.');
-        return { headers: { 'content-type': 'image/png' }, text: solidPng(64, 64, colourOf(`${req.params.id}/${req.params.file}`)) };
+      handle: async (req) => {
+        const job = jobs.get(req.params.id!);
+        if (!job) throw replicateError(404, 'Not found.');
+        const seed = `${req.params.id}/${req.params.file}`;
+        if (req.params.file!.endsWith('.mp4')) {
+          animation ??= renderClip(160, 160, 1);
+          return { headers: { 'content-type': 'video/mp4' }, text: await animation };
+        }
+        const png = /3x3 grid/i.test(String(job.input.prompt))
+          ? tiledPng(3, 3, 128, Array.from({ length: 9 }, (_, cell) => colourOf(`${seed}#${cell}`)))
+          : solidPng(64, 64, colourOf(seed));
+        return { headers: { 'content-type': 'image/png' }, text: png };
       },
     },
     {

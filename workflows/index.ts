@@ -17,5 +17,7 @@ export { productVideoWorkflow } from './product-video/workflow';
 export { creditExpiryWorkflow } from './credit-expiry/workflow';
 export { modelTrainingWorkflow } from './model-training/workflow';
 export { imageGenerationWorkflow } from './image-generation/workflow';
+export { photoshootGridWorkflow, photoshootWorkflow } from './photoshoot/workflow';
+export { animationWorkflow } from './animation/workflow';
 export { webhookDeliveryWorkflow } from './webhook-delivery/workflow';
 export { webhookRelayWorkflow } from './webhook-relay/workflow';

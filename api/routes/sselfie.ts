@@ -142,12 +142,12 @@ async function fetchSelfies(deps: ApiDeps, urls: string[], dir: string): Promise
   );
 }
 
-const polling = (deps: ApiDeps): ProviderPolling => ({
+export const polling = (deps: ApiDeps): ProviderPolling => ({
   initialMs: deps.config.PROVIDER_POLL_INITIAL_MS,
   maxMs: deps.config.PROVIDER_POLL_MAX_MS,
 });
 
-async function requireCredits(deps: ApiDeps, userId: string, needed: number): Promise<void> {
+export async function requireCredits(deps: ApiDeps, userId: string, needed: number): Promise<void> {
   const { balance } = await getCreditBalance(deps.db, userId);
   if (balance < needed) throw paymentRequired(`this needs ${needed} credits; your balance is ${balance}`, { balance, required: needed });
 }

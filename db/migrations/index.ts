@@ -17,6 +17,7 @@ import * as m0015 from './0015_ecom_products';
 import * as m0016 from './0016_content_plans';
 import * as m0017 from './0017_post_targets';
 import * as m0018 from './0018_outgoing_webhooks';
+import * as m0019 from './0019_sselfie_photoshoots';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '0016_content_plans': m0016,
   '0017_post_targets': m0017,
   '0018_outgoing_webhooks': m0018,
+  '0019_sselfie_photoshoots': m0019,
 };

@@ -13,6 +13,7 @@ export type {
   MediaToolkitOptions,
   RenderClipRequest,
   RenderClipResult,
+  SplitGridRequest,
   ThumbnailRequest,
 } from './toolkit';
 export { resolveMediaBinaries, resolveMediaFonts } from './binaries';

@@ -93,6 +93,15 @@ export interface ThumbnailRequest {
   format?: ImageFormat;
 }
 
+/** Cuts an image into a grid of equal tiles (a 3×3 contact sheet into 9 frames), row-major. */
+export interface SplitGridRequest {
+  input: string;
+  columns: number;
+  rows: number;
+  /** The tile files, row-major (columns × rows of them); the format comes from each extension. */
+  outputs: string[];
+}
+
 export interface ImageResult {
   path: string;
   format: ImageFormat;
@@ -108,6 +117,7 @@ export interface MediaToolkit {
   renderClip(request: RenderClipRequest, options?: OperationOptions): Promise<RenderClipResult>;
   extractFrame(request: ExtractFrameRequest, options?: Pick<OperationOptions, 'signal'>): Promise<ImageResult>;
   composeThumbnail(request: ThumbnailRequest, options?: Pick<OperationOptions, 'signal'>): Promise<ImageResult>;
+  splitGrid(request: SplitGridRequest, options?: Pick<OperationOptions, 'signal'>): Promise<ImageResult[]>;
   /** Which caption renderer 'auto' picks with this ffmpeg build. */
   captionRenderer(): Promise<CaptionRenderer>;
 }
@@ -388,5 +398,43 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
     });
   }
 
-  return { binaries, fonts, probe: probeMedia, renderClip, extractFrame, composeThumbnail, captionRenderer };
+  /** One ffmpeg pass: the decoded image is split once per tile and each copy cropped to its cell. */
+  async function splitGrid(request: SplitGridRequest, operation: Pick<OperationOptions, 'signal'> = {}): Promise<ImageResult[]> {
+    throwIfAborted(operation.signal);
+    const { columns, rows, outputs } = request;
+    if (!Number.isInteger(columns) || !Number.isInteger(rows) || columns < 1 || rows < 1 || outputs.length !== columns * rows)
+      throw new MediaRequestError(`a ${columns}×${rows} grid needs ${columns * rows} outputs, got ${outputs.length}`);
+    const formats = outputs.map((output) => imageFormatOf(output, undefined));
+    const source = await probeMedia(request.input);
+    requireVideo(source);
+    const tile = { width: Math.floor(source.width / columns), height: Math.floor(source.height / rows) };
+    if (tile.width < 1 || tile.height < 1) throw new InvalidMediaError(`a ${source.width}x${source.height} image is too small to split`);
+    return inTempDir(async (dir) => {
+      const temp = outputs.map((_, i) => join(dir, `tile-${i}.${formats[i] === 'png' ? 'png' : 'jpg'}`));
+      const crops = outputs.map(
+        (_, i) => `[t${i}]${filter('crop', { w: tile.width, h: tile.height, x: (i % columns) * tile.width, y: Math.floor(i / columns) * tile.height })}[o${i}]`,
+      );
+      const command = newCommand()
+        .input(request.input)
+        .inputOptions(['-nostdin'])
+        .complexFilter([`[0:v]split=${outputs.length}${outputs.map((_, i) => `[t${i}]`).join('')}`, ...crops]);
+      temp.forEach((file, i) =>
+        command.output(file).outputOptions(['-map', `[o${i}]`, '-frames:v', '1', ...(formats[i] === 'jpeg' ? ['-q:v', '2'] : [])]),
+      );
+      await runFfmpeg(command, { signal: operation.signal, expectedSeconds: 0, killGraceMs });
+      return Promise.all(
+        temp.map(async (file, i) => {
+          const sizeBytes = await stat(file).then(
+            (s) => s.size,
+            () => 0,
+          );
+          if (sizeBytes === 0) throw new FfmpegFailedError(`ffmpeg wrote no tile ${i}`, '');
+          await moveIntoPlace(file, outputs[i]!);
+          return { path: outputs[i]!, format: formats[i]!, ...tile, sizeBytes };
+        }),
+      );
+    });
+  }
+
+  return { binaries, fonts, probe: probeMedia, renderClip, extractFrame, composeThumbnail, splitGrid, captionRenderer };
 }
