@@ -42,7 +42,12 @@ export function createPhotoshootActivities(deps: ActivityDeps) {
         'varied poses and angles, consistent lighting, thin white borders between frames';
       const job = await submitProviderJobOnce(
         db,
-        { provider: REPLICATE, idempotencyKey: gridJobKey(input.sessionId, input.position), workflowId: input.workflowId, kind: 'prediction' },
+        {
+          provider: REPLICATE,
+          idempotencyKey: gridJobKey(input.sessionId, input.position),
+          workflowId: input.workflowId,
+          kind: 'prediction',
+        },
         () =>
           providers.replicate.createPrediction({
             version: grid.replicate_version_id!,
@@ -120,7 +125,14 @@ export function createPhotoshootMediaActivities(deps: PhotoshootMediaActivityDep
         const storedFrames = await Promise.all(
           tiles.map(async (tile, position) => {
             const stored = await mediaStore.put(`${prefix}/frame-${position}.png`, tile.path, 'image');
-            return { sessionId: input.sessionId, position, imageUrl: stored.url, mediaKey: stored.key, width: tile.width, height: tile.height };
+            return {
+              sessionId: input.sessionId,
+              position,
+              imageUrl: stored.url,
+              mediaKey: stored.key,
+              width: tile.width,
+              height: tile.height,
+            };
           }),
         );
         await completeGrid(db, { id: grid.id, imageUrl: storedSheet.url, mediaKey: storedSheet.key }, storedFrames);

@@ -21,7 +21,7 @@ const RESPONSE_BYTES_KEPT = 1024;
 
 async function firstBytes(response: Response): Promise<string> {
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -27,6 +27,7 @@ import { runRoutes } from './routes/runs';
 import { socialAccountRoutes } from './routes/social-accounts';
 import { smokeRoutes } from './routes/smoke';
 import { sselfieRoutes, sselfieUploadRoutes } from './routes/sselfie';
+import { sselfiePhotoshootRoutes } from './routes/sselfie-photoshoots';
 import { stripeWebhookRoutes } from './routes/stripe-webhooks';
 import { thumbnailRoutes } from './routes/thumbnails';
 import { videoFileImportRoutes } from './routes/video-file-import';
@@ -59,6 +60,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   productRoutes,
   contentPlanRoutes,
   sselfieRoutes,
+  sselfiePhotoshootRoutes,
   webhookEndpointRoutes,
 ];
 

@@ -161,7 +161,14 @@ export function createVideoIntake(deps: ApiDeps): VideoIntake {
 
   /** Starts `ingest:<videoId>`; when it cannot start, the slot goes back and the row goes. */
   async function startIngest(videoId: string, userId: string, source: IngestSource, autoClips?: IngestClipsRequest): Promise<string> {
-    const input: IngestInput = { videoId, userId, source, mediaTaskQueue: deps.taskQueues.media, ...(autoClips ? { autoClips } : {}) };
+    const input: IngestInput = {
+      videoId,
+      userId,
+      source,
+      mediaTaskQueue: deps.taskQueues.media,
+      polling: { initialMs: deps.config.PROVIDER_POLL_INITIAL_MS, maxMs: deps.config.PROVIDER_POLL_MAX_MS },
+      ...(autoClips ? { autoClips } : {}),
+    };
     try {
       const { runId } = await startRun(deps, videoIngestRun, {
         workflowId: videoIngestWorkflowId(videoId),

@@ -117,7 +117,7 @@ const ConfigSchema = z.object({
   /** Outgoing webhooks: one attempt's time limit, and the exponential backoff (30 s doubling to 8 h, 19 attempts ≈ 3 days). */
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   WEBHOOK_RETRY_INITIAL_INTERVAL_MS: z.coerce.number().int().min(10).default(30_000),
-  WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(8 * 3_600_000),
+  WEBHOOK_RETRY_MAX_INTERVAL_MS: z.coerce.number().int().min(10).default(28_800_000),
   WEBHOOK_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(19),
   /** Consecutive failed attempts (across an endpoint's deliveries) that disable it, with one email to its owner. */
   WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(25),

@@ -125,7 +125,10 @@ export function loadStripeWebhookSecret(
 
 /** The AssemblyAI webhook auth header value: configured, or a random one created once in DATA_DIR. */
 export function loadAssemblyAiWebhookSecret(config: Pick<Config, 'ASSEMBLYAI_WEBHOOK_SECRET' | 'dataDir'>): string {
-  return config.ASSEMBLYAI_WEBHOOK_SECRET ?? loadOrCreateDataFile(config.dataDir, ASSEMBLYAI_WEBHOOK_SECRET_FILE, () => randomBytes(32).toString('base64url'));
+  return (
+    config.ASSEMBLYAI_WEBHOOK_SECRET ??
+    loadOrCreateDataFile(config.dataDir, ASSEMBLYAI_WEBHOOK_SECRET_FILE, () => randomBytes(32).toString('base64url'))
+  );
 }
 
 export function createSecretBox(keyring: Keyring): SecretBox {

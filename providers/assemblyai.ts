@@ -126,7 +126,10 @@ export class AssemblyAiAdapter implements ProviderJobClient, ProviderWebhookVeri
     const transcript = await this.find(jobId);
     if (!transcript) return null;
     if (transcript.status !== 'completed')
-      throw ApplicationFailure.nonRetryable(`assemblyai: transcript ${jobId} is ${transcript.status}, not completed`, FailureType.InvalidInput);
+      throw ApplicationFailure.nonRetryable(
+        `assemblyai: transcript ${jobId} is ${transcript.status}, not completed`,
+        FailureType.InvalidInput,
+      );
     return {
       text: transcript.text ?? '',
       languageCode: transcript.language_code ?? null,

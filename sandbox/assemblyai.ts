@@ -202,7 +202,9 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
     try {
       bytes = await readAudio(t.audio_url);
     } catch {
-      return { error: `Download error, unable to download ${t.audio_url}. Please make sure the file exists and is accessible from the internet.` };
+      return {
+        error: `Download error, unable to download ${t.audio_url}. Please make sure the file exists and is accessible from the internet.`,
+      };
     }
     const dir = await mkdtemp(join(tmpdir(), 'assemblyai-sandbox-'));
     try {
@@ -211,7 +213,16 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
       const probe = await execFileAsync(binaries.ffprobe.path, ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
       const durationSeconds = Number.parseFloat(probe.stdout.trim());
       if (!Number.isFinite(durationSeconds) || durationSeconds <= 0) throw new Error('no duration');
-      const silence = await execFileAsync(binaries.ffmpeg.path, ['-nostdin', '-i', file, '-af', 'silencedetect=noise=-40dB:d=0.5', '-f', 'null', '-']);
+      const silence = await execFileAsync(binaries.ffmpeg.path, [
+        '-nostdin',
+        '-i',
+        file,
+        '-af',
+        'silencedetect=noise=-40dB:d=0.5',
+        '-f',
+        'null',
+        '-',
+      ]);
       return { durationSeconds, voiced: voicedStretches(durationSeconds, silence.stderr) };
     } catch {
       return { error: 'File does not appear to contain audio. File type is application/octet-stream (data).' };
@@ -306,7 +317,9 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
           audio_url: body.audio_url,
           language_detection: body.language_detection === true,
           ...(typeof body.webhook_url === 'string' ? { webhook_url: body.webhook_url } : {}),
-          ...(typeof headerName === 'string' && typeof headerValue === 'string' ? { webhookHeader: { name: headerName, value: headerValue } } : {}),
+          ...(typeof headerName === 'string' && typeof headerValue === 'string'
+            ? { webhookHeader: { name: headerName, value: headerValue } }
+            : {}),
           step: 0,
           text: null,
           words: null,

@@ -105,7 +105,9 @@ export const CreditsViewSchema = z
     totalUsed: z.number().int(),
     expiring: z
       .array(z.object({ expiresAt: z.iso.datetime({ offset: true }), amount: z.number().int().min(1) }))
-      .describe('credits of the balance that expire, soonest first (plan credits at their period end, packs after 12 months); spending takes them first'),
+      .describe(
+        'credits of the balance that expire, soonest first (plan credits at their period end, packs after 12 months); spending takes them first',
+      ),
     history: z.array(CreditTransactionViewSchema).describe('newest first'),
     nextCursor: z.string().nullable(),
   })

@@ -42,7 +42,9 @@ export const PhotoshootViewSchema = z
           style: z.string(),
           status: z.enum(['pending', 'generating', 'completed', 'failed']),
           failureReason: z.string().nullable(),
-          frames: z.array(z.object({ position: z.number().int(), imageUrl: z.string(), width: z.number().int(), height: z.number().int() })),
+          frames: z.array(
+            z.object({ position: z.number().int(), imageUrl: z.string(), width: z.number().int(), height: z.number().int() }),
+          ),
         }),
       )
       .optional(),
@@ -53,7 +55,9 @@ export type PhotoshootView = z.infer<typeof PhotoshootViewSchema>;
 /** POST /v1/images/:id/animate: how the picture should move (a prompt for the image-to-video model). */
 export const AnimateImageBodySchema = z.object({ motion: nonBlankText(300).optional() }).meta({ id: 'AnimateImageBody' });
 
-export const AnimationStartedSchema = z.object({ videoId: z.uuid(), runId: z.string(), statusUrl: z.string() }).meta({ id: 'AnimationStarted' });
+export const AnimationStartedSchema = z
+  .object({ videoId: z.uuid(), runId: z.string(), statusUrl: z.string() })
+  .meta({ id: 'AnimationStarted' });
 
 export const AnimationViewSchema = z
   .object({

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RunStartedSchema } from './api-runs';
 import { CLIPS_DEFAULTS, ClipAspectRatioSchema, ClipCaptionStyleSchema, type ClipAspectRatio, type ClipCaptionStyle } from './clips';
 import { withoutRepeats } from './common';
+import type { ProviderPolling } from './sselfie';
 
 /**
  * Video ingest (ClipFlow): a source video (upload, URL, Google Drive) becomes a ready video —
@@ -49,6 +50,8 @@ export interface IngestInput {
   /** The media worker's task queue (download, ffprobe, audio extraction). */
   mediaTaskQueue: string;
   autoClips?: IngestClipsRequest;
+  /** How often the speech-to-text job is polled when no webhook arrives (default: 2 s doubling to 2 min). */
+  polling?: ProviderPolling;
 }
 
 /** What the download-and-probe step learned; the bytes themselves stay in the media store. */

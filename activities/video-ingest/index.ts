@@ -29,6 +29,7 @@ import { mediaFailure } from '../clips';
 import { heartbeating, nonRetryable } from '../common';
 import type { ActivityDeps } from '../deps';
 import { downloadResumable, fromFetchResponse, SourceTooLargeError, type SourceResponse } from './download';
+import { saveIngestTranscript, startIngestTranscription, type IngestTranscription } from './transcribe';
 
 /** Heartbeat the download offset at most this often (in bytes), not on every chunk. */
 const HEARTBEAT_EVERY_BYTES = 256 * 1024;
@@ -91,6 +92,11 @@ export function createVideoIngestActivities(deps: ActivityDeps) {
         moments.map((m) => ({ start: m.start, end: m.end, title: m.title, text: m.text })),
       );
       return { transcriptWords: words.length, keyMoments: moments.length };
+    },
+
+    /** The finished speech-to-text transcript saved on the video: word timings, cues, language. */
+    async saveIngestTranscript(input: { videoId: string; jobId: string }): Promise<{ words: number; language: string | null }> {
+      return saveIngestTranscript(deps, input);
     },
 
     /** The slot becomes a processed video (with its minutes in the period's usage) and the video is ready. */
@@ -156,6 +162,11 @@ export function createVideoIngestMediaActivities(deps: IngestMediaActivityDeps) 
     source.type === 'url' ? basename(new URL(source.url).pathname) : ((video.metadata as { driveFileName?: string }).driveFileName ?? '');
 
   return {
+    /** Extracts the audio and submits it for speech-to-text (once per video), unless a timed transcript was supplied or there is no audio. */
+    async startIngestTranscription(input: { videoId: string; workflowId: string }): Promise<IngestTranscription> {
+      return startIngestTranscription({ db, providers: deps.providers, mediaStore, tempRoot }, input);
+    },
+
     /**
      * Brings the source into the media store and checks it: a video stream, no longer than the
      * plan allows. The download is heartbeated with its byte offset; a retry resumes the partial

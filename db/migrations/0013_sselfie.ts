@@ -14,7 +14,12 @@ const IMAGE_STATUSES = ['pending', 'generating', 'completed', 'failed'] as const
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .alterTable('users')
-    .addColumn('monthly_generation_limit', 'integer', (c) => c.notNull().defaultTo(50).check(sql`monthly_generation_limit >= 0`))
+    .addColumn('monthly_generation_limit', 'integer', (c) =>
+      c
+        .notNull()
+        .defaultTo(50)
+        .check(sql`monthly_generation_limit >= 0`),
+    )
     .execute();
 
   // One row per personal model: its id is the modelId of the API and of `model-training:<modelId>`.
@@ -25,12 +30,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('model_name', 'varchar(100)', (c) => c.notNull())
     .addColumn('trigger_word', 'varchar(40)', (c) => c.notNull())
     .addColumn('training_status', 'varchar(20)', (c) =>
+      c.notNull().defaultTo('pending').check(checkIn('training_status', TRAINING_STATUSES)),
+    )
+    .addColumn('training_progress', 'smallint', (c) =>
       c
         .notNull()
-        .defaultTo('pending')
-        .check(checkIn('training_status', TRAINING_STATUSES)),
+        .defaultTo(0)
+        .check(sql`training_progress between 0 and 100`),
     )
-    .addColumn('training_progress', 'smallint', (c) => c.notNull().defaultTo(0).check(sql`training_progress between 0 and 100`))
     .addColumn('estimated_completion_time', 'timestamptz')
     .addColumn('failure_reason', 'text')
     // Replicate: the destination model (owner/name), the training id, the trained version and its weights.
@@ -81,12 +88,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('prompt', 'text', (c) => c.notNull())
     .addColumn('style', 'varchar(40)')
     .addColumn('image_count', 'smallint', (c) => c.notNull().check(sql`image_count between 1 and 4`))
-    .addColumn('status', 'varchar(20)', (c) =>
-      c
-        .notNull()
-        .defaultTo('pending')
-        .check(checkIn('status', GENERATION_STATUSES)),
-    )
+    .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('pending').check(checkIn('status', GENERATION_STATUSES)))
     .addColumn('failure_reason', 'text')
     .execute();
   await addTimestamps(db, 'image_generations');
@@ -104,10 +106,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('seed', 'integer', (c) => c.notNull())
     .addColumn('prediction_id', 'varchar(200)')
     .addColumn('generation_status', 'varchar(20)', (c) =>
-      c
-        .notNull()
-        .defaultTo('pending')
-        .check(checkIn('generation_status', IMAGE_STATUSES)),
+      c.notNull().defaultTo('pending').check(checkIn('generation_status', IMAGE_STATUSES)),
     )
     .addColumn('image_url', 'text')
     .addColumn('media_key', 'varchar(300)')

@@ -19,12 +19,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('training_run_id', 'uuid', (c) => c.notNull().references('training_runs.id'))
     .addColumn('grid_count', 'smallint', (c) => c.notNull().check(sql`grid_count between 1 and 9`))
     .addColumn('credits_per_grid', 'integer', (c) => c.notNull().check(sql`credits_per_grid >= 0`))
-    .addColumn('status', 'varchar(20)', (c) =>
-      c
-        .notNull()
-        .defaultTo('pending')
-        .check(checkIn('status', SESSION_STATUSES)),
-    )
+    .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('pending').check(checkIn('status', SESSION_STATUSES)))
     .addColumn('failure_reason', 'text')
     .addColumn('completed_at', 'timestamptz')
     .execute();
@@ -44,12 +39,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('style', 'varchar(40)', (c) => c.notNull())
     .addColumn('seed', 'integer', (c) => c.notNull())
     .addColumn('prediction_id', 'varchar(200)')
-    .addColumn('status', 'varchar(20)', (c) =>
-      c
-        .notNull()
-        .defaultTo('pending')
-        .check(checkIn('status', GRID_STATUSES)),
-    )
+    .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('pending').check(checkIn('status', GRID_STATUSES)))
     .addColumn('grid_image_url', 'text')
     .addColumn('media_key', 'varchar(300)')
     .addColumn('failure_reason', 'text')
@@ -81,12 +71,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('motion', 'varchar(300)')
     .addColumn('credits_cost', 'integer', (c) => c.notNull().check(sql`credits_cost >= 0`))
     .addColumn('prediction_id', 'varchar(200)')
-    .addColumn('status', 'varchar(20)', (c) =>
-      c
-        .notNull()
-        .defaultTo('pending')
-        .check(checkIn('status', VIDEO_STATUSES)),
-    )
+    .addColumn('status', 'varchar(20)', (c) => c.notNull().defaultTo('pending').check(checkIn('status', VIDEO_STATUSES)))
     .addColumn('video_url', 'text')
     .addColumn('media_key', 'varchar(300)')
     .addColumn('bytes', 'integer')

@@ -132,3 +132,21 @@ export async function failIngest(db: Db, videoId: string, reason: string, status
     .where('processing_status', 'in', MOVING)
     .execute();
 }
+
+/** A speech-to-text transcript replaces any untimed one: text, timed segments with their words, the language heard. */
+export async function saveSpeechTranscript(
+  db: DbOrTx,
+  videoId: string,
+  transcript: { text: string; segments: unknown[]; language: string | null },
+): Promise<void> {
+  await db
+    .updateTable('videos')
+    .set({
+      transcript: transcript.text,
+      transcript_source: 'speech_to_text',
+      transcript_segments: JSON.stringify(transcript.segments),
+      language_detected: transcript.language,
+    })
+    .where('id', '=', videoId)
+    .execute();
+}

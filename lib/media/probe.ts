@@ -88,6 +88,20 @@ export async function probeMedia(path: string): Promise<MediaInfo> {
   };
 }
 
+/** The pixel size of a still image (PNG, JPEG, WebP): probeMedia refuses files without a duration. */
+export async function probeImageSize(path: string): Promise<{ width: number; height: number }> {
+  let data: FfprobeData;
+  try {
+    data = await ffprobeData(path);
+  } catch (err) {
+    const detail = (err as Error).message.split('\n').filter(Boolean).pop() ?? 'unreadable';
+    throw new InvalidMediaError(`not a readable image: ${detail}`, { cause: err });
+  }
+  const image = data.streams.find((s) => s.codec_type === 'video');
+  if (!image?.width || !image.height) throw new InvalidMediaError('the file is not an image');
+  return { width: image.width, height: image.height };
+}
+
 /** A video keyframe's presentation and decoding timestamps (they differ when the stream has B-frames). */
 export interface Keyframe {
   pts: number;

@@ -17,7 +17,7 @@ import {
   filter,
   reframeFilters,
 } from './filters';
-import { type Keyframe, type MediaInfo, keyframesBetween, probeMedia } from './probe';
+import { type Keyframe, type MediaInfo, keyframesBetween, probeImageSize, probeMedia } from './probe';
 import { type OperationOptions, runFfmpeg } from './run-ffmpeg';
 import {
   THUMBNAIL_SIZES,
@@ -405,8 +405,7 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
     if (!Number.isInteger(columns) || !Number.isInteger(rows) || columns < 1 || rows < 1 || outputs.length !== columns * rows)
       throw new MediaRequestError(`a ${columns}×${rows} grid needs ${columns * rows} outputs, got ${outputs.length}`);
     const formats = outputs.map((output) => imageFormatOf(output, undefined));
-    const source = await probeMedia(request.input);
-    requireVideo(source);
+    const source = await probeImageSize(request.input);
     const tile = { width: Math.floor(source.width / columns), height: Math.floor(source.height / rows) };
     if (tile.width < 1 || tile.height < 1) throw new InvalidMediaError(`a ${source.width}x${source.height} image is too small to split`);
     return inTempDir(async (dir) => {

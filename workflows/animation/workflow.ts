@@ -10,7 +10,9 @@ import { providerJobRequests, watchProviderJobs } from '../common/provider-jobs'
 import { trackRun } from '../common/run-tracking';
 import { ANIMATION_JOB_TYPE } from './contract';
 
-const rows = proxyActivities<PhotoshootActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
+const rows = proxyActivities<PhotoshootActivities>(
+  databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }),
+);
 const providerJobs = proxyActivities<ProviderJobActivities>(providerJobRequests());
 
 /** An image-to-video prediction takes about a minute; past this it is cancelled and refunded. */
@@ -29,7 +31,12 @@ export async function animationWorkflow(input: AnimationInput): Promise<Animatio
     let hold: CreditHold | undefined;
     try {
       await run.stage('reserving-credits', 5);
-      hold = await CreditHold.reserve({ userId: input.userId, amount: ANIMATION_CREDIT_COST, item: 'animation', reason: `animation ${videoId}` });
+      hold = await CreditHold.reserve({
+        userId: input.userId,
+        amount: ANIMATION_CREDIT_COST,
+        item: 'animation',
+        reason: `animation ${videoId}`,
+      });
       await run.stage('animating', 10);
       const job = await media.startAnimationPrediction({ videoId, workflowId: workflowInfo().workflowId });
       const ref = { provider: job.provider, jobId: job.jobId, kind: 'prediction' };
@@ -43,7 +50,8 @@ export async function animationWorkflow(input: AnimationInput): Promise<Animatio
         polling: { initial: input.polling.initialMs, max: input.polling.maxMs, factor: 2 },
       });
       const outputUrl = done.outputUrls?.[0];
-      if (!outputUrl) throw ApplicationFailure.nonRetryable(`prediction ${job.jobId} succeeded without a video`, FailureType.ProviderJobFailed);
+      if (!outputUrl)
+        throw ApplicationFailure.nonRetryable(`prediction ${job.jobId} succeeded without a video`, FailureType.ProviderJobFailed);
       await run.stage('storing', 90);
       const stored = await media.storeAnimation({ videoId, outputUrl });
       await hold.commit();

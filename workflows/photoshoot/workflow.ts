@@ -16,7 +16,9 @@ import { providerJobRequests, watchProviderJobs } from '../common/provider-jobs'
 import { trackRun } from '../common/run-tracking';
 import { PHOTOSHOOT_JOB_TYPE, photoshootGridWorkflowId } from './contract';
 
-const rows = proxyActivities<PhotoshootActivities>(databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }));
+const rows = proxyActivities<PhotoshootActivities>(
+  databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }),
+);
 const submits = proxyActivities<PhotoshootActivities>(providerJobRequests());
 const providerJobs = proxyActivities<ProviderJobActivities>(providerJobRequests());
 
@@ -123,7 +125,8 @@ export async function photoshootGridWorkflow(input: PhotoshootGridInput): Promis
       polling: { initial: input.polling.initialMs, max: input.polling.maxMs, factor: 2 },
     });
     const outputUrl = done.outputUrls?.[0];
-    if (!outputUrl) throw ApplicationFailure.nonRetryable(`prediction ${job.jobId} succeeded without an image`, FailureType.ProviderJobFailed);
+    if (!outputUrl)
+      throw ApplicationFailure.nonRetryable(`prediction ${job.jobId} succeeded without an image`, FailureType.ProviderJobFailed);
     return await media.storePhotoshootGrid({ sessionId, position, outputUrl });
   } catch (err) {
     const reason = failureMessage(err);

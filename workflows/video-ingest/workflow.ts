@@ -1,9 +1,19 @@
-import { CancellationScope, isCancellation, ParentClosePolicy, proxyActivities, startChild, type RetryPolicy } from '@temporalio/workflow';
+import {
+  CancellationScope,
+  isCancellation,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+  workflowInfo,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { ProviderJobActivities } from '../../activities/provider-jobs';
 import type { VideoIngestActivities, VideoIngestMediaActivities } from '../../activities/video-ingest';
 import type { IngestInput, IngestResult, IngestStage } from '../../schemas/video-ingest';
 import { PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
 import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 import { failureMessage } from '../common/failures';
+import { providerJobRequests, watchProviderJobs } from '../common/provider-jobs';
 import { trackRun } from '../common/run-tracking';
 import { CLIPS_WORKFLOW_TYPE, clipsWorkflowId } from '../clips/contract';
 import type { clipsWorkflow } from '../clips/workflow';
@@ -12,6 +22,12 @@ import { AUTO_CLIPS_REQUEST_ID, VIDEO_INGEST_JOB_TYPE } from './contract';
 const database = proxyActivities<VideoIngestActivities>(
   databaseWrites({ maximumAttempts: 10, nonRetryableErrorTypes: PERMANENT_FAILURE_TYPES }),
 );
+/** Polling and reading back the transcript: provider calls, 429/5xx retried with backoff. */
+const providerJobs = proxyActivities<ProviderJobActivities>(providerJobRequests());
+const transcripts = proxyActivities<Pick<VideoIngestActivities, 'saveIngestTranscript'>>(providerJobRequests());
+
+/** Speech-to-text runs at a fraction of real time; a transcript still unfinished after this is cancelled and the ingest fails. */
+const TRANSCRIPTION_DEADLINE = '3 hours';
 
 /** Downloads: backed-off attempts (each resuming where the last stopped), never for a permanent failure. */
 const DOWNLOAD_RETRY: RetryPolicy = {
@@ -27,12 +43,14 @@ const PROGRESS: Record<IngestStage, number> = { pending: 0, processing: 5, trans
 
 /**
  * Source video → ready video (ClipFlow): download within the plan's size (resumable) and probe
- * within its length on the media queue, take the supplied transcript (speech-to-text is not wired
- * yet: without one the video is ready without words), mark key moments, then commit the plan's
+ * within its length on the media queue; without a supplied timed transcript, extract the audio and
+ * transcribe it with AssemblyAI (webhook or polling, whichever comes first) into word timings and
+ * the language; mark key moments, then commit the plan's
  * video slot with the processing minutes. Any failure or cancel refunds the slot and records the
  * reason on the video. With `autoClips`, a clips run is started once the video is ready.
  */
 export async function videoIngestWorkflow(input: IngestInput): Promise<IngestResult> {
+  const jobs = watchProviderJobs();
   const media = proxyActivities<VideoIngestMediaActivities>(mediaQueueWork(input.mediaTaskQueue, '1 hour', DOWNLOAD_RETRY));
   return trackRun({ type: VIDEO_INGEST_JOB_TYPE, userId: input.userId, domainId: input.videoId }, async (run) => {
     const stage = async (status: IngestStage) => {
@@ -43,16 +61,27 @@ export async function videoIngestWorkflow(input: IngestInput): Promise<IngestRes
       await stage('processing');
       const source = await media.fetchIngestSource({ videoId: input.videoId, userId: input.userId, source: input.source });
 
+      const transcription = await media.startIngestTranscription({ videoId: input.videoId, workflowId: workflowInfo().workflowId });
+      let language: string | null = null;
+      if (transcription.job) {
+        await stage('transcribing');
+        const job = { provider: transcription.job.provider, jobId: transcription.job.jobId, kind: 'transcript' };
+        await jobs.awaitJob({
+          ...job,
+          poll: () => providerJobs.pollProviderJob(job),
+          cancel: () => providerJobs.cancelProviderJob(job),
+          deadline: TRANSCRIPTION_DEADLINE,
+          ...(input.polling ? { polling: { initial: input.polling.initialMs, max: input.polling.maxMs, factor: 2 } } : {}),
+        });
+        ({ language } = await transcripts.saveIngestTranscript({ videoId: input.videoId, jobId: job.jobId }));
+      }
+
       await stage('analyzing');
       const analysis = await database.analyzeIngestedVideo({ videoId: input.videoId });
       await database.completeIngest({ videoId: input.videoId });
       await run.stage('ready', PROGRESS.ready, { transcriptWords: analysis.transcriptWords, keyMoments: analysis.keyMoments });
 
-      const transcriptSkipped = !source.hasAudio
-        ? 'the video has no audio track'
-        : analysis.transcriptWords === 0
-          ? 'no transcript was supplied and speech-to-text is not available'
-          : null;
+      const transcriptSkipped = transcription.skipped;
       let clipsRunId: string | null = null;
       if (input.autoClips && analysis.transcriptWords > 0) {
         clipsRunId = clipsWorkflowId(input.videoId, AUTO_CLIPS_REQUEST_ID);
@@ -69,7 +98,7 @@ export async function videoIngestWorkflow(input: IngestInput): Promise<IngestRes
         durationSeconds: source.durationSeconds,
         hasAudio: source.hasAudio,
         transcriptWords: analysis.transcriptWords,
-        language: null,
+        language,
         transcriptSkipped,
         clipsRunId,
       };
