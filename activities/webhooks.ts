@@ -12,8 +12,7 @@ import { secretAad } from '../lib/secrets';
 import { safeFetch } from '../lib/ssrf';
 import { webhookHeaders } from '../lib/webhook-signing';
 import { FailureType } from '../schemas/failures';
-import type { WebhookDeliveryPolicy, WebhookEnvelope } from '../schemas/webhooks';
-import type { WebhookDeliveryOutcome } from '../workflows/webhook-delivery/contract';
+import type { WebhookDeliveryOutcome, WebhookDeliveryPolicy, WebhookEnvelope } from '../schemas/webhooks';
 import type { ActivityDeps } from './deps';
 
 /** How much of a receiver's answer is kept in webhook_logs. */

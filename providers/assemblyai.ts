@@ -4,7 +4,7 @@ import { FileService, TranscriptService, type Transcript, type TranscriptStatus 
 import { FailureType } from '../schemas/failures';
 import type { ProviderJobStatus, ProviderJobUpdate } from '../schemas/provider-jobs';
 import type { ProviderCall } from './call';
-import { ensureOk } from './errors';
+import { ensureOk, ProviderHttpError } from './errors';
 import { WebhookVerificationError, type ProviderJobClient, type ProviderWebhookVerifier, type VerifiedProviderWebhook } from './jobs';
 
 export const ASSEMBLYAI = 'assemblyai';
@@ -57,16 +57,26 @@ export function assemblyAiJobUpdate(transcript: Pick<Transcript, 'id' | 'status'
 
 /**
  * The SDK throws a bare Error(message) for a non-2xx answer, losing the status our retry policy
- * depends on (429/5xx retried, other 4xx permanent): these services throw ProviderHttpError instead.
+ * depends on (429/5xx retried, other 4xx permanent): these services throw ProviderHttpError
+ * (status, Retry-After) carrying AssemblyAI's `{error}` text, which names the cause.
  */
+async function keepingStatus(res: Response): Promise<Response> {
+  try {
+    return await ensureOk(res, 'AssemblyAI');
+  } catch (err) {
+    const reason = err instanceof ProviderHttpError && (err.body as { error?: unknown } | null)?.error;
+    if (typeof reason !== 'string' || !(err instanceof ProviderHttpError)) throw err;
+    throw new ProviderHttpError(err.status, err.headers, err.body, reason);
+  }
+}
 class StatusKeepingTranscripts extends TranscriptService {
   protected override async fetch(input: string, init?: RequestInit): Promise<Response> {
-    return ensureOk(await this.fetchResponse(input, init), 'AssemblyAI');
+    return keepingStatus(await this.fetchResponse(input, init));
   }
 }
 class StatusKeepingFiles extends FileService {
   protected override async fetch(input: string, init?: RequestInit): Promise<Response> {
-    return ensureOk(await this.fetchResponse(input, init), 'AssemblyAI');
+    return keepingStatus(await this.fetchResponse(input, init));
   }
 }
 

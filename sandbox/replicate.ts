@@ -406,9 +406,8 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
           animation ??= renderClip(160, 160, 1);
           return { headers: { 'content-type': 'video/mp4' }, text: await animation };
         }
-        const png = /3x3 grid/i.test(String(job.input.prompt))
-          ? tiledPng(3, 3, 128, Array.from({ length: 9 }, (_, cell) => colourOf(`${seed}#${cell}`)))
-          : solidPng(64, 64, colourOf(seed));
+        const cellColours = Array.from({ length: 9 }, (_, cell) => colourOf(`${seed}#${cell}`));
+        const png = /3x3 grid/i.test(String(job.input.prompt)) ? tiledPng(3, 3, 128, cellColours) : solidPng(64, 64, colourOf(seed));
         return { headers: { 'content-type': 'image/png' }, text: png };
       },
     },

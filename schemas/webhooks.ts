@@ -123,6 +123,9 @@ export interface WebhookDeliveryPolicy {
   disableAfterFailures: number;
 }
 
+/** How a delivery run ended (`skipped`: the delivery was no longer pending). */
+export type WebhookDeliveryOutcome = 'delivered' | 'failed' | 'endpoint_disabled' | 'endpoint_gone' | 'skipped';
+
 /** What an emitting activity hands the relay after its transaction committed (ActivityDeps.webhookDispatch). */
 export interface WebhookDispatch {
   /** Starts the delivery runs of these delivery rows (idempotent: an already started one is left as it is). */

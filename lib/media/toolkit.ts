@@ -410,9 +410,10 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
     if (tile.width < 1 || tile.height < 1) throw new InvalidMediaError(`a ${source.width}x${source.height} image is too small to split`);
     return inTempDir(async (dir) => {
       const temp = outputs.map((_, i) => join(dir, `tile-${i}.${formats[i] === 'png' ? 'png' : 'jpg'}`));
-      const crops = outputs.map(
-        (_, i) => `[t${i}]${filter('crop', { w: tile.width, h: tile.height, x: (i % columns) * tile.width, y: Math.floor(i / columns) * tile.height })}[o${i}]`,
-      );
+      const crops = outputs.map((_, i) => {
+        const cell = { x: (i % columns) * tile.width, y: Math.floor(i / columns) * tile.height };
+        return `[t${i}]${filter('crop', { w: tile.width, h: tile.height, ...cell })}[o${i}]`;
+      });
       const command = newCommand()
         .input(request.input)
         .inputOptions(['-nostdin'])

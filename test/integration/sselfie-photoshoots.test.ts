@@ -38,6 +38,7 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
     await platform?.stop();
     await replicate?.stop();
   });
+  beforeEach(() => replicate.dropWebhooks(false));
 
   const db = () => platform.database.db;
   const balance = async (userId: string) =>
@@ -89,7 +90,7 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
       .getHandle(runId)
       .result()
       .catch((err: unknown) => err);
-    const session = (await api(platform.apiUrl, 'GET', `/v1/photoshoots/${sessionId}`, undefined, user.auth)).json as any;
+    const session = (await api(platform.apiUrl, 'GET', `/v1/photoshoots/${sessionId}`, undefined, user.auth)).json;
     return { sessionId, result, session };
   }
 
@@ -107,12 +108,17 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
     }
     const children = await db()
       .selectFrom('provider_jobs')
-      .select('workflow_id')
+      .select(['workflow_id', 'provider_job_id'])
       .where('workflow_id', 'like', `photoshoot-grid:${sessionId}:%`)
       .execute();
     expect(children.map((c) => c.workflow_id).sort()).toEqual([`photoshoot-grid:${sessionId}:0`, `photoshoot-grid:${sessionId}:1`]);
+    // Webhooks were on: each grid's prediction sent its signed `succeeded` webhook to our route.
+    for (const child of children)
+      expect(replicate.webhooks).toContainEqual(
+        expect.objectContaining({ jobId: child.provider_job_id, status: 'succeeded', dropped: false }),
+      );
     expect(await balance(user.userId)).toBe(0);
-    const listed = (await api(platform.apiUrl, 'GET', '/v1/photoshoots', undefined, user.auth)).json as any;
+    const listed = (await api(platform.apiUrl, 'GET', '/v1/photoshoots', undefined, user.auth)).json;
     expect(listed.data).toEqual([expect.objectContaining({ id: sessionId, status: 'completed' })]);
   });
 
@@ -129,12 +135,14 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
     expect((await ledgerTypes(user.userId)).filter((t) => t === 'refund')).toHaveLength(1);
   });
 
-  it('animates a generated image into a stored mp4 and spends its credits once', async () => {
+  it('animates a generated image into a stored mp4 and spends its credits once, finished by polling (webhooks dropped)', async () => {
     const user = await userWithModel(1 + ANIMATION_CREDIT_COST);
+    replicate.dropWebhooks(true);
+    const sentBefore = replicate.webhooks.length;
     const generation = await api(platform.apiUrl, 'POST', '/v1/images', { prompt: 'portrait by a window', count: 1 }, user.auth);
     expect(generation.status).toBe(202);
     await platform.client.workflow.getHandle((generation.json as { runId: string }).runId).result();
-    const [image] = ((await api(platform.apiUrl, 'GET', '/v1/images', undefined, user.auth)).json as any).data;
+    const [image] = (await api(platform.apiUrl, 'GET', '/v1/images', undefined, user.auth)).json.data;
     const started = await api(
       platform.apiUrl,
       'POST',
@@ -146,7 +154,8 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
     const { videoId, runId } = started.json as { videoId: string; runId: string };
     expect(runId).toBe(`animation:${image.id}:${videoId}`);
     await platform.client.workflow.getHandle(runId).result();
-    const video = (await api(platform.apiUrl, 'GET', `/v1/animations/${videoId}`, undefined, user.auth)).json as any;
+    expect(replicate.webhooks.slice(sentBefore).every((w) => w.dropped)).toBe(true);
+    const video = (await api(platform.apiUrl, 'GET', `/v1/animations/${videoId}`, undefined, user.auth)).json;
     expect(video).toMatchObject({ id: videoId, imageId: image.id, status: 'completed', motion: 'slow smile, hair in the wind' });
     expect(video.videoUrl).toMatch(/\.mp4$/);
     expect(storedFile(video.videoUrl)).toBe(true);

@@ -3,7 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
+import { emitWebhookEvent } from '../../activities/webhook-events';
 import { startEmailSandbox, type EmailSandbox } from '../../sandbox/email';
+import { WEBHOOK_RELAY_WORKFLOW_TYPE } from '../../workflows/webhook-relay/contract';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { eventually } from '../helpers/eventually';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
@@ -234,6 +236,40 @@ describe('outgoing webhooks', () => {
     expect(String(webhook!.headers['webhook-signature']).split(' ')).toHaveLength(2);
     expect(verifiesWith(rotated.json.secret, webhook!)).toBe(true);
     expect(verifiesWith(endpoint.secret, webhook!)).toBe(true);
+  });
+
+  it('starts, from the relay sweep, a delivery whose emitter died between its commit and the start', async () => {
+    const endpoint = await createEndpoint('/relayed', ['run.completed']);
+    const { db } = platform.database;
+    const owner = await db.selectFrom('webhooks').select('user_id').where('id', '=', endpoint.id).executeTakeFirstOrThrow();
+    // The outbox write of a fact whose activity died before dispatching (no webhookDispatch call).
+    const [left] = await db
+      .transaction()
+      .execute((tx) =>
+        emitWebhookEvent(tx, {
+          type: 'run.completed',
+          userId: owner.user_id,
+          factKey: `orphan:${randomUUID()}`,
+          data: { runId: 'orphan' },
+        }),
+      );
+    await db
+      .updateTable('webhook_deliveries')
+      .set({ created_at: new Date(Date.now() - 120_000) })
+      .where('id', '=', left!.deliveryId)
+      .execute();
+    const started = await platform.client.workflow.execute(WEBHOOK_RELAY_WORKFLOW_TYPE, {
+      taskQueue: platform.queues.main,
+      workflowId: `webhook-relay-test-${randomUUID()}`,
+    });
+    expect(started).toBe(1);
+    const [webhook] = await arrived('/relayed', 1);
+    expect(webhook!.headers['webhook-id']).toBe(left!.eventId);
+    await eventually(
+      () => deliveries(endpoint.id),
+      ([d]) => d?.status === 'delivered',
+      'relayed delivery',
+    );
   });
 
   it('never lets a slow receiver delay another endpoint', async () => {

@@ -17,8 +17,6 @@ export interface WebhookDeliveryInput {
   policy: WebhookDeliveryPolicy;
 }
 
-export type WebhookDeliveryOutcome = 'delivered' | 'failed' | 'endpoint_disabled' | 'endpoint_gone' | 'skipped';
-
 /**
  * No job_runs row (a delivery run must not emit run.* events itself). A closed run's id is never
  * reused, so a relay sweep racing the emitter cannot deliver the same delivery twice.

@@ -1,7 +1,8 @@
 import { ActivityFailure, proxyActivities } from '@temporalio/workflow';
 import type { WebhookActivities } from '../../activities/webhooks';
 import { databaseWrites } from '../common/activity-options';
-import type { WebhookDeliveryInput, WebhookDeliveryOutcome } from './contract';
+import type { WebhookDeliveryOutcome } from '../../schemas/webhooks';
+import type { WebhookDeliveryInput } from './contract';
 
 const writes = proxyActivities<WebhookActivities>(databaseWrites());
 
