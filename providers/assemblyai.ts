@@ -64,9 +64,9 @@ async function keepingStatus(res: Response): Promise<Response> {
   try {
     return await ensureOk(res, 'AssemblyAI');
   } catch (err) {
-    const reason = err instanceof ProviderHttpError && (err.body as { error?: unknown } | null)?.error;
-    if (typeof reason !== 'string' || !(err instanceof ProviderHttpError)) throw err;
-    throw new ProviderHttpError(err.status, err.headers, err.body, reason);
+    if (!(err instanceof ProviderHttpError)) throw err;
+    const reason = (err.body as { error?: unknown } | null)?.error;
+    throw typeof reason === 'string' ? new ProviderHttpError(err.status, err.headers, err.body, reason) : err;
   }
 }
 class StatusKeepingTranscripts extends TranscriptService {

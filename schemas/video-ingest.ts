@@ -34,6 +34,9 @@ export type AutoClips = z.infer<typeof AutoClipsSchema>;
 /** Where the ingest reads the bytes from. An upload's bytes are in the media store before the run starts. */
 export type IngestSource = { type: 'stored' } | { type: 'url'; url: string } | { type: 'drive'; driveFileId: string };
 
+/** provider_jobs.kind of a video's speech-to-text transcript (idempotency key `transcript:<videoId>`). */
+export const TRANSCRIPT_JOB_KIND = 'transcript';
+
 /** The clips request an ingest chains into, resolved against the plan by the API. */
 export interface IngestClipsRequest {
   count: number;

@@ -164,7 +164,10 @@ export function createVideoIngestMediaActivities(deps: IngestMediaActivityDeps) 
   return {
     /** Extracts the audio and submits it for speech-to-text (once per video), unless a timed transcript was supplied or there is no audio. */
     async startIngestTranscription(input: { videoId: string; workflowId: string }): Promise<IngestTranscription> {
-      return startIngestTranscription({ db, providers: deps.providers, mediaStore, tempRoot }, input);
+      return startIngestTranscription(
+        { db, providers: deps.providers, mediaStore, tempRoot, ffmpegPath: () => toolkit().binaries.ffmpeg.path },
+        input,
+      );
     },
 
     /**

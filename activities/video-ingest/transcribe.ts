@@ -8,20 +8,18 @@ import { findVideo } from '../../db/repositories/video-import';
 import { saveSpeechTranscript } from '../../db/repositories/video-ingest';
 import type { Video } from '../../db/types';
 import { ConfigError } from '../../lib/config';
-import { resolveMediaBinaries } from '../../lib/media/binaries';
 import type { MediaStore } from '../../lib/media/store';
 import { ASSEMBLYAI, type AssemblyAiAdapter, type SpokenWord } from '../../providers/assemblyai';
 import type { Providers } from '../../providers';
 import { FailureType } from '../../schemas/failures';
 import type { SubmittedProviderJob } from '../../schemas/provider-jobs';
+import { TRANSCRIPT_JOB_KIND } from '../../schemas/video-ingest';
 import type { TimedSegment } from '../clips/moments';
-import { nonRetryable } from '../common';
+import { heartbeating, nonRetryable } from '../common';
 import { submitProviderJobOnce } from '../provider-jobs';
 
 const execFileAsync = promisify(execFile);
 
-/** provider_jobs.kind of a video's speech-to-text transcript. */
-export const TRANSCRIPT_JOB_KIND = 'transcript';
 /** A transcript cue ends at a sentence end, a pause this long, or this many words (caption-sized). */
 const SEGMENT_PAUSE_SECONDS = 1;
 const SEGMENT_MAX_WORDS = 15;
@@ -71,6 +69,8 @@ export interface TranscribeDeps {
   providers: Providers;
   mediaStore: MediaStore;
   tempRoot: string;
+  /** The ffmpeg binary of the media toolkit. */
+  ffmpegPath: () => string;
 }
 
 /**
@@ -93,24 +93,26 @@ export async function startIngestTranscription(
   const job = await submitProviderJobOnce(
     deps.db,
     { provider: ASSEMBLYAI, idempotencyKey: `${TRANSCRIPT_JOB_KIND}:${video.id}`, workflowId: input.workflowId, kind: TRANSCRIPT_JOB_KIND },
-    async () => {
-      const dir = await mkdtemp(join(deps.tempRoot, 'ingest-audio-'));
-      try {
-        const signal = Context.current().cancellationSignal;
-        const source = await deps.mediaStore.localCopy({ path: video.file_path, url: video.media_url }, dir, signal);
-        const audio = join(dir, 'audio.m4a');
-        await execFileAsync(
-          resolveMediaBinaries().ffmpeg.path,
-          ['-v', 'error', '-nostdin', '-y', '-i', source, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'aac', '-b:a', '32k', audio],
-          { signal },
-        );
-        const stored = await deps.mediaStore.put(`videos/${video.id}/audio.m4a`, audio, 'video');
-        const audioUrl = /^https?:\/\//.test(stored.url) ? stored.url : await stt.upload(await readFile(audio));
-        return await stt.submit(audioUrl);
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-    },
+    // Heartbeats keep a long extraction alive and let a cancel reach ffmpeg.
+    () =>
+      heartbeating(async () => {
+        const dir = await mkdtemp(join(deps.tempRoot, 'ingest-audio-'));
+        try {
+          const signal = Context.current().cancellationSignal;
+          const source = await deps.mediaStore.localCopy({ path: video.file_path, url: video.media_url }, dir, signal);
+          const audio = join(dir, 'audio.m4a');
+          await execFileAsync(
+            deps.ffmpegPath(),
+            ['-v', 'error', '-nostdin', '-y', '-i', source, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'aac', '-b:a', '32k', audio],
+            { signal },
+          );
+          const stored = await deps.mediaStore.put(`videos/${video.id}/audio.m4a`, audio, 'video');
+          const audioUrl = /^https?:\/\//.test(stored.url) ? stored.url : await stt.upload(await readFile(audio));
+          return await stt.submit(audioUrl);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }),
   );
   return { job, skipped: null };
 }

@@ -1,12 +1,19 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { applyCreditTransaction } from '../../db/repositories/credits';
 import { ADMIN_SCOPES } from '../../schemas/api-keys';
 import { startReplicateSandbox, type ReplicateSandbox } from '../../sandbox/replicate';
 import { solidPng } from '../../sandbox/png';
+import { FailureType } from '../../schemas/failures';
 import { TRAINING_CREDIT_COST } from '../../schemas/sselfie';
 import { createCaller, type TestCaller } from '../api/fixtures';
 import { eventually } from '../helpers/eventually';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { failureOf } from '../helpers/workflow-tests';
 
 /**
  * SSELFIE end to end on the Replicate sandbox (real SDK, real Temporal and PostgreSQL): selfies →
@@ -17,14 +24,28 @@ describe('SSELFIE model training and image generation (Replicate sandbox)', () =
   let replicate: ReplicateSandbox;
   let platform: TestPlatform;
   let admin: TestCaller;
+  let dataDir: string;
+  /** Serves selfies for the JSON `imageUrls` path; allowlisted like a sandbox, every other private address stays refused. */
+  let selfieHost: Server;
+  let selfiesUrl: string;
+  const selfieFetches: string[] = [];
 
   beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'sselfie-'));
+    selfieHost = createServer((req, res) => {
+      selfieFetches.push(req.url ?? '');
+      res.writeHead(200, { 'content-type': 'image/png' }).end(solidPng(24, 24, [selfieFetches.length * 20, 120, 60]));
+    });
+    await new Promise<void>((resolve) => selfieHost.listen(0, '127.0.0.1', resolve));
+    selfiesUrl = `http://127.0.0.1:${(selfieHost.address() as AddressInfo).port}`;
     replicate = await startReplicateSandbox({ apiToken: 'r8_sandbox-replicate-token', stepMs: 40, trainingSteps: 5, predictionSteps: 2 });
     const sandboxUrls = { replicate: replicate.url };
     platform = await startTestPlatform({
       sandboxUrls,
       env: {
+        DATA_DIR: dataDir,
         SANDBOX_URLS: JSON.stringify(sandboxUrls),
+        SSRF_ALLOWED_HOSTS: new URL(selfiesUrl).host,
         PROVIDER_POLL_INITIAL_MS: '100',
         PROVIDER_POLL_MAX_MS: '400',
         // The API's port is known once it listens: the sandbox sends webhooks there.
@@ -37,6 +58,8 @@ describe('SSELFIE model training and image generation (Replicate sandbox)', () =
   afterAll(async () => {
     await platform?.stop();
     await replicate?.stop();
+    await new Promise<void>((resolve) => (selfieHost ? selfieHost.close(() => resolve()) : resolve()));
+    await rm(dataDir, { recursive: true, force: true });
   });
   beforeEach(() => replicate.dropWebhooks(false));
 
@@ -162,6 +185,45 @@ describe('SSELFIE model training and image generation (Replicate sandbox)', () =
     expect(await model(user, first.modelId)).toMatchObject({ isActive: true });
     expect(await balance(user.userId)).toBe(60 - TRAINING_CREDIT_COST);
     expect((await ledger(user.userId)).filter((t) => t.transaction_type === 'refund')).toHaveLength(1);
+  });
+
+  it('a training Replicate forgets (404 on poll) fails ProviderJobLost and is refunded once', async () => {
+    const user = await userWithCredits(25);
+    replicate.stallNext('training');
+    const { modelId, runId } = await train(user);
+    const { training_id: trainingId } = await eventually(
+      () => db().selectFrom('training_runs').select('training_id').where('id', '=', modelId).executeTakeFirstOrThrow(),
+      (row) => row.training_id !== null,
+      'training submitted',
+    );
+    replicate.forget(trainingId!);
+    expect(await failureOf(platform.client.workflow.getHandle(runId).result())).toMatchObject({ type: FailureType.ProviderJobLost });
+    expect(await model(user, modelId)).toMatchObject({ status: 'failed', isActive: false, failureReason: expect.stringContaining('lost') });
+    expect(await balance(user.userId)).toBe(25);
+    expect((await ledger(user.userId)).map((t) => t.transaction_type)).toEqual(['bonus', 'reservation', 'refund']);
+  });
+
+  it('trains from JSON imageUrls fetched through the SSRF guard', async () => {
+    const user = await userWithCredits(TRAINING_CREDIT_COST);
+    const imageUrls = Array.from({ length: 10 }, (_, i) => `${selfiesUrl}/selfies/${i}.png`);
+    const started = await api(platform.apiUrl, 'POST', '/v1/models', { name: 'From links', imageUrls }, user.auth);
+    expect(started.status).toBe(202);
+    const { modelId, runId } = started.json as { modelId: string; runId: string };
+    await platform.client.workflow.getHandle(runId).result();
+    expect(await model(user, modelId)).toMatchObject({ name: 'From links', status: 'completed', isActive: true, imageCount: 10 });
+    expect(selfieFetches.filter((path) => path.startsWith('/selfies/')).sort()).toEqual(imageUrls.map((u) => new URL(u).pathname).sort());
+    expect(await balance(user.userId)).toBe(0);
+  });
+
+  it('refuses a private-address image URL with 422 naming imageUrls[i], before anything is stored or charged', async () => {
+    const user = await userWithCredits(TRAINING_CREDIT_COST);
+    const imageUrls = Array.from({ length: 10 }, (_, i) => `${selfiesUrl}/private-test/${i}.png`);
+    imageUrls[3] = 'https://169.254.169.254/latest/meta-data/selfie.png';
+    const refused = await api(platform.apiUrl, 'POST', '/v1/models', { imageUrls }, user.auth);
+    expect(refused.status).toBe(422);
+    expect(refused.json).toMatchObject({ errors: [{ field: 'imageUrls[3]' }] });
+    expect(await db().selectFrom('training_runs').select('id').where('user_id', '=', user.userId).execute()).toEqual([]);
+    expect(await balance(user.userId)).toBe(TRAINING_CREDIT_COST);
   });
 
   it('refuses bad input before anything starts: image count/type 422 naming the field, no model 409, credits 402', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { ApplicationFailure } from '@temporalio/common';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
@@ -243,28 +244,25 @@ describe('outgoing webhooks', () => {
     const { db } = platform.database;
     const owner = await db.selectFrom('webhooks').select('user_id').where('id', '=', endpoint.id).executeTakeFirstOrThrow();
     // The outbox write of a fact whose activity died before dispatching (no webhookDispatch call).
-    const [left] = await db
-      .transaction()
-      .execute((tx) =>
-        emitWebhookEvent(tx, {
-          type: 'run.completed',
-          userId: owner.user_id,
-          factKey: `orphan:${randomUUID()}`,
-          data: { runId: 'orphan' },
-        }),
-      );
-    await db
-      .updateTable('webhook_deliveries')
-      .set({ created_at: new Date(Date.now() - 120_000) })
-      .where('id', '=', left!.deliveryId)
-      .execute();
+    // Every run.completed endpoint of the user gets a delivery row; none of them is started.
+    const left = await db.transaction().execute((tx) =>
+      emitWebhookEvent(tx, {
+        type: 'run.completed',
+        userId: owner.user_id,
+        factKey: `orphan:${randomUUID()}`,
+        data: { runId: 'orphan' },
+      }),
+    );
+    const eventId = left[0]!.eventId;
+    await sql`update webhook_deliveries set created_at = now() - interval '2 minutes' where event_id = ${eventId}`.execute(db);
     const started = await platform.client.workflow.execute(WEBHOOK_RELAY_WORKFLOW_TYPE, {
       taskQueue: platform.queues.main,
       workflowId: `webhook-relay-test-${randomUUID()}`,
     });
-    expect(started).toBe(1);
+    expect(left.map((d) => d.webhookId)).toContain(endpoint.id);
+    expect(started).toBe(left.length);
     const [webhook] = await arrived('/relayed', 1);
-    expect(webhook!.headers['webhook-id']).toBe(left!.eventId);
+    expect(webhook!.headers['webhook-id']).toBe(eventId);
     await eventually(
       () => deliveries(endpoint.id),
       ([d]) => d?.status === 'delivered',

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { FailureType } from '../../schemas/failures';
 import type { ProviderJobUpdate } from '../../schemas/provider-jobs';
@@ -6,6 +7,7 @@ import type { ImageGenerationInput, ImageGenerationResult, ModelTrainingInput, M
 import { imageGenerationWorkflowId } from '../../workflows/image-generation/contract';
 import { modelTrainingWorkflowId } from '../../workflows/model-training/contract';
 import { createTimeSkippingEnv } from '../helpers/temporal';
+import { eventually } from '../helpers/eventually';
 import { failureOf, recordingActivities, workerRunner } from '../helpers/workflow-tests';
 
 type Reservation = { reservationId: string; amount?: number; reason?: string };
@@ -26,53 +28,61 @@ describe('SSELFIE workflows (time-skipping, fake activities)', () => {
 
   /**
    * A fake Replicate: each job answers `processing` on its first poll and then ends as `outcomes`
-   * says (succeeded unless listed; `lost` throws ProviderJobLost like a 404).
+   * says (succeeded unless listed; `lost` throws ProviderJobLost like a 404, `stalled` never ends).
    */
-  function fakeActivities(outcomes: Record<string, 'failed' | 'lost'> = {}) {
+  function fakeActivities(
+    outcomes: Record<string, 'failed' | 'lost' | 'stalled'> = {},
+    overrides: Parameters<typeof recordingActivities>[1] = {},
+  ) {
     const polls = new Map<string, number>();
-    return recordingActivities({
-      recordRunStarted: () => undefined,
-      recordRunProgress: () => undefined,
-      recordRunClosed: () => undefined,
-      reserveCredits: () => undefined,
-      commitCredits: () => undefined,
-      refundCredits: () => undefined,
-      pollProviderJob: ({ jobId }: { jobId: string }): ProviderJobUpdate => {
-        const count = (polls.get(jobId) ?? 0) + 1;
-        polls.set(jobId, count);
-        if (count === 1) return { provider: 'replicate', jobId, status: 'processing', progress: 40, etaSeconds: 600 };
-        if (outcomes[jobId] === 'lost')
-          throw ApplicationFailure.nonRetryable(`replicate job ${jobId} is unknown to the provider (lost)`, FailureType.ProviderJobLost);
-        if (outcomes[jobId] === 'failed') return { provider: 'replicate', jobId, status: 'failed', error: 'CUDA out of memory' };
-        return { provider: 'replicate', jobId, status: 'succeeded', outputUrls: [`https://replicate.delivery/${jobId}.png`] };
+    return recordingActivities(
+      {
+        recordRunStarted: () => undefined,
+        recordRunProgress: () => undefined,
+        recordRunClosed: () => undefined,
+        reserveCredits: () => undefined,
+        commitCredits: () => undefined,
+        refundCredits: () => undefined,
+        pollProviderJob: ({ jobId }: { jobId: string }): ProviderJobUpdate => {
+          const count = (polls.get(jobId) ?? 0) + 1;
+          polls.set(jobId, count);
+          if (count === 1 || outcomes[jobId] === 'stalled')
+            return { provider: 'replicate', jobId, status: 'processing', progress: 40, etaSeconds: 600 };
+          if (outcomes[jobId] === 'lost')
+            throw ApplicationFailure.nonRetryable(`replicate job ${jobId} is unknown to the provider (lost)`, FailureType.ProviderJobLost);
+          if (outcomes[jobId] === 'failed') return { provider: 'replicate', jobId, status: 'failed', error: 'CUDA out of memory' };
+          return { provider: 'replicate', jobId, status: 'succeeded', outputUrls: [`https://replicate.delivery/${jobId}.png`] };
+        },
+        cancelProviderJob: () => undefined,
+        // Training
+        startModelTraining: () => ({ provider: 'replicate', jobId: 'training-1', status: 'starting', created: true }),
+        recordTrainingUpdate: () => undefined,
+        completeModelTraining: () => ({ versionId: 'v-trained' }),
+        endModelTraining: () => undefined,
+        // Generation
+        prepareImageGeneration: ({ generationId }: { generationId: string }) =>
+          [0, 1, 2, 3].slice(0, Number(generationId.split('-').at(-1))).map((position) => ({ position, seed: 1000 + position })),
+        startImagePrediction: ({ position }: { position: number }) => ({
+          provider: 'replicate',
+          jobId: `prediction-${position}`,
+          status: 'starting',
+          created: true,
+        }),
+        storeGeneratedImage: ({ position }: { position: number }) => ({ imageUrl: `file:///media/${position}.png` }),
+        failGeneratedImage: () => undefined,
+        endImageGeneration: () => undefined,
       },
-      cancelProviderJob: () => undefined,
-      // Training
-      startModelTraining: () => ({ provider: 'replicate', jobId: 'training-1', status: 'starting', created: true }),
-      recordTrainingUpdate: () => undefined,
-      completeModelTraining: () => ({ versionId: 'v-trained' }),
-      endModelTraining: () => undefined,
-      // Generation
-      prepareImageGeneration: ({ generationId }: { generationId: string }) =>
-        [0, 1, 2, 3].slice(0, Number(generationId.split('-').at(-1))).map((position) => ({ position, seed: 1000 + position })),
-      startImagePrediction: ({ position }: { position: number }) => ({
-        provider: 'replicate',
-        jobId: `prediction-${position}`,
-        status: 'starting',
-        created: true,
-      }),
-      storeGeneratedImage: ({ position }: { position: number }) => ({ imageUrl: `file:///media/${position}.png` }),
-      failGeneratedImage: () => undefined,
-      endImageGeneration: () => undefined,
-    });
+      overrides,
+    );
   }
 
   /** The run's result or its failure, read while the worker still runs. */
-  const settled = <T>(result: Promise<T>) =>
-    result.then(
-      (value) => ({ value, failure: undefined }),
-      async (err: unknown) => ({ value: undefined, failure: await failureOf(Promise.reject(err)) }),
-    );
+  const settled = async <T>(result: Promise<T>) => {
+    const [outcome] = await Promise.allSettled([result]);
+    return outcome.status === 'fulfilled'
+      ? { value: outcome.value, failure: undefined }
+      : { value: undefined, failure: await failureOf(result) };
+  };
 
   async function train(fake: ReturnType<typeof fakeActivities>, modelId: string) {
     return withWorker(fake.activities, async (taskQueue) => {
@@ -87,15 +97,20 @@ describe('SSELFIE workflows (time-skipping, fake activities)', () => {
   }
 
   /** `generationId` ends in the image count (gen-…-3: three images). */
-  async function generate(fake: ReturnType<typeof fakeActivities>, generationId: string) {
+  async function generate(
+    fake: ReturnType<typeof fakeActivities>,
+    generationId: string,
+    { during, poll = polling }: { during?: (handle: WorkflowHandle) => Promise<void>; poll?: typeof polling } = {},
+  ) {
     return withWorker(fake.activities, async (taskQueue) => {
       const count = Number(generationId.split('-').at(-1));
-      const input: ImageGenerationInput = { generationId, userId: 'user-1', count, mediaTaskQueue: taskQueue, polling };
+      const input: ImageGenerationInput = { generationId, userId: 'user-1', count, mediaTaskQueue: taskQueue, polling: poll };
       const handle = await env.client.workflow.start('imageGenerationWorkflow', {
         workflowId: imageGenerationWorkflowId(generationId),
         taskQueue,
         args: [input],
       });
+      await during?.(handle);
       return { ...(await settled(handle.result() as Promise<ImageGenerationResult>)), runId: handle.firstExecutionRunId };
     });
   }
@@ -198,6 +213,36 @@ describe('SSELFIE workflows (time-skipping, fake activities)', () => {
       expect(fake.args('endImageGeneration')).toEqual([
         { generationId: 'gen-none-2', status: 'failed', reason: 'no image could be generated' },
       ]);
+    });
+
+    it("a cancel during an image's commit waits for it: that image stays paid, only the undelivered ones are refunded", async () => {
+      let releaseCommit = () => {};
+      const commitHeld = new Promise<void>((resolve) => (releaseCommit = resolve));
+      const fake = fakeActivities({ 'prediction-1': 'stalled' }, { commitCredits: () => commitHeld });
+      const { failure, runId } = await generate(fake, 'gen-cancel-2', {
+        // Real-time polls here: the server skips time only while a result is awaited.
+        poll: { initialMs: 100, maxMs: 200 },
+        during: async (handle) => {
+          await eventually(
+            async () => fake.named('commitCredits').length,
+            (n) => n === 1,
+            'image 0 committing',
+          );
+          await handle.cancel();
+          // The cancel has reached the workflow (image 1's prediction is being cancelled) while image 0's commit still runs.
+          await eventually(
+            async () => fake.args('cancelProviderJob'),
+            (jobs) => jobs.length === 1,
+            'image 1 canceled',
+          );
+          releaseCommit();
+        },
+      });
+      expect(failure?.message).toMatch(/cancel/i);
+      expect(fake.args('cancelProviderJob')).toEqual([expect.objectContaining({ jobId: 'prediction-1' })]);
+      expect(reservations(fake, 'commitCredits')).toEqual([{ reservationId: `${runId}:image-0` }]);
+      expect(reservations(fake, 'refundCredits')).toEqual([{ reservationId: `${runId}:image-1`, reason: expect.any(String) }]);
+      expect(fake.args('endImageGeneration')).toEqual([{ generationId: 'gen-cancel-2', status: 'canceled', reason: expect.any(String) }]);
     });
   });
 });

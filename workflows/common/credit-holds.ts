@@ -27,9 +27,13 @@ export class CreditHold {
     return this.settled ?? 'held';
   }
 
+  /**
+   * Spends the credits of a delivered item. A cancel arriving meanwhile waits for the commit: abandoned
+   * half-way, the hold would look unsettled and the run's refund would hit a committed reservation.
+   */
   async commit(): Promise<void> {
     if (this.settled) return;
-    await credits.commitCredits({ reservationId: this.reservationId });
+    await CancellationScope.nonCancellable(() => credits.commitCredits({ reservationId: this.reservationId }));
     this.settled = 'committed';
   }
 

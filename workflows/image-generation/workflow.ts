@@ -75,7 +75,10 @@ export async function imageGenerationWorkflow(input: ImageGenerationInput): Prom
         );
       const images = await rows.prepareImageGeneration({ generationId });
       await run.stage('generating', 10, { delivered: 0 });
-      await Promise.all(images.map(generate));
+      // Every image settles before a cancellation is handled below, so no hold is refunded mid-commit.
+      const outcomes = await Promise.allSettled(images.map(generate));
+      const cancelled = outcomes.find((outcome) => outcome.status === 'rejected');
+      if (cancelled) throw cancelled.reason;
     } catch (err) {
       const reason = failureMessage(err);
       await CancellationScope.nonCancellable(async () => {

@@ -27,13 +27,27 @@ export const PARALLEL_GRIDS = 3;
 /** A grid prediction takes seconds to a few minutes; past this it is cancelled and that grid refunded. */
 const GRID_DEADLINE = '30 minutes';
 
-/** Runs `work` over `items` with at most `limit` in flight (deterministic: items are taken in order). */
+/**
+ * Runs `work` over `items` with at most `limit` in flight (deterministic: items are taken in order).
+ * A lane that throws stops taking items, but the others settle first (a cancelled child must finish
+ * cancelling its prediction before the parent closes), then the first error is rethrown.
+ */
 async function forEachBounded<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let stopped = false;
   const lane = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (!stopped && next < items.length) {
+      try {
+        await work(items[next++]!);
+      } catch (err) {
+        stopped = true;
+        throw err;
+      }
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failed = lanes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /**

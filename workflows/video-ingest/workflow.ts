@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { ProviderJobActivities } from '../../activities/provider-jobs';
 import type { VideoIngestActivities, VideoIngestMediaActivities } from '../../activities/video-ingest';
-import type { IngestInput, IngestResult, IngestStage } from '../../schemas/video-ingest';
+import { TRANSCRIPT_JOB_KIND, type IngestInput, type IngestResult, type IngestStage } from '../../schemas/video-ingest';
 import { PERMANENT_FAILURE_TYPES } from '../../schemas/failures';
 import { databaseWrites, mediaQueueWork } from '../common/activity-options';
 import { failureMessage } from '../common/failures';
@@ -65,7 +65,7 @@ export async function videoIngestWorkflow(input: IngestInput): Promise<IngestRes
       let language: string | null = null;
       if (transcription.job) {
         await stage('transcribing');
-        const job = { provider: transcription.job.provider, jobId: transcription.job.jobId, kind: 'transcript' };
+        const job = { provider: transcription.job.provider, jobId: transcription.job.jobId, kind: TRANSCRIPT_JOB_KIND };
         await jobs.awaitJob({
           ...job,
           poll: () => providerJobs.pollProviderJob(job),
