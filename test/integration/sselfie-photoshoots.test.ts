@@ -6,6 +6,7 @@ import { TRAINING_CREDIT_COST } from '../../schemas/sselfie';
 import { startReplicateSandbox, type ReplicateSandbox } from '../../sandbox/replicate';
 import { solidPng } from '../../sandbox/png';
 import { createCaller, type TestCaller } from '../api/fixtures';
+import { eventually } from '../helpers/eventually';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 
 /**
@@ -133,6 +134,27 @@ describe('SSELFIE pro photoshoots and animations (Replicate sandbox)', () => {
     expect(session.grids.flatMap((g: any) => g.frames)).toHaveLength(9);
     expect(await balance(user.userId)).toBe(PHOTOSHOOT_GRID_CREDIT_COST);
     expect((await ledgerTypes(user.userId)).filter((t) => t === 'refund')).toHaveLength(1);
+  });
+
+  it('a cancelled photoshoot cancels the predictions of its grids at Replicate and refunds every grid once', async () => {
+    const user = await userWithModel(2 * PHOTOSHOOT_GRID_CREDIT_COST);
+    replicate.stallNext('prediction');
+    replicate.stallNext('prediction');
+    const started = await api(platform.apiUrl, 'POST', '/v1/photoshoots', { styles: ['studio', 'lifestyle'] }, user.auth);
+    const { sessionId, runId } = started.json as { sessionId: string; runId: string };
+    const grids = await eventually(
+      () => db().selectFrom('pro_photoshoot_grids').select('prediction_id').where('session_id', '=', sessionId).execute(),
+      (rows) => rows.every((row) => row.prediction_id !== null),
+      'both grids generating',
+    );
+    const cancel = await api(platform.apiUrl, 'POST', `/v1/runs/${encodeURIComponent(runId)}/cancel`, undefined, user.auth);
+    expect(cancel.status).toBe(202);
+    await expect(platform.client.workflow.getHandle(runId).result()).rejects.toThrow();
+    const session = (await api(platform.apiUrl, 'GET', `/v1/photoshoots/${sessionId}`, undefined, user.auth)).json;
+    expect(session).toMatchObject({ status: 'canceled', gridsCompleted: 0 });
+    for (const grid of grids) expect(replicate.jobs.get(grid.prediction_id!)?.status).toBe('canceled');
+    expect(await balance(user.userId)).toBe(2 * PHOTOSHOOT_GRID_CREDIT_COST);
+    expect((await ledgerTypes(user.userId)).filter((t) => t === 'refund')).toHaveLength(2);
   });
 
   it('animates a generated image into a stored mp4 and spends its credits once, finished by polling (webhooks dropped)', async () => {

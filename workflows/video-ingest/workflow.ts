@@ -45,9 +45,8 @@ const PROGRESS: Record<IngestStage, number> = { pending: 0, processing: 5, trans
  * Source video → ready video (ClipFlow): download within the plan's size (resumable) and probe
  * within its length on the media queue; without a supplied timed transcript, extract the audio and
  * transcribe it with AssemblyAI (webhook or polling, whichever comes first) into word timings and
- * the language; mark key moments, then commit the plan's
- * video slot with the processing minutes. Any failure or cancel refunds the slot and records the
- * reason on the video. With `autoClips`, a clips run is started once the video is ready.
+ * the language; mark key moments, then commit the plan's video slot with the processing minutes.
+ * Any failure or cancel (a provider error included) refunds the slot and records the reason on the video. With `autoClips`, a clips run is started once the video is ready.
  */
 export async function videoIngestWorkflow(input: IngestInput): Promise<IngestResult> {
   const jobs = watchProviderJobs();
@@ -81,7 +80,6 @@ export async function videoIngestWorkflow(input: IngestInput): Promise<IngestRes
       await database.completeIngest({ videoId: input.videoId });
       await run.stage('ready', PROGRESS.ready, { transcriptWords: analysis.transcriptWords, keyMoments: analysis.keyMoments });
 
-      const transcriptSkipped = transcription.skipped;
       let clipsRunId: string | null = null;
       if (input.autoClips && analysis.transcriptWords > 0) {
         clipsRunId = clipsWorkflowId(input.videoId, AUTO_CLIPS_REQUEST_ID);
@@ -99,7 +97,7 @@ export async function videoIngestWorkflow(input: IngestInput): Promise<IngestRes
         hasAudio: source.hasAudio,
         transcriptWords: analysis.transcriptWords,
         language,
-        transcriptSkipped,
+        transcriptSkipped: transcription.skipped,
         clipsRunId,
       };
     } catch (err) {
