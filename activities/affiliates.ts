@@ -4,6 +4,7 @@ import { findStripeEvent, markStripeEvent } from '../db/repositories/billing';
 import {
   completePayout,
   failPayout,
+  findPayoutWithOwner,
   listPayableAffiliateIds,
   listPeriodPayouts,
   preparePayout,
@@ -15,6 +16,7 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
+import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
 import { FailureType } from '../schemas/failures';
 import type { StripeTransferSnapshot } from '../providers/stripe';
 
@@ -184,7 +186,27 @@ export function createAffiliateActivities(deps: ActivityDeps) {
         if (err instanceof ApplicationFailure && err.nonRetryable) return fail(`Stripe refused the transfer: ${err.message}`);
         throw err;
       }
-      await db.transaction().execute((tx) => completePayout(tx, payout.id, transfer.id));
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await completePayout(tx, payout.id, transfer.id);
+        const paid = await findPayoutWithOwner(tx, payout.id);
+        if (paid?.status !== 'paid') return [];
+        // One payout is paid once: its id is the fact key.
+        return emitWebhookEvent(tx, {
+          type: 'payout.paid',
+          userId: paid.user_id,
+          factKey: paid.id,
+          data: {
+            payoutId: paid.id,
+            affiliateId: paid.affiliate_id,
+            period: input.period,
+            amountCents: paid.amount_cents,
+            currency: paid.currency,
+            transferId: transfer.id,
+            paidAt: paid.paid_at,
+          },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
       return { outcome: 'paid', payoutId: payout.id, amountCents: payout.amount_cents, transferId: transfer.id };
     },
 

@@ -3,7 +3,7 @@ import type { MailMessage } from '../providers/email';
 export type BillingEmailTemplate = 'dunning_reminder' | 'trial_will_end' | 'payment_action_required';
 export type BillingEmailData = Record<string, string | number | null>;
 
-const money = (cents: unknown, currency: unknown) =>
+export const money = (cents: unknown, currency: unknown) =>
   typeof cents === 'number'
     ? `${(cents / 100).toFixed(2)} ${(typeof currency === 'string' ? currency : 'usd').toUpperCase()}`
     : 'your subscription amount';

@@ -2,7 +2,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import { recordCommissionForInvoice, reverseCommissionForInvoice } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY } from '../schemas/affiliates';
 import { applyCreditTransaction } from '../db/repositories/credits';
-import { renderBillingEmail, type BillingEmailData, type BillingEmailTemplate } from './billing-emails';
+import { money, renderBillingEmail, type BillingEmailData, type BillingEmailTemplate } from './billing-emails';
+import { notifyOnce } from './notifications';
 import type { Db } from '../db/database';
 import {
   findCreditPacksByStripePrices,
@@ -224,7 +225,7 @@ export function createBillingActivities(deps: ActivityDeps) {
       if (!subscription)
         throw ApplicationFailure.retryable(`subscription ${input.stripeSubscriptionId} is not stored yet`, 'SubscriptionNotStored');
       const plan = await findPlanById(db, subscription.plan_id);
-      return db.transaction().execute(async (tx) => {
+      const recorded = await db.transaction().execute(async (tx) => {
         const payment =
           invoice.amountPaid > 0
             ? await upsertPayment(tx, {
@@ -300,6 +301,20 @@ export function createBillingActivities(deps: ActivityDeps) {
             : null,
         };
       });
+      // A paid billing cycle is a renewal: told once per invoice (the user's settings permitting), after the money is recorded.
+      if (invoice.billingReason === 'subscription_cycle' && invoice.amountPaid > 0) {
+        await notifyOnce(deps, {
+          userId: subscription.user_id,
+          kind: 'subscription_renewal',
+          dedupeKey: `subscription_renewal:${invoice.id}`,
+          subject: 'Your subscription renewed',
+          lines: [
+            `Your ${plan.slug} plan renewed for ${invoice.servicePeriodStart.slice(0, 10)} – ${invoice.servicePeriodEnd.slice(0, 10)}.`,
+            `We charged ${money(invoice.amountPaid, invoice.currency)}.`,
+          ],
+        });
+      }
+      return recorded;
     },
 
     /** invoice.payment_failed: the failed payment row (a later success of the same invoice overwrites it). */

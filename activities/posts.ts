@@ -33,6 +33,7 @@ import { isAuthFailure } from '../providers/errors';
 import { heartbeating } from './common';
 import { publishOnce, type PostMetrics, type PublishedPost, type SocialAccountAuth, type SocialPublisher } from '../providers/social';
 import { YoutubePublisher } from '../providers/youtube/publisher';
+import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
 
 /** What social_accounts.encrypted_tokens holds (sealed). */
 interface StoredTokens {
@@ -267,7 +268,18 @@ export function createPostActivities(deps: ActivityDeps) {
       const [target] = await listPostTargets(db, postId);
       if (!target) throw ApplicationFailure.nonRetryable(`post ${postId} has no target`, FailureType.NotFound);
       const published = await publishToTarget(post, target, since);
-      const publishedAt = await recordPublished(db, postId, published);
+      // A post is published once: its id is the fact key, so a retry re-finds the same event.
+      const { publishedAt, deliveries } = await db.transaction().execute(async (tx) => {
+        const publishedAt = await recordPublished(tx, postId, published);
+        const deliveries = await emitWebhookEvent(tx, {
+          type: 'post.published',
+          userId: post.user_id,
+          factKey: postId,
+          data: { postId, status: 'published', platformPostId: published.platformPostId, platformUrl: published.platformUrl, publishedAt },
+        });
+        return { publishedAt, deliveries };
+      });
+      await dispatchWebhooks(deps, deliveries);
       return {
         platformPostId: published.platformPostId,
         platformUrl: published.platformUrl,
@@ -310,7 +322,29 @@ export function createPostActivities(deps: ActivityDeps) {
 
     /** After every target settled: the failed ones get their error and the post's status summarises them. */
     async finishPublishing({ postId, failures }: { postId: string; failures: TargetFailure[] }): Promise<PublishSummary> {
-      return db.transaction().execute((tx) => settlePublishedTargets(tx, postId, failures));
+      const { summary, deliveries } = await db.transaction().execute(async (tx) => {
+        const summary = await settlePublishedTargets(tx, postId, failures);
+        const post = await findPost(tx, postId);
+        // None published: finishPost records the post.failed fact.
+        if (!post || summary.status === 'failed') return { summary, deliveries: [] };
+        const deliveries = await emitWebhookEvent(tx, {
+          type: 'post.published',
+          userId: post.user_id,
+          factKey: postId,
+          data: {
+            postId,
+            status: summary.status,
+            platformPostId: summary.platformPostId,
+            platformUrl: post.platform_url,
+            publishedAt: post.published_at,
+            targetsPublished: summary.published,
+            targetsFailed: summary.failed,
+          },
+        });
+        return { summary, deliveries };
+      });
+      await dispatchWebhooks(deps, deliveries);
+      return summary;
     },
 
     /** One metrics snapshot per checkpoint (post_metrics natural key). */
@@ -353,8 +387,20 @@ export function createPostActivities(deps: ActivityDeps) {
       error?: string;
       rejectionReason?: string;
     }): Promise<void> {
-      await setPostStatus(db, postId, status, { error, rejectionReason });
-      await finishOpenTargets(db, postId, status, error);
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await setPostStatus(tx, postId, status, { error, rejectionReason });
+        await finishOpenTargets(tx, postId, status, error);
+        const post = await findPost(tx, postId);
+        // Only a post that ends failed (not one already published or canceled) is a post.failed fact.
+        if (post?.status !== 'failed') return [];
+        return emitWebhookEvent(tx, {
+          type: 'post.failed',
+          userId: post.user_id,
+          factKey: postId,
+          data: { postId, error: post.publish_error },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
     },
   };
 }

@@ -444,6 +444,24 @@ export async function completePayout(db: DbOrTx, payoutId: string, transferId: s
   await db.updateTable('affiliates').set({ last_payout_at: now }).where('id', '=', payout.affiliate_id).execute();
 }
 
+/** A payout with the user of its affiliate (who its webhook events go to). */
+export async function findPayoutWithOwner(db: DbOrTx, payoutId: string) {
+  return db
+    .selectFrom('affiliate_payouts')
+    .innerJoin('affiliates', 'affiliates.id', 'affiliate_payouts.affiliate_id')
+    .select([
+      'affiliate_payouts.id',
+      'affiliate_payouts.affiliate_id',
+      'affiliate_payouts.status',
+      'affiliate_payouts.amount_cents',
+      'affiliate_payouts.currency',
+      'affiliate_payouts.paid_at',
+      'affiliates.user_id',
+    ])
+    .where('affiliate_payouts.id', '=', payoutId)
+    .executeTakeFirst();
+}
+
 /** No destination or Stripe refused: the payout failed and its commissions carry forward. */
 export async function failPayout(db: DbOrTx, payoutId: string, reason: string): Promise<void> {
   const failed = await db

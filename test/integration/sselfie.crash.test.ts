@@ -23,12 +23,12 @@ describe('SSELFIE runs survive a worker killed while they wait on Replicate', ()
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'sselfie-crash-'));
-    // Slow enough that both jobs are still processing when the worker dies (about 1.5 s each).
+    // Slow enough that both jobs are still processing when the worker dies (a training 3 s, a prediction 1.2 s).
     replicate = await startReplicateSandbox({
       apiToken: 'r8_sandbox-replicate-token',
       stepMs: 100,
-      trainingSteps: 16,
-      predictionSteps: 14,
+      trainingSteps: 30,
+      predictionSteps: 12,
     });
     const sandboxUrls = { replicate: replicate.url };
     platform = await startTestPlatform({
@@ -89,15 +89,16 @@ describe('SSELFIE runs survive a worker killed while they wait on Replicate', ()
 
     const trainee = await userWithCredits(40);
     const training = await train(trainee);
-    const generation = await api(platform.apiUrl, 'POST', '/v1/images', { prompt: 'in a library', count: 2 }, painter.auth);
-    expect(generation.status).toBe(202);
-    const generationRun = generation.json.runId as string;
-
     const trainingJob = await eventually(
       () => db().selectFrom('training_runs').select('training_id').where('id', '=', training.modelId).executeTakeFirstOrThrow(),
       (row) => row.training_id !== null && replicate.jobs.get(row.training_id)?.status === 'processing',
       'the training processing at Replicate',
     );
+    // The generation starts once the training is processing: both wait on Replicate when the worker dies.
+    const generation = await api(platform.apiUrl, 'POST', '/v1/images', { prompt: 'in a library', count: 2 }, painter.auth);
+    expect(generation.status).toBe(202);
+    const generationRun = generation.json.runId as string;
+
     await eventually(
       async () => sandboxJobs().filter((j) => j.kind === 'prediction' && j.status === 'processing').length,
       (processing) => processing === 2,

@@ -10,6 +10,7 @@ import { ProviderLimiter } from '../../providers/rate-limit';
 import { createStripeClient, StripeAdapter } from '../../providers/stripe';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
+import { upsertNotificationSettings } from '../../db/repositories/notifications';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
 import type { AdvanceAction, EventObject } from '../../sandbox/stripe-state';
@@ -123,6 +124,18 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
       .where('user_id', '=', userId)
       .orderBy('period_start')
       .execute();
+
+  /** The sandbox's paid billing-cycle invoices of a subscription (its customer is the test user's own), oldest first. */
+  const paidCycleInvoices = (subscriptionId: string) =>
+    [...sandbox.state.invoices.values()]
+      .filter(
+        (i) =>
+          i.customer === sandbox.state.subscription(subscriptionId).customer &&
+          i.billing_reason === 'subscription_cycle' &&
+          i.status === 'paid' &&
+          i.amount_paid > 0,
+      )
+      .map((i) => i.id);
 
   function signedPost(payload: string, header = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET })) {
     return fetch(`${platform.apiUrl}${WEBHOOK_PATH}`, {
@@ -255,6 +268,15 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
     );
     expect((await subscriptionRow(subscriptionId))!.current_period_end!.getTime()).toBe(sub.items.data[0]!.current_period_end * 1000);
     expect((await userRow(user.id)).subscription_period_end!.getTime()).toBe(sub.items.data[0]!.current_period_end * 1000);
+    // New behaviour (issue T item 4): every paid billing cycle (the trial's conversion and both renewals) sends
+    // exactly one "subscription renewed" email, keyed by its invoice; the $0 trial invoice sends none.
+    const mailTo = () => mailSandbox.messages.filter((m) => m.to.includes(user.email));
+    const renewalMails = () => mailTo().filter((m) => m.subject === 'Your subscription renewed');
+    expect(renewalMails().map((m) => m.idempotencyKey)).toEqual(
+      paidCycleInvoices(subscriptionId).map((invoiceId) => `subscription_renewal:${invoiceId}`),
+    );
+    expect(renewalMails()).toHaveLength(3);
+    expect(renewalMails()[0]!.tags).toEqual(expect.arrayContaining([{ name: 'kind', value: 'subscription_renewal' }]));
 
     // A failed renewal: past_due, dunning starts (day-0 reminder), access kept during the grace period.
     await advance(subscriptionId, 'renew_fail');
@@ -265,17 +287,17 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
       'past_due',
     );
     expect((await userRow(user.id)).subscription_tier).toBe('premium');
-    const mailTo = () => mailSandbox.messages.filter((m) => m.to.includes(user.email));
+    // The three renewal emails above, then the dunning reminder.
     await eventually(
       async () => mailTo(),
-      (list) => list.length === 1,
+      (list) => list.length === 4,
       'day-0 reminder',
     );
-    expect(mailTo()[0]).toMatchObject({
+    expect(mailTo()[3]).toMatchObject({
       subject: 'Your payment did not go through',
       tags: expect.arrayContaining([{ name: 'template', value: 'dunning_reminder' }]),
     });
-    expect(mailTo()[0]!.idempotencyKey).toMatch(/^dunning:.*:0$/);
+    expect(mailTo()[3]!.idempotencyKey).toMatch(/^dunning:.*:0$/);
     const dunningView = await api(platform.apiUrl, 'GET', '/v1/subscription', undefined, user.auth);
     expect(dunningView.json.dunning).toMatchObject({ remindersSent: 1 });
     expect(Date.parse(dunningView.json.dunning.graceEndsAt) - Date.parse(dunningView.json.dunning.startedAt)).toBe(14 * 86_400_000);
@@ -349,6 +371,56 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
         .where('status', '=', 'refunded')
         .execute(),
     ).toHaveLength(1);
+  });
+
+  it('sends a renewal email once per renewed invoice, and none to a user who turned renewal emails off', async () => {
+    const renewalMailsTo = (email: string) =>
+      mailSandbox.messages.filter((m) => m.to.includes(email) && m.subject === 'Your subscription renewed');
+    const wanting = await newUser();
+    const quiet = await newUser();
+    await upsertNotificationSettings(db(), quiet.id, { subscription_renewal: false });
+    const wantingSubscription = await subscribe(wanting.id, wanting.email, 'price_sandbox_basic_monthly');
+    const quietSubscription = await subscribe(quiet.id, quiet.email, 'price_sandbox_basic_monthly');
+    await settled();
+    // The first invoice (subscription_create) is no renewal.
+    expect(renewalMailsTo(wanting.email)).toEqual([]);
+    await advance(wantingSubscription, 'renew');
+    await advance(quietSubscription, 'renew');
+    await settled();
+    const [renewedInvoice] = paidCycleInvoices(wantingSubscription);
+    await eventually(
+      async () => renewalMailsTo(wanting.email),
+      (list) => list.length === 1,
+      'one renewal email',
+    );
+    expect(renewalMailsTo(wanting.email)[0]).toMatchObject({ idempotencyKey: `subscription_renewal:${renewedInvoice}` });
+    expect(renewalMailsTo(wanting.email)[0]!.text).toMatch(/Your basic plan renewed for/);
+
+    // The same invoice.paid replayed under a fresh event id is processed again, but mails nothing new.
+    const paidEvent = sandbox.state.events.find(
+      (e) => e.type === 'invoice.paid' && (e.data.object as { id: string }).id === renewedInvoice,
+    )!;
+    const replayed = { ...paidEvent, id: `evt_replay_${randomUUID().slice(0, 8)}` };
+    expect((await signedPost(JSON.stringify(replayed))).status).toBe(200);
+    await settled();
+    expect(await eventRows([replayed.id])).toEqual([{ stripe_event_id: replayed.id, status: 'processed', event_type: 'invoice.paid' }]);
+    expect(renewalMailsTo(wanting.email)).toHaveLength(1);
+
+    // Renewal emails turned off: nothing sent, the renewal recorded as skipped (so a retry does not ask again).
+    const [quietInvoice] = paidCycleInvoices(quietSubscription);
+    expect(quietInvoice).toBeDefined();
+    expect(renewalMailsTo(quiet.email)).toEqual([]);
+    expect(
+      await db()
+        .selectFrom('notification_deliveries')
+        .select(['dedupe_key', 'status'])
+        .where('user_id', 'in', [wanting.id, quiet.id])
+        .orderBy('status')
+        .execute(),
+    ).toEqual([
+      { dedupe_key: `subscription_renewal:${renewedInvoice}`, status: 'sent' },
+      { dedupe_key: `subscription_renewal:${quietInvoice}`, status: 'skipped' },
+    ]);
   });
 
   it('handles the same event delivered 5 times at once as one state change', async () => {
