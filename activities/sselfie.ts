@@ -25,6 +25,7 @@ import type { ProviderJobUpdate, SubmittedProviderJob } from '../schemas/provide
 import { nonRetryable } from './common';
 import type { ActivityDeps } from './deps';
 import { submitProviderJobOnce } from './provider-jobs';
+import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
 
 /** A stable seed per image, so a retried prediction asks for the same picture. */
 const seedOf = (generationId: string, position: number) =>
@@ -55,7 +56,25 @@ export function createSselfieActivities(deps: ActivityDeps) {
       if (training?.status !== 'succeeded' || !version || !weights)
         throw nonRetryable(`replicate training ${input.trainingId} has no trained version`, FailureType.ProviderJobFailed);
       const versionId = version.includes(':') ? version.split(':')[1]! : version;
-      await completeTrainingRun(db, input.modelId, { versionId, weightsUrl: weights });
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await completeTrainingRun(tx, input.modelId, { versionId, weightsUrl: weights });
+        const model = await findTrainingRun(tx, input.modelId);
+        if (!model) return [];
+        // A model is trained once: its id is the fact key, so a retry re-finds the same event.
+        return emitWebhookEvent(tx, {
+          type: 'model.trained',
+          userId: model.user_id,
+          factKey: model.id,
+          data: {
+            modelId: model.id,
+            modelName: model.model_name,
+            triggerWord: model.trigger_word,
+            versionId,
+            completedAt: model.completed_at,
+          },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
       return { versionId };
     },
 

@@ -334,7 +334,10 @@ function document(registry: OpenAPIRegistry): void {
     summary:
       'Tracking link: records the click (IP truncated and hashed) and redirects to the landing page with the code (?ref= and cookies)',
     request: { params: ReferralCodeParamSchema, query: PublishedTrackingQuerySchema },
-    responses: { '302': { description: 'Redirect to the landing page; an unknown code redirects without attribution' }, ...problems(400) },
+    responses: {
+      '302': { description: 'Redirect to the landing page; an unknown code redirects without attribution' },
+      ...problems(400, 429),
+    },
   });
   registry.registerPath({
     method: 'post',

@@ -55,7 +55,8 @@ function document(registry: OpenAPIRegistry): void {
     path: '/healthz',
     tags: ['Health'],
     summary: 'Liveness: the process answers',
-    responses: { '200': json(z.object({ status: z.literal('ok') }), 'Alive') },
+    // 429: a request carrying an API key counts against that key's plan limit like any other.
+    responses: { '200': json(z.object({ status: z.literal('ok') }), 'Alive'), ...problems(429) },
   });
   registry.registerPath({
     method: 'get',
@@ -64,7 +65,7 @@ function document(registry: OpenAPIRegistry): void {
     summary: 'Readiness: PostgreSQL and Temporal reachable',
     responses: {
       '200': json(z.object({ status: z.literal('ready'), checks: z.record(z.string(), z.string()) }), 'Ready'),
-      ...problems(503),
+      ...problems(429, 503),
     },
   });
 }

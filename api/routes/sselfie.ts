@@ -436,7 +436,8 @@ function document(registry: OpenAPIRegistry): void {
     security: bearer(),
     request: {
       params: uuidParams,
-      headers: IdempotencyKeyHeaderSchema,
+      // Required here: a retried grant must not pay twice.
+      headers: IdempotencyKeyHeaderSchema.required(),
       body: { required: true, content: { 'application/json': { schema: AdminCreditGrantBodySchema } } },
     },
     responses: { '201': json(AdminCreditGrantSchema, 'Granted'), ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },

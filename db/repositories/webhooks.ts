@@ -43,18 +43,16 @@ export interface WebhookEndpointPatch {
 
 /** Re-enabling clears the failure streak and the reason it was disabled. */
 export async function updateWebhookEndpoint(db: DbOrTx, userId: string, id: string, patch: WebhookEndpointPatch) {
-  return db
-    .updateTable('webhooks')
-    .set({
-      ...(patch.events ? { events: patch.events } : {}),
-      ...(patch.description !== undefined ? { description: patch.description } : {}),
-      ...(patch.enabled === true ? { is_active: true, failure_count: 0, disabled_reason: null } : {}),
-      ...(patch.enabled === false ? { is_active: false, disabled_reason: 'disabled by the user' } : {}),
-    })
-    .where('user_id', '=', userId)
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirst();
+  const changes = {
+    ...(patch.events ? { events: patch.events } : {}),
+    ...(patch.description !== undefined ? { description: patch.description } : {}),
+    ...(patch.enabled === true ? { is_active: true, failure_count: 0, disabled_reason: null } : {}),
+    ...(patch.enabled === false ? { is_active: false, disabled_reason: 'disabled by the user' } : {}),
+  };
+  // An empty PATCH changes nothing (and `set({})` is not valid SQL): answer with the endpoint as it is.
+  if (Object.keys(changes).length === 0)
+    return db.selectFrom('webhooks').selectAll().where('user_id', '=', userId).where('id', '=', id).executeTakeFirst();
+  return db.updateTable('webhooks').set(changes).where('user_id', '=', userId).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 export async function deleteWebhookEndpoint(db: DbOrTx, userId: string, id: string): Promise<boolean> {

@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { createAffiliateActivities } from '../../activities/affiliates';
 import { createPostActivities } from '../../activities/posts';
+import { createSselfieActivities } from '../../activities/sselfie';
+import { createWebhookDispatch, webhookDeliveryPolicy } from '../../api/webhook-dispatch';
+import { insertTrainingRun } from '../../db/repositories/sselfie';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
 import { webhookEventId } from '../../lib/webhook-signing';
-import { createProviders } from '../../providers';
+import { createProviders, type Providers } from '../../providers';
 import { startSocialSandbox, type SocialSandbox } from '../../sandbox/social';
-import { USER_SCOPES } from '../../schemas/api-keys';
+import { startStripeSandbox, type StripeSandbox } from '../../sandbox/stripe';
+import { ADMIN_SCOPES, USER_SCOPES } from '../../schemas/api-keys';
+import type { PayoutsResult } from '../../workflows/payouts/contract';
+import { createCaller } from '../api/fixtures';
 import { eventually } from '../helpers/eventually';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { startWebhookReceiver, verifiesWith, type ReceivedWebhook, type WebhookReceiver } from '../helpers/webhook-receiver';
@@ -16,19 +23,25 @@ import { startWebhookReceiver, verifiesWith, type ReceivedWebhook, type WebhookR
  * Domain events of outgoing webhooks on the real stack: the activity that records a fact emits its
  * event in the same transaction, exactly once per fact, signed for the subscribed endpoint.
  */
-describe('webhook domain events (post.published, post.failed)', () => {
+describe('webhook domain events (post.published, post.failed, payout.paid, model.trained)', () => {
   let platform: TestPlatform;
   let receiver: WebhookReceiver;
   let social: SocialSandbox;
+  let stripe: StripeSandbox;
 
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
     social = await startSocialSandbox({ ...SANDBOX_CREDENTIALS.social, port: 0 });
-    platform = await startTestPlatform({ sandboxUrls: { social: social.url }, env: { SSRF_ALLOWED_HOSTS: receiver.host } });
+    stripe = await startStripeSandbox({ webhookSecret: 'whsec_domain_events', port: 0 });
+    platform = await startTestPlatform({
+      sandboxUrls: { social: social.url, stripe: stripe.url },
+      env: { SSRF_ALLOWED_HOSTS: receiver.host, AFFILIATE_MIN_PAYOUT_CENTS: '1000' },
+    });
   });
   afterAll(async () => {
     await platform?.stop();
     await social?.stop();
+    await stripe?.stop();
     await receiver?.stop();
   });
 
@@ -119,5 +132,131 @@ describe('webhook domain events (post.published, post.failed)', () => {
       .execute();
     expect(events.map((e) => e.type)).toEqual(['post.failed', 'post.published']);
     expect(receiver.at('/posts')).toHaveLength(2);
+  });
+
+  it('sends one signed payout.paid to the affiliate when their monthly payout is transferred', async () => {
+    const affiliate = await createCaller(db());
+    const joined = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/affiliates',
+      { referralCode: 'hooks-glow', stripeConnectedAccountId: 'acct_1Hooks' },
+      affiliate.auth,
+    );
+    expect(joined.status).toBe(201);
+    const endpoint = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/webhook-endpoints',
+      { url: `${receiver.url}/payouts`, events: ['payout.paid'] },
+      affiliate.auth,
+    );
+    expect(endpoint.status).toBe(201);
+
+    const customer = await createCaller(db());
+    expect((await api(platform.apiUrl, 'POST', '/v1/referrals', { referralCode: 'hooks-glow' }, customer.auth)).status).toBe(201);
+    const affiliates = createAffiliateActivities({
+      db: db(),
+      logger: createLogger('silent'),
+      providers: createProviders({
+        config: platform.config,
+        logger: createLogger('silent'),
+        db: db(),
+        sandboxUrls: { stripe: stripe.url },
+      }),
+      affiliatePolicy: { refundWindowDays: 30 },
+    });
+    await affiliates.recordAffiliateCommission({
+      stripeInvoiceId: 'in_hooks_1',
+      userId: customer.userId,
+      amountPaidCents: 10_000,
+      currency: 'usd',
+      paidAt: new Date().toISOString(),
+    });
+    // The refund window passing, as 30 days of wall time would.
+    await db()
+      .updateTable('affiliate_commissions')
+      .set({ eligible_at: new Date('2024-05-15T12:00:00Z') })
+      .execute();
+
+    const admin = await createCaller(db(), { role: 'admin', scopes: ADMIN_SCOPES });
+    const started = await api(platform.apiUrl, 'POST', '/v1/admin/payouts/run', { periodEnd: '2024-06-30' }, admin.auth);
+    expect(started.status).toBe(202);
+    const result: PayoutsResult = await platform.client.workflow.getHandle(started.json.runId as string).result();
+    expect(result.totals).toMatchObject({ paid: 1 });
+
+    const payout = await db().selectFrom('affiliate_payouts').selectAll().executeTakeFirstOrThrow();
+    const [hook] = await eventually(
+      async () => receiver.at('/payouts'),
+      (hooks) => hooks.length >= 1,
+      'payout.paid delivery',
+    );
+    expect(verifiesWith(endpoint.json.secret as string, hook!)).toBe(true);
+    expect(envelopeOf(hook!)).toMatchObject({
+      id: webhookEventId('payout.paid', payout.id),
+      type: 'payout.paid',
+      data: { payoutId: payout.id, amountCents: payout.amount_cents, currency: 'usd', transferId: payout.stripe_transfer_id },
+    });
+    const events = await db().selectFrom('webhook_events').select('id').where('type', '=', 'payout.paid').execute();
+    expect(events).toEqual([{ id: webhookEventId('payout.paid', payout.id) }]);
+  });
+
+  it('sends one signed model.trained when a training completes, however often the completing activity runs', async () => {
+    const owner = await createCaller(db());
+    const endpoint = await api(
+      platform.apiUrl,
+      'POST',
+      '/v1/webhook-endpoints',
+      { url: `${receiver.url}/models`, events: ['model.trained'] },
+      owner.auth,
+    );
+    expect(endpoint.status).toBe(201);
+    const modelId = randomUUID();
+    await db()
+      .transaction()
+      .execute((tx) =>
+        insertTrainingRun(tx, {
+          id: modelId,
+          userId: owner.userId,
+          modelName: 'Me',
+          triggerWord: 'TOK',
+          creditsCost: 1,
+          selfies: [{ imageUrl: 'https://cdn.example.com/s0.jpg', mediaKey: 's0.jpg', contentType: 'image/jpeg', bytes: 1 }],
+        }),
+      );
+    // Replicate's answer for a finished training; the rest is the real activity with the platform's dispatch.
+    const replicate = {
+      getTraining: async () => ({
+        status: 'succeeded',
+        output: { version: 'owner/sselfie:v42', weights: 'https://replicate.delivery/w.tar' },
+      }),
+    };
+    const sselfie = createSselfieActivities({
+      db: db(),
+      logger: createLogger('silent'),
+      providers: { replicate } as unknown as Providers,
+      webhookDispatch: createWebhookDispatch(platform.client, platform.queues, db(), webhookDeliveryPolicy(platform.config)),
+    });
+    await sselfie.completeModelTraining({ modelId, trainingId: 'training-1' });
+    await sselfie.completeModelTraining({ modelId, trainingId: 'training-1' });
+
+    const [hook] = await eventually(
+      async () => receiver.at('/models'),
+      (hooks) => hooks.length >= 1,
+      'model.trained delivery',
+    );
+    expect(verifiesWith(endpoint.json.secret as string, hook!)).toBe(true);
+    expect(envelopeOf(hook!)).toMatchObject({
+      id: webhookEventId('model.trained', modelId),
+      type: 'model.trained',
+      data: { modelId, modelName: 'Me', triggerWord: 'TOK', versionId: 'v42' },
+    });
+    const deliveries = await db()
+      .selectFrom('webhook_deliveries')
+      .innerJoin('webhook_events', 'webhook_events.id', 'webhook_deliveries.event_id')
+      .select('webhook_events.id')
+      .where('webhook_events.type', '=', 'model.trained')
+      .execute();
+    expect(deliveries).toEqual([{ id: webhookEventId('model.trained', modelId) }]);
   });
 });
