@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { RequestHandler } from 'express';
 import { HttpProblem } from './problem';
+import { IdempotencyKeyHeaderSchema } from '../schemas/common';
 
 /**
  * Edge checks on every request's bytes, so no input reaches a handler, zod or PostgreSQL in a
@@ -79,6 +80,9 @@ export const guardUrlInput: RequestHandler = (req, _res, next) => {
     throw invalidInput({ field: '(query)', message: 'is not valid percent-encoded UTF-8' });
   const fault = findFault(req.query, '(query)');
   if (fault) throw invalidInput(fault);
+  // Checked before any route's own rules (credits, plan limits), so a malformed key is always this 400.
+  const idempotencyKey = IdempotencyKeyHeaderSchema.safeParse({ 'idempotency-key': req.header('idempotency-key') });
+  if (!idempotencyKey.success) throw invalidInput({ field: 'Idempotency-Key', message: 'must be printable ASCII, 1-255 characters' });
   next();
 };
 

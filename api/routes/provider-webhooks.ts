@@ -92,7 +92,7 @@ function document(registry: OpenAPIRegistry): void {
     responses: {
       '200': json(ProviderWebhookAckSchema, 'Delivered to the run (or a duplicate delivery)'),
       '202': json(ProviderWebhookAckSchema, 'No run waits for this job: ignored'),
-      ...problems(400, 404, 413, 415),
+      ...problems(400, 404, 413, 415, 429),
     },
   });
 }

@@ -167,7 +167,6 @@ function uploadRouter(deps: ApiDeps): Router {
         'send multipart/form-data `images` or JSON {"imageUrls": [...]}',
       );
     const body = multipart ? undefined : CreateModelBodySchema.parse(req.body ?? {});
-    await requireCredits(deps, userId, TRAINING_CREDIT_COST);
     const dir = await mkdtemp(join(tmpdir(), 'selfies-'));
     try {
       const received = multipart
@@ -175,6 +174,8 @@ function uploadRouter(deps: ApiDeps): Router {
         : { files: await fetchSelfies(deps, body!.imageUrls, dir), name: body!.name };
       if (received.files.length < MIN_TRAINING_IMAGES || received.files.length > MAX_TRAINING_IMAGES)
         throw imageCountProblem(received.files.length);
+      // After the images are read (into a temp dir only): a request without valid images is a 4xx naming them, whatever the balance.
+      await requireCredits(deps, userId, TRAINING_CREDIT_COST);
       await sendIdempotent(deps.db, req, res, userId, async () => {
         const modelId = randomUUID();
         const selfies = await Promise.all(

@@ -70,6 +70,10 @@ describe('API contract (schemathesis against /openapi.json)', () => {
         '20261202',
         '--max-examples',
         '10',
+        // Under the caller plan's 1,200 requests a minute, so every operation's logic is reached
+        // rather than its 429 (the limit is per user, and the run sends a few thousand requests).
+        '--rate-limit',
+        '1100/m',
         // One worker: Python 3.11's ast.parse is not thread-safe, and hypothesis calls it while
         // describing strategies ("AST constructor recursion depth mismatch"); 2 cores gain little anyway.
         '--workers',
