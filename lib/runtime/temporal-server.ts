@@ -125,6 +125,9 @@ export function serverPortsFrom(frontend: number): TemporalServerPorts {
   };
 }
 
+/** The cluster_membership table's rpc_port is a smallint. */
+const MAX_SQL_MEMBERSHIP_PORT = 32_767;
+
 function allPorts(ports: TemporalServerPorts): number[] {
   return [ports.frontend, ports.frontendHttp, ports.history, ports.matching, ports.worker, ...ports.membership];
 }
@@ -132,7 +135,8 @@ function allPorts(ports: TemporalServerPorts): number[] {
 /** A free block of server ports at a random base (tests: each run its own cluster). */
 export async function freeServerPorts(host = '127.0.0.1'): Promise<TemporalServerPorts> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const ports = serverPortsFrom(20_000 + Math.floor(Math.random() * 30_000));
+    // Below 32,000: Temporal's SQL schema keeps membership ports in a smallint (at most 32,767).
+    const ports = serverPortsFrom(20_000 + Math.floor(Math.random() * 12_000));
     if ((await Promise.all(allPorts(ports).map((p) => isPortFree(p, host)))).every(Boolean)) return ports;
   }
   throw new Error('no free block of ports for a Temporal server');
@@ -172,6 +176,10 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const build = resolveTemporalServerBuild();
   const host = options.host ?? '127.0.0.1';
   const { ports, persistence: pg } = options;
+  if (Math.max(...allPorts(ports)) > MAX_SQL_MEMBERSHIP_PORT)
+    throw new ConfigError(
+      `TEMPORAL_PORT ${ports.frontend} puts the server's ports above ${MAX_SQL_MEMBERSHIP_PORT}: Temporal's SQL schema stores membership ports as smallint; choose a TEMPORAL_PORT below 32000`,
+    );
   for (const port of allPorts(ports)) {
     if (!(await isPortFree(port, host))) {
       throw new ConfigError(
