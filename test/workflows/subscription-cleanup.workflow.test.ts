@@ -85,6 +85,22 @@ describe('subscription end clean-up (time-skipping, mocked activities)', () => {
     throw new Error(`expected ${count} call(s) of ${name}, saw ${fake.named(name).length}: ${fake.calls.map((c) => c.name).join(',')}`);
   }
 
+  it('dunning that ends the grace period drops to free without a clean-up run', async () => {
+    const fake = fakes({});
+    fake.onEvent.evt_fail = (s) => ({ ...s, status: 'past_due' });
+    await withWorker(fake.activities, async (tq) => {
+      const handle = await deliver(tq, 'sub_dunning', 'evt_fail');
+      await env.sleep(15 * DAY);
+      await callsOf(fake, handle, 'applySubscriptionAccess', 2);
+      expect((await handle.query(subscriptionStateQuery)).accessTier).toBe('free');
+      await handle.terminate();
+    });
+    expect(fake.named('cancelUpcomingPosts')).toHaveLength(0);
+    expect(fake.named('recordCancellationLog')).toHaveLength(0);
+  });
+  // Last: on the Java time-skipping server, a parent that completes right after starting an abandoned
+  // child leaves time skipping stalled for later tests of the same environment.
+
   it('a paused subscription is cleaned up, resuming syncs the schedule back, and pausing again cleans up again', async () => {
     const fake = fakes({});
     fake.onEvent.evt_pause = (s) => ({ ...s, status: 'paused' });
@@ -110,21 +126,6 @@ describe('subscription end clean-up (time-skipping, mocked activities)', () => {
     expect(fake.named('applySubscriptionAccess').map((c) => c.input.tier)).toEqual(['premium', 'free', 'premium', 'free']);
   });
 
-  it('dunning that ends the grace period drops to free without a clean-up run', async () => {
-    const fake = fakes({});
-    fake.onEvent.evt_fail = (s) => ({ ...s, status: 'past_due' });
-    await withWorker(fake.activities, async (tq) => {
-      const handle = await deliver(tq, 'sub_dunning', 'evt_fail');
-      await env.sleep(15 * DAY);
-      await callsOf(fake, handle, 'applySubscriptionAccess', 2);
-      expect((await handle.query(subscriptionStateQuery)).accessTier).toBe('free');
-      await handle.terminate();
-    });
-    expect(fake.named('cancelUpcomingPosts')).toHaveLength(0);
-    expect(fake.named('recordCancellationLog')).toHaveLength(0);
-  });
-  // Last: on the Java time-skipping server, a parent that completes right after starting an abandoned
-  // child leaves time skipping stalled for later tests of the same environment.
   it('a canceled subscription starts one clean-up run: posts canceled, schedule removed, a cancellation log keyed by the run', async () => {
     const fake = fakes({});
     fake.onEvent.evt_deleted = (s) => ({ ...s, status: 'canceled' });
