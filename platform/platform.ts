@@ -3,6 +3,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createActivities, createMediaActivities } from '../activities';
 import { createProviders } from '../providers';
 import { ensureAdminGrantTimers } from './admin-grant-timers';
+import { apiKeyLookupsOf } from '../api/api-key-cache';
 import { createApp } from '../api/app';
 import { createWebhookDispatch, webhookDeliveryPolicy } from '../api/webhook-dispatch';
 import { createDb, type Db } from '../db/database';
@@ -13,15 +14,18 @@ import { ConfigError, type Config } from '../lib/config';
 import type { Logger } from '../lib/logger';
 import { mediaStoreFor } from '../lib/media/store';
 import { isPortFree } from '../lib/runtime/ports';
-import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
+import { payloadDataConverter } from '../lib/payload-codec';
+import { createSecretBox, loadEncryptionKey, loadPayloadKeyring } from '../lib/secrets';
 import { urlGuardOptions } from '../lib/ssrf';
 import { taskQueues } from '../lib/task-queues';
 import { connectTemporalClient } from '../lib/temporal';
+import { startTracing, tracingConfigured } from '../lib/tracing';
 import { installTemporalRuntime } from '../worker/temporal-runtime';
 import { createMainWorker, createMediaWorker } from '../worker/create-worker';
 import { createContentPlanScheduler } from './content-plan-schedules';
+import { platformMetrics, type MetricsUrls } from './metrics';
 import { createPostRunControl } from './post-runs';
-import { ensureChannelSyncSchedule, ensureCreditExpirySchedule, ensurePayoutSchedule, ensureWebhookRelaySchedule } from './schedules';
+import { ensureIntervalSweep, ensurePayoutSchedule, ensureRetentionSchedule, INTERVAL_SWEEPS, retentionPolicy } from './schedules';
 
 export interface PlatformEndpoints {
   databaseUrl: string;
@@ -41,6 +45,8 @@ export interface RunningPlatform {
   devAccess: DevAccess;
   apiUrl?: string;
   workers: Worker[];
+  /** Where this process serves Prometheus metrics (METRICS_PORT, TEMPORAL_METRICS_PORT); empty when off. */
+  metricsUrls: MetricsUrls;
   stop(): Promise<void>;
 }
 
@@ -54,6 +60,8 @@ export async function startPlatform(
   logger: Logger,
   parts: PlatformParts = { worker: true, api: true },
 ): Promise<RunningPlatform> {
+  // Every client and worker below encrypts the payloads it sends to Temporal with the same keys.
+  const dataConverter = payloadDataConverter(loadPayloadKeyring(config));
   const db = createDb(endpoints.databaseUrl);
   let devAccess: DevAccess;
   try {
@@ -67,46 +75,60 @@ export async function startPlatform(
   }
   const queues = taskQueues(config.TASK_QUEUE_PREFIX);
   const stops: Array<() => Promise<void>> = [() => db.destroy()];
+  // Before any client, worker or app exists: each adds its tracing pieces only when tracing is active.
+  if (tracingConfigured(config)) {
+    const tracing = startTracing({
+      serviceName: parts.api && parts.worker ? 'creator-jobs' : parts.api ? 'creator-jobs-api' : 'creator-jobs-worker',
+    });
+    stops.push(() => tracing.shutdown()); // last: flushes the spans of the shutdown too
+  }
   const workers: Worker[] = [];
   let apiUrl: string | undefined;
+  const metrics = platformMetrics(config, parts);
+  let metricsUrls: MetricsUrls = {};
 
   try {
     if (parts.worker) {
-      installTemporalRuntime(logger);
+      installTemporalRuntime(logger, { metricsBindAddress: await metrics.temporalBindAddress() });
       const connection = await NativeConnection.connect({ address: endpoints.temporalAddress }).catch((err: Error) => {
         throw new ConfigError(`Temporal unreachable at TEMPORAL_ADDRESS=${endpoints.temporalAddress}: ${err.message.split('\n')[0]}`);
       });
       // The content-plan Schedules of subscribers are created and removed from activities (billing, clean-up).
-      const scheduleClient = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      const scheduleClient = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE, { dataConverter });
       stops.unshift(() => scheduleClient.connection.close());
       const activityDeps = {
         db,
         logger: logger.child({ component: 'activities' }),
-        providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {} }),
+        providers: createProviders({ config, logger, db, sandboxUrls: endpoints.sandboxUrls ?? {}, metrics: metrics.worker }),
         secrets: createSecretBox(loadEncryptionKey(config)),
         affiliatePolicy: { refundWindowDays: config.AFFILIATE_REFUND_WINDOW_DAYS, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
         contentPlanSchedules: createContentPlanScheduler(scheduleClient, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger),
         postRuns: createPostRunControl(scheduleClient),
         webhookDispatch: createWebhookDispatch(scheduleClient, queues, db, webhookDeliveryPolicy(config)),
         urlGuard: urlGuardOptions(config),
+        metrics: metrics.worker,
       };
       const worker = await createMainWorker({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queues.main,
+        dataConverter,
         activities: createActivities(activityDeps),
         ...(config.WORKFLOW_BUNDLE_PATH ? { workflowBundle: { codePath: config.WORKFLOW_BUNDLE_PATH } } : {}),
         maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+        metrics: metrics.worker,
       });
       const mediaWorker = await createMediaWorker({
         connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: queues.media,
+        dataConverter,
         activities: createMediaActivities({
           ...activityDeps,
           mediaStore: mediaStoreFor(config, () => activityDeps.providers.cloudinary),
           urlGuard: urlGuardOptions(config),
         }),
+        metrics: metrics.worker,
       });
       workers.push(worker, mediaWorker);
       const running = Promise.all([worker.run(), mediaWorker.run()]);
@@ -117,16 +139,16 @@ export async function startPlatform(
         await connection.close();
       });
       running.catch((err: unknown) => logger.fatal({ err }, 'worker stopped unexpectedly'));
-      const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      const scheduler = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE, { dataConverter });
       try {
         await ensurePayoutSchedule(
           scheduler,
           { queues, prefix: config.TASK_QUEUE_PREFIX, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
           logger,
         );
-        await ensureChannelSyncSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
-        await ensureCreditExpirySchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
-        await ensureWebhookRelaySchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger);
+        for (const sweep of INTERVAL_SWEEPS)
+          await ensureIntervalSweep(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger, sweep);
+        await ensureRetentionSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX, policy: retentionPolicy(config) }, logger);
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
       } finally {
         await scheduler.connection.close();
@@ -134,7 +156,7 @@ export async function startPlatform(
     }
     if (parts.api) {
       if (!(await isPortFree(config.PORT, config.HOST))) throw new ConfigError(`PORT ${config.PORT} is already in use`);
-      const temporal = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE);
+      const temporal = await connectTemporalClient(endpoints.temporalAddress, config.TEMPORAL_NAMESPACE, { dataConverter });
       const app = createApp({
         db,
         temporal,
@@ -142,6 +164,7 @@ export async function startPlatform(
         config,
         taskQueues: queues,
         sandboxUrls: endpoints.sandboxUrls,
+        metrics: metrics.api,
       });
       const server = await new Promise<Server>((resolve, reject) => {
         const s = app.listen(config.PORT, config.HOST, () => resolve(s));
@@ -153,9 +176,11 @@ export async function startPlatform(
       stops.unshift(async () => {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
+        await apiKeyLookupsOf(db).flush(); // usage counted since the last batch write
         await temporal.connection.close();
       });
     }
+    metricsUrls = await metrics.serve(stops);
   } catch (err) {
     for (const stop of stops) await stop().catch(() => undefined);
     throw err;
@@ -166,6 +191,7 @@ export async function startPlatform(
     devAccess,
     apiUrl,
     workers,
+    metricsUrls,
     async stop() {
       for (const stop of stops) await stop().catch((err: unknown) => logger.warn({ err }, 'shutdown step failed'));
     },

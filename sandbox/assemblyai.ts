@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { resolveMediaBinaries } from '../lib/media/binaries';
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxDefinition, type SandboxServer } from './http';
+import { createSandboxWebhookSender, type SentWebhookRecord } from './webhook-sender';
 
 const execFileAsync = promisify(execFile);
 
@@ -55,12 +56,9 @@ interface TranscriptJob {
 
 type Analysis = { durationSeconds: number; voiced: Array<[number, number]> } | { error: string };
 
-export interface SentAssemblyAiWebhook {
+export interface SentAssemblyAiWebhook extends SentWebhookRecord {
   transcriptId: string;
   status: Status;
-  /** Our API's answer, or 0 when not delivered (or dropped by the fault switch). */
-  responseStatus: number;
-  dropped: boolean;
 }
 
 export interface AssemblyAiSandbox {
@@ -148,10 +146,8 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
   const transcripts = new Map<string, TranscriptJob>();
   const uploads = new Map<string, Buffer>();
   const failures: string[] = [];
-  const webhooks: SentAssemblyAiWebhook[] = [];
+  const webhooks = createSandboxWebhookSender<SentAssemblyAiWebhook>('assemblyai', options.webhookOrigin);
   const pending = new Set<Promise<unknown>>();
-  let dropping = false;
-  let webhookOrigin = options.webhookOrigin;
   let baseUrl = '';
 
   const track = <T>(work: Promise<T>): Promise<T> => {
@@ -231,25 +227,16 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
     }
   }
 
-  async function deliver(t: TranscriptJob): Promise<void> {
+  /** AssemblyAI's webhook: `{transcript_id, status}` with the auth header the submit asked for. */
+  function deliver(t: TranscriptJob): void {
     if (!t.webhook_url) return;
-    const record: SentAssemblyAiWebhook = { transcriptId: t.id, status: t.status, responseStatus: 0, dropped: dropping };
-    webhooks.push(record);
-    if (dropping) return;
-    const target = webhookOrigin ? `${webhookOrigin}${new URL(t.webhook_url).pathname}` : t.webhook_url;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (t.webhookHeader) headers[t.webhookHeader.name] = t.webhookHeader.value;
-    // AssemblyAI retries a failed delivery; three quick attempts are enough locally.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const res = await fetch(target, { method: 'POST', headers, body: JSON.stringify({ transcript_id: t.id, status: t.status }) });
-        record.responseStatus = res.status;
-        if (res.status < 500) return;
-      } catch {
-        record.responseStatus = 0;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-    }
+    const auth = t.webhookHeader ? { [t.webhookHeader.name]: t.webhookHeader.value } : {};
+    webhooks.send(
+      t.webhook_url,
+      { transcriptId: t.id, status: t.status },
+      JSON.stringify({ transcript_id: t.id, status: t.status }),
+      () => auth,
+    );
   }
 
   function finish(t: TranscriptJob, analysis: Analysis): void {
@@ -263,7 +250,7 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
       t.language_code = t.language_detection ? languageCode : 'en_us';
       t.audio_duration = Math.round(analysis.durationSeconds);
     }
-    void track(deliver(t));
+    deliver(t);
   }
 
   /** One tick of every live transcript's clock. */
@@ -367,14 +354,7 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
   ];
 
   const adminRoutes: Route[] = [
-    {
-      method: 'POST',
-      path: '/__sandbox/assemblyai/webhooks',
-      handle: (req) => {
-        dropping = req.json<{ drop?: boolean }>()?.drop === true;
-        return { json: { dropping } };
-      },
-    },
+    webhooks.adminRoute,
     {
       method: 'POST',
       path: '/__sandbox/assemblyai/fail-next',
@@ -396,8 +376,7 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
       transcripts.clear();
       uploads.clear();
       failures.length = 0;
-      webhooks.length = 0;
-      dropping = false;
+      webhooks.reset();
     },
   });
   baseUrl = server.url;
@@ -406,19 +385,15 @@ export async function startAssemblyAiSandbox(options: AssemblyAiSandboxOptions):
     url: server.url,
     server,
     transcripts,
-    webhooks,
-    dropWebhooks: (drop) => {
-      dropping = drop;
-    },
+    webhooks: webhooks.sent,
+    dropWebhooks: webhooks.dropWebhooks,
     failNext: (error) => {
       failures.push(error);
     },
-    setWebhookOrigin: (origin) => {
-      webhookOrigin = origin;
-    },
+    setWebhookOrigin: webhooks.setWebhookOrigin,
     async stop() {
       clearInterval(clock);
-      await Promise.allSettled([...pending]);
+      await Promise.allSettled([...pending, webhooks.settle()]);
       await server.stop();
     },
   };

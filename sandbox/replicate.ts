@@ -5,6 +5,7 @@ import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 import { createSandboxServer, HttpError, type Route, type RouteRequest, type SandboxDefinition, type SandboxServer } from './http';
 import { renderClip } from './freepik';
 import { solidPng, tiledPng } from './png';
+import { createSandboxWebhookSender, type SentWebhookRecord } from './webhook-sender';
 
 /** The version of the public models (trainer, image-to-video) in the sandbox: config defaults end in `:sandbox`. */
 export const SANDBOX_PUBLIC_VERSION = 'sandbox';
@@ -49,13 +50,10 @@ interface Job {
   stalled?: boolean;
 }
 
-export interface SentWebhook {
+export interface SentWebhook extends SentWebhookRecord {
   deliveryId: string;
   jobId: string;
   status: Status;
-  /** Our API's answer, or 0 when the delivery could not be made (or was dropped by the fault switch). */
-  responseStatus: number;
-  dropped: boolean;
 }
 
 export interface ReplicateSandbox {
@@ -131,13 +129,10 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
   const files = new Map<string, { filename: string; contentType: string; bytes: Buffer }>();
   const failures: Record<Kind, string[]> = { training: [], prediction: [] };
   const stalls: Record<Kind, number> = { training: 0, prediction: 0 };
-  const webhooks: SentWebhook[] = [];
-  let dropping = false;
-  let webhookOrigin = options.webhookOrigin;
+  const webhooks = createSandboxWebhookSender<SentWebhook>('replicate', options.webhookOrigin);
   let baseUrl = '';
   /** The one mp4 every image-to-video prediction returns, rendered with ffmpeg on first request. */
   let animation: Promise<Buffer> | undefined;
-  const deliveries = new Set<Promise<void>>();
 
   const authorize = (req: RouteRequest) => {
     if (req.headers.authorization !== `Bearer ${options.apiToken}`) throw replicateError(401, 'Unauthenticated');
@@ -165,40 +160,19 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
     },
   });
 
-  async function deliver(job: Job, event: WebhookEvent): Promise<void> {
+  /** Replicate's webhook: the job as GET shows it, signed per attempt (Standard Webhooks). */
+  const send = (job: Job, event: WebhookEvent) => {
     if (!job.webhook || !job.events.includes(event)) return;
     const deliveryId = `msg_${newId()}`;
-    const record: SentWebhook = { deliveryId, jobId: job.id, status: job.status, responseStatus: 0, dropped: dropping };
-    webhooks.push(record);
-    if (dropping) return;
     const body = JSON.stringify(view(job));
-    const target = webhookOrigin ? `${webhookOrigin}${new URL(job.webhook).pathname}` : job.webhook;
-    // Replicate retries failed deliveries; three quick attempts are enough locally.
-    for (let attempt = 0; attempt < 3; attempt++) {
+    webhooks.send(job.webhook, { deliveryId, jobId: job.id, status: job.status }, body, () => {
       const sentAt = new Date();
-      try {
-        const res = await fetch(target, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'webhook-id': deliveryId,
-            'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
-            'webhook-signature': signer.sign(deliveryId, sentAt, body),
-          },
-          body,
-        });
-        record.responseStatus = res.status;
-        if (res.status < 500) return;
-      } catch {
-        record.responseStatus = 0;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100 * (attempt + 1)));
-    }
-  }
-
-  const send = (job: Job, event: WebhookEvent) => {
-    const delivery = deliver(job, event).finally(() => deliveries.delete(delivery));
-    deliveries.add(delivery);
+      return {
+        'webhook-id': deliveryId,
+        'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+        'webhook-signature': signer.sign(deliveryId, sentAt, body),
+      };
+    });
   };
 
   function finish(job: Job, status: 'succeeded' | 'failed' | 'canceled'): void {
@@ -419,14 +393,7 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
   ];
 
   const adminRoutes: Route[] = [
-    {
-      method: 'POST',
-      path: '/__sandbox/replicate/webhooks',
-      handle: (req) => {
-        dropping = req.json<{ drop?: boolean }>()?.drop === true;
-        return { json: { dropping } };
-      },
-    },
+    webhooks.adminRoute,
     {
       method: 'POST',
       path: '/__sandbox/replicate/fail-next',
@@ -449,8 +416,7 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
     onReset: () => {
       jobs.clear();
       forgotten.clear();
-      webhooks.length = 0;
-      dropping = false;
+      webhooks.reset();
     },
   });
   baseUrl = server.url;
@@ -460,10 +426,8 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
     server,
     webhookSecret,
     jobs,
-    webhooks,
-    dropWebhooks: (drop) => {
-      dropping = drop;
-    },
+    webhooks: webhooks.sent,
+    dropWebhooks: webhooks.dropWebhooks,
     failNext: (kind, error) => {
       failures[kind].push(error);
     },
@@ -473,12 +437,10 @@ export async function startReplicateSandbox(options: ReplicateSandboxOptions): P
     forget: (jobId) => {
       forgotten.add(jobId);
     },
-    setWebhookOrigin: (origin) => {
-      webhookOrigin = origin;
-    },
+    setWebhookOrigin: webhooks.setWebhookOrigin,
     async stop() {
       clearInterval(clock);
-      await Promise.allSettled([...deliveries]);
+      await webhooks.settle();
       await server.stop();
     },
   };

@@ -10,7 +10,7 @@ import { upsertScrapingRule } from '../../db/repositories/products';
 import { createUser } from '../../db/repositories/users';
 import { createLogger } from '../../lib/logger';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
-import { ensureCreditExpirySchedule } from '../../platform/schedules';
+import { creditExpirySweep, ensureIntervalSweep } from '../../platform/schedules';
 import { startEmailSandbox, type EmailSandbox } from '../../sandbox/email';
 import { startFreepikSandbox, type FreepikSandbox } from '../../sandbox/freepik';
 import { startShopSandbox, type ShopSandbox } from '../../sandbox/shop';
@@ -325,10 +325,11 @@ describe('products and product videos (API + real stack + shop/Freepik/email san
     await new Promise((r) => setTimeout(r, Math.max(0, soon.getTime() - Date.now())));
     const scheduleId = creditExpiryScheduleId(platform.queues.prefix);
     expect(
-      await ensureCreditExpirySchedule(
+      await ensureIntervalSweep(
         platform.client,
         { queues: platform.queues, prefix: platform.queues.prefix },
         createLogger('silent'),
+        creditExpirySweep,
       ),
     ).toBe('created');
     const schedule = platform.client.schedule.getHandle(scheduleId);
