@@ -16,7 +16,7 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
 import { FailureType } from '../schemas/failures';
 import type { StripeTransferSnapshot } from '../providers/stripe';
 
@@ -202,7 +202,7 @@ export function createAffiliateActivities(deps: ActivityDeps) {
             amountCents: paid.amount_cents,
             currency: paid.currency,
             transferId: transfer.id,
-            paidAt: paid.paid_at,
+            paidAt: isoOrNull(paid.paid_at),
           },
         });
       });

@@ -33,6 +33,7 @@ import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { nonRetryable } from './common';
 import { syncUserContentPlanSchedule } from './content-plans';
+import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 export interface SyncSubscriptionResult {
@@ -148,7 +149,7 @@ export function createBillingActivities(deps: ActivityDeps) {
       const userId = held?.user_id ?? (await resolveOwner(db, snapshot));
       if (!userId) return { applied: false, subscription: null };
 
-      await db.transaction().execute(async (tx) => {
+      const deliveries = await db.transaction().execute(async (tx) => {
         // The row lock serializes this with any other writer of the same subscription.
         const before = await findUserSubscription(tx, input.stripeSubscriptionId, true);
         const { id } = await upsertUserSubscription(tx, {
@@ -203,7 +204,33 @@ export function createBillingActivities(deps: ActivityDeps) {
             trialEnd: iso(row.trial_end),
           });
         }
+        // subscription.updated: a subscription seen the first time, or its status, plan or cancel-at-period-end changed.
+        // A retried sync finds nothing changed and records nothing; the Stripe event (or the write) keys the fact.
+        if (
+          !row ||
+          (before &&
+            before.status === row.status &&
+            before.plan_id === row.plan_id &&
+            before.cancel_at_period_end === row.cancel_at_period_end)
+        )
+          return [];
+        return emitWebhookEvent(tx, {
+          type: 'subscription.updated',
+          userId,
+          factKey: `${snapshot.id}:${event?.id ?? row.updated_at.toISOString()}`,
+          data: {
+            subscriptionId: snapshot.id,
+            status: row.status,
+            previousStatus: before?.status ?? null,
+            plan: (await findPlanById(tx, row.plan_id)).slug,
+            previousPlan: before ? (await findPlanById(tx, before.plan_id)).slug : null,
+            cancelAtPeriodEnd: row.cancel_at_period_end,
+            currentPeriodEnd: iso(row.current_period_end),
+            trialEnd: iso(row.trial_end),
+          },
+        });
       });
+      await dispatchWebhooks(deps, deliveries);
       return { applied: true, subscription: await summaryOf(input.stripeSubscriptionId) };
     },
 

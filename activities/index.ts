@@ -10,19 +10,22 @@ import type { ActivityDeps } from './deps';
 import { createPostActivities } from './posts';
 import { createProviderJobActivities } from './provider-jobs';
 import { createProductActivities, createProductMediaActivities } from './products';
+import { createRetentionActivities } from './retention';
 import { createRunActivities } from './runs';
 import { createSmokeActivities } from './smoke';
+import { createSocialEngagementActivities } from './social-engagement';
 import { createSselfieActivities, createSselfieMediaActivities } from './sselfie';
 import { createPhotoshootActivities, createPhotoshootMediaActivities } from './sselfie-photoshoots';
 import { createSubscriptionCleanupActivities } from './subscription-cleanup';
 import { createThumbnailActivities, createThumbnailMediaActivities } from './thumbnails';
+import { withMeteredUsage } from './usage-metering';
 import { createVideoImportActivities } from './video-import';
 import { createVideoIngestActivities, createVideoIngestMediaActivities, type IngestMediaActivityDeps } from './video-ingest';
 import { createWebhookActivities } from './webhooks';
 
-/** All activities of the main task queue, built from one set of dependencies. */
+/** All activities of the main task queue, built from one set of dependencies (what they meter is recorded: usage-metering.ts). */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return withMeteredUsage(deps.db, {
     ...createAdminGrantActivities(deps),
     ...createAffiliateActivities(deps),
     ...createBillingActivities(deps),
@@ -34,8 +37,10 @@ export function createActivities(deps: ActivityDeps) {
     ...createPostActivities(deps),
     ...createProviderJobActivities(deps),
     ...createProductActivities(deps),
+    ...createRetentionActivities(deps),
     ...createRunActivities(deps),
     ...createSmokeActivities(deps),
+    ...createSocialEngagementActivities(deps),
     ...createSselfieActivities(deps),
     ...createPhotoshootActivities(deps),
     ...createSubscriptionCleanupActivities(deps),
@@ -43,7 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVideoImportActivities(deps),
     ...createVideoIngestActivities(deps),
     ...createWebhookActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;
@@ -53,14 +58,14 @@ export type MediaActivityDeps = ClipMediaActivityDeps & IngestMediaActivityDeps;
 
 /** Activities of the media task queue: CPU-bound ffmpeg work, polled by a worker with few slots. */
 export function createMediaActivities(deps: MediaActivityDeps) {
-  return {
+  return withMeteredUsage(deps.db, {
     ...createClipMediaActivities(deps),
     ...createProductMediaActivities(deps),
     ...createSselfieMediaActivities(deps),
     ...createPhotoshootMediaActivities(deps),
     ...createThumbnailMediaActivities(deps),
     ...createVideoIngestMediaActivities(deps),
-  };
+  });
 }
 
 export type MediaActivities = ReturnType<typeof createMediaActivities>;

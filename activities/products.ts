@@ -29,9 +29,11 @@ import { FailureType } from '../schemas/failures';
 import type { ScrapeFailureReason, ScrapedProduct } from '../schemas/products';
 import type { SubmittedProviderJob } from '../schemas/provider-jobs';
 import { heartbeating, nonRetryable } from './common';
+import { emitCreditsLowOnCrossing, reservationDebit } from './credits';
 import type { ActivityDeps } from './deps';
 import { notifyOnce, type NotificationOutcome } from './notifications';
 import { submitProviderJobOnce } from './provider-jobs';
+import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
 
 /** The largest product page we read. */
 const MAX_PAGE_BYTES = 5 * 1024 * 1024;
@@ -98,17 +100,21 @@ export function createProductActivities(deps: ActivityDeps) {
     /** Takes the video's credits (reservation `product-video:<videoId>`, idempotent) and marks them reserved. */
     async reserveProductVideoCredits(input: { videoId: string }): Promise<{ balance: number }> {
       const video = await requireVideo(input.videoId);
+      const reason = `product video ${input.videoId} (${video.duration_seconds} s)`;
       try {
-        return await db.transaction().execute(async (tx) => {
+        const { balance, deliveries } = await db.transaction().execute(async (tx) => {
           const reservation = await reserveCredits(tx, {
             userId: video.user_id,
             amount: video.generation_cost_credits,
             reservationId: productVideoReservationId(input.videoId),
-            reason: `product video ${input.videoId} (${video.duration_seconds} s)`,
+            reason,
           });
           if (reservation.state === 'reserved') await updateProductVideo(tx, input.videoId, { creditsState: 'reserved' });
-          return { balance: reservation.balance };
+          const deliveries = reservation.applied ? await emitCreditsLowOnCrossing(tx, reservationDebit(reservation, reason)) : [];
+          return { balance: reservation.balance, deliveries };
         });
+        await dispatchWebhooks(deps, deliveries);
+        return { balance };
       } catch (err) {
         throw creditFailure(err);
       }
@@ -165,10 +171,13 @@ export function createProductActivities(deps: ActivityDeps) {
       await updateProductVideo(db, input.videoId, input.change);
     },
 
-    /** The video is delivered: its credits are spent (committed) and the row completed, in one transaction. */
+    /**
+     * The video is delivered: its credits are spent (committed), the row completed and
+     * product_video.completed recorded (one per video), in one transaction.
+     */
     async completeProductVideo(input: { videoId: string; videoUrl: string; fileSizeBytes: number }): Promise<{ creditsCharged: number }> {
       try {
-        return await db.transaction().execute(async (tx) => {
+        const { creditsCharged, deliveries } = await db.transaction().execute(async (tx) => {
           const reservation = await commitCreditReservation(tx, productVideoReservationId(input.videoId));
           await updateProductVideo(tx, input.videoId, {
             status: 'Completed',
@@ -178,8 +187,29 @@ export function createProductActivities(deps: ActivityDeps) {
             creditsState: 'committed',
             completed: true,
           });
-          return { creditsCharged: reservation.amount };
+          const video = await findProductVideo(tx, input.videoId);
+          const deliveries =
+            video?.status === 'Completed' && video.video_url
+              ? await emitWebhookEvent(tx, {
+                  type: 'product_video.completed',
+                  userId: video.user_id,
+                  factKey: video.id,
+                  data: {
+                    videoId: video.id,
+                    productId: video.product_data_id,
+                    videoUrl: video.video_url,
+                    fileSizeBytes: video.file_size_bytes,
+                    durationSeconds: video.duration_seconds,
+                    aspectRatio: video.aspect_ratio,
+                    creditsCharged: reservation.amount,
+                    completedAt: isoOrNull(video.completed_at),
+                  },
+                })
+              : [];
+          return { creditsCharged: reservation.amount, deliveries };
         });
+        await dispatchWebhooks(deps, deliveries);
+        return { creditsCharged };
       } catch (err) {
         throw creditFailure(err);
       }
@@ -243,7 +273,7 @@ export function createProductMediaActivities(deps: ProductMediaActivityDeps) {
   const { db, logger, providers, mediaStore } = deps;
   const tempRoot = deps.tempRoot ?? tmpdir();
   let media = deps.media;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot, metrics: deps.metrics }));
 
   async function inTempDir<T>(work: (dir: string) => Promise<T>): Promise<T> {
     const dir = await mkdtemp(join(tempRoot, 'product-'));

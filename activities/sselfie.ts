@@ -25,7 +25,7 @@ import type { ProviderJobUpdate, SubmittedProviderJob } from '../schemas/provide
 import { nonRetryable } from './common';
 import type { ActivityDeps } from './deps';
 import { submitProviderJobOnce } from './provider-jobs';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
 
 /** A stable seed per image, so a retried prediction asks for the same picture. */
 const seedOf = (generationId: string, position: number) =>
@@ -70,7 +70,7 @@ export function createSselfieActivities(deps: ActivityDeps) {
             modelName: model.model_name,
             triggerWord: model.trigger_word,
             versionId,
-            completedAt: model.completed_at,
+            completedAt: isoOrNull(model.completed_at),
           },
         });
       });
@@ -189,7 +189,10 @@ export function createSselfieMediaActivities(deps: SselfieMediaActivityDeps) {
       return job;
     },
 
-    /** Downloads a delivered image from the provider and stores it (repeatable: same key, overwritten). */
+    /**
+     * Downloads a delivered image from the provider and stores it (repeatable: same key,
+     * overwritten); the completed row and image.generated (one per image row) commit together.
+     */
     async storeGeneratedImage(input: { generationId: string; position: number; outputUrl: string }): Promise<{ imageUrl: string }> {
       const key = `sselfie/images/${input.generationId}/${input.position}.png`;
       const stored = await withTempDir(async (dir) => {
@@ -201,7 +204,27 @@ export function createSselfieMediaActivities(deps: SselfieMediaActivityDeps) {
         await writeFile(file, Buffer.from(await res.arrayBuffer()));
         return mediaStore.put(key, file, 'image');
       });
-      await completeImage(db, input.generationId, input.position, { imageUrl: stored.url, mediaKey: stored.key });
+      const deliveries = await db.transaction().execute(async (tx) => {
+        const image = await completeImage(tx, input.generationId, input.position, { imageUrl: stored.url, mediaKey: stored.key });
+        if (!image) return [];
+        return emitWebhookEvent(tx, {
+          type: 'image.generated',
+          userId: image.user_id,
+          factKey: image.id,
+          data: {
+            imageId: image.id,
+            source: 'generation',
+            generationId: input.generationId,
+            photoshootId: null,
+            gridPosition: null,
+            position: input.position,
+            imageUrl: stored.url,
+            width: null,
+            height: null,
+          },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
       logger.info({ generationId: input.generationId, position: input.position, bytes: stored.bytes }, 'generated image stored');
       return { imageUrl: stored.url };
     },

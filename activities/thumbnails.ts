@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Db } from '../db/database';
+import type { Db, DbOrTx } from '../db/database';
 import type { Video } from '../db/types';
 import {
   countThumbnailJobRetry,
   findThumbnail,
   findThumbnailJob,
   listActiveThumbnailStyles,
+  listJobThumbnails,
   markThumbnailOnYoutube,
   settleThumbnailJob,
   startThumbnailJobRow,
@@ -46,6 +47,7 @@ import {
 import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { heartbeating, nonRetryable } from './common';
+import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
 
 /** What the media worker's render needs beyond ActivityDeps. */
 export interface ThumbnailMediaActivityDeps extends ActivityDeps {
@@ -169,7 +171,7 @@ function mediaFailure(err: unknown): unknown {
   return err;
 }
 
-async function requireJob(db: Db, jobId: string): Promise<ThumbnailJob> {
+async function requireJob(db: DbOrTx, jobId: string): Promise<ThumbnailJob> {
   const job = await findThumbnailJob(db, jobId);
   if (!job) throw nonRetryable(`thumbnail job ${jobId} not found`, FailureType.NotFound);
   return job;
@@ -271,13 +273,44 @@ export function createThumbnailActivities(deps: ActivityDeps) {
       return copy;
     },
 
-    /** Ends the job: status from the rows that exist, the reserved iteration charged or given back (once). */
+    /**
+     * Ends the job: status from the rows that exist, the reserved iteration charged or given back
+     * (once), and a job that produced thumbnails records thumbnail.completed (one per job) with it.
+     */
     async finishThumbnailJob(input: {
       jobId: string;
       ending: ThumbnailJobEnding;
       errorMessage: string | null;
     }): Promise<ThumbnailJobSettlement> {
-      return settleThumbnailJob(db, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
+      const { settlement, deliveries } = await db.transaction().execute(async (tx) => {
+        const settlement = await settleThumbnailJob(tx, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
+        const { status } = settlement;
+        if (status !== 'completed' && status !== 'completed_with_errors') return { settlement, deliveries: [] };
+        const job = await requireJob(tx, input.jobId);
+        const thumbnails = await listJobThumbnails(tx, input.jobId);
+        const deliveries = await emitWebhookEvent(tx, {
+          type: 'thumbnail.completed',
+          userId: job.user_id,
+          factKey: job.id,
+          data: {
+            jobId: job.id,
+            videoId: job.video_id,
+            status,
+            thumbnails: thumbnails.map((t) => ({
+              thumbnailId: t.id,
+              style: t.style_name,
+              version: t.version,
+              url: t.cloudinary_secure_url,
+              width: t.width,
+              height: t.height,
+              format: t.format,
+            })),
+          },
+        });
+        return { settlement, deliveries };
+      });
+      await dispatchWebhooks(deps, deliveries);
+      return settlement;
     },
 
     /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */
@@ -316,7 +349,7 @@ export function createThumbnailMediaActivities(deps: ThumbnailMediaActivityDeps)
   const { db, providers, logger, mediaStore } = deps;
   const tempRoot = deps.tempRoot ?? tmpdir();
   let media = deps.media;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot, metrics: deps.metrics }));
 
   /** A local copy of the video's stored file in `dir`, or undefined when we have none (then the style's background is used). */
   async function videoFile(

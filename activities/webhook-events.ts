@@ -1,16 +1,22 @@
 import type { DbOrTx } from '../db/database';
 import { recordWebhookEvent, type UndispatchedDelivery } from '../db/repositories/webhooks';
 import { webhookEventId } from '../lib/webhook-signing';
-import type { RunEventData, WebhookEventType } from '../schemas/webhooks';
+import type { RunEventData, WebhookEventData, WebhookEventType } from '../schemas/webhooks';
 import type { ActivityDeps } from './deps';
 
-export interface WebhookFact {
-  type: WebhookEventType;
-  userId: string;
-  /** What makes the fact unique within its type (e.g. `<workflowId>:<startedAt>`): the event id derives from it. */
-  factKey: string;
-  data: object;
-}
+/** One fact to tell customers about, its data typed (and documented) per event type in schemas/webhooks.ts. */
+export type WebhookFact = {
+  [T in WebhookEventType]: {
+    type: T;
+    userId: string;
+    /** What makes the fact unique within its type (e.g. `<workflowId>:<startedAt>`): the event id derives from it. */
+    factKey: string;
+    data: WebhookEventData<T>;
+  };
+}[WebhookEventType];
+
+/** Timestamps in event data are ISO 8601 strings. */
+export const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
 /**
  * The one line an activity adds to tell customers about a fact: call it in the transaction that

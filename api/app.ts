@@ -1,14 +1,17 @@
-import { join } from 'node:path';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { trustProxySetting } from '../lib/config';
+import { activeTracing } from '../lib/tracing';
 import { authenticate } from './auth';
+import { consoleRouter } from './console-routes';
 import type { ApiDeps } from './deps';
 import { errorHandler, unknownRoute } from './error-handler';
 import { guardJsonBody, guardUrlInput, requireUtf8Body } from './input-guard';
 import { anonymousRateLimit } from './rate-limit';
 import { requestId, requestLog, requireJsonBody } from './middleware';
+import { traceRequests } from './request-tracing';
+import { requestMetrics } from './request-metrics';
 import { allowedMethods } from './allowed-methods';
 import { buildOpenApiDocument, docsRouter } from './openapi';
 import type { RouteModule } from './route-module';
@@ -16,6 +19,7 @@ import { adminRoutes } from './routes/admin';
 import { affiliateRoutes } from './routes/affiliates';
 import { apiKeyRoutes } from './routes/api-keys';
 import { billingRoutes } from './routes/billing';
+import { codecRoutes } from './routes/codec';
 import { clipRoutes, videoUploadRoutes } from './routes/clips';
 import { connectionRoutes } from './routes/connections';
 import { contentPlanRoutes } from './routes/content-plans';
@@ -25,6 +29,7 @@ import { productRoutes } from './routes/products';
 import { providerWebhookRoutes } from './routes/provider-webhooks';
 import { runRoutes } from './routes/runs';
 import { socialAccountRoutes } from './routes/social-accounts';
+import { socialInsightsRoutes } from './routes/social-insights';
 import { smokeRoutes } from './routes/smoke';
 import { sselfieRoutes, sselfieUploadRoutes } from './routes/sselfie';
 import { sselfiePhotoshootRoutes } from './routes/sselfie-photoshoots';
@@ -51,6 +56,7 @@ export const ROUTE_MODULES: readonly RouteModule[] = [
   billingRoutes,
   thumbnailRoutes,
   socialAccountRoutes,
+  socialInsightsRoutes,
   postRoutes,
   clipRoutes,
   videoFileImportRoutes,
@@ -73,8 +79,6 @@ export const MULTIPART_ROUTE_MODULES: readonly RouteModule[] = [sselfieUploadRou
 
 export const ALL_ROUTE_MODULES: readonly RouteModule[] = [...MULTIPART_ROUTE_MODULES, ...RAW_BODY_ROUTE_MODULES, ...ROUTE_MODULES];
 
-const CONSOLE_DIR = join(__dirname, 'console');
-
 function corsOrigins(setting: string | undefined): string[] | false {
   const origins = (setting ?? '')
     .split(',')
@@ -89,8 +93,12 @@ export function createApp(deps: ApiDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', trustProxySetting(deps.config));
   app.use(requestId);
+  if (activeTracing()) app.use(traceRequests);
   app.use(requestLog(deps.logger));
+  if (deps.metrics) app.use(requestMetrics(deps.metrics));
   app.use(helmet());
+  // The Temporal UI's codec server: its own CORS, token/origin check and body limit, outside /v1 and the OpenAPI document.
+  app.use(codecRoutes(deps));
   const document = buildOpenApiDocument(ALL_ROUTE_MODULES);
   // Before cors, which would answer every OPTIONS request itself once origins are configured.
   app.use(allowedMethods(document));
@@ -104,8 +112,8 @@ export function createApp(deps: ApiDeps): Express {
   );
   app.use(guardUrlInput);
   app.use(docsRouter(document));
-  // The web console: one static page and its script, no build step.
-  app.use(express.static(CONSOLE_DIR, { index: 'index.html', maxAge: 0 }));
+  // The web console (plain ES modules, no build step) and the local media store's files.
+  app.use(consoleRouter(deps));
   const anonymous = anonymousRateLimit(deps.config.ANONYMOUS_RATE_LIMIT_PER_MINUTE);
   app.use(authenticate(deps, anonymous));
   for (const module of MULTIPART_ROUTE_MODULES) app.use(module.router(deps));

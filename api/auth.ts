@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import { findLiveApiKey, findLiveApiKeyById, recordApiKeyUse, type ApiKeyOwner } from '../db/repositories/api-keys';
+import { findLiveApiKeyById, type ApiKeyOwner } from '../db/repositories/api-keys';
+import { apiKeyLookupsOf } from './api-key-cache';
 import type { ApiScope } from '../schemas/api-keys';
 import type { ApiDeps } from './deps';
 import { getPlanLimits, type PlanLimits } from '../db/repositories/plans';
@@ -47,6 +48,7 @@ const PLAN_LIMITS_TTL_MS = 30_000;
  */
 export function authenticate(deps: Pick<ApiDeps, 'db'>, anonymous: AnonymousRateLimit): RequestHandler {
   const limiter = new TokenBucketLimiter();
+  const keys = apiKeyLookupsOf(deps.db);
   const planCache = new Map<string, { limits: PlanLimits; until: number }>();
   const planLimits = async (userId: string): Promise<PlanLimits> => {
     const cached = planCache.get(userId);
@@ -60,7 +62,7 @@ export function authenticate(deps: Pick<ApiDeps, 'db'>, anonymous: AnonymousRate
     const header = req.header('authorization');
     if (header === undefined) return next();
     const match = /^Bearer +([\x21-\x7e]{1,512})$/i.exec(header.trim());
-    const owner = match?.[1] ? await findLiveApiKey(deps.db, match[1]) : undefined;
+    const owner = match?.[1] ? await keys.find(match[1]) : undefined;
     if (!owner) {
       anonymous.charge(req);
       throw unauthorized(match ? 'the API key is unknown, expired or revoked' : 'send the API key as "Authorization: Bearer <key>"');
@@ -84,7 +86,7 @@ export function authenticate(deps: Pick<ApiDeps, 'db'>, anonymous: AnonymousRate
         forUser.retryAfterSeconds,
       );
     res.setHeader('RateLimit-Remaining', String(Math.min(remaining, forUser.remaining)));
-    await recordApiKeyUse(deps.db, auth.keyId);
+    keys.recordUse(auth.keyId);
     next();
   };
 }

@@ -4,6 +4,7 @@ import type { Db } from '../db/database';
 import { sandboxUrlsFrom, type Config } from '../lib/config';
 import { createSecretBox, loadEncryptionKey, type SecretBox } from '../lib/secrets';
 import type { Logger } from '../lib/logger';
+import type { ApiMetrics } from '../lib/metrics';
 import type { TaskQueues } from '../lib/task-queues';
 
 /** Everything the API needs; the composition root builds real ones, tests may swap pieces. */
@@ -17,6 +18,8 @@ export interface ApiDeps {
   sandboxUrls?: Record<string, string>;
   /** Reachability probes for /readyz. */
   ready?: () => Promise<void>;
+  /** Request metrics (served on METRICS_PORT by the composition root); none recorded without. */
+  metrics?: ApiMetrics;
 }
 
 /** The sandboxes the API's own provider calls (Drive import, OAuth connect) use. */

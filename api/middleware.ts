@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { withLogContext } from '../lib/log-context';
 import type { Logger } from '../lib/logger';
 import { HttpProblem } from './problem';
 
@@ -15,7 +16,8 @@ export const requestId: RequestHandler = (req, res, next) => {
   const fromTrustedProxy = (req.app.get('trust proxy fn') as TrustProxyFn)(req.socket.remoteAddress ?? '', 0);
   req.id = fromTrustedProxy && incoming && /^[\w.-]{1,64}$/.test(incoming) ? incoming : randomUUID();
   res.setHeader('X-Request-Id', req.id);
-  next();
+  // Every log line of this request carries it, and runs it starts keep it (api/workflow-starts.ts).
+  withLogContext({ requestId: req.id }, next);
 };
 
 /**

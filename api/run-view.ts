@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, type WorkflowExecutionStatusName } from '@temporalio/client';
+import { Client, QueryRejectedError, WorkflowNotFoundError, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { closeRun, findRun, type RunClosure } from '../db/repositories/runs';
 import type { JobRun, RunStatus } from '../db/types';
 import type { RunView } from '../schemas/api-runs';
@@ -84,15 +84,42 @@ export async function reconcileRunningRun(deps: RunDeps, id: string): Promise<{ 
   return { status, row: await closeRowFromTemporal(deps, id, status) };
 }
 
+const openOnlyClients = new WeakMap<Client, Client>();
+/**
+ * The API's client, except that queries are rejected by closed workflows: a status read then
+ * costs one Temporal call (the progress query), and only a closed workflow needs a describe.
+ */
+function openOnlyClient(client: Client): Client {
+  let open = openOnlyClients.get(client);
+  if (!open) {
+    const { namespace, dataConverter, identity, interceptors } = client.options;
+    open = new Client({
+      connection: client.connection,
+      namespace,
+      dataConverter,
+      identity,
+      interceptors,
+      workflow: { queryRejectCondition: 'NOT_OPEN' },
+    });
+    openOnlyClients.set(client, open);
+  }
+  return open;
+}
+
 /** Live view of one run: the workflow's progress query while running, the row once closed. */
 export async function liveRunView(deps: RunDeps, row: JobRun): Promise<RunView> {
   if (row.status !== 'running') return runRowToView(row);
-  const temporal = await reconcileRunningRun(deps, row.id);
-  if (temporal.row) return runRowToView(temporal.row);
-  if (temporal.status !== 'running') return runRowToView(row);
-  const answer = await withDeadline(deps, () => deps.temporal.workflow.getHandle(row.id).query(progressQuery)).catch(() => undefined);
+  const answer = await withDeadline(deps, () => openOnlyClient(deps.temporal).workflow.getHandle(row.id).query(progressQuery)).catch(
+    (err: unknown) => err,
+  );
+  if (answer instanceof QueryRejectedError) {
+    // Temporal closed the workflow while its row still says running: close the row from Temporal's status.
+    const temporal = await reconcileRunningRun(deps, row.id);
+    return runRowToView(temporal.row ?? row);
+  }
   const progress = RunProgressSchema.safeParse(answer);
-  // Before the first workflow task the query has no answer yet: the row's queued state stands.
+  // Before the first workflow task the query has no answer yet, and an unknown workflow or a
+  // timed-out query has none: the row's state stands.
   if (!progress.success) return runRowToView(row);
   return { ...runRowToView(row), stage: progress.data.stage, progress: progress.data.progress, counters: progress.data.counters };
 }

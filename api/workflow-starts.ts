@@ -7,6 +7,7 @@ import {
   type Workflow,
 } from '@temporalio/common';
 import type { RunDefinition, RunKeys } from '../workflows/common/run-definition';
+import { currentLogContext } from '../lib/log-context';
 import { DomainIdAttr, JobTypeAttr, UserIdAttr, VideoIdAttr } from '../lib/search-attributes';
 import type { TaskQueues } from '../lib/task-queues';
 
@@ -38,6 +39,9 @@ function startOptions<W extends Workflow>(definition: RunDefinition<W>, queues: 
   if (keys.userId) attributes.push({ key: UserIdAttr, value: keys.userId });
   if (keys.domainId) attributes.push({ key: DomainIdAttr, value: keys.domainId });
   if (keys.videoId) attributes.push({ key: VideoIdAttr, value: keys.videoId });
+  // The API request (or the run whose activity starts this one) that caused the start: the run's
+  // workflow logs and activities log it (workflows/common/interceptors.ts), so one grep follows it.
+  const { requestId } = currentLogContext();
   return {
     workflowId: start.workflowId,
     taskQueue: queues[definition.taskQueue],
@@ -45,7 +49,7 @@ function startOptions<W extends Workflow>(definition: RunDefinition<W>, queues: 
     workflowIdConflictPolicy: definition.idConflictPolicy,
     workflowIdReusePolicy: definition.idReusePolicy,
     typedSearchAttributes: new TypedSearchAttributes(attributes),
-    memo: { jobType: definition.jobType, ...(keys.userId ? { userId: keys.userId } : {}) },
+    memo: { jobType: definition.jobType, ...(keys.userId ? { userId: keys.userId } : {}), ...(requestId ? { requestId } : {}) },
     ...(start.priorityKey === undefined ? {} : { priority: { priorityKey: start.priorityKey } }),
   };
 }
@@ -81,7 +85,9 @@ export function scheduledStartAction<W extends Workflow>(
   queues: TaskQueues,
   start: DefinedStart<W>,
 ): ScheduleOptionsStartWorkflowAction<W> {
-  const { workflowId, taskQueue, args, typedSearchAttributes, memo } = startOptions(definition, queues, start);
+  const { workflowId, taskQueue, args, typedSearchAttributes, memo: startMemo } = startOptions(definition, queues, start);
+  // Every scheduled run would otherwise log the request that created the Schedule.
+  const { requestId: _createdBy, ...memo } = startMemo;
   return {
     type: 'startWorkflow',
     workflowType: definition.workflowType,

@@ -1,22 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createActivities } from '../activities';
-import { createProviders } from '../providers';
-import { createApp } from '../api/app';
-import { createApiKey } from '../db/repositories/api-keys';
-import { createUser } from '../db/repositories/users';
 import { loadConfig } from '../lib/config';
-import { createLogger } from '../lib/logger';
-import { createSecretBox, loadEncryptionKey } from '../lib/secrets';
-import { taskQueues } from '../lib/task-queues';
-import { anthropicSandbox, startAnthropicSandbox } from '../sandbox/anthropic';
-import { googleSandbox } from '../sandbox/google';
-import { startSandboxes, type SandboxDefinition } from '../sandbox/index';
-import { USER_SCOPES } from '../schemas/api-keys';
-import type { VideoImportResult } from '../schemas/video-import';
-import { createMainWorker } from '../worker/create-worker';
 import { protoMs } from './lib/history';
+import { SAMPLE_TRANSCRIPT, startImportSandboxes, withImportPlatform } from './lib/import-platform';
 import { atMostTimesPlus, type BenchmarkContext, type BenchmarkModule, type BenchmarkResult, type Check } from './lib/result';
 import type { BenchStack } from './lib/stack';
 import { summarize } from './lib/stats';
@@ -39,14 +23,6 @@ const CONTENT_TYPES = [
 ];
 /** A conservative cap (low Anthropic rate-limit tiers), measured beside the default to show what it costs. */
 const LOW_CAP = 4;
-const TRANSCRIPT = [
-  'Today I want to show you how I plan a whole month of videos in a single afternoon.',
-  'The first step is to write down every question your audience asked in the comments last month.',
-  'I group those questions into three themes, and each theme becomes a short series of four videos.',
-  'Batch filming saves me roughly nine hours a week because the lights and the camera stay set up.',
-  'The second step is to script only the hook and the ending, and to talk freely in the middle.',
-  'Finally, schedule the uploads for the same weekday and hour, because consistency trains your viewers.',
-].join(' ');
 
 interface ImportTiming {
   wallMs: number;
@@ -72,68 +48,6 @@ function generationStageMs(history: History): number {
   return Math.max(...completed) - Math.min(...scheduled.values());
 }
 
-/** API + main worker for one Anthropic concurrency cap, on their own task queues, while `body` runs. */
-async function withImportPlatform<T>(
-  stack: BenchStack,
-  sandboxUrls: Record<string, string>,
-  anthropicCap: number | undefined,
-  body: (importVideo: () => Promise<{ runId: string; wallMs: number; result: VideoImportResult }>) => Promise<T>,
-): Promise<T> {
-  const prefix = `b7${randomBytes(3).toString('hex')}-`;
-  const config = loadConfig({
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'silent',
-    TASK_QUEUE_PREFIX: prefix,
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    // Production settings against the Google and Anthropic sandboxes, on purpose.
-    ALLOW_SANDBOX_PROVIDERS: 'true',
-    STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64url')}`,
-    ...(anthropicCap === undefined ? {} : { ANTHROPIC_MAX_CONCURRENCY: String(anthropicCap) }),
-  });
-  const logger = createLogger('silent');
-  const queues = taskQueues(prefix);
-  const providers = createProviders({ config, logger, db: stack.db, sandboxUrls });
-  const worker = await createMainWorker({
-    connection: stack.connection,
-    namespace: 'default',
-    taskQueue: queues.main,
-    activities: createActivities({ db: stack.db, logger, providers, secrets: createSecretBox(loadEncryptionKey(config)) }),
-    workflowBundle: await stack.productionBundle(),
-  });
-  const app = createApp({ db: stack.db, temporal: stack.client, logger, config, taskQueues: queues });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The creator plan allows every content type above and enough videos per period for a full run.
-  const user = await createUser(stack.db, { email: `b7-${randomUUID()}@example.test`, plan: 'creator' });
-  const { plaintext } = await createApiKey(stack.db, { userId: user.id, name: 'bench', scopes: [...USER_SCOPES] });
-
-  const importVideo = async () => {
-    const youtubeId = randomBytes(8).toString('base64url').slice(0, 11);
-    const begin = performance.now();
-    const res = await fetch(`${apiUrl}/v1/videos/import`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${plaintext}` },
-      body: JSON.stringify({
-        url: `https://www.youtube.com/watch?v=${youtubeId}`,
-        contentTypes: CONTENT_TYPES,
-        transcript: { content: TRANSCRIPT, format: 'text' },
-      }),
-    });
-    const started = (await res.json()) as { runId?: string; detail?: string };
-    if (res.status !== 202 || !started.runId) throw new Error(`import refused: ${res.status} ${started.detail ?? ''}`);
-    const result = (await stack.client.workflow.getHandle(started.runId).result()) as VideoImportResult;
-    return { runId: started.runId, wallMs: performance.now() - begin, result };
-  };
-  try {
-    return await worker.runUntil(body(importVideo));
-  } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-}
-
 async function measureImports(
   stack: BenchStack,
   proxy: TimingProxy,
@@ -141,12 +55,15 @@ async function measureImports(
   anthropicCap: number | undefined,
   size: { n: number; warmup: number },
 ): Promise<ImportTiming[]> {
-  return withImportPlatform(stack, sandboxUrls, anthropicCap, async (importVideo) => {
-    for (let i = 0; i < size.warmup; i++) await importVideo();
+  return withImportPlatform(stack, sandboxUrls, { anthropicCap }, async (platform) => {
+    // The creator plan allows every content type above and enough videos per period for a full run.
+    const { authorization } = await platform.newCaller('creator');
+    const request = { contentTypes: CONTENT_TYPES, transcript: SAMPLE_TRANSCRIPT };
+    for (let i = 0; i < size.warmup; i++) await platform.importVideo(authorization, request);
     const timings: ImportTiming[] = [];
     for (let i = 0; i < size.n; i++) {
       proxy.clear();
-      const { runId, wallMs, result } = await importVideo();
+      const { runId, wallMs, result } = await platform.importVideo(authorization, request);
       const aiCalls = proxy.calls.filter((c) => c.path.startsWith('/v1/messages'));
       timings.push({
         wallMs,
@@ -175,8 +92,7 @@ export function aiFanOutBenchmark(stack: () => Promise<BenchStack>): BenchmarkMo
     async run(context: BenchmarkContext): Promise<BenchmarkResult> {
       const size = context.quick ? SIZES.quick : SIZES.full;
       const s = await stack();
-      const slowAnthropic: SandboxDefinition = { ...anthropicSandbox, start: () => startAnthropicSandbox({ latencyMs: AI_LATENCY_MS }) };
-      const sandboxes = await startSandboxes(loadConfig({ LOG_LEVEL: 'silent' }), [googleSandbox, slowAnthropic]);
+      const sandboxes = await startImportSandboxes(AI_LATENCY_MS);
       const proxy = await startTimingProxy(sandboxes.urls.anthropic as string);
       try {
         const sandboxUrls = { google: sandboxes.urls.google as string, anthropic: proxy.url };

@@ -979,6 +979,63 @@ export interface PostMetricsTable {
   created_at: CreatedAt;
 }
 
+/** numeric: node-postgres returns a string to keep precision. */
+export type Numeric = ColumnType<string, number | string, number | string>;
+
+/** ClipFlow (0021): one row per social account and day, upserted by the account-sync run. */
+export interface AccountAnalyticsTable {
+  id: Generated<string>;
+  social_account_id: string;
+  /** `YYYY-MM-DD` (UTC day); written as a string. */
+  date: DateColumn;
+  followers: number | null;
+  followers_gained: number | null;
+  followers_lost: number | null;
+  impressions: number | null;
+  reach: number | null;
+  engagement: number | null;
+  total_views: number | null;
+  total_likes: number | null;
+  total_comments: number | null;
+  total_shares: number | null;
+  posts_published: number | null;
+  engagement_rate: Numeric | null;
+  demographics: Json | null;
+  raw_data: Json | null;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
+export type CommentSentiment = 'positive' | 'negative' | 'neutral';
+
+/** ClipFlow (0021): the comments inbox, polled from the user's recent posts. */
+export interface CommentsTable {
+  id: Generated<string>;
+  post_id: string;
+  social_account_id: string;
+  platform_comment_id: string;
+  platform_post_id: string;
+  parent_comment_id: string | null;
+  author_id: string | null;
+  author_username: string | null;
+  author_display_name: string | null;
+  author_avatar_url: string | null;
+  text: string;
+  sentiment: CommentSentiment | null;
+  sentiment_score: Numeric | null;
+  is_read: Generated<boolean>;
+  is_archived: Generated<boolean>;
+  is_spam: Generated<boolean>;
+  replied: Generated<boolean>;
+  replied_by: string | null;
+  replied_at: Timestamp | null;
+  reply_text: string | null;
+  reply_platform_id: string | null;
+  posted_at: Timestamp;
+  created_at: CreatedAt;
+  updated_at: DefaultTimestamp;
+}
+
 export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
 
 export interface PostingSchedulesTable {
@@ -1571,6 +1628,8 @@ export interface NotificationSettingsTable {
   video_completed: Generated<boolean>;
   video_failed: Generated<boolean>;
   subscription_renewal: Generated<boolean>;
+  /** 0021: a connected social account lost its authorization (revoked). */
+  social_account_revoked: Generated<boolean>;
   email_enabled: Generated<boolean>;
   created_at: CreatedAt;
   updated_at: DefaultTimestamp;
@@ -1582,6 +1641,21 @@ export interface NotificationDeliveriesTable {
   kind: string;
   status: 'sent' | 'skipped';
   provider_message_id: string | null;
+  created_at: CreatedAt;
+}
+
+/** One counted fact of a tenant's usage (migration 0020): its key makes a repeated count a no-op. */
+export type UsageKind =
+  'content_generated' | 'clips_generated' | 'posts_published' | 'storage_bytes' | 'ffmpeg_cpu_seconds' | 'youtube_units';
+
+export interface UsageEventsTable {
+  id: Generated<string>;
+  user_id: string | null;
+  kind: UsageKind;
+  fact_key: string;
+  /** numeric: units of the kind (count, bytes, seconds) */
+  quantity: ColumnType<string, number | string, number | string>;
+  run_id: string | null;
   created_at: CreatedAt;
 }
 
@@ -1632,6 +1706,8 @@ export interface Database {
   post_targets: PostTargetsTable;
   cancellation_logs: CancellationLogsTable;
   post_metrics: PostMetricsTable;
+  account_analytics: AccountAnalyticsTable;
+  comments: CommentsTable;
   posting_schedules: PostingSchedulesTable;
   affiliates: AffiliatesTable;
   affiliate_clicks: AffiliateClicksTable;
@@ -1670,6 +1746,7 @@ export interface Database {
   credit_lot_usages: CreditLotUsagesTable;
   notification_settings: NotificationSettingsTable;
   notification_deliveries: NotificationDeliveriesTable;
+  usage_events: UsageEventsTable;
 }
 
 export type User = Selectable<UsersTable>;

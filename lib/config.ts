@@ -14,8 +14,24 @@ const flag = optionalString.pipe(z.enum(['true', 'false']).optional()).transform
 const ConfigSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OpenTelemetry traces (lib/tracing.ts): an OTLP/HTTP endpoint turns them on; the exporter reads the other OTEL_* variables itself. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalString,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: optionalString,
+  OTEL_TRACES_EXPORTER: optionalString,
+  /** The OTel spec's boolean: `true` in any case disables, anything else does not. */
+  OTEL_SDK_DISABLED: optionalString.transform((v) => v?.toLowerCase() === 'true'),
   PORT: port(3000),
   HOST: z.string().default('127.0.0.1'),
+  /**
+   * Prometheus metrics: our registries (API requests, runs, activities, providers, AI, ffmpeg) on
+   * METRICS_PORT, the Temporal SDK's own worker metrics on TEMPORAL_METRICS_PORT, both at /metrics on
+   * METRICS_HOST. Unset or empty = off; npm start, npm run worker and npm run api default them on.
+   */
+  METRICS_PORT: optionalString.pipe(z.coerce.number<string>().int().min(0).max(65535).optional()),
+  TEMPORAL_METRICS_PORT: optionalString.pipe(z.coerce.number<string>().int().min(1).max(65535).optional()),
+  /** npm start's Temporal dev server's own metrics (`--metrics-port`); unset or empty = a random port, not recorded. */
+  TEMPORAL_SERVER_METRICS_PORT: optionalString.pipe(z.coerce.number<string>().int().min(1).max(65535).optional()),
+  METRICS_HOST: z.string().default('127.0.0.1'),
   DATA_DIR: z.string().default('./data'),
   DATABASE_URL: optionalString,
   PG_PORT: port(5433),
@@ -34,6 +50,12 @@ const ConfigSchema = z.object({
   /** base64 of 32 bytes; dev derives one under DATA_DIR when unset. */
   ENCRYPTION_KEY: optionalString,
   ENCRYPTION_KEY_ID: z.string().default('k1'),
+  /** Temporal payload encryption keys `<keyId>:<base64 of 32 bytes>,...` (first encrypts); dev generates one under DATA_DIR when unset. */
+  PAYLOAD_ENCRYPTION_KEYS: optionalString,
+  /** Bearer token of the codec server (POST /codec/encode|decode); unset with CODEC_UI_ORIGINS unset = no codec server. */
+  CODEC_TOKEN: optionalString,
+  /** Temporal Web UI origins whose browser requests the codec server accepts without a token (comma-separated). */
+  CODEC_UI_ORIGINS: optionalString,
   /** The signing secret of the Stripe webhook endpoint; required with STRIPE_SECRET_KEY, generated under DATA_DIR for the sandbox. */
   STRIPE_WEBHOOK_SECRET: optionalString,
   STRIPE_SECRET_KEY: optionalString,
@@ -121,6 +143,20 @@ const ConfigSchema = z.object({
   WEBHOOK_RETRY_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(19),
   /** Consecutive failed attempts (across an endpoint's deliveries) that disable it, with one email to its owner. */
   WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).default(25),
+  /** Retention (the daily `retention` Schedule): ages after which rows are deleted. Closed job_runs (seed 002: background jobs 30 days). */
+  RETENTION_JOB_RUNS_DAYS: z.coerce.number().positive().default(30),
+  /** Answered Idempotency-Keys: a retry after this long starts anew (Stripe keeps its keys ~24 h). */
+  RETENTION_IDEMPOTENCY_KEYS_HOURS: z.coerce.number().positive().default(24),
+  /** Outgoing webhook attempt logs of deliveries no longer pending. */
+  RETENTION_WEBHOOK_LOGS_DAYS: z.coerce.number().positive().default(30),
+  /** Per-call AI usage logs (seed 002: API usage 90 days); the daily ai_usage_analytics totals are kept. */
+  RETENTION_USAGE_DAYS: z.coerce.number().positive().default(90),
+  /** The usage ledger behind cost per tenant: longer than a yearly billing period. */
+  RETENTION_USAGE_EVENTS_DAYS: z.coerce.number().positive().default(400),
+  /** Audit log (seed 002: user activity 2 years). */
+  RETENTION_AUDIT_LOG_DAYS: z.coerce.number().positive().default(730),
+  /** Rows per DELETE statement. */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1000),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

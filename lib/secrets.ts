@@ -20,6 +20,8 @@ const KEY_BYTES = 32;
 const ENVELOPE_VERSION = 'v1';
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 export const DEV_KEY_FILE = 'encryption.key';
+export const DEV_PAYLOAD_KEY_FILE = 'payload-encryption.key';
+const DEV_PAYLOAD_KEY_ID = 'local';
 export const SANDBOX_WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
 export const ASSEMBLYAI_WEBHOOK_SECRET_FILE = 'assemblyai-webhook-secret';
 
@@ -48,9 +50,9 @@ export function secretAad(table: string, column: string, rowId: string): string 
   return `${table}:${column}:${rowId}`;
 }
 
-function decodeKey(base64: string, keyId: string): Buffer {
+function decodeKey(base64: string, keyId: string, variable = 'ENCRYPTION_KEY'): Buffer {
   const key = Buffer.from(base64, 'base64');
-  if (key.length !== KEY_BYTES) throw new ConfigError(`ENCRYPTION_KEY for key id ${keyId} must be base64 of ${KEY_BYTES} bytes`);
+  if (key.length !== KEY_BYTES) throw new ConfigError(`${variable} for key id ${keyId} must be base64 of ${KEY_BYTES} bytes`);
   return key;
 }
 
@@ -74,14 +76,44 @@ export function loadEncryptionKey(config: Pick<Config, 'ENCRYPTION_KEY' | 'ENCRY
   }
   if (!configured.includes(':')) return { activeKeyId, keys: new Map([[activeKeyId, decodeKey(configured, activeKeyId)]]) };
 
+  const keys = parseKeyList(configured, 'ENCRYPTION_KEY');
+  if (!keys.has(activeKeyId)) throw new ConfigError(`ENCRYPTION_KEY_ID ${activeKeyId} is not among the keys in ENCRYPTION_KEY`);
+  return { activeKeyId, keys };
+}
+
+/** `k2:<base64>,k1:<base64>` as a key id → key map, in the listed order. */
+function parseKeyList(configured: string, variable: string): Map<string, Buffer> {
   const keys = new Map<string, Buffer>();
   for (const entry of configured.split(',')) {
     const [id, base64, ...rest] = entry.trim().split(':');
-    if (!id || !base64 || rest.length > 0) throw new ConfigError('ENCRYPTION_KEY list entries must look like <keyId>:<base64 key>');
-    if (keys.has(id)) throw new ConfigError(`ENCRYPTION_KEY lists key id ${id} twice`);
-    keys.set(checkKeyId(id), decodeKey(base64, id));
+    if (!id || !base64 || rest.length > 0) throw new ConfigError(`${variable} list entries must look like <keyId>:<base64 key>`);
+    if (keys.has(id)) throw new ConfigError(`${variable} lists key id ${id} twice`);
+    keys.set(checkKeyId(id), decodeKey(base64, id, variable));
   }
-  if (!keys.has(activeKeyId)) throw new ConfigError(`ENCRYPTION_KEY_ID ${activeKeyId} is not among the keys in ENCRYPTION_KEY`);
+  return keys;
+}
+
+/**
+ * The keyring encrypting Temporal payloads (lib/payload-codec.ts). PAYLOAD_ENCRYPTION_KEYS lists
+ * `<keyId>:<base64 of 32 bytes>` entries; the first encrypts, every listed key decrypts (rotation:
+ * prepend the new key, drop the old one once no retained history needs it). Outside production,
+ * unset, one key (id `local`) is generated once at DATA_DIR/payload-encryption.key (mode 0600),
+ * shared by the API and every worker process on that DATA_DIR.
+ */
+export function loadPayloadKeyring(config: Pick<Config, 'PAYLOAD_ENCRYPTION_KEYS' | 'NODE_ENV' | 'dataDir'>): Keyring {
+  const configured = config.PAYLOAD_ENCRYPTION_KEYS;
+  if (configured === undefined) {
+    if (config.NODE_ENV === 'production')
+      throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS is required in production (<keyId>:<base64 of 32 bytes>[,<older keyId>:<base64>...])');
+    const base64 = loadOrCreateDataFile(config.dataDir, DEV_PAYLOAD_KEY_FILE, () => randomBytes(KEY_BYTES).toString('base64'));
+    return {
+      activeKeyId: DEV_PAYLOAD_KEY_ID,
+      keys: new Map([[DEV_PAYLOAD_KEY_ID, decodeKey(base64, DEV_PAYLOAD_KEY_ID, DEV_PAYLOAD_KEY_FILE)]]),
+    };
+  }
+  const keys = parseKeyList(configured, 'PAYLOAD_ENCRYPTION_KEYS');
+  const [activeKeyId] = keys.keys();
+  if (activeKeyId === undefined) throw new ConfigError('PAYLOAD_ENCRYPTION_KEYS lists no key');
   return { activeKeyId, keys };
 }
 

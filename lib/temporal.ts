@@ -1,5 +1,7 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { ConfigError } from './config';
+import { tracingClientOptions } from './tracing';
 
 /**
  * The SDK retries an unavailable server 10 times over ~20 s; our callers (API requests, start-up
@@ -8,11 +10,21 @@ import { ConfigError } from './config';
  */
 const FAIL_FAST_RETRIES = makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 4 }));
 
+export interface TemporalClientOptions {
+  timeoutMs?: number;
+  /** The payload codec (lib/payload-codec.ts): every client that starts, signals or reads workflows needs it; reachability probes do not. */
+  dataConverter?: DataConverter;
+}
+
 /** Connects a Temporal client, turning "unreachable" into one clear line. */
-export async function connectTemporalClient(address: string, namespace: string, timeoutMs = 10_000): Promise<Client> {
+export async function connectTemporalClient(
+  address: string,
+  namespace: string,
+  { timeoutMs = 10_000, dataConverter }: TemporalClientOptions = {},
+): Promise<Client> {
   try {
     const connection = await Connection.connect({ address, connectTimeout: timeoutMs, interceptors: [FAIL_FAST_RETRIES] });
-    const client = new Client({ connection, namespace });
+    const client = new Client({ connection, namespace, dataConverter, ...tracingClientOptions() });
     await connection.workflowService.describeNamespace({ namespace });
     return client;
   } catch (err) {

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
+import { interceptorBundleOptions } from '../worker/interceptors';
+import { tracingBundleOptions } from '../worker/tracing';
 import { ConfigError, type Config } from '../lib/config';
 import { stopStaleProcess } from '../lib/runtime/pid-files';
 import { waitFor } from '../lib/runtime/ports';
@@ -33,9 +35,13 @@ export async function resolveTemporalCluster(config: Config, databaseUrl: string
   });
 }
 
-/** Bundles the workflow code once, so the worker processes start without webpack each. */
-export async function writeWorkflowBundle(path: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+/** Bundles the workflow code once, so the worker processes start without webpack each (with the tracing interceptors if they trace). */
+export async function writeWorkflowBundle(path: string, tracing: boolean): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    ...interceptorBundleOptions(tracingBundleOptions(tracing)),
+    logger: new DefaultLogger('WARN'),
+  });
   await writeFile(path, code);
   return path;
 }

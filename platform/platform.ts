@@ -25,6 +25,8 @@ import { createMainWorker, createMediaWorker } from '../worker/create-worker';
 import { createContentPlanScheduler } from './content-plan-schedules';
 import { platformMetrics, type MetricsUrls } from './metrics';
 import { createPostRunControl } from './post-runs';
+import { createSocialAccountSchedules } from '../api/social-schedules';
+import { ensureSocialAccountSchedules } from './social-account-schedules';
 import { ensureIntervalSweep, ensurePayoutSchedule, ensureRetentionSchedule, INTERVAL_SWEEPS, retentionPolicy } from './schedules';
 
 export interface PlatformEndpoints {
@@ -104,6 +106,7 @@ export async function startPlatform(
         affiliatePolicy: { refundWindowDays: config.AFFILIATE_REFUND_WINDOW_DAYS, minimumPayoutCents: config.AFFILIATE_MIN_PAYOUT_CENTS },
         contentPlanSchedules: createContentPlanScheduler(scheduleClient, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger),
         postRuns: createPostRunControl(scheduleClient),
+        socialSchedules: createSocialAccountSchedules(scheduleClient, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger),
         webhookDispatch: createWebhookDispatch(scheduleClient, queues, db, webhookDeliveryPolicy(config)),
         urlGuard: urlGuardOptions(config),
         metrics: metrics.worker,
@@ -150,6 +153,10 @@ export async function startPlatform(
           await ensureIntervalSweep(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX }, logger, sweep);
         await ensureRetentionSchedule(scheduler, { queues, prefix: config.TASK_QUEUE_PREFIX, policy: retentionPolicy(config) }, logger);
         await ensureAdminGrantTimers(db, scheduler, queues, logger);
+        // Not awaited: one Temporal call per account must not hold the worker's start.
+        ensureSocialAccountSchedules(db, activityDeps.socialSchedules, logger).catch((err: unknown) =>
+          logger.warn({ err }, 'could not ensure the social account schedules'),
+        );
       } finally {
         await scheduler.connection.close();
       }

@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, sandboxUrlsFrom } from '../lib/config';
 import { createLogger } from '../lib/logger';
 import { runMain, untilSignal } from '../lib/runtime/main-runner';
+import { DEFAULT_METRICS_ENV } from './metrics';
 import { startPlatform, type RunningPlatform } from './platform';
 
 /**
@@ -9,7 +10,7 @@ import { startPlatform, type RunningPlatform } from './platform';
  */
 export function runRole(role: 'api' | 'worker', announce: (platform: RunningPlatform) => [Record<string, unknown>, string]): void {
   runMain(async () => {
-    const config = loadConfig();
+    const config = loadConfig({ ...DEFAULT_METRICS_ENV, ...process.env });
     if (!config.DATABASE_URL)
       throw new ConfigError(`DATABASE_URL is required for \`npm run ${role}\` (use \`npm start\` for the all-in-one dev stack)`);
     if (!config.TEMPORAL_ADDRESS) throw new ConfigError(`TEMPORAL_ADDRESS is required for \`npm run ${role}\``);

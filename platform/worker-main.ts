@@ -1,4 +1,4 @@
 // `npm run worker`: the worker alone (production, compose); crash tests spawn it as a real process.
 import { runRole } from './run-role';
 
-runRole('worker', () => [{}, 'worker running']);
+runRole('worker', (platform) => [{ metricsUrls: platform.metricsUrls }, 'worker running']);

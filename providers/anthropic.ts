@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import type { Db } from '../db/database';
 import { recordAiUsage } from '../db/repositories/ai-usage';
 import type { Logger } from '../lib/logger';
+import type { ProviderMetrics } from '../lib/metrics';
 import type { ProviderCall } from './call';
 
 export interface GenerateRequest {
@@ -46,6 +47,8 @@ export interface AnthropicAdapterOptions {
   db: Db;
   logger: Logger;
   call: ProviderCall;
+  /** Tokens and cost per model (the worker's metrics). */
+  metrics?: ProviderMetrics;
 }
 
 /** The price entry for a model id, also for dated snapshots (`claude-sonnet-4-5-20250929`). */
@@ -103,6 +106,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): Anthro
         latencyMs,
         metadata: { requestId: message.id, stopReason: message.stop_reason },
       });
+      options.metrics?.aiUsage('anthropic', message.model, { ...usage, costUsd: cost / 1e6 });
       return { text, model: message.model, usage, costMicroUsd: cost, stopReason: message.stop_reason };
     },
   };

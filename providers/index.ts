@@ -3,6 +3,7 @@ import { anthropicPrices, ConfigError, sandboxUrlFor, type Config } from '../lib
 import { SANDBOX_CREDENTIALS } from '../lib/sandbox-credentials';
 import { loadAssemblyAiWebhookSecret } from '../lib/secrets';
 import type { Logger } from '../lib/logger';
+import type { ProviderMetrics } from '../lib/metrics';
 import { createAnthropicAdapter, type AnthropicAdapter } from './anthropic';
 import { AssemblyAiAdapter } from './assemblyai';
 import { providerCall } from './call';
@@ -65,6 +66,8 @@ export interface ProviderContext {
   sandboxUrls: Record<string, string>;
   /** Quota counters and AI usage logs are written here. */
   db: Db;
+  /** Call latency and failures by provider, AI tokens and cost (the worker's metrics); none recorded without. */
+  metrics?: ProviderMetrics;
 }
 
 function once<T>(build: () => T): () => T {
@@ -80,6 +83,8 @@ export function createProviders(ctx: ProviderContext): Providers {
     'google-oauth': config.GOOGLE_MAX_CONCURRENCY,
     anthropic: config.ANTHROPIC_MAX_CONCURRENCY,
   });
+  /** Each provider's calls: under its limiter, classified, timed in the metrics. */
+  const limitedCall = (provider: string) => providerCall(limits.for(provider), ctx.metrics);
   const sandboxUrl = (name: string, keyName: string): string => sandboxUrlFor(config, ctx.sandboxUrls, name, keyName);
   /** Google: the real APIs when GOOGLE_API_KEY is set, else one sandbox serving YouTube, Drive and the token endpoint. */
   const google = () => {
@@ -113,15 +118,15 @@ export function createProviders(ctx: ProviderContext): Providers {
         dailyBudget: config.YOUTUBE_DAILY_QUOTA,
         clock: systemClock,
       }),
-      call: providerCall(limits.for('youtube')),
+      call: limitedCall('youtube'),
     }),
   );
-  const drive = once(() => createDriveAdapter({ rootUrl: google().rootUrl, call: providerCall(limits.for('google-drive')) }));
+  const drive = once(() => createDriveAdapter({ rootUrl: google().rootUrl, call: limitedCall('google-drive') }));
   const googleAuth = once(() => {
     const { clientId, clientSecret, tokenUrl, revokeUrl } = google();
     if (!clientId || !clientSecret)
       throw new ConfigError('GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET are required to refresh Google tokens');
-    return createGoogleAuthAdapter({ clientId, clientSecret, tokenUrl, revokeUrl, call: providerCall(limits.for('google-oauth')) });
+    return createGoogleAuthAdapter({ clientId, clientSecret, tokenUrl, revokeUrl, call: limitedCall('google-oauth') });
   });
   const anthropic = once(() =>
     createAnthropicAdapter({
@@ -132,7 +137,8 @@ export function createProviders(ctx: ProviderContext): Providers {
       prices: anthropicPrices(config),
       db,
       logger: logger.child({ provider: 'anthropic' }),
-      call: providerCall(limits.for('anthropic')),
+      call: limitedCall('anthropic'),
+      metrics: ctx.metrics,
     }),
   );
 
@@ -143,11 +149,11 @@ export function createProviders(ctx: ProviderContext): Providers {
           config.STRIPE_SECRET_KEY ?? SANDBOX_CREDENTIALS.stripeSecretKey,
           config.STRIPE_SECRET_KEY ? undefined : sandboxUrl('stripe', 'STRIPE_SECRET_KEY'),
         ),
-        providerCall(limits.for('stripe')),
+        limitedCall('stripe'),
       ),
   );
   const cloudinary = once(() => {
-    const call = providerCall(limits.for('cloudinary'));
+    const call = limitedCall('cloudinary');
     if (config.CLOUDINARY_URL) return new CloudinaryAdapter(parseCloudinaryUrl(config.CLOUDINARY_URL), call);
     const url = sandboxUrl('cloudinary', 'CLOUDINARY_URL');
     return new CloudinaryAdapter({ ...SANDBOX_CREDENTIALS.cloudinary, uploadPrefix: url, deliveryHost: new URL(url).host }, call);
@@ -164,7 +170,7 @@ export function createProviders(ctx: ProviderContext): Providers {
         linkedin: sandboxClient,
         x: sandboxClient,
       },
-      callFor: (platform) => providerCall(limits.for(platform)),
+      callFor: (platform) => limitedCall(platform),
     });
   });
   const ayrshare = once(
@@ -172,7 +178,7 @@ export function createProviders(ctx: ProviderContext): Providers {
       new AyrshareClient({
         baseUrl: config.AYRSHARE_API_KEY ? PRODUCTION_AYRSHARE_URL : sandboxUrl('ayrshare', 'AYRSHARE_API_KEY'),
         apiKey: config.AYRSHARE_API_KEY ?? SANDBOX_CREDENTIALS.ayrshareApiKey,
-        call: providerCall(limits.for('ayrshare')),
+        call: limitedCall('ayrshare'),
       }),
   );
   const freepik = once(
@@ -182,7 +188,7 @@ export function createProviders(ctx: ProviderContext): Providers {
           baseUrl: config.FREEPIK_API_KEY ? config.FREEPIK_API_URL : sandboxUrl('freepik', 'FREEPIK_API_KEY'),
           apiKey: config.FREEPIK_API_KEY ?? SANDBOX_CREDENTIALS.freepikApiKey,
         },
-        providerCall(limits.for('freepik')),
+        limitedCall('freepik'),
       ),
   );
   // Running sandboxes (the shop, Freepik's file host) are reachable like public sites outside production.
@@ -192,14 +198,14 @@ export function createProviders(ctx: ProviderContext): Providers {
       new WebPages({
         db,
         guard: urlGuardOptions(config, sandboxHosts),
-        call: providerCall(limits.for('web')),
+        call: limitedCall('web'),
         clock: systemClock,
         defaultDelayMs: config.SCRAPE_DEFAULT_DELAY_MS,
         timeoutMs: config.SCRAPE_TIMEOUT_MS,
       }),
   );
   const replicate = once(() => {
-    const call = providerCall(limits.for('replicate'));
+    const call = limitedCall('replicate');
     const shared = {
       webhookUrl: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/v1/webhooks/replicate`,
       trainer: config.REPLICATE_TRAINER,
@@ -214,7 +220,7 @@ export function createProviders(ctx: ProviderContext): Providers {
   });
   const assemblyai = once(() => {
     const shared = {
-      call: providerCall(limits.for('assemblyai')),
+      call: limitedCall('assemblyai'),
       webhookUrl: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/v1/webhooks/assemblyai`,
       webhookSecret: loadAssemblyAiWebhookSecret(config),
     };
@@ -233,7 +239,7 @@ export function createProviders(ctx: ProviderContext): Providers {
           apiKey: config.EMAIL_API_KEY ?? SANDBOX_CREDENTIALS.emailApiKey,
           from: config.EMAIL_FROM,
         },
-        providerCall(limits.for('email')),
+        limitedCall('email'),
       ),
   );
 

@@ -139,9 +139,41 @@ function jsonTemplate(instructions: string): unknown {
   }
 }
 
+const POSITIVE =
+  /\b(love|loved|great|amazing|awesome|thanks|thank you|helpful|beautiful|best|perfect|fantastic|wonderful|nice|cool|brilliant|excellent|inspiring|glad)\b/gi;
+const NEGATIVE =
+  /\b(hate|hated|bad|awful|terrible|worst|boring|scam|ugly|useless|disappointed|disappointing|waste|annoying|fake|broken|poor|rude|never again)\b/gi;
+
+/**
+ * Sentiment of the comments in `<comments>[{id, text}]</comments>`, by counting positive and
+ * negative words: a JSON array of `{ id, sentiment, score }` (score −1…1) in the order given.
+ */
+export function classifySentiments(prompt: string): string | undefined {
+  const listed = /<comments>([\s\S]*?)<\/comments>/i.exec(prompt)?.[1];
+  if (!listed) return undefined;
+  let items: Array<{ id?: unknown; text?: unknown }>;
+  try {
+    items = JSON.parse(listed) as Array<{ id?: unknown; text?: unknown }>;
+  } catch {
+    return undefined;
+  }
+  return JSON.stringify(
+    items.map((item) => {
+      const text = typeof item.text === 'string' ? item.text : '';
+      const balance = (text.match(POSITIVE)?.length ?? 0) - (text.match(NEGATIVE)?.length ?? 0);
+      const score = Math.max(-1, Math.min(1, balance / 2));
+      return { id: item.id, sentiment: balance > 0 ? 'positive' : balance < 0 ? 'negative' : 'neutral', score };
+    }),
+  );
+}
+
 /** The deterministic "model": an extract of the prompt shaped by what the system prompt and prompt ask for. */
 export function composeAnswer(system: string, prompt: string, maxTokens: number): string {
   const instructions = `${system}\n${prompt}`;
+  if (/classify the sentiment/i.test(instructions)) {
+    const sentiments = classifySentiments(prompt);
+    if (sentiments) return sentiments;
+  }
   const source = sourceText(prompt);
   const ranked = rankSentences(source);
   const budget = Math.min(12, Math.max(1, Math.floor((maxTokens * CHARS_PER_TOKEN) / 160)));

@@ -43,6 +43,19 @@ export interface SandboxSocialPost {
   metricReads: number;
 }
 
+/** A comment under a post (`parentId` null) or a reply to a comment. */
+export interface SandboxSocialComment {
+  id: string;
+  platform: SandboxSocialPlatform;
+  /** The post of the conversation. */
+  postId: string;
+  parentId: string | null;
+  userId: string;
+  username: string;
+  text: string;
+  createdAt: number;
+}
+
 export interface IssuedAccount {
   platform: SandboxSocialPlatform;
   platformUserId: string;
@@ -56,6 +69,9 @@ export interface SocialSandbox {
   url: string;
   server: SandboxServer;
   posts: SandboxSocialPost[];
+  comments: SandboxSocialComment[];
+  /** Someone else comments on a post (a platform post id of any of the five platforms). */
+  addComment(platform: SandboxSocialPlatform, postId: string, text: string, username?: string): SandboxSocialComment;
   /** Connects an account: tokens the sandbox accepts for that platform user. */
   issueAccount(platform: SandboxSocialPlatform, userId?: string, username?: string): IssuedAccount;
   /** Makes an access token expired (refreshable) or revokes the whole grant (access and refresh tokens). */
@@ -112,6 +128,41 @@ export function sandboxMetrics(post: Pick<SandboxSocialPost, 'id' | 'metricReads
   return { views, likes: Math.floor(views / 12), comments: Math.floor(views / 90), shares: Math.floor(views / 150) };
 }
 
+/** A stable number per string, for figures that differ between accounts and days but never between runs. */
+const hashOf = (text: string) => createHash('sha1').update(text).digest();
+
+/**
+ * Plausible figures of one account's UTC day (`YYYY-MM-DD`): followers grow by a few dozen a day
+ * from a per-account base; reach, impressions and interactions vary from day to day. The same
+ * account and day always give the same numbers.
+ */
+export function sandboxDailyInsights(userId: string, date: string) {
+  const day = hashOf(`${userId}:${date}`);
+  const base = 1000 + (hashOf(userId).readUInt16BE(0) % 9000);
+  const days = Math.max(0, Math.floor(Date.parse(`${date}T00:00:00Z`) / 86_400_000) - 20_000);
+  const gained = 5 + (day[0]! % 40);
+  const lost = day[1]! % 10;
+  const reach = 300 + (day.readUInt16BE(2) % 3000);
+  const impressions = Math.round(reach * (1.3 + (day[4]! % 50) / 100));
+  const likes = Math.floor(reach / 15) + (day[5]! % 20);
+  const comments = Math.floor(likes / 8);
+  const shares = Math.floor(likes / 12);
+  return {
+    followers: base + days * 20 + gained - lost,
+    gained,
+    lost,
+    reach,
+    impressions,
+    views: impressions * 2,
+    likes,
+    comments,
+    shares,
+    engagement: likes + comments + shares,
+  };
+}
+
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
 /**
  * One emulator for Instagram (Graph API content publishing), Facebook Pages, TikTok (Content
  * Posting API), LinkedIn (Posts API) and X (API v2), each under `/<platform>`: bearer tokens that
@@ -126,6 +177,7 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
   const refreshTokens = new Map<string, TokenRecord>();
   const codes = new Map<string, { platform: SandboxSocialPlatform; userId: string }>();
   const posts: SandboxSocialPost[] = [];
+  const comments: SandboxSocialComment[] = [];
   const igContainers = new Map<string, { userId: string; text: string; mediaUrls: string[]; mediaType: string; checks: number }>();
   const tiktokPublishes = new Map<
     string,
@@ -236,6 +288,8 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     return post;
   }
 
+  const isPost = (platform: SandboxSocialPlatform, id: string) => posts.some((p) => p.platform === platform && p.id === id);
+
   function findPost(platform: SandboxSocialPlatform, id: string): SandboxSocialPost {
     const post = posts.find((p) => p.platform === platform && p.id === id);
     if (!post)
@@ -244,6 +298,37 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       });
     return post;
   }
+
+  function addComment(
+    platform: SandboxSocialPlatform,
+    postId: string,
+    parentId: string | null,
+    userId: string,
+    username: string,
+    text: string,
+  ): SandboxSocialComment {
+    const n = next();
+    const id = {
+      instagram: `1795000000${String(n).padStart(7, '0')}`,
+      facebook: `${postId.split('_')[1] ?? postId}_${2000000 + n}`,
+      tiktok: `7350000000${String(n).padStart(9, '0')}`,
+      linkedin: `urn:li:comment:(${postId},7200000000${String(n).padStart(9, '0')})`,
+      x: `1860000000${String(n).padStart(9, '0')}`,
+    }[platform];
+    const comment: SandboxSocialComment = { id, platform, postId, parentId, userId, username, text, createdAt: Date.now() };
+    comments.push(comment);
+    return comment;
+  }
+  const findComment = (platform: SandboxSocialPlatform, id: string) => comments.find((c) => c.platform === platform && c.id === id);
+  const newest = (list: SandboxSocialComment[]) => [...list].sort((a, b) => b.createdAt - a.createdAt);
+  /** The day a Graph API `since` names (unix seconds or YYYY-MM-DD), else today (UTC). */
+  const dayOf = (since: string | null) =>
+    since ? utcDay(/^\d+$/.test(since) ? Number(since) * 1000 : Date.parse(since)) : utcDay(Date.now());
+  const graphDaily = (values: Record<string, number>, names: string[]) => ({
+    data: names
+      .filter((name) => name in values)
+      .map((name) => ({ name, period: 'day', values: [{ value: values[name], end_time: iso(Date.now()) }] })),
+  });
 
   const recent = (platform: SandboxSocialPlatform, userId: string) =>
     posts.filter((p) => p.platform === platform && p.userId === userId).sort((a, b) => b.createdAt - a.createdAt);
@@ -319,7 +404,13 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       method: 'GET',
       path: '/instagram/:version/:id/insights',
       handle: (req) => {
-        authenticate('instagram', req);
+        const userId = authenticate('instagram', req, req.params.id);
+        if (!isPost('instagram', req.params.id ?? '')) {
+          // The account's insights (period=day) of the day `since` names.
+          const day = sandboxDailyInsights(userId, dayOf(req.query.get('since')));
+          const values = { ...day, total_interactions: day.engagement, follower_count: day.gained };
+          return { json: graphDaily(values, (req.query.get('metric') ?? '').split(',')) };
+        }
         const metrics = metricsOf(findPost('instagram', req.params.id ?? ''));
         const data = Object.entries(metrics).map(([name, value]) => ({
           name,
@@ -342,8 +433,58 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
           const ready = container.mediaType === 'IMAGE' || container.checks > 1;
           return { json: { id: req.params.id, status_code: ready ? 'FINISHED' : 'IN_PROGRESS' } };
         }
+        if (!isPost('instagram', req.params.id ?? '')) {
+          const userId = authenticate('instagram', req, req.params.id);
+          const { followers } = sandboxDailyInsights(userId, utcDay(Date.now()));
+          return { json: { id: userId, followers_count: followers, media_count: recent('instagram', userId).length } };
+        }
         const post = findPost('instagram', req.params.id ?? '');
         return { json: { id: post.id, caption: post.text, permalink: post.url, timestamp: iso(post.createdAt) } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/instagram/:version/:id/comments',
+      handle: (req) => {
+        authenticate('instagram', req);
+        const post = findPost('instagram', req.params.id ?? '');
+        const data = newest(comments.filter((c) => c.platform === 'instagram' && c.postId === post.id && c.parentId === null)).map((c) => ({
+          id: c.id,
+          text: c.text,
+          username: c.username,
+          timestamp: iso(c.createdAt),
+          from: { id: c.userId, username: c.username },
+        }));
+        return { json: { data } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/instagram/:version/:commentId/replies',
+      handle: (req) => {
+        authenticate('instagram', req);
+        const parent = findComment('instagram', req.params.commentId ?? '');
+        if (!parent) throw new HttpError(400, 'unknown comment', { error: { message: 'Unsupported get request', code: 100 } });
+        const data = newest(comments.filter((c) => c.parentId === parent.id)).map((c) => ({
+          id: c.id,
+          text: c.text,
+          username: c.username,
+          timestamp: iso(c.createdAt),
+        }));
+        return { json: { data } };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/instagram/:version/:commentId/replies',
+      handle: (req) => {
+        const userId = authenticate('instagram', req);
+        const parent = findComment('instagram', req.params.commentId ?? '');
+        if (!parent) throw new HttpError(400, 'unknown comment', { error: { message: 'Unsupported post request', code: 100 } });
+        const message = form(req).get('message') ?? '';
+        if (!message || [...message].length > 2200)
+          throw new HttpError(400, 'bad message', { error: { message: 'The message must be 1 to 2200 characters', code: 100 } });
+        return { json: { id: addComment('instagram', parent.postId, parent.id, userId, `user_${userId}`, message).id } };
       },
     },
   ];
@@ -372,6 +513,23 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
     })),
     {
       method: 'GET',
+      path: '/facebook/:version/:pageId/insights',
+      handle: (req) => {
+        const pageId = authenticate('facebook', req, req.params.pageId);
+        const day = sandboxDailyInsights(pageId, dayOf(req.query.get('since')));
+        const values = {
+          page_impressions: day.impressions,
+          page_impressions_unique: day.reach,
+          page_post_engagements: day.engagement,
+          page_fan_adds: day.gained,
+          page_fan_removes: day.lost,
+          page_video_views: day.views,
+        };
+        return { json: graphDaily(values, (req.query.get('metric') ?? '').split(',')) };
+      },
+    },
+    {
+      method: 'GET',
       path: '/facebook/:version/:pageId/feed',
       handle: (req) => {
         const pageId = authenticate('facebook', req, req.params.pageId);
@@ -391,6 +549,11 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       method: 'GET',
       path: '/facebook/:version/:id',
       handle: (req) => {
+        if (!isPost('facebook', req.params.id ?? '')) {
+          const pageId = authenticate('facebook', req, req.params.id);
+          const { followers } = sandboxDailyInsights(pageId, utcDay(Date.now()));
+          return { json: { id: pageId, followers_count: followers, fan_count: followers } };
+        }
         authenticate('facebook', req);
         const post = findPost('facebook', req.params.id ?? '');
         const fields = req.query.get('fields') ?? '';
@@ -586,13 +749,25 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       path: '/x/2/tweets',
       handle: (req) => {
         const userId = authenticate('x', req);
-        const text = req.json<{ text?: string }>()?.text ?? '';
+        const body = req.json<{ text?: string; reply?: { in_reply_to_tweet_id?: string } }>();
+        const text = body?.text ?? '';
         if (!text)
           throw new HttpError(400, 'text required', {
             errors: [{ message: 'text is required' }],
             title: 'Invalid Request',
             type: 'https://api.twitter.com/2/problems/invalid-request',
           });
+        const inReplyTo = body?.reply?.in_reply_to_tweet_id;
+        if (inReplyTo) {
+          // A reply to a comment: it joins the comment's conversation.
+          const parent = findComment('x', inReplyTo);
+          if (!parent)
+            throw new HttpError(400, 'unknown tweet', { errors: [{ message: `no tweet ${inReplyTo}` }], title: 'Invalid Request' });
+          if ([...text].length > 280)
+            throw new HttpError(400, 'text too long', { errors: [{ message: 'Your Tweet text is too long.' }], title: 'Invalid Request' });
+          const reply = addComment('x', parent.postId, parent.id, userId, `user_${userId}`, text);
+          return { status: 201, json: { data: { id: reply.id, text, edit_history_tweet_ids: [reply.id] } } };
+        }
         const post = addPost('x', userId, text, [], 'text');
         return { status: 201, json: { data: { id: post.id, text, edit_history_tweet_ids: [post.id] } } };
       },
@@ -603,10 +778,87 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       handle: (req) => {
         const userId = authenticate('x', req, req.params.id);
         const max = Number(req.query.get('max_results') ?? 10);
+        const start = Date.parse(req.query.get('start_time') ?? '') || 0;
+        const end = Date.parse(req.query.get('end_time') ?? '') || Number.MAX_SAFE_INTEGER;
+        const withMetrics = (req.query.get('tweet.fields') ?? '').includes('public_metrics');
         const data = recent('x', userId)
+          .filter((p) => p.createdAt >= start && p.createdAt < end)
           .slice(0, max)
-          .map((p) => ({ id: p.id, text: p.text, created_at: new Date(p.createdAt).toISOString(), edit_history_tweet_ids: [p.id] }));
+          .map((p) => {
+            const m = sandboxMetrics(p);
+            return {
+              id: p.id,
+              text: p.text,
+              created_at: new Date(p.createdAt).toISOString(),
+              edit_history_tweet_ids: [p.id],
+              ...(withMetrics
+                ? {
+                    public_metrics: {
+                      retweet_count: m.shares,
+                      reply_count: m.comments,
+                      like_count: m.likes,
+                      quote_count: 0,
+                      impression_count: m.views,
+                    },
+                  }
+                : {}),
+            };
+          });
         return { json: data.length ? { data, meta: { result_count: data.length } } : { meta: { result_count: 0 } } };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/x/2/users/:id',
+      handle: (req) => {
+        const userId = authenticate('x', req, req.params.id);
+        const { followers } = sandboxDailyInsights(userId, utcDay(Date.now()));
+        return {
+          json: {
+            data: {
+              id: userId,
+              username: `user_${userId}`,
+              public_metrics: {
+                followers_count: followers,
+                following_count: 180,
+                tweet_count: recent('x', userId).length,
+                listed_count: 3,
+              },
+            },
+          },
+        };
+      },
+    },
+    {
+      // Only the operators we use: `conversation_id:<id>`, `from:<user id>` and `-from:<user id>`.
+      method: 'GET',
+      path: '/x/2/tweets/search/recent',
+      handle: (req) => {
+        authenticate('x', req);
+        const query = req.query.get('query') ?? '';
+        const conversation = /(?:^|\s)conversation_id:(\S+)/.exec(query)?.[1];
+        const from = /(?:^|\s)from:(\S+)/.exec(query)?.[1];
+        const notFrom = /(?:^|\s)-from:(\S+)/.exec(query)?.[1];
+        const found = newest(
+          comments.filter(
+            (c) =>
+              c.platform === 'x' &&
+              (!conversation || c.postId === conversation) &&
+              (!from || c.userId === from) &&
+              (!notFrom || c.userId !== notFrom),
+          ),
+        ).slice(0, Number(req.query.get('max_results') ?? 10));
+        if (found.length === 0) return { json: { meta: { result_count: 0 } } };
+        const data = found.map((c) => ({
+          id: c.id,
+          text: c.text,
+          author_id: c.userId,
+          created_at: new Date(c.createdAt).toISOString(),
+          conversation_id: c.postId,
+          referenced_tweets: [{ type: 'replied_to', id: c.parentId ?? c.postId }],
+        }));
+        const users = [...new Map(found.map((c) => [c.userId, { id: c.userId, username: c.username }])).values()];
+        return { json: { data, includes: { users }, meta: { result_count: data.length } } };
       },
     },
     {
@@ -659,6 +911,12 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
 
   const sandbox: Omit<SocialSandbox, 'url' | 'server' | 'stop'> = {
     posts,
+    comments,
+    addComment(platform, postId, text, username) {
+      findPost(platform, postId);
+      const author = username ?? `fan_${randomBytes(3).toString('hex')}`;
+      return addComment(platform, postId, null, `${platform}-fan-${author}`, author, text);
+    },
     issueAccount(platform, userId, username) {
       const platformUserId = userId ?? newUserId(platform);
       const issued = issue(platform, platformUserId);
@@ -710,6 +968,22 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       },
     },
     {
+      method: 'POST',
+      path: '/__sandbox/social/comments',
+      handle: (req) => {
+        const body = req.json<{ platform?: string; postId?: string; text?: string; username?: string }>();
+        if (!isPlatform(body?.platform) || !body.postId || !body.text) throw new HttpError(400, 'needs platform, postId and text');
+        return { status: 201, json: sandbox.addComment(body.platform, body.postId, body.text, body.username) };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/__sandbox/social/comments',
+      handle: (req) => ({
+        json: { comments: comments.filter((c) => !req.query.get('platform') || c.platform === req.query.get('platform')) },
+      }),
+    },
+    {
       method: 'GET',
       path: '/__sandbox/social/posts',
       handle: (req) => ({ json: { posts: posts.filter((p) => !req.query.get('platform') || p.platform === req.query.get('platform')) } }),
@@ -744,6 +1018,7 @@ export async function startSocialSandbox(options: SocialSandboxOptions): Promise
       refreshTokens.clear();
       codes.clear();
       posts.length = 0;
+      comments.length = 0;
       igContainers.clear();
       tiktokPublishes.clear();
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsagePeriodSchema } from './operations';
 import { nonBlankText } from './common';
 
 /** Glow Social's monthly AI content plan and AI spend caps: API bodies and views, workflow input/result. */
@@ -84,6 +85,7 @@ export const AiUsageViewSchema = z
     plan: z.string(),
     today: UsageWindowSchema.extend({ date: z.string() }),
     thisMonth: UsageWindowSchema.extend({ month: z.string() }),
+    period: UsagePeriodSchema,
     alerts: z.array(
       z.object({
         type: z.enum(['daily_tokens', 'monthly_cost']),

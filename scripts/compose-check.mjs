@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 const env = {
   ...process.env,
   ENCRYPTION_KEY: process.env.ENCRYPTION_KEY ?? 'Y2hlY2stb25seS1rZXktZm9yLWNvbXBvc2UtY29uZmln',
+  PAYLOAD_ENCRYPTION_KEYS: process.env.PAYLOAD_ENCRYPTION_KEYS ?? 'p1:Y2hlY2stb25seS1rZXktZm9yLWNvbXBvc2UtY29uZmln',
   POSTGRES_PASSWORD: process.env.POSTGRES_PASSWORD ?? 'check-only-platform-password',
   TEMPORAL_DB_PASSWORD: process.env.TEMPORAL_DB_PASSWORD ?? 'check-only-temporal-password',
   STRIPE_SECRET_KEY: process.env.STRIPE_SECRET_KEY ?? 'sk_test_check_only',

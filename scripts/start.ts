@@ -8,8 +8,9 @@ import exitHook from 'async-exit-hook';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../lib/config';
 import { createLogger } from '../lib/logger';
-import { loadEncryptionKey, loadStripeWebhookSecret } from '../lib/secrets';
+import { loadEncryptionKey, loadPayloadKeyring, loadStripeWebhookSecret } from '../lib/secrets';
 import { taskQueues } from '../lib/task-queues';
+import { tracingConfigured } from '../lib/tracing';
 import { connectTemporalClient } from '../lib/temporal';
 import { claimDataDir } from '../lib/runtime/pid-files';
 import { resolvePostgres } from '../lib/runtime/postgres';
@@ -18,6 +19,7 @@ import { resolveTemporalServerBuild, TEMPORAL_SERVER_VERSION } from '../lib/runt
 import { resolveTemporalCluster, startWorkerProcess, writeWorkflowBundle } from '../platform/cluster';
 import { startWatchdog, whenParentDies } from '../lib/runtime/watchdog';
 import { DEMO_KEY_FILE } from '../db/seed/dev-access';
+import { DEFAULT_METRICS_ENV, workerProcessMetrics, type MetricsUrls } from '../platform/metrics';
 import { startPlatform } from '../platform/platform';
 import { startSandboxes } from '../sandbox';
 
@@ -25,7 +27,7 @@ const CLUSTER = process.argv.includes('--cluster');
 const WORKER_PROCESSES = 2;
 
 async function main(): Promise<void> {
-  const config = loadConfig(CLUSTER ? { DATA_DIR: './data/cluster', ...process.env } : process.env);
+  const config = loadConfig({ ...DEFAULT_METRICS_ENV, ...(CLUSTER ? { DATA_DIR: './data/cluster' } : {}), ...process.env });
   const logger = createLogger(config.LOG_LEVEL, 'platform');
   mkdirSync(config.dataDir, { recursive: true });
   const stops: Array<() => Promise<void>> = [];
@@ -66,21 +68,29 @@ async function main(): Promise<void> {
     const sandboxes = await startSandboxes(config);
     stops.push(() => sandboxes.stop());
     const endpoints = { databaseUrl: postgres.databaseUrl, temporalAddress: temporal.address, sandboxUrls: sandboxes.urls };
+    const workerMetricsUrls: MetricsUrls[] = [];
     if (CLUSTER) {
       // Created before the workers start, so they do not race to create them under DATA_DIR.
       loadEncryptionKey(config);
+      loadPayloadKeyring(config);
       const workerEnv = {
         DATA_DIR: config.dataDir,
         DATABASE_URL: endpoints.databaseUrl,
         TEMPORAL_ADDRESS: endpoints.temporalAddress,
         SANDBOX_URLS: JSON.stringify(endpoints.sandboxUrls),
-        WORKFLOW_BUNDLE_PATH: config.WORKFLOW_BUNDLE_PATH ?? (await writeWorkflowBundle(join(config.dataDir, 'workflow-bundle.js'))),
+        WORKFLOW_BUNDLE_PATH:
+          config.WORKFLOW_BUNDLE_PATH ?? (await writeWorkflowBundle(join(config.dataDir, 'workflow-bundle.js'), tracingConfigured(config))),
       };
       const client = await connectTemporalClient(temporal.address, config.TEMPORAL_NAMESPACE);
       try {
         // The first worker migrates the database and creates the Schedules; the second then starts on a ready one.
         for (let n = 0; n < WORKER_PROCESSES; n++) {
-          const worker = await startWorkerProcess(workerEnv, { client, taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).main });
+          const metrics = workerProcessMetrics(config, n);
+          const worker = await startWorkerProcess(
+            { ...workerEnv, ...metrics.env },
+            { client, taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).main },
+          );
+          workerMetricsUrls.push(metrics.urls);
           stops.push(() => worker.stop());
           watchdog.guard(worker.pid, 'SIGTERM');
         }
@@ -88,7 +98,9 @@ async function main(): Promise<void> {
         await client.connection.close();
       }
     }
-    const platform = await startPlatform(config, endpoints, logger, CLUSTER ? { api: true } : undefined);
+    // The dev server's UI decodes payloads through our API's codec server, which accepts the UI's browser origin.
+    const platformConfig = temporal.uiUrl && !config.CODEC_UI_ORIGINS ? { ...config, CODEC_UI_ORIGINS: temporal.uiUrl } : config;
+    const platform = await startPlatform(platformConfig, endpoints, logger, CLUSTER ? { api: true } : undefined);
     stops.push(() => platform.stop());
 
     const manifest = {
@@ -98,6 +110,12 @@ async function main(): Promise<void> {
       temporalUiUrl: temporal.uiUrl ?? null,
       databaseUrl: postgres.databaseUrl,
       sandboxes: sandboxes.urls,
+      // Prometheus scrape targets: this process's (ours, the Temporal SDK's), then each worker process's (cluster).
+      metricsUrls: {
+        ...platform.metricsUrls,
+        ...(temporal.metricsUrl ? { temporalServer: temporal.metricsUrl } : {}),
+        ...(CLUSTER ? { workers: workerMetricsUrls } : {}),
+      },
       pid: process.pid,
     };
     writeFileSync(join(config.dataDir, 'runtime.json'), JSON.stringify(manifest, null, 2));
@@ -116,6 +134,7 @@ async function main(): Promise<void> {
         `  Temporal       ${temporal.address} namespace ${config.TEMPORAL_NAMESPACE}${CLUSTER ? ` (server v${TEMPORAL_SERVER_VERSION} on PostgreSQL)` : ''}`,
         `  PostgreSQL     ${postgres.embedded ? `embedded, data in ${join(config.dataDir, 'pg')}` : 'DATABASE_URL'}`,
         `  Sandboxed      ${sandboxed.length ? sandboxed.join(', ') : '(none)'}`,
+        `  Metrics        ${platform.metricsUrls.platform ?? 'off (METRICS_PORT)'}${platform.metricsUrls.temporalSdk ? `, Temporal SDK ${platform.metricsUrls.temporalSdk}` : ''}${CLUSTER && workerMetricsUrls.length ? ` (+ workers' in the manifest)` : ''}`,
         `  Manifest       ${join(config.dataDir, 'runtime.json')}`,
         `  Console        ${platform.apiUrl}/`,
         `  Demo API key   ${platform.devAccess.demoApiKey ?? '(none: set DEV_API_KEY)'}${platform.devAccess.demoKeySource === 'generated' ? `   (generated once, kept in ${join(config.dataDir, DEMO_KEY_FILE)})` : ''}`,

@@ -41,6 +41,7 @@ import type { ClipAspectRatio, ClipSource, PickMomentsInput, PlannedClip, Render
 import type { ActivityDeps } from '../deps';
 import { FailureType } from '../../schemas/failures';
 import { heartbeating, nonRetryable } from '../common';
+import { dispatchWebhooks, emitWebhookEvent } from '../webhook-events';
 
 /** Clips are rendered at the source's resolution, never above 1080 on the short side. */
 const MAX_SHORT_SIDE = 1080;
@@ -184,7 +185,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
   const { db, logger, mediaStore } = deps;
   const tempRoot = deps.tempRoot ?? tmpdir();
   let media = deps.media;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot, metrics: deps.metrics }));
 
   async function requireVideo(videoId: string): Promise<ClipSourceVideo> {
     const video = await findClipSourceVideo(db, videoId);
@@ -302,18 +303,39 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
               mediaStore.put(`clips/${clip.id}/captions.en.srt`, srtFile, 'raw'),
               mediaStore.put(`clips/${clip.id}/captions.en.vtt`, vttFile, 'raw'),
             ]);
-            await completeClipRender(db, clip.id, {
-              thumbnailUrl: thumbnail.url,
-              captions: {
-                style: input.captionStyle ?? 'none',
-                fontFamily: input.captionStyle ? toolkit().fonts.family : null,
-                words: words.map((w) => ({ word: w.text, start: w.start, end: w.end })),
-                srt,
-                vtt,
-                srtUrl: srtStored.url,
-                vttUrl: vttStored.url,
-              },
+            // The finished clip and its clip.generated (one per clip: its id is the fact key) commit together.
+            const deliveries = await db.transaction().execute(async (tx) => {
+              await completeClipRender(tx, clip.id, {
+                thumbnailUrl: thumbnail.url,
+                captions: {
+                  style: input.captionStyle ?? 'none',
+                  fontFamily: input.captionStyle ? toolkit().fonts.family : null,
+                  words: words.map((w) => ({ word: w.text, start: w.start, end: w.end })),
+                  srt,
+                  vtt,
+                  srtUrl: srtStored.url,
+                  vttUrl: vttStored.url,
+                },
+              });
+              return emitWebhookEvent(tx, {
+                type: 'clip.generated',
+                userId: clip.user_id,
+                factKey: clip.id,
+                data: {
+                  clipId: clip.id,
+                  videoId: clip.video_id,
+                  runId: clip.run_id,
+                  clipIndex: clip.clip_index,
+                  title: clip.title,
+                  startSeconds: clip.start_time,
+                  endSeconds: clip.end_time,
+                  fileUrls,
+                  thumbnailUrl: thumbnail.url,
+                  captions: { srtUrl: srtStored.url, vttUrl: vttStored.url },
+                },
+              });
             });
+            await dispatchWebhooks(deps, deliveries);
             return done(fileUrls, thumbnail.url);
           } catch (err) {
             throw mediaFailure(err);

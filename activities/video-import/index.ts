@@ -6,7 +6,7 @@ import { fillPromptTemplate, findActiveContentType, getActivePrompt } from '../.
 import {
   claimDriveUpload,
   completeDriveUpload,
-  countCompletedDriveUploads,
+  completedDriveUploads,
   failDriveUpload,
   recordDriveUploadFailed,
   type DriveUpload,
@@ -28,6 +28,7 @@ import {
   insertVideoContent,
   listContentForExport,
   listLatestContentIds,
+  listVideoContent,
   releaseVideoQuota,
   reserveVideoQuota,
   saveTranscriptDigest,
@@ -36,6 +37,7 @@ import {
   updateVideoProcessing,
   VideoQuotaExceededError,
   VideoQuotaNotHeldError,
+  type VideoContentWithType,
   type WrittenContent,
 } from '../../db/repositories/video-import';
 import type { TranscriptSource as StoredTranscriptSource, Video, VideoProcessingStatus } from '../../db/types';
@@ -46,6 +48,7 @@ import type { ActivityDeps } from '../deps';
 import { FailureType } from '../../schemas/failures';
 import { heartbeating, nonRetryable, unlessCancelled } from '../common';
 import { folderPath } from '../../providers/google/drive';
+import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from '../webhook-events';
 import type { Transcript } from '../../providers/youtube/transcript-source';
 
 export interface VideoImportActivityDeps extends ActivityDeps {
@@ -207,8 +210,32 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       return releaseVideoQuota(db, videoId);
     },
 
+    /** The import's status; `completed` records video.imported with it (one per video: a completed import is never reopened). */
     async updateVideoStatus(videoId: string, update: { status: VideoProcessingStatus; progress?: number; error?: string }): Promise<void> {
-      await updateVideoProcessing(db, videoId, update);
+      if (update.status !== 'completed') return updateVideoProcessing(db, videoId, update);
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await updateVideoProcessing(tx, videoId, update);
+        const video = await findVideo(tx, videoId);
+        if (video?.processing_status !== 'completed') return [];
+        // Newest version first within a type: the first row of each type is its latest.
+        const latest = new Map<string, VideoContentWithType>();
+        for (const row of await listVideoContent(tx, videoId)) if (!latest.has(row.content_type_key)) latest.set(row.content_type_key, row);
+        return emitWebhookEvent(tx, {
+          type: 'video.imported',
+          userId: video.user_id,
+          factKey: video.id,
+          data: {
+            videoId: video.id,
+            youtubeVideoId: video.youtube_video_id,
+            title: video.title,
+            channelTitle: video.channel_title,
+            durationSeconds: video.duration_seconds,
+            contents: [...latest.values()].map((row) => ({ contentId: row.id, contentType: row.content_type_key, version: row.version })),
+            completedAt: isoOrNull(video.processed_at),
+          },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
     },
 
     /** Title, channel, duration, stats, tags and thumbnail into the videos row; live and over-long videos are refused. */
@@ -337,24 +364,44 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
         };
       }
       const completedAt = new Date();
-      const inserted = await insertVideoContent(db, {
-        video_id: input.videoId,
-        content_type_id: contentType.id,
-        version: input.version,
-        parent_content_id: input.parentContentId,
-        content: generated.content,
-        instructions: input.instructions ?? null,
-        ai_provider: generated.provider,
-        model: generated.model,
-        prompt_used_id: generated.promptId,
-        tokens_used: generated.tokens,
-        response_length: generated.content.length,
-        generation_started_at: startedAt,
-        generation_completed_at: completedAt,
-        generation_duration_ms: completedAt.getTime() - startedAt.getTime(),
-        run_id: runId,
-        created_by_user_id: input.userId,
+      // The version and content.generated (one per content row) commit together; a losing attempt records neither.
+      const { inserted, deliveries } = await db.transaction().execute(async (tx) => {
+        const inserted = await insertVideoContent(tx, {
+          video_id: input.videoId,
+          content_type_id: contentType.id,
+          version: input.version,
+          parent_content_id: input.parentContentId,
+          content: generated.content,
+          instructions: input.instructions ?? null,
+          ai_provider: generated.provider,
+          model: generated.model,
+          prompt_used_id: generated.promptId,
+          tokens_used: generated.tokens,
+          response_length: generated.content.length,
+          generation_started_at: startedAt,
+          generation_completed_at: completedAt,
+          generation_duration_ms: completedAt.getTime() - startedAt.getTime(),
+          run_id: runId,
+          created_by_user_id: input.userId,
+        });
+        if (!inserted) return { inserted, deliveries: [] };
+        const deliveries = await emitWebhookEvent(tx, {
+          type: 'content.generated',
+          userId: input.userId,
+          factKey: inserted.id,
+          data: {
+            contentId: inserted.id,
+            videoId: input.videoId,
+            contentType: input.contentType,
+            version: input.version,
+            parentContentId: input.parentContentId,
+            model: generated.model,
+            tokensUsed: generated.tokens,
+          },
+        });
+        return { inserted, deliveries };
       });
+      await dispatchWebhooks(deps, deliveries);
       // Another attempt wrote this version first: its row is the one result.
       return done(inserted ?? (await written())!);
     },
@@ -478,15 +525,38 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       }
       await markDriveCredentialUsed(db, credential.id);
 
-      const uploaded = await countCompletedDriveUploads(db, input.contentIds, input.formats);
+      const files = await completedDriveUploads(db, input.contentIds, input.formats);
+      const uploaded = files.length;
       const failed = total - uploaded;
       if (failed > 0) logger.warn({ videoId: input.videoId, failed, reason: failedReason }, 'Drive export incomplete');
-      return {
-        status: failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial',
-        uploaded,
-        failed,
-        ...(failedReason ? { reason: failedReason } : {}),
-      };
+      const status = failed === 0 ? 'completed' : uploaded === 0 ? 'failed' : 'partial';
+      const execution = ctx.info.workflowExecution;
+      if (status !== 'failed' && execution) {
+        // One export.completed per run execution: a retried activity re-finds the same event.
+        const { workflowId, runId } = execution;
+        const deliveries = await db.transaction().execute((tx) =>
+          emitWebhookEvent(tx, {
+            type: 'export.completed',
+            userId: input.userId,
+            factKey: `${workflowId}:${runId}`,
+            data: {
+              videoId: input.videoId,
+              runId: workflowId,
+              status,
+              uploaded,
+              failed,
+              files: files.map((file) => ({
+                contentId: file.video_content_id,
+                contentType: file.content_type,
+                format: file.file_format,
+                fileUrl: file.cloud_file_url,
+              })),
+            },
+          }),
+        );
+        await dispatchWebhooks(deps, deliveries);
+      }
+      return { status, uploaded, failed, ...(failedReason ? { reason: failedReason } : {}) };
     },
   };
 }

@@ -28,6 +28,7 @@ import { pauseWindowMoments, wordsFromSegments, type TimedSegment } from '../cli
 import { mediaFailure } from '../clips';
 import { heartbeating, nonRetryable } from '../common';
 import type { ActivityDeps } from '../deps';
+import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from '../webhook-events';
 import { downloadResumable, fromFetchResponse, SourceTooLargeError, type SourceResponse } from './download';
 import { saveIngestTranscript, startIngestTranscription, type IngestTranscription } from './transcribe';
 
@@ -99,10 +100,35 @@ export function createVideoIngestActivities(deps: ActivityDeps) {
       return saveIngestTranscript(deps, input);
     },
 
-    /** The slot becomes a processed video (with its minutes in the period's usage) and the video is ready. */
+    /**
+     * The slot becomes a processed video (with its minutes in the period's usage) and the video is
+     * ready, with video.processed (one per video: its id is the fact key), in one transaction.
+     */
     async completeIngest(input: { videoId: string }): Promise<void> {
       const video = await requireVideo(deps, input.videoId);
-      await completeIngest(db, video.id, (exactDurationSeconds(video) ?? 0) / 60);
+      const deliveries = await db.transaction().execute(async (tx) => {
+        await completeIngest(tx, video.id, (exactDurationSeconds(video) ?? 0) / 60);
+        const ready = await findVideo(tx, video.id);
+        if (ready?.processing_status !== 'ready') return [];
+        return emitWebhookEvent(tx, {
+          type: 'video.processed',
+          userId: ready.user_id,
+          factKey: ready.id,
+          data: {
+            videoId: ready.id,
+            sourceType: ready.source_type,
+            title: ready.title,
+            durationSeconds: exactDurationSeconds(ready),
+            width: ready.width,
+            height: ready.height,
+            hasAudio: ready.has_audio,
+            mediaUrl: ready.media_url,
+            transcriptSource: ready.transcript_source,
+            processedAt: isoOrNull(ready.processed_at),
+          },
+        });
+      });
+      await dispatchWebhooks(deps, deliveries);
     },
 
     /** The slot is refunded (once) and the video records why the ingest ended. */
@@ -126,7 +152,7 @@ export function createVideoIngestMediaActivities(deps: IngestMediaActivityDeps) 
   const { db, logger, mediaStore } = deps;
   const tempRoot = deps.tempRoot ?? tmpdir();
   let media = deps.media;
-  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot }));
+  const toolkit = () => (media ??= createMediaToolkit({ logger: logger.child({ component: 'media' }), tempRoot, metrics: deps.metrics }));
 
   async function openUrl(url: string, offset: number, signal: AbortSignal): Promise<SourceResponse> {
     const res = await safeFetch(

@@ -13,6 +13,7 @@ import { UuidParamSchema } from '../../schemas/common';
 import { recordAudit } from '../audit';
 import { isoOrNull, isoTimestamp } from '../dates';
 import { caller, requireScope } from '../auth';
+import { apiKeyLookupsOf } from '../api-key-cache';
 import type { ApiDeps } from '../deps';
 import { HttpProblem, notFound } from '../problem';
 import { bearer, json, problems, type RouteModule } from '../route-module';
@@ -85,6 +86,7 @@ function router(deps: ApiDeps): Router {
       return true;
     });
     if (!revoked) throw notFound('API key');
+    apiKeyLookupsOf(deps.db).forget(id);
     res.status(204).end();
   });
 

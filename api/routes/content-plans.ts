@@ -2,6 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { Router } from 'express';
 import { z } from 'zod';
 import { aiSpendOf, listAiUsageAlerts } from '../../db/repositories/ai-usage';
+import { periodCostOf } from '../../db/repositories/usage';
 import {
   findPlanOfMonth,
   findUserPlan,
@@ -106,6 +107,73 @@ async function refuseOverAiCap(deps: ApiDeps, userId: string, plan: UserPlan): P
   throw new HttpProblem(429, 'ai-token-cap', 'AI Token Cap Reached', budget.message, extra, { 'Retry-After': retryAfter });
 }
 
+/** A user's AI spend against the caps, and their cost in the current usage period (GET /v1/usage, GET /v1/admin/users/:id/usage). */
+export async function usageViewOf(deps: ApiDeps, userId: string): Promise<AiUsageView> {
+  const plan = await requirePlan(deps, userId);
+  const now = new Date();
+  const [spend, alerts, cost] = await Promise.all([
+    aiSpendOf(deps.db, userId, now),
+    listAiUsageAlerts(deps.db, userId),
+    periodCostOf(deps.db, userId, now),
+  ]);
+  const resets = aiCapResets(now);
+  const { aiDailyTokenLimit, aiMonthlyCostLimitMicroUsd } = plan.features;
+  const view: AiUsageView = {
+    plan: plan.slug,
+    today: {
+      date: spend.day,
+      tokens: spend.tokensToday,
+      costUsd: usd(spend.costTodayMicroUsd),
+      requests: spend.requestsToday,
+      tokenLimit: aiDailyTokenLimit,
+      costLimitUsd: null,
+      resetsAt: resets.daily.toISOString(),
+    },
+    thisMonth: {
+      month: spend.month,
+      tokens: spend.tokensThisMonth,
+      costUsd: usd(spend.costThisMonthMicroUsd),
+      requests: spend.requestsThisMonth,
+      tokenLimit: null,
+      costLimitUsd: aiMonthlyCostLimitMicroUsd === null ? null : usd(aiMonthlyCostLimitMicroUsd),
+      resetsAt: resets.monthly.toISOString(),
+    },
+    period: {
+      start: cost.periodStart.toISOString(),
+      end: cost.periodEnd.toISOString(),
+      runs: cost.runs,
+      ai: {
+        requests: cost.ai.requests,
+        inputTokens: cost.ai.inputTokens,
+        outputTokens: cost.ai.outputTokens,
+        tokens: cost.ai.tokens,
+        costUsd: usd(cost.ai.costMicroUsd),
+      },
+      youtubeUnits: cost.metered.youtube_units,
+      ffmpegCpuSeconds: Math.round(cost.metered.ffmpeg_cpu_seconds * 1000) / 1000,
+      storageBytes: cost.metered.storage_bytes,
+      counters: {
+        videosProcessed: cost.counters.videos_processed,
+        contentGenerated: cost.counters.content_generated,
+        clipsGenerated: cost.counters.clips_generated,
+        postsPublished: cost.counters.posts_published,
+        apiCallsMade: cost.counters.api_calls_made,
+        storageUsedMb: cost.counters.storage_used_mb,
+        processingMinutes: cost.counters.processing_minutes,
+      },
+    },
+    alerts: alerts.map((a) => ({
+      type: a.alert_type,
+      thresholdPercent: a.threshold_percent,
+      period: a.period,
+      message: a.message,
+      emailedAt: isoOrNull(a.email_sent_at),
+      createdAt: a.created_at.toISOString(),
+    })),
+  };
+  return view;
+}
+
 function router(deps: ApiDeps): Router {
   const r = Router();
   const { db } = deps;
@@ -193,42 +261,7 @@ function router(deps: ApiDeps): Router {
   });
 
   r.get('/v1/usage', requireScope('runs:read'), async (_req, res) => {
-    const { userId } = caller(res);
-    const plan = await requirePlan(deps, userId);
-    const now = new Date();
-    const [spend, alerts] = await Promise.all([aiSpendOf(db, userId, now), listAiUsageAlerts(db, userId)]);
-    const resets = aiCapResets(now);
-    const { aiDailyTokenLimit, aiMonthlyCostLimitMicroUsd } = plan.features;
-    const view: AiUsageView = {
-      plan: plan.slug,
-      today: {
-        date: spend.day,
-        tokens: spend.tokensToday,
-        costUsd: usd(spend.costTodayMicroUsd),
-        requests: spend.requestsToday,
-        tokenLimit: aiDailyTokenLimit,
-        costLimitUsd: null,
-        resetsAt: resets.daily.toISOString(),
-      },
-      thisMonth: {
-        month: spend.month,
-        tokens: spend.tokensThisMonth,
-        costUsd: usd(spend.costThisMonthMicroUsd),
-        requests: spend.requestsThisMonth,
-        tokenLimit: null,
-        costLimitUsd: aiMonthlyCostLimitMicroUsd === null ? null : usd(aiMonthlyCostLimitMicroUsd),
-        resetsAt: resets.monthly.toISOString(),
-      },
-      alerts: alerts.map((a) => ({
-        type: a.alert_type,
-        thresholdPercent: a.threshold_percent,
-        period: a.period,
-        message: a.message,
-        emailedAt: isoOrNull(a.email_sent_at),
-        createdAt: a.created_at.toISOString(),
-      })),
-    };
-    res.json(view);
+    res.json(await usageViewOf(deps, caller(res).userId));
   });
 
   return r;
@@ -287,9 +320,12 @@ function document(registry: OpenAPIRegistry): void {
     method: 'get',
     path: '/v1/usage',
     tags: ['Content plans'],
-    summary: "Today's and this month's AI spend (UTC) against your plan's caps, with the 80 % / 100 % alerts",
+    summary:
+      "Today's and this month's AI spend (UTC) against your plan's caps, with the 80 % / 100 % alerts, and your cost in the current usage period",
+    description:
+      '`period` is the usage period covering now (the subscription period, else the calendar month in UTC): runs started by type and status, AI tokens and dollars, YouTube quota units and ffmpeg CPU seconds your runs spent, bytes stored, and the period counters.',
     security: bearer(),
-    responses: { '200': json(AiUsageViewSchema, 'AI usage'), ...problems(401, 403, 429) },
+    responses: { '200': json(AiUsageViewSchema, 'AI usage and the period cost'), ...problems(401, 403, 429) },
   });
 }
 

@@ -33,6 +33,7 @@ import { caller, requireScope } from '../auth';
 import { providersOf, secretsOf, type ApiDeps } from '../deps';
 import { badField, lazySocialOAuth, oauthProblem, spendOAuthState, startOAuthFlow } from '../oauth-state';
 import { HttpProblem, notFound } from '../problem';
+import { socialSchedulesOf } from '../social-schedules';
 import { bearer, json, problems, type RouteModule } from '../route-module';
 
 const UNIQUE_VIOLATION = '23505';
@@ -82,13 +83,17 @@ function router(deps: ApiDeps): Router {
       if (existing) return { account: await reconnectSocialAccount(db, write(existing.id)), created: false };
       return { account: await insertSocialAccount(db, write(randomUUID())), created: true };
     };
+    let outcome: Awaited<ReturnType<typeof connect>>;
     try {
-      return await connect();
+      outcome = await connect();
     } catch (err) {
       // A concurrent connect of the same identity inserted first: reconnect that row instead.
       if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
-      return connect();
+      outcome = await connect();
     }
+    // Its comments poll and daily analytics: created, or resumed after a revocation paused them.
+    await socialSchedulesOf(deps).ensure({ id: outcome.account.id, userId, platform: stored });
+    return outcome;
   }
 
   /**
@@ -201,6 +206,7 @@ function router(deps: ApiDeps): Router {
     const account = await findUserSocialAccount(db, caller(res).userId, id);
     if (!account) throw notFound('social account');
     await disconnectSocialAccount(db, account.id);
+    await socialSchedulesOf(deps).remove(account.id);
     res.status(204).end();
   });
 
@@ -263,7 +269,8 @@ function document(registry: OpenAPIRegistry): void {
     method: 'delete',
     path: '/v1/social-accounts/{id}',
     tags: ['Social'],
-    summary: 'Disconnect a social account: its tokens are deleted, its scheduled posts fail with the reason',
+    summary:
+      'Disconnect a social account: its tokens are deleted, its scheduled posts fail with the reason, its comments poll and analytics schedules are removed',
     security: bearer(),
     request: { params: UuidParamSchema },
     responses: { '204': { description: 'Disconnected' }, ...problems(400, 401, 403, 404, 429) },

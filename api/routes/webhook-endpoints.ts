@@ -29,6 +29,8 @@ import {
   WebhookEndpointSchema,
   WebhookEndpointWithSecretSchema,
   WebhookEnvelopeSchema,
+  WEBHOOK_EVENT_DATA,
+  WebhookTestDataSchema,
   type WebhookDeliveryView,
   type WebhookEndpointView,
 } from '../../schemas/webhooks';
@@ -290,16 +292,24 @@ function document(registry: OpenAPIRegistry): void {
     request: params,
     responses: { '202': json(DeliveryStartedSchema, 'Redelivery started'), ...problems(400, 401, 403, 404, 429) },
   });
-  for (const type of [...WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT])
+  const events: Array<[string, z.ZodType]> = [
+    ...WEBHOOK_EVENT_TYPES.map((type): [string, z.ZodType] => [type, WEBHOOK_EVENT_DATA[type]]),
+    [WEBHOOK_TEST_EVENT, WebhookTestDataSchema],
+  ];
+  for (const [type, data] of events) {
+    // RunCompletedEvent, ProductVideoCompletedEvent, …: the envelope with this type's data.
+    const name = type.replace(/(^|[._])([a-z])/g, (_m, _sep: string, letter: string) => letter.toUpperCase());
+    const envelope = WebhookEnvelopeSchema.extend({ type: z.literal(type), data }).meta({ id: `${name}Event` });
     registry.registerWebhook({
       method: 'post',
       path: type,
       tags,
       summary: `${type} event`,
       description: 'Signed per Standard Webhooks; at least once (deduplicate on webhook-id, equal to the envelope id).',
-      request: { body: { required: true, content: { 'application/json': { schema: WebhookEnvelopeSchema } } } },
+      request: { body: { required: true, content: { 'application/json': { schema: envelope } } } },
       responses: { '200': { description: 'Any 2xx acknowledges; 410 disables the endpoint; anything else is retried' } },
     });
+  }
 }
 
 export const webhookEndpointRoutes: RouteModule = { router, document };

@@ -1,6 +1,8 @@
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import {
   bundleWorkflowCode,
   DefaultLogger,
@@ -19,6 +21,7 @@ import { startEmbeddedPostgres } from '../../lib/runtime/embedded-postgres';
 import { freePort } from '../../lib/runtime/ports';
 import { ensureDatabase } from '../../lib/runtime/postgres';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
+import { payloadDataConverter } from '../../lib/payload-codec';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
 
 export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');
@@ -33,6 +36,8 @@ export interface BenchStack {
   temporalAddress: string;
   client: Client;
   connection: NativeConnection;
+  /** Payload encryption with a key of this run, as in production: the client's, and every worker's. */
+  dataConverter: DataConverter;
   /** The production bundle (workflows/) and the bench-only one (bench/workflows/), each built once. */
   productionBundle(): Promise<WorkflowBundleWithSourceMap>;
   benchBundle(): Promise<WorkflowBundleWithSourceMap>;
@@ -73,7 +78,8 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
   await migrateToLatest(db);
   await seedReferenceData(db);
   const { rows } = await sql<{ server_version: string }>`show server_version`.execute(db);
-  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default' });
+  const dataConverter = payloadDataConverter({ activeKeyId: 'bench', keys: new Map([['bench', randomBytes(32)]]) });
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: 'default', dataConverter });
   const connection = await NativeConnection.connect({ address: temporal.address });
 
   const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
@@ -88,6 +94,7 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
     temporalAddress: temporal.address,
     client,
     connection,
+    dataConverter,
     productionBundle: () => bundle(WORKFLOWS_PATH),
     benchBundle: () => bundle(BENCH_WORKFLOWS_PATH),
     postgresVersion: rows[0]?.server_version ?? 'unknown',
@@ -122,6 +129,7 @@ export async function runWorkerDuring<T>(
     taskQueue,
     activities,
     workflowBundle,
+    dataConverter: stack.dataConverter,
     maxConcurrentActivityTaskExecutions: 50,
     shutdownGraceTime: '10 seconds',
     ...overrides,

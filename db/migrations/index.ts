@@ -18,6 +18,8 @@ import * as m0016 from './0016_content_plans';
 import * as m0017 from './0017_post_targets';
 import * as m0018 from './0018_outgoing_webhooks';
 import * as m0019 from './0019_sselfie_photoshoots';
+import * as m0020 from './0020_operations_usage';
+import * as m0021 from './0021_account_insights';
 
 /** Every migration, by name; names sort in the order they must run. */
 export const migrations: Record<string, Migration> = {
@@ -40,4 +42,6 @@ export const migrations: Record<string, Migration> = {
   '0017_post_targets': m0017,
   '0018_outgoing_webhooks': m0018,
   '0019_sselfie_photoshoots': m0019,
+  '0020_operations_usage': m0020,
+  '0021_account_insights': m0021,
 };

@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import type { DbOrTx } from '../database';
 import type { ApiKey } from '../types';
+import { countApiCalls, inTransaction } from './usage';
 
 /**
  * Keys look like `cjp_<12 hex>_<43 base64url>`: the `cjp_<12 hex>` part is the public lookup
@@ -119,12 +120,20 @@ export async function findLiveApiKeyById(db: DbOrTx, id: string, now = new Date(
   return liveOwner(await keysWithOwner(db).where('api_keys.id', '=', id).executeTakeFirst(), now);
 }
 
-export async function recordApiKeyUse(db: DbOrTx, id: string): Promise<void> {
-  await db
-    .updateTable('api_keys')
-    .set({ last_used_at: sql`now()`, usage_count: sql`usage_count + 1` })
-    .where('id', '=', id)
-    .execute();
+/**
+ * Adds `uses` to the key's usage counter and stamps last_used_at (the API batches uses per key),
+ * and the same calls to its owner's api_calls_made of the period, in one transaction.
+ */
+export async function recordApiKeyUse(db: DbOrTx, id: string, uses = 1): Promise<void> {
+  await inTransaction(db, async (tx) => {
+    const key = await tx
+      .updateTable('api_keys')
+      .set({ last_used_at: sql`now()`, usage_count: sql`usage_count + ${uses}` })
+      .where('id', '=', id)
+      .returning('user_id')
+      .executeTakeFirst();
+    if (key) await countApiCalls(tx, key.user_id, uses);
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql, type Insertable, type Selectable } from 'kysely';
 import type { DbOrTx } from '../database';
 import type { CaptionsTable, CaptionWord, ClipAspectRatio, ClipsTable, VideosTable } from '../types';
+import { countUsage, inTransaction } from './usage';
 
 export type Clip = Selectable<ClipsTable>;
 export type ClipCaptions = Selectable<CaptionsTable>;
@@ -140,37 +141,48 @@ export async function completeClipRender(
   clipId: string,
   result: { thumbnailUrl: string; captions: ClipCaptionsRow },
 ): Promise<void> {
-  const { captions } = result;
-  await db
-    .insertInto('captions')
-    .values({
-      clip_id: clipId,
-      language: 'en',
-      style: captions.style,
-      font_family: captions.fontFamily,
-      words: JSON.stringify(captions.words),
-      srt: captions.srt,
-      vtt: captions.vtt,
-      srt_url: captions.srtUrl,
-      vtt_url: captions.vttUrl,
-    })
-    .onConflict((oc) =>
-      oc.columns(['clip_id', 'language']).doUpdateSet((eb) => ({
-        style: eb.ref('excluded.style'),
-        font_family: eb.ref('excluded.font_family'),
-        words: eb.ref('excluded.words'),
-        srt: eb.ref('excluded.srt'),
-        vtt: eb.ref('excluded.vtt'),
-        srt_url: eb.ref('excluded.srt_url'),
-        vtt_url: eb.ref('excluded.vtt_url'),
-      })),
-    )
-    .execute();
-  await db
-    .updateTable('clips')
-    .set({ thumbnail_url: result.thumbnailUrl, render_status: 'completed', render_error: null })
-    .where('id', '=', clipId)
-    .execute();
+  await inTransaction(db, async (tx) => {
+    const { captions } = result;
+    await tx
+      .insertInto('captions')
+      .values({
+        clip_id: clipId,
+        language: 'en',
+        style: captions.style,
+        font_family: captions.fontFamily,
+        words: JSON.stringify(captions.words),
+        srt: captions.srt,
+        vtt: captions.vtt,
+        srt_url: captions.srtUrl,
+        vtt_url: captions.vttUrl,
+      })
+      .onConflict((oc) =>
+        oc.columns(['clip_id', 'language']).doUpdateSet((eb) => ({
+          style: eb.ref('excluded.style'),
+          font_family: eb.ref('excluded.font_family'),
+          words: eb.ref('excluded.words'),
+          srt: eb.ref('excluded.srt'),
+          vtt: eb.ref('excluded.vtt'),
+          srt_url: eb.ref('excluded.srt_url'),
+          vtt_url: eb.ref('excluded.vtt_url'),
+        })),
+      )
+      .execute();
+    const completed = await tx
+      .updateTable('clips')
+      .set({ thumbnail_url: result.thumbnailUrl, render_status: 'completed', render_error: null })
+      .where('id', '=', clipId)
+      .returning(['user_id', 'run_id'])
+      .executeTakeFirst();
+    if (completed)
+      await countUsage(tx, {
+        userId: completed.user_id,
+        kind: 'clips_generated',
+        factKey: `clip:${clipId}`,
+        quantity: 1,
+        runId: completed.run_id,
+      });
+  });
 }
 
 export async function failClipRender(db: DbOrTx, clipId: string, error: string): Promise<void> {

@@ -231,6 +231,8 @@ export interface ExpiredLot {
   lotId: string;
   userId: string;
   amount: number;
+  /** The balance once the lot's credits left it. */
+  balanceAfter: number;
   applied: boolean;
 }
 
@@ -254,7 +256,7 @@ export async function expireCreditLot(db: DbOrTx, lotId: string, now: Date = new
     if (lot.expired_at !== null || lot.expires_at === null || lot.expires_at > now) return undefined;
     const amount = Math.min(lot.remaining, balance);
     await tx.updateTable('credit_lots').set({ remaining: 0, expired_at: now }).where('id', '=', lotId).execute();
-    if (amount === 0) return { lotId, userId: lot.user_id, amount: 0, applied: true };
+    if (amount === 0) return { lotId, userId: lot.user_id, amount: 0, balanceAfter: balance, applied: true };
     const balanceAfter = balance - amount;
     await tx.updateTable('user_credits').set({ balance: balanceAfter }).where('user_id', '=', lot.user_id).execute();
     const transaction = await tx
@@ -271,7 +273,7 @@ export async function expireCreditLot(db: DbOrTx, lotId: string, now: Date = new
       .returning('id')
       .executeTakeFirstOrThrow();
     await tx.insertInto('credit_lot_usages').values({ transaction_id: transaction.id, lot_id: lotId, amount }).execute();
-    return { lotId, userId: lot.user_id, amount, applied: true };
+    return { lotId, userId: lot.user_id, amount, balanceAfter, applied: true };
   };
   return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
 }

@@ -82,16 +82,18 @@ export async function failDriveUpload(db: DbOrTx, id: string, reason: string): P
   await db.updateTable('cloud_storage_uploads').set({ status: 'failed', error_message: reason }).where('id', '=', id).execute();
 }
 
-/** How many of these items' uploads in these formats are completed (whichever attempt did them). */
-export async function countCompletedDriveUploads(db: DbOrTx, videoContentIds: string[], formats: ExportFormat[]): Promise<number> {
-  const rows = await db
+/** These items' completed uploads in these formats (whichever attempt did them). */
+export async function completedDriveUploads(db: DbOrTx, videoContentIds: string[], formats: ExportFormat[]) {
+  return db
     .selectFrom('cloud_storage_uploads')
-    .select('status')
+    .select(['video_content_id', 'content_type', 'file_format', 'cloud_file_url'])
     .where('video_content_id', 'in', videoContentIds)
     .where('provider', '=', 'google_drive')
     .where('file_format', 'in', formats)
+    .where('status', '=', 'completed')
+    .orderBy('content_type')
+    .orderBy('file_format')
     .execute();
-  return rows.filter((r) => r.status === 'completed').length;
 }
 
 /** Every Drive upload of a video, newest first: the export history the API lists. */

@@ -1,6 +1,6 @@
 import type { DbOrTx } from '../database';
 
-export type NotificationKind = 'video_completed' | 'video_failed' | 'subscription_renewal';
+export type NotificationKind = 'video_completed' | 'video_failed' | 'subscription_renewal' | 'social_account_revoked';
 
 export interface NotificationTarget {
   email: string;

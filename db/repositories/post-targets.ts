@@ -2,7 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { PostStatus } from '../../schemas/posts';
 import type { DbOrTx } from '../database';
 import type { PostTargetsTable, SocialPlatform } from '../types';
-import { fromStoredPlatform } from './posts';
+import { countPublishedPost, fromStoredPlatform } from './posts';
 
 export type PostTarget = Selectable<PostTargetsTable>;
 export type TargetPlatform = PostTargetsTable['platform'];
@@ -110,7 +110,8 @@ export interface PublishSummary {
 /**
  * Ends publishing of a post to several targets in one transaction: the failed targets get their
  * error, and the post's status summarises them (all published → published, some → partially_published,
- * none → failed); the post keeps its first target's platform id and URL. Run twice, it changes nothing more.
+ * none → failed); the post keeps its first target's platform id and URL, and a (partially) published
+ * post counts once in posts_published. Run twice, it changes nothing more.
  */
 export async function settlePublishedTargets(db: DbOrTx, postId: string, failures: TargetFailure[]): Promise<PublishSummary> {
   for (const failure of failures)
@@ -128,7 +129,7 @@ export async function settlePublishedTargets(db: DbOrTx, postId: string, failure
     published.length === targets.length ? 'published' : published.length > 0 ? 'partially_published' : 'failed';
   const primary = targets[0]?.status === 'published' ? targets[0] : undefined;
   const firstPublishedAt = published.map((t) => t.published_at!.getTime()).sort((a, b) => a - b)[0];
-  await db
+  const settled = await db
     .updateTable('posts')
     .set({
       status,
@@ -139,7 +140,9 @@ export async function settlePublishedTargets(db: DbOrTx, postId: string, failure
     })
     .where('id', '=', postId)
     .where('status', 'not in', ['published', 'partially_published', 'failed', 'canceled'])
-    .execute();
+    .returning('user_id')
+    .executeTakeFirst();
+  if (settled && status !== 'failed') await countPublishedPost(db, settled.user_id, postId);
   return { status, platformPostId: primary?.platform_post_id ?? null, published: published.length, failed: failed.length };
 }
 

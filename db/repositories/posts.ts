@@ -2,6 +2,7 @@ import { sql, type Selectable } from 'kysely';
 import type { PostPlatform, PostStatus } from '../../schemas/posts';
 import type { DbOrTx } from '../database';
 import type { SocialAccountPlatform, SocialAccountStatus, SocialAccountsTable, SocialPlatform, Weekday } from '../types';
+import { countUsage } from './usage';
 
 export type SocialAccount = Selectable<SocialAccountsTable>;
 
@@ -280,9 +281,13 @@ export async function countPublishAttempt(db: DbOrTx, id: string): Promise<void>
     .execute();
 }
 
+/** A post reaching published (or partially_published) counts once in the owner's posts_published. */
+export const countPublishedPost = (db: DbOrTx, userId: string, postId: string): Promise<boolean> =>
+  countUsage(db, { userId, kind: 'posts_published', factKey: `post:${postId}`, quantity: 1 });
+
 /**
  * Records the platform's post once: the first call moves the post to published and counts the
- * clip's publication; a retried call finds it published and changes nothing.
+ * clip's publication and the owner's published post; a retried call finds it published and changes nothing.
  */
 export async function recordPublished(db: DbOrTx, id: string, published: { platformPostId: string; platformUrl: string }): Promise<Date> {
   const updated = await db
@@ -296,8 +301,9 @@ export async function recordPublished(db: DbOrTx, id: string, published: { platf
     })
     .where('id', '=', id)
     .where('status', '<>', 'published')
-    .returning(['clip_id', 'published_at'])
+    .returning(['clip_id', 'published_at', 'user_id'])
     .executeTakeFirst();
+  if (updated) await countPublishedPost(db, updated.user_id, id);
   if (updated?.clip_id)
     await db
       .updateTable('clips')

@@ -108,3 +108,34 @@ export async function closeRun(db: DbOrTx, id: string, closure: RunClosure): Pro
 export async function findRun(db: DbOrTx, id: string): Promise<JobRun | undefined> {
   return db.selectFrom('job_runs').selectAll().where('id', '=', id).executeTakeFirst();
 }
+
+export interface FailedRunFilter {
+  type: string;
+  errorType?: string;
+  /** Failed at or after (closed_at). */
+  from: Date;
+  /** Failed before. */
+  to: Date;
+  limit: number;
+}
+
+/** Failed runs of one type in a time window, oldest failure first (bulk redrive); `more` when the limit cut the list. */
+export async function listFailedRuns(
+  db: DbOrTx,
+  filter: FailedRunFilter,
+): Promise<{ runs: Pick<JobRun, 'id' | 'user_id'>[]; more: boolean }> {
+  let query = db
+    .selectFrom('job_runs')
+    .select(['id', 'user_id'])
+    .where('status', '=', 'failed')
+    .where('type', '=', filter.type)
+    .where('closed_at', '>=', filter.from)
+    .where('closed_at', '<', filter.to);
+  if (filter.errorType) query = query.where('error_type', '=', filter.errorType);
+  const rows = await query
+    .orderBy('closed_at')
+    .orderBy('id')
+    .limit(filter.limit + 1)
+    .execute();
+  return { runs: rows.slice(0, filter.limit), more: rows.length > filter.limit };
+}

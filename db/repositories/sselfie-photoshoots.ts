@@ -33,6 +33,7 @@ export const findPhotoshootGrid = (db: DbOrTx, sessionId: string, position: numb
     .innerJoin('training_runs', 'training_runs.id', 'pro_photoshoot_sessions.training_run_id')
     .select([
       'pro_photoshoot_grids.id',
+      'pro_photoshoot_sessions.user_id',
       'pro_photoshoot_grids.style',
       'pro_photoshoot_grids.seed',
       'training_runs.replicate_version_id',
@@ -58,14 +59,14 @@ export async function recordGridPrediction(db: DbOrTx, sessionId: string, positi
     .execute();
 }
 
-/** The grid image and its 9 frames, in one transaction; repeatable (same keys, rows upserted). */
+/** The grid image and its 9 frames, in one transaction; repeatable (same keys, rows upserted, same ids). Returns the frame rows. */
 export async function completeGrid(
   db: DbOrTx,
   grid: { id: string; imageUrl: string; mediaKey: string },
   frames: Array<{ sessionId: string; position: number; imageUrl: string; mediaKey: string; width: number; height: number }>,
-): Promise<void> {
+) {
   const run = async (tx: Tx) => {
-    await tx
+    const rows = await tx
       .insertInto('pro_photoshoot_frames')
       .values(
         frames.map((f) => ({
@@ -86,12 +87,14 @@ export async function completeGrid(
           height: eb.ref('excluded.height'),
         })),
       )
+      .returning(['id', 'position', 'image_url', 'width', 'height'])
       .execute();
     await tx
       .updateTable('pro_photoshoot_grids')
       .set({ status: 'completed', grid_image_url: grid.imageUrl, media_key: grid.mediaKey, failure_reason: null })
       .where('id', '=', grid.id)
       .execute();
+    return rows.sort((a, b) => a.position - b.position);
   };
   return db.isTransaction ? run(db as Tx) : db.transaction().execute(run);
 }

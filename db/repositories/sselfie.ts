@@ -234,13 +234,15 @@ export async function recordImagePrediction(db: DbOrTx, generationId: string, po
     .execute();
 }
 
+/** The image is stored: its row completed; returns the row (undefined when there is none). */
 export async function completeImage(db: DbOrTx, generationId: string, position: number, stored: { imageUrl: string; mediaKey: string }) {
-  await db
+  return db
     .updateTable('ai_images')
     .set({ generation_status: 'completed', image_url: stored.imageUrl, media_key: stored.mediaKey, failure_reason: null })
     .where('generation_id', '=', generationId)
     .where('position', '=', position)
-    .execute();
+    .returning(['id', 'user_id'])
+    .executeTakeFirst();
 }
 
 export async function failImage(db: DbOrTx, generationId: string, position: number, reason: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { sql, type Selectable } from 'kysely';
-import type { Db, DbOrTx } from '../database';
+import type { Db, DbOrTx, Tx } from '../database';
 import type {
   ThumbnailAspectRatio,
   ThumbnailGenerationJobsTable,
@@ -120,14 +120,15 @@ export async function createThumbnailJob(tx: DbOrTx, job: NewThumbnailJob, now =
  * Ends a job and settles its reserved iteration in one transaction under the job's row lock:
  * charged when any thumbnail of the job exists (counted in PostgreSQL, so a row written by an
  * attempt the workflow never heard back from still counts), released otherwise. A job already
- * ended is returned as it is, so repeating the call changes nothing.
+ * ended is returned as it is, so repeating the call changes nothing. Runs in the caller's
+ * transaction when given one.
  */
 export async function settleThumbnailJob(
-  db: Db,
+  db: DbOrTx,
   jobId: string,
   ending: { kind: 'finished' | 'failed' | 'canceled'; errorMessage: string | null },
 ): Promise<{ status: ThumbnailJobStatus; produced: number; charged: boolean }> {
-  return db.transaction().execute(async (tx) => {
+  const settle = async (tx: Tx): Promise<{ status: ThumbnailJobStatus; produced: number; charged: boolean }> => {
     const job = await tx.selectFrom('thumbnail_generation_jobs').selectAll().where('id', '=', jobId).forUpdate().executeTakeFirstOrThrow();
     const counted = await tx
       .selectFrom('video_thumbnails')
@@ -184,7 +185,8 @@ export async function settleThumbnailJob(
       .where('id', '=', jobId)
       .execute();
     return { status, produced, charged: produced > 0 };
-  });
+  };
+  return db.isTransaction ? settle(db as Tx) : db.transaction().execute(settle);
 }
 
 /** Gives back the reservation of a job whose run never started, and ends the job as failed. */

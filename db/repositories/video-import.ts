@@ -3,6 +3,7 @@ import type { Db, DbOrTx, Tx } from '../database';
 import type { AdminGrantType, TranscriptSource, Video, VideoContent, VideoContentTable, VideoProcessingStatus } from '../types';
 import { listContentTypes } from './content';
 import { getPlanForUser, type UserPlan } from './plans';
+import { countUsage, currentUsageRow, inTransaction } from './usage';
 
 /** The user's video quota is used up; the API answers 402, the workflow fails with QuotaExceeded. */
 export class VideoQuotaExceededError extends Error {
@@ -36,48 +37,6 @@ function quotaGate(plan: UserPlan): QuotaGateKind {
 export async function importableContentTypes(db: DbOrTx, plan: UserPlan): Promise<string[]> {
   const allowed = new Set(plan.features.allowedContentTypes);
   return (await listContentTypes(db)).map((t) => t.key).filter((key) => allowed.has(key));
-}
-
-/** The user's usage row covering `now`: the subscription's current period, else the calendar month (UTC). */
-async function currentUsageRow(db: DbOrTx, userId: string, limit: number | null, now: Date): Promise<string> {
-  const covering = await db
-    .selectFrom('subscription_usage')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('period_start', '<=', now)
-    .where('period_end', '>', now)
-    .orderBy('period_start', 'desc')
-    .executeTakeFirst();
-  if (covering) return covering.id;
-  const subscription = await db
-    .selectFrom('user_subscriptions')
-    .select(['id', 'current_period_start', 'current_period_end'])
-    .where('user_id', '=', userId)
-    .where('status', 'in', ['active', 'trialing', 'past_due'])
-    .where('current_period_start', '<=', now)
-    .where('current_period_end', '>', now)
-    .orderBy('current_period_start', 'desc')
-    .executeTakeFirst();
-  const periodStart = subscription?.current_period_start ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
-  const periodEnd = subscription?.current_period_end ?? new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  await db
-    .insertInto('subscription_usage')
-    .values({
-      user_id: userId,
-      user_subscription_id: subscription?.id ?? null,
-      period_start: periodStart,
-      period_end: periodEnd,
-      usage_limit: limit,
-    })
-    .onConflict((oc) => oc.columns(['user_id', 'period_start']).doNothing())
-    .execute();
-  const row = await db
-    .selectFrom('subscription_usage')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('period_start', '=', periodStart)
-    .executeTakeFirstOrThrow();
-  return row.id;
 }
 
 /** Takes one slot of a usage row, atomically against concurrent imports: the row lock serialises them. */
@@ -174,10 +133,11 @@ export async function heldVideoQuota(db: DbOrTx, videoId: string, now = new Date
 
 /**
  * Turns the video's reserved slot into a processed video, adding `processingMinutes` of video to
- * the period's usage in the same write; true only for the call that did it.
+ * the period's usage in the same write; true only for the call that did it. Runs in the caller's
+ * transaction when given one, else in its own.
  */
-export async function commitVideoQuota(db: Db, videoId: string, processingMinutes = 0): Promise<boolean> {
-  return db.transaction().execute(async (tx) => {
+export async function commitVideoQuota(db: DbOrTx, videoId: string, processingMinutes = 0): Promise<boolean> {
+  const commit = async (tx: Tx) => {
     const video = await lockVideo(tx, videoId);
     const quota = video && quotaOf(video);
     if (quota?.state !== 'reserved') return false;
@@ -194,7 +154,8 @@ export async function commitVideoQuota(db: Db, videoId: string, processingMinute
     }
     await setQuotaState(tx, videoId, { ...quota, state: 'committed' });
     return true;
-  });
+  };
+  return db.isTransaction ? commit(db as Tx) : db.transaction().execute(commit);
 }
 
 /** Gives the video's reserved slot back (free video flag cleared); true only for the call that did it. */
@@ -434,14 +395,28 @@ export async function findContentVersion(
 
 export type NewVideoContent = Omit<Insertable<VideoContentTable>, 'id' | 'status' | 'created_at' | 'updated_at'>;
 
-/** Writes a completed content version; undefined when that version exists already (then it is the one result). */
+/**
+ * Writes a completed content version; undefined when that version exists already (then it is the
+ * one result). A new version counts once in the owner's content_generated (pass a transaction).
+ */
 export async function insertVideoContent(db: DbOrTx, row: NewVideoContent): Promise<WrittenContent | undefined> {
-  return db
-    .insertInto('video_content')
-    .values({ ...row, status: 'completed' })
-    .onConflict((oc) => oc.columns(['video_id', 'content_type_id', 'version']).doNothing())
-    .returning(['id', 'tokens_used'])
-    .executeTakeFirst();
+  return inTransaction(db, async (tx) => {
+    const inserted = await tx
+      .insertInto('video_content')
+      .values({ ...row, status: 'completed' })
+      .onConflict((oc) => oc.columns(['video_id', 'content_type_id', 'version']).doNothing())
+      .returning(['id', 'tokens_used'])
+      .executeTakeFirst();
+    if (inserted && row.created_by_user_id)
+      await countUsage(tx, {
+        userId: row.created_by_user_id,
+        kind: 'content_generated',
+        factKey: `content:${inserted.id}`,
+        quantity: 1,
+        runId: row.run_id ?? null,
+      });
+    return inserted;
+  });
 }
 
 /** The given content rows of a video with their type, for export. */

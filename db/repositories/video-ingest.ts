@@ -111,8 +111,8 @@ export async function saveKeyMoments(db: DbOrTx, videoId: string, keyMoments: un
 export const exactDurationSeconds = (video: Pick<Video, 'metadata' | 'duration_seconds'>): number | null =>
   (video.metadata as { durationSecondsExact?: number }).durationSecondsExact ?? video.duration_seconds;
 
-/** The ingest succeeded: the slot becomes a processed video with its minutes, then the video is ready. */
-export async function completeIngest(db: Db, videoId: string, processingMinutes: number): Promise<void> {
+/** The ingest succeeded: the slot becomes a processed video with its minutes, then the video is ready (in the caller's transaction if any). */
+export async function completeIngest(db: DbOrTx, videoId: string, processingMinutes: number): Promise<void> {
   await commitVideoQuota(db, videoId, Math.round(processingMinutes * 100) / 100);
   await db
     .updateTable('videos')

@@ -1,5 +1,6 @@
 import { type ChildProcess } from 'node:child_process';
 import { type FfmpegCommand } from 'fluent-ffmpeg';
+import { boundUsageMeter } from '../usage-meter';
 import { FfmpegFailedError, MediaAbortError } from './errors';
 
 export interface MediaProgress {
@@ -19,9 +20,18 @@ export interface RunOptions extends OperationOptions {
   expectedSeconds: number;
   /** How long ffmpeg may take to stop after SIGTERM before it gets SIGKILL. */
   killGraceMs: number;
+  /** Receives the process's user + system CPU seconds when it ends (ffmpeg's `-benchmark` line). */
+  onCpuSeconds?: (seconds: number) => void;
 }
 
 const TIME_PATTERN = /time=\s*(-?\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
+const BENCH_PATTERN = /bench: utime=([\d.]+)s stime=([\d.]+)s/;
+
+/** `bench: utime=1.20s stime=0.05s rtime=…` (ffmpeg -benchmark) → 1.25 CPU seconds. */
+export function parseBenchCpuSeconds(line: string): number | undefined {
+  const match = BENCH_PATTERN.exec(line);
+  return match ? Number(match[1]) + Number(match[2]) : undefined;
+}
 
 /** `time=00:01:02.50` in an ffmpeg stats line → 62.5. */
 export function parseProgressTime(line: string): number | undefined {
@@ -41,7 +51,7 @@ const childOf = (command: FfmpegCommand) => (command as unknown as { ffmpegProc?
  * once the process has exited, so no ffmpeg outlives the call.
  */
 export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<void> {
-  const { signal, onProgress, expectedSeconds, killGraceMs } = options;
+  const { signal, onProgress, onCpuSeconds, expectedSeconds, killGraceMs } = options;
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(new MediaAbortError(signal.reason));
@@ -79,6 +89,18 @@ export function runFfmpeg(command: FfmpegCommand, options: RunOptions): Promise<
     command.on('start', () => {
       if (signal?.aborted) terminate();
     });
+    // The tenant's cost: the activity running this records what its meter collected.
+    const meter = boundUsageMeter();
+    if (onCpuSeconds || meter) {
+      // A global option, valid in any position: ffmpeg prints its own CPU time when it ends.
+      command.addOption('-benchmark');
+      command.on('stderr', (line: string) => {
+        const cpu = parseBenchCpuSeconds(line);
+        if (cpu === undefined) return;
+        onCpuSeconds?.(cpu);
+        meter?.('ffmpeg_cpu_seconds', cpu);
+      });
+    }
     if (onProgress) {
       command.on('stderr', (line: string) => {
         const processedSeconds = parseProgressTime(line);

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
 import { pathToFileURL } from 'node:url';
 import type { Config } from '../config';
+import { meterUsage } from '../usage-meter';
 
 /**
  * Where uploaded videos and rendered clips live, behind one interface: a directory under
@@ -74,7 +75,9 @@ export function createLocalMediaStore(root: string): MediaStore {
       const partial = `${target}.partial`;
       await copyFile(file, partial, constants.COPYFILE_FICLONE);
       await rename(partial, target);
-      return { key, url: pathToFileURL(target).href, path: target, bytes: (await stat(target)).size };
+      const bytes = (await stat(target)).size;
+      meterUsage('storage_bytes', bytes, `storage:${key}`);
+      return { key, url: pathToFileURL(target).href, path: target, bytes };
     },
     async localCopy(location, dir, signal) {
       const path = location.path ?? (location.url?.startsWith('file:') ? new URL(location.url).pathname : undefined);
@@ -105,6 +108,7 @@ export function createCloudinaryMediaStore(uploader: () => MediaUploader): Media
       // Cloudinary adds the format itself for images and videos; raw assets keep their extension.
       const publicId = kind === 'raw' ? key : key.slice(0, key.length - extname(key).length);
       const asset = await uploader().upload({ source: file, publicId, resourceType: kind, tags: ['media-store'] });
+      meterUsage('storage_bytes', asset.bytes, `storage:${key}`);
       return { key, url: asset.url, path: null, bytes: asset.bytes };
     },
     async localCopy(location, dir, signal) {
@@ -114,7 +118,13 @@ export function createCloudinaryMediaStore(uploader: () => MediaUploader): Media
   };
 }
 
+/** The local store's directory (`DATA_DIR/media`), or null when media goes to Cloudinary. */
+export function localMediaRoot(config: Pick<Config, 'CLOUDINARY_URL' | 'dataDir'>): string | null {
+  return config.CLOUDINARY_URL ? null : join(config.dataDir, 'media');
+}
+
 /** Cloudinary when CLOUDINARY_URL is set, else `DATA_DIR/media`. */
 export function mediaStoreFor(config: Pick<Config, 'CLOUDINARY_URL' | 'dataDir'>, cloudinary: () => MediaUploader): MediaStore {
-  return config.CLOUDINARY_URL ? createCloudinaryMediaStore(cloudinary) : createLocalMediaStore(join(config.dataDir, 'media'));
+  const root = localMediaRoot(config);
+  return root ? createLocalMediaStore(root) : createCloudinaryMediaStore(cloudinary);
 }

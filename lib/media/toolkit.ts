@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import ffmpeg, { type FfmpegCommand } from 'fluent-ffmpeg';
 import { type Logger } from '../logger';
+import { type MediaMetrics } from '../metrics';
 import { type MediaBinaries, type MediaFonts, resolveMediaBinaries, resolveMediaFonts } from './binaries';
 import { type CaptionStyleName, type CaptionWord, buildAssScript, drawtextCaptionFilters, wordsInWindow } from './captions';
 import { FfmpegFailedError, InvalidMediaError, MediaAbortError, MediaRequestError } from './errors';
@@ -43,6 +44,8 @@ export interface MediaToolkitOptions {
   /** 'auto' (default) burns captions with libass when the ffmpeg build has it, else with drawtext. */
   captionRenderer?: CaptionRenderer | 'auto';
   logger?: Logger;
+  /** ffmpeg CPU seconds per operation (the worker's metrics). */
+  metrics?: MediaMetrics;
 }
 
 /**
@@ -197,6 +200,8 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
   const tempRoot = options.tempRoot ?? tmpdir();
   const killGraceMs = options.killGraceMs ?? 2000;
   const logger = options.logger;
+  const cpuOf = (operation: string) =>
+    options.metrics ? { onCpuSeconds: (s: number) => options.metrics?.ffmpegCpuSeconds(operation, s) } : {};
   ffmpeg.setFfmpegPath(binaries.ffmpeg.path);
   ffmpeg.setFfprobePath(binaries.ffprobe.path);
 
@@ -295,7 +300,7 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
           ...(videoFilters.length ? ['-vf', videoFilters.join(',')] : []),
           ...(['.mp4', '.mov'].includes(outputExtension) ? ['-movflags', '+faststart'] : []),
         ]);
-      await runFfmpeg(command, { ...operation, expectedSeconds: window.duration, killGraceMs });
+      await runFfmpeg(command, { ...operation, expectedSeconds: window.duration, killGraceMs, ...cpuOf('render_clip') });
       const media = await probeMedia(tempOutput);
       await moveIntoPlace(tempOutput, request.output);
       return { mode: startKeyframe ? 'copy' : 'reencode', media, ...(captions ? { captionRenderer: captions.renderer } : {}) };
@@ -320,7 +325,7 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
         ...(videoFilters.length ? ['-vf', videoFilters.join(',')] : []),
         ...(format === 'jpeg' ? ['-q:v', '2'] : []),
       ]);
-    await runFfmpeg(command, { signal, expectedSeconds: 0, killGraceMs });
+    await runFfmpeg(command, { signal, expectedSeconds: 0, killGraceMs, ...cpuOf('write_image') });
     const sizeBytes = await stat(tempOutput).then(
       (s) => s.size,
       () => 0,
@@ -421,7 +426,7 @@ export function createMediaToolkit(options: MediaToolkitOptions = {}): MediaTool
       temp.forEach((file, i) =>
         command.output(file).outputOptions(['-map', `[o${i}]`, '-frames:v', '1', ...(formats[i] === 'jpeg' ? ['-q:v', '2'] : [])]),
       );
-      await runFfmpeg(command, { signal: operation.signal, expectedSeconds: 0, killGraceMs });
+      await runFfmpeg(command, { signal: operation.signal, expectedSeconds: 0, killGraceMs, ...cpuOf('split_grid') });
       return Promise.all(
         temp.map(async (file, i) => {
           const sizeBytes = await stat(file).then(

@@ -231,7 +231,7 @@ export async function startTemporalServer(options: TemporalServerOptions): Promi
   const ready = await waitFor(
     async () => {
       if (exited) return true;
-      const client = await connectTemporalClient(address, 'temporal-system', 2000);
+      const client = await connectTemporalClient(address, 'temporal-system', { timeoutMs: 2000 });
       await client.connection.close();
       return true;
     },
@@ -261,7 +261,7 @@ export async function registerNamespace(address: string, namespace: string, log?
   );
   const served = await waitFor(
     async () => {
-      const client = await connectTemporalClient(address, namespace, 2000);
+      const client = await connectTemporalClient(address, namespace, { timeoutMs: 2000 });
       try {
         const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
         return Object.keys(SEARCH_ATTRIBUTES).every((name) => customAttributes?.[name] !== undefined);

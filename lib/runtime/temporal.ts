@@ -7,6 +7,8 @@ import { startTemporalDevServer } from './temporal-dev-server';
 export interface ResolvedTemporal {
   address: string;
   uiUrl?: string;
+  /** The dev server's own Prometheus metrics (TEMPORAL_SERVER_METRICS_PORT). */
+  metricsUrl?: string;
   embedded: boolean;
   /** The dev server's pid. */
   pid?: number;
@@ -30,16 +32,26 @@ export async function resolveTemporal(config: Config, log?: (line: string) => vo
     uiPort: config.TEMPORAL_UI_PORT,
     dbFile: join(config.dataDir, 'temporal.db'),
     namespace: config.TEMPORAL_NAMESPACE,
+    // The API npm start serves beside it decodes the payloads the platform encrypted (api/routes/codec.ts).
+    uiCodecEndpoint: `${config.PUBLIC_BASE_URL ?? `http://127.0.0.1:${config.PORT}`}/codec`,
+    metricsPort: config.TEMPORAL_SERVER_METRICS_PORT,
     pidFile,
     log,
   });
   try {
     // The port opens slightly before the namespace is served.
-    const client = await connectTemporalClient(server.address, config.TEMPORAL_NAMESPACE, 20_000);
+    const client = await connectTemporalClient(server.address, config.TEMPORAL_NAMESPACE, { timeoutMs: 20_000 });
     await client.connection.close();
   } catch (err) {
     await server.stop();
     throw err;
   }
-  return { address: server.address, uiUrl: server.uiUrl, embedded: true, pid: server.pid, stop: () => server.stop() };
+  return {
+    address: server.address,
+    uiUrl: server.uiUrl,
+    metricsUrl: server.metricsUrl,
+    embedded: true,
+    pid: server.pid,
+    stop: () => server.stop(),
+  };
 }

@@ -1,5 +1,14 @@
 import { expiresIn, markedCaption, matchExisting, type SocialHttp } from './http';
-import type { PostMetrics, PublishedPost, SocialAccountAuth, SocialPostInput, SocialPublisher, TokenGrant } from './types';
+import type {
+  AccountInsights,
+  PostMetrics,
+  PublishedPost,
+  SocialAccountAuth,
+  SocialInsights,
+  SocialPostInput,
+  SocialPublisher,
+  TokenGrant,
+} from './types';
 
 export interface FacebookPublisherOptions {
   /** https://graph.facebook.com or a sandbox. */
@@ -18,7 +27,7 @@ interface FeedPost {
 }
 
 /** Facebook Page posting: photos, videos (pulled from a URL) and link/text posts on the page feed. */
-export class FacebookPublisher implements SocialPublisher {
+export class FacebookPublisher implements SocialPublisher, SocialInsights {
   readonly platform = 'facebook' as const;
 
   constructor(
@@ -89,6 +98,36 @@ export class FacebookPublisher implements SocialPublisher {
       likes: body.reactions?.summary?.total_count ?? 0,
       comments: body.comments?.summary?.total_count ?? 0,
       shares: body.shares?.count ?? 0,
+    };
+  }
+
+  /** The page's insights of one day (`period=day`) and its follower count. */
+  async fetchDailyInsights(account: SocialAccountAuth, date: string): Promise<AccountInsights> {
+    const page = account.platformUserId;
+    const { body: profile } = await this.http.request<{ followers_count?: number; fan_count?: number }>(
+      this.api(`/${page}?fields=followers_count,fan_count`),
+      { bearer: account.accessToken },
+    );
+    const next = new Date(Date.parse(`${date}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const metrics = 'page_impressions,page_impressions_unique,page_post_engagements,page_fan_adds,page_fan_removes,page_video_views';
+    const { body } = await this.http.request<{ data: Array<{ name: string; values: Array<{ value: number }> }> }>(
+      this.api(`/${page}/insights?metric=${metrics}&period=day&since=${date}&until=${next}`),
+      { bearer: account.accessToken },
+    );
+    const metric = (name: string) => body.data.find((m) => m.name === name)?.values[0]?.value ?? null;
+    return {
+      followers: profile.followers_count ?? profile.fan_count ?? null,
+      followersGained: metric('page_fan_adds'),
+      followersLost: metric('page_fan_removes'),
+      impressions: metric('page_impressions'),
+      reach: metric('page_impressions_unique'),
+      engagement: metric('page_post_engagements'),
+      views: metric('page_video_views'),
+      likes: null,
+      comments: null,
+      shares: null,
+      postsPublished: null,
+      raw: { profile, insights: body.data },
     };
   }
 

@@ -97,7 +97,7 @@ export const markedCaption = (post: SocialPostInput) => `${post.caption}${postMa
  * platform stripped the invisible characters, the one with exactly our caption made after `since`.
  */
 export function matchExisting<T>(
-  post: SocialPostInput,
+  post: Pick<SocialPostInput, 'postId' | 'caption' | 'since'>,
   candidates: T[],
   view: (candidate: T) => { text: string; createdAt?: string; published: PublishedPost },
 ): PublishedPost | null {
@@ -124,3 +124,25 @@ export function isGraphAuthError(_status: number, data: unknown): boolean {
 
 /** ISO time `seconds` from now, for `expires_in`. */
 export const expiresIn = (seconds: number | undefined) => (seconds ? new Date(Date.now() + seconds * 1000).toISOString() : null);
+
+/** The reply as published: its text with the invisible marker of our comment row. */
+export const markedReply = (input: { text: string; replyKey: string }) => `${input.text}${postMarker(input.replyKey)}`;
+
+/** Our earlier reply among a comment's replies: the one carrying the marker of our comment row (or exactly our text). */
+export function matchReply<T>(
+  input: { text: string; replyKey: string; since?: string },
+  candidates: T[],
+  view: (candidate: T) => { id: string; text: string; createdAt?: string },
+): { platformReplyId: string } | null {
+  const found = matchExisting({ postId: input.replyKey, caption: input.text, since: input.since }, candidates, (c) => {
+    const { id, text, createdAt } = view(c);
+    return { text, createdAt, published: { platformPostId: id, platformUrl: '' } };
+  });
+  return found ? { platformReplyId: found.platformPostId } : null;
+}
+
+/** `YYYY-MM-DD` → the unix seconds of that UTC day's start and of the next day's. */
+export function utcDayBounds(date: string): { since: number; until: number } {
+  const since = Date.parse(`${date}T00:00:00Z`) / 1000;
+  return { since, until: since + 86_400 };
+}

@@ -6,16 +6,29 @@ import { isGraphAuthError, SocialHttp } from './http';
 import { InstagramPublisher } from './instagram';
 import { LinkedInPublisher } from './linkedin';
 import { TikTokPublisher } from './tiktok';
-import type { PublishedPost, SocialPlatform, SocialPostInput, SocialPublisher } from './types';
+import type {
+  CommentReplyInput,
+  PublishedPost,
+  SocialComments,
+  SocialInsights,
+  SocialPlatform,
+  SocialPostInput,
+  SocialPublisher,
+} from './types';
 import { XPublisher } from './x';
 
 export type {
+  AccountInsights,
+  CommentReplyInput,
+  PlatformComment,
   PostMetrics,
   PublishedPost,
   PublishPlatform,
   SocialAccountAuth,
   SocialPlatform,
   SocialPostInput,
+  SocialComments,
+  SocialInsights,
   SocialPublisher,
   TokenGrant,
 } from './types';
@@ -127,4 +140,27 @@ export async function publishOnce(
   const existing = await publisher.findExisting(post);
   if (existing) return { ...existing, alreadyPublished: true };
   return { ...(await publisher.publish(post)), alreadyPublished: false };
+}
+
+/** The platform's daily account figures, when its adapter reads them (Instagram, Facebook, X). */
+export function insightsOf(publisher: SocialPublisher): SocialInsights | null {
+  return typeof (publisher as Partial<SocialInsights>).fetchDailyInsights === 'function' ? (publisher as unknown as SocialInsights) : null;
+}
+
+/** The platform's comments and replies, when its adapter handles them (Instagram, X). */
+export function commentsOf(publisher: SocialPublisher): SocialComments | null {
+  return typeof (publisher as Partial<SocialComments>).listComments === 'function' ? (publisher as unknown as SocialComments) : null;
+}
+
+/**
+ * Publishes a reply at most once: an earlier reply the platform accepted (the worker died before
+ * recording it) is found by the marker of our comment row and returned instead of replying again.
+ */
+export async function replyOnce(
+  comments: SocialComments,
+  input: CommentReplyInput,
+): Promise<{ platformReplyId: string; alreadyReplied: boolean }> {
+  const existing = await comments.findReply(input);
+  if (existing) return { ...existing, alreadyReplied: true };
+  return { ...(await comments.reply(input)), alreadyReplied: false };
 }

@@ -1,5 +1,18 @@
-import { expiresIn, markedCaption, matchExisting, type SocialHttp } from './http';
-import type { PostMetrics, PublishedPost, SocialAccountAuth, SocialPostInput, SocialPublisher, TokenGrant } from './types';
+import { MAX_REPLY_LENGTH } from '../../schemas/social-insights';
+import { expiresIn, markedCaption, markedReply, matchExisting, matchReply, utcDayBounds, type SocialHttp } from './http';
+import type {
+  AccountInsights,
+  CommentReplyInput,
+  PlatformComment,
+  PostMetrics,
+  PublishedPost,
+  SocialAccountAuth,
+  SocialComments,
+  SocialInsights,
+  SocialPostInput,
+  SocialPublisher,
+  TokenGrant,
+} from './types';
 
 export interface GraphPublisherOptions {
   /** https://graph.instagram.com (Instagram API with Instagram Login) or a sandbox. */
@@ -10,6 +23,17 @@ export interface GraphPublisherOptions {
   maxPolls?: number;
 }
 
+interface GraphComment {
+  id: string;
+  text?: string;
+  username?: string;
+  timestamp?: string;
+  from?: { id?: string; username?: string };
+}
+
+type GraphInsights = { data: Array<{ name: string; values: Array<{ value: number }> }> };
+const metricOf = (body: GraphInsights, name: string) => body.data.find((m) => m.name === name)?.values[0]?.value ?? null;
+
 interface GraphMedia {
   id: string;
   caption?: string;
@@ -18,8 +42,9 @@ interface GraphMedia {
 }
 
 /** Instagram content publishing: create a media container, wait until it is FINISHED, publish it. */
-export class InstagramPublisher implements SocialPublisher {
+export class InstagramPublisher implements SocialPublisher, SocialInsights, SocialComments {
   readonly platform = 'instagram' as const;
+  readonly maxReplyLength = MAX_REPLY_LENGTH.instagram;
 
   constructor(
     private readonly http: SocialHttp,
@@ -102,6 +127,67 @@ export class InstagramPublisher implements SocialPublisher {
     );
     const metric = (name: string) => body.data.find((m) => m.name === name)?.values[0]?.value ?? null;
     return { views: metric('views'), likes: metric('likes'), comments: metric('comments'), shares: metric('shares') };
+  }
+
+  /** The account's insights of one day (`period=day`) and its follower count. */
+  async fetchDailyInsights(account: SocialAccountAuth, date: string): Promise<AccountInsights> {
+    const { since, until } = utcDayBounds(date);
+    const { body: profile } = await this.http.request<{ followers_count?: number; media_count?: number }>(
+      this.api(`/${account.platformUserId}?fields=followers_count,media_count`),
+      { bearer: account.accessToken },
+    );
+    const metrics = 'reach,impressions,follower_count,total_interactions,views,likes,comments,shares';
+    const { body } = await this.http.request<GraphInsights>(
+      this.api(`/${account.platformUserId}/insights?metric=${metrics}&period=day&since=${since}&until=${until}`),
+      { bearer: account.accessToken },
+    );
+    return {
+      followers: profile.followers_count ?? null,
+      followersGained: metricOf(body, 'follower_count'),
+      followersLost: null,
+      impressions: metricOf(body, 'impressions'),
+      reach: metricOf(body, 'reach'),
+      engagement: metricOf(body, 'total_interactions'),
+      views: metricOf(body, 'views'),
+      likes: metricOf(body, 'likes'),
+      comments: metricOf(body, 'comments'),
+      shares: metricOf(body, 'shares'),
+      postsPublished: null,
+      raw: { profile, insights: body.data },
+    };
+  }
+
+  async listComments(account: SocialAccountAuth, platformPostId: string): Promise<PlatformComment[]> {
+    const { body } = await this.http.request<{ data: GraphComment[] }>(
+      this.api(`/${platformPostId}/comments?fields=id,text,username,timestamp,from&limit=50`),
+      { bearer: account.accessToken },
+    );
+    return body.data
+      .filter((c) => c.from?.id !== account.platformUserId)
+      .map((c) => ({
+        id: c.id,
+        text: c.text ?? '',
+        authorId: c.from?.id ?? null,
+        authorUsername: c.username ?? c.from?.username ?? null,
+        postedAt: c.timestamp ?? new Date().toISOString(),
+      }));
+  }
+
+  async reply(input: CommentReplyInput): Promise<{ platformReplyId: string }> {
+    const { body } = await this.http.request<{ id: string }>(this.api(`/${input.commentId}/replies`), {
+      method: 'POST',
+      bearer: input.account.accessToken,
+      form: { message: markedReply(input) },
+    });
+    return { platformReplyId: body.id };
+  }
+
+  async findReply(input: CommentReplyInput): Promise<{ platformReplyId: string } | null> {
+    const { body } = await this.http.request<{ data: GraphComment[] }>(
+      this.api(`/${input.commentId}/replies?fields=id,text,timestamp&limit=50`),
+      { bearer: input.account.accessToken },
+    );
+    return matchReply(input, body.data, (c) => ({ id: c.id, text: c.text ?? '', createdAt: c.timestamp }));
   }
 
   /** Instagram long-lived tokens are refreshed with themselves (no separate refresh token). */

@@ -63,3 +63,65 @@ export interface SocialPublisher {
   /** New tokens from a refresh token (for Instagram/Facebook: the current long-lived token). */
   refreshToken(refreshToken: string): Promise<TokenGrant>;
 }
+
+/** One day of an account's figures as the platform reports them; null where it has no such number. */
+export interface AccountInsights {
+  /** Followers now (the platform's profile count). */
+  followers: number | null;
+  followersGained: number | null;
+  followersLost: number | null;
+  impressions: number | null;
+  reach: number | null;
+  /** Interactions of the day (likes, comments, shares, saves as the platform counts them). */
+  engagement: number | null;
+  views: number | null;
+  likes: number | null;
+  comments: number | null;
+  shares: number | null;
+  postsPublished: number | null;
+  /** The platform's answer, kept as read. */
+  raw: unknown;
+}
+
+/** A comment under one of the account's posts. */
+export interface PlatformComment {
+  id: string;
+  text: string;
+  authorId: string | null;
+  authorUsername: string | null;
+  postedAt: string;
+}
+
+export interface CommentReplyInput {
+  account: SocialAccountAuth;
+  /** The platform id of the post the comment is under. */
+  platformPostId: string;
+  /** The platform id of the comment answered. */
+  commentId: string;
+  /** Our comment row id: embedded invisibly in the reply so a retried reply finds the earlier one. */
+  replyKey: string;
+  text: string;
+  /** ISO time before which a reply cannot be ours. */
+  since?: string;
+}
+
+/** An account's daily figures (Instagram, Facebook, X). */
+export interface SocialInsights {
+  readonly platform: SocialPlatform;
+  /** The account's figures of one UTC day (`YYYY-MM-DD`) and its follower count now. */
+  fetchDailyInsights(account: SocialAccountAuth, date: string): Promise<AccountInsights>;
+}
+
+/**
+ * Comments under the account's posts and our replies (Instagram, X). A reply is published once
+ * with `findReply(input) ?? reply(input)` (replyOnce).
+ */
+export interface SocialComments {
+  readonly platform: SocialPlatform;
+  /** The longest reply text we accept: the platform's limit less our invisible marker. */
+  readonly maxReplyLength: number;
+  /** Recent comments under one of the account's posts, newest first (not the account's own). */
+  listComments(account: SocialAccountAuth, platformPostId: string): Promise<PlatformComment[]>;
+  reply(input: CommentReplyInput): Promise<{ platformReplyId: string }>;
+  findReply(input: CommentReplyInput): Promise<{ platformReplyId: string } | null>;
+}

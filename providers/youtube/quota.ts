@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../db/database';
 import { markQuotaExhausted, reserveQuotaUnits } from '../../db/repositories/provider-quota';
 import { FailureType } from '../../schemas/failures';
+import { meterUsage } from '../../lib/usage-meter';
 import type { Clock } from '../rate-limit';
 
 /** YouTube Data API v3 quota cost of each call we make (units per request). */
@@ -75,6 +76,7 @@ export class QuotaBudget {
     const day = quotaDay(now, timeZone);
     const result = await reserveQuotaUnits(db, { provider, projectKey, periodDate: day.periodDate, units, budget: dailyBudget });
     if (!result.reserved) throw this.waitForReset(operation, day, now, `${result.unitsUsed}/${dailyBudget} units used`);
+    meterUsage('youtube_units', units);
   }
 
   /** The provider said the quota is spent: record it and wait for the reset like our own count would. */

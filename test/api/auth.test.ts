@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiKeyLookupPrefix, createApiKey, hashApiKey } from '../../db/repositories/api-keys';
 import { DEMO_USER_EMAIL, DEV_ADMIN_EMAIL, seedDevAccess } from '../../db/seed/dev-access';
+import { API_KEY_USAGE_FLUSH_MS } from '../../api/api-key-cache';
+import { eventually } from '../helpers/eventually';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { createCaller, type TestCaller } from './fixtures';
 
@@ -80,6 +82,21 @@ describe('API auth: keys, scopes, admin', () => {
       .orderBy('created_at')
       .execute();
     expect(audit.map((a) => a.action)).toEqual(['api_key.create', 'api_key.revoke']);
+  });
+
+  it('counts key usage in memory and writes it in one batch per key: no database write per request', async () => {
+    const created = await api(platform.apiUrl, 'POST', '/v1/api-keys', { name: 'usage', scopes: ['runs:read'] }, alice.auth);
+    const key = { authorization: `Bearer ${created.json.key}` };
+    const usage = () =>
+      platform.database.db
+        .selectFrom('api_keys')
+        .select(['usage_count', 'last_used_at'])
+        .where('id', '=', created.json.id)
+        .executeTakeFirstOrThrow();
+    for (let i = 0; i < 3; i++) expect((await get('/v1/runs', key)).status).toBe(200);
+    expect(await usage()).toEqual({ usage_count: 0, last_used_at: null });
+    const written = await eventually(usage, (u) => u.usage_count === 3, 'the batched usage write', API_KEY_USAGE_FLUSH_MS + 5_000);
+    expect(written.last_used_at).toBeInstanceOf(Date);
   });
 
   it('refuses to mint a key with scopes its creator lacks', async () => {

@@ -6,11 +6,14 @@ import { createActivities, createMediaActivities, type Activities } from '../../
 import { createProviders, type Providers } from '../../providers';
 import { createContentPlanScheduler } from '../../platform/content-plan-schedules';
 import { createPostRunControl } from '../../platform/post-runs';
+import { createSocialAccountSchedules } from '../../api/social-schedules';
 import { createApp } from '../../api/app';
 import { createWebhookDispatch, webhookDeliveryPolicy } from '../../api/webhook-dispatch';
 import { loadConfig, type Config } from '../../lib/config';
-import { createSecretBox, loadEncryptionKey, type SecretBox } from '../../lib/secrets';
-import { createLogger } from '../../lib/logger';
+import { payloadDataConverter } from '../../lib/payload-codec';
+import { createSecretBox, loadEncryptionKey, loadPayloadKeyring, type SecretBox } from '../../lib/secrets';
+import { createLogger, type Logger } from '../../lib/logger';
+import type { ApiMetrics, WorkerMetrics } from '../../lib/metrics';
 import { mediaStoreFor } from '../../lib/media/store';
 import { urlGuardOptions } from '../../lib/ssrf';
 import type { TaskQueues } from '../../lib/task-queues';
@@ -18,7 +21,7 @@ import { createMainWorker, createMediaWorker } from '../../worker/create-worker'
 import { createTestDatabase, type TestDatabase } from './database';
 import { killGroup, spawnTs, type SpawnedProcess } from './processes';
 import { sharedStack, stackValue, type TestStack } from './stack-env';
-import { testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
+import { TEST_PAYLOAD_ENCRYPTION_KEYS, testClient, testNativeConnection, uniqueTaskQueues, workflowBundle } from './temporal';
 
 export type WorkerKind = 'main' | 'media';
 
@@ -53,6 +56,10 @@ export interface TestPlatformOptions {
   workers?: 'now' | 'later';
   /** A private PostgreSQL + Temporal (tests that restart servers); the run's shared stack otherwise. */
   stack?: TestStack;
+  /** The logger of the API, activities and providers (a silent one otherwise). */
+  logger?: Logger;
+  /** Metrics the in-process workers and the API record into (none otherwise). */
+  metrics?: { worker?: WorkerMetrics; api?: ApiMetrics };
 }
 
 /** Real PostgreSQL (own database) + real Temporal (own task queues) + real worker + the API on port 0. */
@@ -66,14 +73,19 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     TASK_QUEUE_PREFIX: queues.prefix,
     PORT: '0',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_ENCRYPTION_KEYS,
     // Never the checkout's DATA_DIR one: a test signing webhooks passes its own and hands it to its sandbox.
     STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64url')}`,
     ...options.env,
   });
   const secrets = createSecretBox(loadEncryptionKey(config));
-  const logger = createLogger('silent');
-  const client = await testClient(stack.temporalAddress);
-  const providers = options.providers ?? createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {} });
+  const logger = options.logger ?? createLogger('silent');
+  const workerMetrics = options.metrics?.worker;
+  const dataConverter = payloadDataConverter(loadPayloadKeyring(config));
+  const client = await testClient(stack.temporalAddress, dataConverter);
+  const providers =
+    options.providers ??
+    createProviders({ config, logger, db: database.db, sandboxUrls: options.sandboxUrls ?? {}, metrics: workerMetrics });
   const real = createActivities({
     db: database.db,
     logger,
@@ -81,8 +93,10 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     secrets,
     postRuns: createPostRunControl(client),
     contentPlanSchedules: createContentPlanScheduler(client, { queues, prefix: queues.prefix }, logger),
+    socialSchedules: createSocialAccountSchedules(client, { queues, prefix: queues.prefix }, logger),
     webhookDispatch: createWebhookDispatch(client, queues, database.db, webhookDeliveryPolicy(config)),
     urlGuard: urlGuardOptions(config),
+    metrics: workerMetrics,
   });
   const connection = await testNativeConnection(stack.temporalAddress);
   const workers = new Map<WorkerKind, { worker: Worker; running: Promise<void> }>();
@@ -95,14 +109,17 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
               connection,
               namespace: 'default',
               taskQueue: queues.main,
+              dataConverter,
               activities: options.activities ? options.activities(real) : real,
               workflowBundle: await workflowBundle(),
               maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+              metrics: workerMetrics,
             })
           : await createMediaWorker({
               connection,
               namespace: 'default',
               taskQueue: queues.media,
+              dataConverter,
               activities: createMediaActivities({
                 db: database.db,
                 logger,
@@ -110,7 +127,11 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
                 secrets,
                 mediaStore: mediaStoreFor(config, () => providers.cloudinary),
                 urlGuard: urlGuardOptions(config),
+                // Media activities record facts too (clips, images): their deliveries start at once, as on the main worker.
+                webhookDispatch: createWebhookDispatch(client, queues, database.db, webhookDeliveryPolicy(config)),
+                metrics: workerMetrics,
               }),
+              metrics: workerMetrics,
             });
       workers.set(kind, { worker, running: worker.run() });
     }
@@ -130,6 +151,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
       TASK_QUEUE_PREFIX: queues.prefix,
       WORKFLOW_BUNDLE_PATH: stackValue('workflowBundlePath'),
       ENCRYPTION_KEY: config.ENCRYPTION_KEY,
+      PAYLOAD_ENCRYPTION_KEYS: config.PAYLOAD_ENCRYPTION_KEYS,
       SANDBOX_URLS: JSON.stringify(options.sandboxUrls ?? {}),
       ...options.env,
       ...env,
@@ -139,7 +161,7 @@ export async function startTestPlatform(options: TestPlatformOptions = {}): Prom
     return worker;
   };
 
-  const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues });
+  const app = createApp({ db: database.db, temporal: client, logger, config, taskQueues: queues, metrics: options.metrics?.api });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -19,8 +19,17 @@ export interface SpawnedProcess {
 export function spawnTs(entry: string, env: Record<string, string | undefined>, args: string[] = []): SpawnedProcess {
   const child = spawn(TSX, [resolve(PROJECT_ROOT, entry), ...args], {
     cwd: PROJECT_ROOT,
-    // A private DATA_DIR unless the test gives one: spawned pieces never write into the checkout.
-    env: { ...process.env, LOG_LEVEL: 'info', DATA_DIR: mkdtempSync(join(tmpdir(), 'platform-proc-')), ...env },
+    // A private DATA_DIR unless the test gives one: spawned pieces never write into the checkout. No
+    // metrics listeners unless the test asks: their default ports would clash between parallel tests.
+    env: {
+      ...process.env,
+      LOG_LEVEL: 'info',
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'platform-proc-')),
+      METRICS_PORT: '',
+      TEMPORAL_METRICS_PORT: '',
+      TEMPORAL_SERVER_METRICS_PORT: '',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, so a test can kill the whole tree
   });

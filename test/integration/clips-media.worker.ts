@@ -8,6 +8,8 @@ import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
 import { runMain, untilSignal } from '../../lib/runtime/main-runner';
 import { mediaStoreFor } from '../../lib/media/store';
+import { payloadDataConverter } from '../../lib/payload-codec';
+import { loadPayloadKeyring } from '../../lib/secrets';
 import { urlGuardOptions } from '../../lib/ssrf';
 import { taskQueues } from '../../lib/task-queues';
 import { installTemporalRuntime } from '../../worker/temporal-runtime';
@@ -24,6 +26,7 @@ runMain(async () => {
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: taskQueues(config.TASK_QUEUE_PREFIX).media,
+    dataConverter: payloadDataConverter(loadPayloadKeyring(config)),
     activities: createMediaActivities({
       db,
       logger,

@@ -40,6 +40,9 @@ describe('npm start (scripts/start.ts)', () => {
       PG_PORT: String(await freePort()),
       TEMPORAL_PORT: String(await freePort()),
       TEMPORAL_UI_PORT: String(await freePort()),
+      METRICS_PORT: String(await freePort()),
+      TEMPORAL_METRICS_PORT: String(await freePort()),
+      TEMPORAL_SERVER_METRICS_PORT: String(await freePort()),
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
       NODE_ENV: 'development',
@@ -90,6 +93,42 @@ describe('npm start (scripts/start.ts)', () => {
     }
     expect(listed).toContain(runId);
     expect(listed).toContain('Completed');
+
+    // Metrics are on, where runtime.json says: ours count the run and the request; the SDK's are the worker's; the dev server's its own.
+    expect(manifest.metricsUrls).toEqual({
+      platform: `http://127.0.0.1:${env.METRICS_PORT}/metrics`,
+      temporalSdk: `http://127.0.0.1:${env.TEMPORAL_METRICS_PORT}/metrics`,
+      temporalServer: `http://127.0.0.1:${env.TEMPORAL_SERVER_METRICS_PORT}/metrics`,
+    });
+    const ours = await (await fetch(manifest.metricsUrls.platform)).text();
+    expect(ours).toContain('runs_completed_total{type="smokeWorkflow"} 1');
+    expect(ours).toContain('http_requests_total{method="POST",route="/v1/smoke",status="202"} 1');
+    expect(await (await fetch(manifest.metricsUrls.temporalSdk)).text()).toMatch(
+      /^temporal_workflow_completed\{[^}]*workflow_type="smokeWorkflow"[^}]*\} 1$/m,
+    );
+    expect(await (await fetch(manifest.metricsUrls.temporalServer)).text()).toMatch(/^# TYPE \w+ /m);
+
+    // Its input is stored encrypted; the UI is configured with the API's codec server, which decodes
+    // for requests from the UI's origin.
+    const settings = (await (await fetch(`${manifest.temporalUiUrl}/api/v1/settings`)).json()) as { Codec: { Endpoint: string } };
+    expect(settings.Codec.Endpoint).toBe(`${manifest.apiUrl}/codec`);
+    const shown = execFileSync(
+      cli,
+      ['workflow', 'show', '--address', manifest.temporalAddress, '--workflow-id', runId, '--output', 'json'],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const input = JSON.parse(shown).events[0].workflowExecutionStartedEventAttributes.input;
+    expect(Buffer.from(input.payloads[0].data, 'base64').toString()).not.toContain('first-start');
+    const decoded = await fetch(settings.Codec.Endpoint + '/decode', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: manifest.temporalUiUrl, 'x-namespace': 'default' },
+      body: JSON.stringify(input),
+    });
+    expect(decoded.status).toBe(200);
+    const { payloads } = (await decoded.json()) as { payloads: Array<{ data: string }> };
+    expect(Buffer.from(payloads[0]!.data, 'base64').toString()).toContain('first-start');
 
     // Stripe runs sandboxed with a webhook secret generated in DATA_DIR: its deliveries verify, and
     // an event signed with the constant the source used to hold is refused.

@@ -18,6 +18,7 @@ import { billingEventWorkflowId, subscriptionStateQuery, subscriptionWorkflowId 
 import { runSubscriptionJourney, SUBSCRIPTION_JOURNEY, type JourneySnapshot } from '../../scripts/subscription-journey';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
 import { eventually } from '../helpers/eventually';
+import { decodedPayload } from '../helpers/temporal';
 
 const SECRET = 'whsec_integration_test';
 const WEBHOOK_PATH = '/v1/webhooks/stripe';
@@ -147,18 +148,15 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
 
   async function signalCount(handle: WorkflowHandle, eventId: string): Promise<number> {
     const history = await handle.fetchHistory();
-    return (history.events ?? []).filter((e) => {
-      const attrs = e.workflowExecutionSignaledEventAttributes ?? e.workflowExecutionStartedEventAttributes;
-      const payloads = e.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [];
-      return (
-        attrs &&
-        payloads.some((p) =>
-          Buffer.from(p.data ?? [])
-            .toString()
-            .includes(eventId),
-        )
-      );
-    }).length;
+    const signals = (history.events ?? []).flatMap((e) =>
+      e.workflowExecutionSignaledEventAttributes ? [e.workflowExecutionSignaledEventAttributes] : [],
+    );
+    const carriesEvent = await Promise.all(
+      signals.map(async (s) =>
+        (await Promise.all((s.input?.payloads ?? []).map(decodedPayload))).some((arg) => JSON.stringify(arg).includes(eventId)),
+      ),
+    );
+    return carriesEvent.filter(Boolean).length;
   }
 
   it('rejects a bad signature, a tampered body and a stale timestamp with 400, storing and signalling nothing', async () => {

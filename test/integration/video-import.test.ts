@@ -16,6 +16,7 @@ import type { SandboxServer } from '../../sandbox/http';
 import { VIDEO_IMPORT_JOB_TYPE } from '../../workflows/video-import/contract';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import { api, startTestPlatform, type TestPlatform } from '../helpers/platform';
+import { decodedPayload } from '../helpers/temporal';
 
 const BASIC_TYPES = ['transcript', 'summary', 'chapters', 'blog_post', 'social_posts', 'quotes', 'newsletter'];
 const FREE_TYPES = ['transcript', 'summary'];
@@ -322,8 +323,8 @@ describe('video import → AI content (API + real stack + sandboxes)', () => {
     await runResult(started.json.runId);
     const history = await platform.client.workflow.getHandle(started.json.runId).fetchHistory();
     const quotaCall = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'reserveVideoQuota');
-    const payload = quotaCall!.activityTaskScheduledEventAttributes!.input!.payloads![0]!.data!;
-    expect(JSON.parse(Buffer.from(payload).toString())).toMatchObject({ videoId: started.json.videoId, reserved: true });
+    const payload = quotaCall!.activityTaskScheduledEventAttributes!.input!.payloads![0]!;
+    expect(await decodedPayload(payload)).toMatchObject({ videoId: started.json.videoId, reserved: true });
     expect(await usage(user.id)).toEqual([{ videos_processed: 1, videos_reserved: 0 }]);
 
     // A run told to adopt a reservation that is not held fails QuotaExceeded instead of reserving a slot itself.

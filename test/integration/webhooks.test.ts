@@ -250,7 +250,7 @@ describe('outgoing webhooks', () => {
         type: 'run.completed',
         userId: owner.user_id,
         factKey: `orphan:${randomUUID()}`,
-        data: { runId: 'orphan' },
+        data: { runId: 'orphan', runType: 'smoke', status: 'completed', domainId: null },
       }),
     );
     const eventId = left[0]!.eventId;

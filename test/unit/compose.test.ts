@@ -5,10 +5,14 @@ import { parse } from 'yaml';
 
 const ROOT = join(__dirname, '..', '..');
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-const compose = parse(composeText) as { services: Record<string, { ports?: unknown[] }> };
+const compose = parse(composeText) as {
+  services: Record<string, { ports?: unknown[]; volumes?: string[]; environment?: Record<string, string> }>;
+  'x-app-env': Record<string, string>;
+};
 
 const CHECK_ENV = {
   ENCRYPTION_KEY: 'Y2hlY2stb25seS1rZXktZm9yLWNvbXBvc2UtY29uZmln',
+  PAYLOAD_ENCRYPTION_KEYS: 'p1:Y2hlY2stb25seS1rZXktZm9yLWNvbXBvc2UtY29uZmln',
   POSTGRES_PASSWORD: 'check-only-platform-password',
   TEMPORAL_DB_PASSWORD: 'check-only-temporal-password',
   STRIPE_SECRET_KEY: 'sk_test_check_only',
@@ -35,6 +39,40 @@ describe('docker-compose.yml (production-like topology)', () => {
     expect(compose.services['temporal-ui']).toBeDefined();
     expect(compose.services.temporal?.ports).toBeUndefined();
     expect(compose.services['temporal-ui']?.ports).toBeUndefined();
+  });
+
+  it('runs Prometheus on deploy/prometheus/prometheus.yml, unpublished, scraping the api, workers and Temporal', () => {
+    const prometheus = compose.services.prometheus;
+    expect(prometheus?.ports).toBeUndefined();
+    expect(prometheus?.volumes).toContain('./deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro');
+    const scrape = parse(readFileSync(join(ROOT, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{
+        job_name: string;
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number }>;
+      }>;
+    };
+    const targets = Object.fromEntries(
+      scrape.scrape_configs.map((job) => [
+        job.job_name,
+        [
+          ...(job.static_configs ?? []).flatMap((c) => c.targets),
+          ...(job.dns_sd_configs ?? []).flatMap((c) => c.names.map((n) => `${n}:${c.port}`)),
+        ],
+      ]),
+    );
+    expect(targets).toEqual({
+      api: ['api:9464'],
+      worker: ['worker:9464'],
+      'worker-temporal-sdk': ['worker:9465'],
+      'temporal-server': ['temporal:8000'],
+    });
+    // The apps listen for metrics on the compose network (npm run api/worker default METRICS_PORT 9464, TEMPORAL_METRICS_PORT 9465).
+    expect(compose['x-app-env'].METRICS_HOST).toBe('0.0.0.0');
+    expect(compose.services.temporal?.environment?.PROMETHEUS_ENDPOINT).toBe('0.0.0.0:8000');
+    // docker-compose.ops.yml publishes it on loopback only, like the other operator ports.
+    const ops = parse(readFileSync(join(ROOT, 'docker-compose.ops.yml'), 'utf8')) as { services: Record<string, { ports?: string[] }> };
+    expect(ops.services.prometheus?.ports).toEqual(['127.0.0.1:9090:9090']);
   });
 
   it('has no default database passwords: each is a required variable', () => {

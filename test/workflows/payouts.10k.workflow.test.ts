@@ -5,7 +5,7 @@ import type { PayAffiliateOutcome } from '../../activities/affiliates';
 import { historyLengthsFrom } from '../../lib/workflow-histories';
 import type { Reconciliation } from '../../schemas/affiliates';
 import { BATCHES_PER_RUN, PAYOUT_BATCH_SIZE, payoutsWorkflowId, type PayoutsResult } from '../../workflows/payouts/contract';
-import { testClient, testNativeConnection, workflowBundle } from '../helpers/temporal';
+import { testClient, testDataConverter, testNativeConnection, workflowBundle } from '../helpers/temporal';
 
 const AFFILIATES = 10_000;
 const HISTORY_LIMIT = 2_000;
@@ -58,6 +58,7 @@ describe('payoutsWorkflow over 10,000 affiliates (dev server, in-memory activiti
         taskQueue,
         workflowBundle: await workflowBundle(),
         activities,
+        dataConverter: testDataConverter(),
         maxConcurrentActivityTaskExecutions: 200,
       });
       const handle = await worker.runUntil(async () => {

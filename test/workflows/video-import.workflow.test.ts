@@ -6,7 +6,7 @@ import type { RunProgressWrite } from '../../schemas/runs';
 import type { GenerateContentInput, QuotaReservation, VideoImportInput, VideoImportResult } from '../../schemas/video-import';
 import { progressQuery } from '../../workflows/common/progress';
 import { contentRegenerateWorkflowId, videoImportWorkflowId } from '../../workflows/video-import/contract';
-import { createTimeSkippingEnv, testClient, testNativeConnection, workflowBundle } from '../helpers/temporal';
+import { createTimeSkippingEnv, testClient, testDataConverter, testNativeConnection, workflowBundle } from '../helpers/temporal';
 import { failureOf, recordingActivities, untilCancelled, workerRunner } from '../helpers/workflow-tests';
 
 /** The import workflow's decisions with mocked activities on the time-skipping server. */
@@ -238,7 +238,13 @@ describe('videoImportWorkflow (time-skipping, mocked activities)', () => {
     const taskQueue = `video-import-wf-dev-${Date.now()}`;
     const [connection, client] = await Promise.all([testNativeConnection(), testClient()]);
     try {
-      const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities });
+      const worker = await Worker.create({
+        connection,
+        taskQueue,
+        workflowBundle: await workflowBundle(),
+        activities,
+        dataConverter: testDataConverter(),
+      });
       await worker.runUntil(async () => {
         const i = input(`v-cancel-mid-${Date.now()}`, { contentTypes: ['summary', 'blog_post', 'quotes'] });
         const handle = await client.workflow.start('videoImportWorkflow', {
