@@ -156,3 +156,22 @@ export interface SocialAccountSchedules {
   /** Deletes them (a disconnected account). */
   remove(accountId: string): Promise<void>;
 }
+
+/** One day of an account's figures as the platform reports them; null where it has no such number. */
+export interface AccountInsights {
+  /** Followers now (the platform's profile count). */
+  followers: number | null;
+  followersGained: number | null;
+  followersLost: number | null;
+  impressions: number | null;
+  reach: number | null;
+  /** Interactions of the day (likes, comments, shares, saves as the platform counts them). */
+  engagement: number | null;
+  views: number | null;
+  likes: number | null;
+  comments: number | null;
+  shares: number | null;
+  postsPublished: number | null;
+  /** The platform's answer, kept as read. */
+  raw: unknown;
+}

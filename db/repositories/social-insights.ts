@@ -1,29 +1,14 @@
 import { sql } from 'kysely';
-import type { CommentSentiment } from '../../schemas/social-insights';
+import type { AccountInsights, CommentSentiment } from '../../schemas/social-insights';
 import type { DbOrTx } from '../database';
 
 /** ClipFlow: account_analytics (one row per account and day), the comments inbox and replies. */
-
-export interface AnalyticsDayWrite {
-  followers: number | null;
-  followersGained: number | null;
-  followersLost: number | null;
-  impressions: number | null;
-  reach: number | null;
-  engagement: number | null;
-  views: number | null;
-  likes: number | null;
-  comments: number | null;
-  shares: number | null;
-  postsPublished: number | null;
-  raw: unknown;
-}
 
 /**
  * The day's row, inserted or brought up to date (a re-run of the day replaces its figures), and
  * the account's follower count and last sync: one transaction, so a retry changes nothing more.
  */
-export async function upsertAccountAnalytics(tx: DbOrTx, socialAccountId: string, date: string, day: AnalyticsDayWrite): Promise<void> {
+export async function upsertAccountAnalytics(tx: DbOrTx, socialAccountId: string, date: string, day: AccountInsights): Promise<void> {
   const values = {
     followers: day.followers,
     followers_gained: day.followersGained,

@@ -1,7 +1,11 @@
+import type { AccountInsights } from '../../schemas/social-insights';
+
 /** Platforms published to over fetch (this folder). */
 export type SocialPlatform = 'instagram' | 'tiktok' | 'linkedin' | 'x' | 'facebook';
 /** Every platform the posting workflow publishes to: YouTube goes through googleapis (providers/youtube/publisher.ts). */
 export type PublishPlatform = SocialPlatform | 'youtube';
+
+export type { AccountInsights };
 
 /** The connected account a call acts as (decrypted token: never logged, never in workflow history). */
 export interface SocialAccountAuth {
@@ -62,25 +66,6 @@ export interface SocialPublisher {
   fetchMetrics(account: SocialAccountAuth, platformPostId: string): Promise<PostMetrics>;
   /** New tokens from a refresh token (for Instagram/Facebook: the current long-lived token). */
   refreshToken(refreshToken: string): Promise<TokenGrant>;
-}
-
-/** One day of an account's figures as the platform reports them; null where it has no such number. */
-export interface AccountInsights {
-  /** Followers now (the platform's profile count). */
-  followers: number | null;
-  followersGained: number | null;
-  followersLost: number | null;
-  impressions: number | null;
-  reach: number | null;
-  /** Interactions of the day (likes, comments, shares, saves as the platform counts them). */
-  engagement: number | null;
-  views: number | null;
-  likes: number | null;
-  comments: number | null;
-  shares: number | null;
-  postsPublished: number | null;
-  /** The platform's answer, kept as read. */
-  raw: unknown;
 }
 
 /** A comment under one of the account's posts. */
