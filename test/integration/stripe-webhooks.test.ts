@@ -315,7 +315,12 @@ describe('Stripe webhooks → subscription workflow (real stack + Stripe sandbox
       (u) => u.subscription_status === 'active',
       'recovered',
     );
-    expect((await handle.query(subscriptionStateQuery)).dunning).toBeNull();
+    // The row is written by an activity; the workflow ends dunning once that activity has returned.
+    await eventually(
+      async () => (await handle.query(subscriptionStateQuery)).dunning,
+      (dunning) => dunning === null,
+      'dunning over',
+    );
     expect((await ledger(user.id)).at(-1)).toMatchObject({ amount: 300, balance_after: 1200 });
 
     // Cancel at period end: access stays until Stripe ends the subscription at the period's end.
