@@ -279,6 +279,10 @@ export const PostingScheduleBodySchema = z
   .strict();
 export type PostingScheduleBody = z.infer<typeof PostingScheduleBodySchema>;
 
+export const PostingScheduleQuerySchema = z.object({
+  socialAccountId: z.uuid().optional().describe("the account's schedule, else the default one; default: the default schedule"),
+});
+
 export const PostingScheduleViewSchema = z.object({
   timezone: z.string(),
   days: z.array(WeekdaySchema),

@@ -38,6 +38,7 @@ import {
   PostCalendarQuerySchema,
   PostCreatedSchema,
   PostingScheduleBodySchema,
+  PostingScheduleQuerySchema,
   PostingScheduleViewSchema,
   PostViewSchema,
   RejectPostBodySchema,
@@ -393,15 +394,28 @@ function router(deps: ApiDeps): Router {
       days: body.days,
       times: body.times,
     });
-    res.json({
-      timezone: saved.timezone,
-      days: saved.posting_days,
-      times: saved.posting_times.map((t) => t.slice(0, 5)),
-      socialAccountId: saved.social_account_id,
-    });
+    res.json(scheduleView(saved));
+  });
+
+  r.get('/v1/posting-schedule', requireScope('runs:read'), async (req, res) => {
+    const { socialAccountId } = PostingScheduleQuerySchema.parse(req.query);
+    const { userId } = caller(res);
+    if (socialAccountId && !(await findUserSocialAccount(db, userId, socialAccountId))) throw notFound('social account');
+    const schedule = await findPostingSchedule(db, userId, socialAccountId ?? null);
+    if (!schedule) throw notFound('posting schedule');
+    res.json(scheduleView(schedule));
   });
 
   return r;
+}
+
+function scheduleView(schedule: NonNullable<Awaited<ReturnType<typeof findPostingSchedule>>>): z.infer<typeof PostingScheduleViewSchema> {
+  return {
+    timezone: schedule.timezone,
+    days: schedule.posting_days,
+    times: schedule.posting_times.map((t) => t.slice(0, 5)),
+    socialAccountId: schedule.social_account_id,
+  };
 }
 
 const PostIdParamSchema = UuidParamSchema;
@@ -485,6 +499,16 @@ function document(registry: OpenAPIRegistry): void {
     security: bearer(),
     request: { body: { required: true, content: { 'application/json': { schema: PostingScheduleBodySchema } } } },
     responses: { '200': json(PostingScheduleViewSchema, 'The schedule'), ...problems(400, 401, 403, 404, 415, 429) },
+  });
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/posting-schedule',
+    tags: ['Social'],
+    summary:
+      "The caller's posting slots: the account's schedule (else the default one) with `socialAccountId`, the default one without; 404 when none is set",
+    security: bearer(),
+    request: { query: PostingScheduleQuerySchema },
+    responses: { '200': json(PostingScheduleViewSchema, 'The schedule'), ...problems(400, 401, 403, 404, 429) },
   });
 }
 

@@ -64,9 +64,8 @@ function notConnected(account: SocialAccount): HttpProblem {
     'account-not-connected',
     'Account Not Connected',
     `the ${platformName(account.platform)} account ${why}; connect it again`,
-    {
-      status: account.status,
-    },
+    // Not `status`: that member of a problem is the HTTP status.
+    { accountStatus: account.status },
   );
 }
 

@@ -391,14 +391,18 @@ export async function upsertPostingSchedule(db: DbOrTx, schedule: PostingSchedul
     .executeTakeFirstOrThrow();
 }
 
-/** The account's own active schedule, else the user's default one. */
-export async function findPostingSchedule(db: DbOrTx, userId: string, socialAccountId: string) {
+/** The account's own active schedule, else the user's default one (only the default one when `socialAccountId` is null). */
+export async function findPostingSchedule(db: DbOrTx, userId: string, socialAccountId: string | null) {
   return db
     .selectFrom('posting_schedules')
     .selectAll()
     .where('user_id', '=', userId)
     .where('is_active', '=', true)
-    .where((eb) => eb.or([eb('social_account_id', '=', socialAccountId), eb('social_account_id', 'is', null)]))
+    .where((eb) =>
+      socialAccountId
+        ? eb.or([eb('social_account_id', '=', socialAccountId), eb('social_account_id', 'is', null)])
+        : eb('social_account_id', 'is', null),
+    )
     .orderBy(sql`social_account_id is null`)
     .limit(1)
     .executeTakeFirst();

@@ -5,6 +5,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { applyCreditTransaction } from '../../db/repositories/credits';
 import { SANDBOX_CREDENTIALS } from '../../lib/sandbox-credentials';
 import { startAnthropicSandbox } from '../../sandbox/anthropic';
+import { startCloudinarySandbox } from '../../sandbox/cloudinary';
 import { startEmailSandbox } from '../../sandbox/email';
 import { startFreepikSandbox } from '../../sandbox/freepik';
 import { RESERVED_VIDEO_IDS, startGoogleSandbox } from '../../sandbox/google';
@@ -56,23 +57,25 @@ describe('web console in headless Chromium', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'console-e2e-'));
-    const [google, anthropic, email, freepik] = await Promise.all([
+    const [google, anthropic, email, freepik, cloudinary] = await Promise.all([
       startGoogleSandbox({ port: 0 }),
       startAnthropicSandbox({ port: 0 }),
       startEmailSandbox({ apiKey: SANDBOX_CREDENTIALS.emailApiKey }),
       startFreepikSandbox({ apiKey: SANDBOX_CREDENTIALS.freepikApiKey, stepMs: 200 }),
+      startCloudinarySandbox({ ...SANDBOX_CREDENTIALS.cloudinary, port: 0 }),
     ]);
     [social, shop, replicate] = await Promise.all([
       startSocialSandbox(SANDBOX_CREDENTIALS.social),
       startShopSandbox(),
       startReplicateSandbox({ apiToken: SANDBOX_CREDENTIALS.replicateApiToken, stepMs: 40, trainingSteps: 4, predictionSteps: 2 }),
     ]);
-    stops.push(...[google, anthropic, email, freepik, social, shop, replicate].map((s) => () => s.stop()));
+    stops.push(...[google, anthropic, email, freepik, cloudinary, social, shop, replicate].map((s) => () => s.stop()));
     const sandboxUrls = {
       google: google.url,
       anthropic: anthropic.url,
       email: email.url,
       freepik: freepik.url,
+      cloudinary: cloudinary.url,
       social: social.url,
       shop: shop.url,
       replicate: replicate.url,
@@ -174,7 +177,7 @@ describe('web console in headless Chromium', () => {
   });
 
   consoleTest(
-    'import: a problem shows at its field, Google connects, a failed run shows its reason and Retry, content renders from markdown',
+    'import: a problem shows at its field, Google connects, a failed run shows its reason and Retry, content renders from markdown, thumbnails show',
     'import',
     async (open) => {
       const page = await open(await createCaller(platform.database.db), '/import');
@@ -203,6 +206,20 @@ describe('web console in headless Chromium', () => {
       await page.locator('article[data-content-type="summary"] .markdown ol > li').first().waitFor();
       expect(await page.locator('article[data-content-type="blog_post"] .markdown ul > li').count()).toBeGreaterThan(2);
       expect(await page.locator('article[data-content-type="summary"] .markdown').textContent()).not.toMatch(/^\s*1\. /);
+
+      // Thumbnails of the imported video, delivered by the Cloudinary sandbox (an origin the CSP allows).
+      const thumbnails = page.locator('form[data-form="thumbnails"]');
+      await thumbnails.locator('input[name=topic]').fill('Batch filming');
+      await thumbnails.locator('input[name=styles][value=clean_minimal]').check();
+      await thumbnails.locator('button[type=submit]').click();
+      await runCompletes(page, 'form[data-form="thumbnails"] ~ .run-slot', 45_000);
+      const shown = '.thumbnails figure.thumbnail img';
+      await page.locator(shown).first().scrollIntoViewIfNeeded();
+      await page.waitForFunction(imagesLoaded(shown));
+      expect(await page.locator(shown).evaluateAll((imgs: Array<{ alt: string }>) => imgs.map((img) => img.alt).sort())).toEqual([
+        'Bold Contrast',
+        'Clean Minimal',
+      ]);
     },
   );
 
@@ -246,6 +263,9 @@ describe('web console in headless Chromium', () => {
       await slots.locator('input[name=times]').fill('09:00, 13:00, 17:00, 21:00');
       await slots.locator('button[type=submit]').click();
       await page.locator('.calendar .slot').first().waitFor();
+      // Opened again, the page reads the slots from GET /v1/posting-schedule.
+      await page.reload();
+      await page.locator('.calendar .slot:text("slot 21:00")').first().waitFor();
 
       const post = page.locator('form[data-form="post"]');
       await post.locator('textarea[name=caption]').fill('Console launch day');

@@ -267,6 +267,20 @@ describe('scheduled social posts (API + real stack + social sandbox)', () => {
     expect((await user.call('PATCH', `/v1/posts/${created.json.postId}`, { scheduledAt: later.toISOString() })).status).toBe(409);
   });
 
+  it('GET /v1/posting-schedule answers the saved schedule to its owner only, 404 before one is saved', async () => {
+    const user = await newUser();
+    expect((await user.call('GET', '/v1/posting-schedule')).status).toBe(404);
+    const saved = await user.call('PUT', '/v1/posting-schedule', { timezone: 'Europe/Paris', days: ['tue', 'sat'], times: ['08:15'] });
+    expect(saved.status).toBe(200);
+    const read = await user.call('GET', '/v1/posting-schedule');
+    expect(read.status).toBe(200);
+    expect(read.json).toEqual({ timezone: 'Europe/Paris', days: ['tue', 'sat'], times: ['08:15'], socialAccountId: null });
+    expect(read.json).toEqual(saved.json);
+
+    const stranger = await newUser();
+    expect((await stranger.call('GET', '/v1/posting-schedule')).status).toBe(404);
+  });
+
   it("slot 'next' takes the next free slot of the schedule in its time zone, never the same slot twice", async () => {
     const user = await newUser();
     const { accountId } = await connectX(user);

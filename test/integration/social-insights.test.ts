@@ -193,6 +193,7 @@ describe('account analytics, comments inbox and social token refresh (API + real
     const refused = await user.call('POST', `/v1/social-accounts/${accountId}/sync`);
     expect(refused.status).toBe(409);
     expect(refused.json.detail).toContain('disconnected');
+    expect(refused.json).toMatchObject({ status: 409, accountStatus: 'disconnected' });
     await expect(scheduleState(schedulesOf(accountId)[0]!)).rejects.toThrow();
   });
 

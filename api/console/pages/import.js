@@ -1,6 +1,6 @@
 // #/import: connect Google (your channel's captions, your Drive), import a YouTube video, read the content.
 import { call, onSubmit, startRun } from '../api.js';
-import { choices, el, field, form, image, markdown, section, trackRun } from '../ui.js';
+import { choices, el, field, form, image, markdown, options, section, trackRun } from '../ui.js';
 
 /** Content type keys (db/seed/content-types.ts); the plan decides which ones it may generate. */
 const CONTENT_TYPES = [
@@ -28,6 +28,74 @@ const EXPORT_FORMATS = [
   ['txt', 'Text'],
   ['md', 'Markdown'],
 ];
+
+/** Thumbnail style and expression keys (db/seed/thumbnails.ts), like the content types above. */
+const THUMBNAIL_STYLES = [
+  ['bold_contrast', 'Bold Contrast'],
+  ['clean_minimal', 'Clean Minimal'],
+  ['vibrant_pop', 'Vibrant Pop'],
+  ['cinematic_dark', 'Cinematic Dark'],
+];
+const THUMBNAIL_EXPRESSIONS = [
+  ['shocked', 'Shocked'],
+  ['excited', 'Excited'],
+  ['mind_blown', 'Mind blown'],
+  ['curious', 'Curious'],
+  ['skeptical', 'Skeptical'],
+  ['confused', 'Confused'],
+  ['frustrated', 'Frustrated'],
+  ['happy', 'Happy'],
+  ['confident', 'Confident'],
+  ['serious', 'Serious'],
+];
+const styleName = (key) => (THUMBNAIL_STYLES.find(([k]) => k === key) || [key, key])[1];
+
+/** The "Thumbnails" form of an imported video: starts a thumbnails run, follows it, shows the images. */
+function thumbnails(video) {
+  const run = el('div', { class: 'run-slot' });
+  const gallery = el('div', { class: 'gallery thumbnails' });
+  const request = form(
+    'thumbnails',
+    [
+      field('Topic', 'input', { name: 'topic', type: 'text', value: video.title || '', required: true }),
+      field('Subtopic (optional)', 'input', { name: 'subTopic', type: 'text' }),
+      field('Expression', 'select', { name: 'expression' }, options(THUMBNAIL_EXPRESSIONS, 'excited')),
+      field(
+        'Aspect ratio',
+        'select',
+        { name: 'aspectRatio' },
+        options(
+          [
+            ['16:9', '16:9 (1280×720)'],
+            ['9:16', '9:16 (720×1280)'],
+          ],
+          '16:9',
+        ),
+      ),
+      choices('Styles', 'styles', THUMBNAIL_STYLES, { checked: [THUMBNAIL_STYLES[0][0]] }),
+    ],
+    'Generate thumbnails',
+  );
+  onSubmit(request, async (data) => {
+    const body = { topic: data.get('topic').trim(), expression: data.get('expression'), aspectRatio: data.get('aspectRatio') };
+    if (data.get('subTopic').trim()) body.subTopic = data.get('subTopic').trim();
+    if (data.getAll('styles').length) body.styles = data.getAll('styles');
+    const started = await startRun('POST', '/v1/videos/' + encodeURIComponent(video.id) + '/thumbnails', body);
+    gallery.replaceChildren();
+    trackRun(run, started, async () => {
+      const job = await call('GET', '/v1/thumbnail-jobs/' + encodeURIComponent(started.jobId));
+      gallery.replaceChildren(
+        ...job.thumbnails.map((t) =>
+          el('figure', { class: 'thumbnail', dataset: { style: t.style } }, [
+            image(t.url, styleName(t.style)),
+            el('figcaption', { text: styleName(t.style) + (t.overlayText ? ' — ' + t.overlayText : '') }),
+          ]),
+        ),
+      );
+    });
+  });
+  return section('Thumbnails', [request, run, gallery]);
+}
 
 async function connections(list) {
   const { connections } = await call('GET', '/v1/connections');
@@ -65,6 +133,7 @@ async function showVideo(results, videoId) {
         markdown(piece.content),
       ]),
     ),
+    thumbnails(video),
   );
 }
 

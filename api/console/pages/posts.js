@@ -1,10 +1,9 @@
 // #/posts: connect accounts, set the weekly posting slots, schedule a post, see the week's calendar.
-import { call, onSubmit, startRun } from '../api.js';
+import { ApiError, call, onSubmit, startRun } from '../api.js';
 import { choices, el, field, flash, form, options, section } from '../ui.js';
 
 const PLATFORMS = ['instagram', 'facebook', 'tiktok', 'linkedin', 'x', 'youtube'];
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-const SCHEDULE_STORAGE = 'cjp.postingSchedule';
 const DAY_MS = 86_400_000;
 
 /** Monday 00:00 (local) of the week containing `date`. */
@@ -16,7 +15,6 @@ function weekStart(date) {
 }
 
 const time = (d) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-const savedSchedule = () => JSON.parse(sessionStorage.getItem(SCHEDULE_STORAGE) || 'null');
 
 /** The slots of the saved schedule falling on `day` (local), as "HH:MM" in the schedule's zone. */
 function slotsOn(schedule, day) {
@@ -30,7 +28,7 @@ function slotsOn(schedule, day) {
 function calendar(state) {
   const start = state.week;
   const days = Array.from({ length: 7 }, (_, i) => new Date(start.getTime() + i * DAY_MS));
-  const schedule = savedSchedule();
+  const { schedule } = state;
   const grid = el('div', { class: 'calendar', role: 'grid', 'aria-label': 'Posts in the week of ' + start.toLocaleDateString() });
   for (const day of days) {
     const next = new Date(day.getTime() + DAY_MS);
@@ -67,7 +65,7 @@ function calendar(state) {
 }
 
 export async function postsPage(container) {
-  const state = { week: weekStart(new Date()), posts: [], accounts: [] };
+  const state = { week: weekStart(new Date()), posts: [], accounts: [], schedule: null };
   const accountList = el('ul', { class: 'accounts' });
   const accountChoices = el('div');
   const calendarSlot = el('div');
@@ -95,6 +93,13 @@ export async function postsPage(container) {
     ).posts;
     weekLabel.textContent = 'Week of ' + state.week.toLocaleDateString();
     calendarSlot.replaceChildren(calendar(state));
+  };
+  const loadSchedule = async () => {
+    try {
+      state.schedule = await call('GET', '/v1/posting-schedule');
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+    }
   };
   const moveWeek = (weeks) => async () => {
     state.week = new Date(state.week.getTime() + weeks * 7 * DAY_MS);
@@ -149,8 +154,7 @@ export async function postsPage(container) {
       .split(',')
       .map((t) => t.trim())
       .filter(Boolean);
-    const saved = await call('PUT', '/v1/posting-schedule', { timezone: data.get('timezone'), days: data.getAll('days'), times });
-    sessionStorage.setItem(SCHEDULE_STORAGE, JSON.stringify(saved));
+    state.schedule = await call('PUT', '/v1/posting-schedule', { timezone: data.get('timezone'), days: data.getAll('days'), times });
     flash('Posting slots saved');
     await loadWeek();
   });
@@ -221,5 +225,6 @@ export async function postsPage(container) {
     section('Posting slots', [slots]),
     section('Accounts', [accountList, connect]),
   );
-  await Promise.all([loadAccounts(), loadWeek()]);
+  await Promise.all([loadAccounts(), loadSchedule()]);
+  await loadWeek();
 }
