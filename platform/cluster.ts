@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
-import { interceptorBundleOptions } from '../worker/interceptors';
+import { productionBundleOptions } from '../worker/interceptors';
 import { tracingBundleOptions } from '../worker/tracing';
 import { ConfigError, type Config } from '../lib/config';
 import { stopStaleProcess } from '../lib/runtime/pid-files';
@@ -39,7 +39,7 @@ export async function resolveTemporalCluster(config: Config, databaseUrl: string
 export async function writeWorkflowBundle(path: string, tracing: boolean): Promise<string> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: WORKFLOWS_PATH,
-    ...interceptorBundleOptions(tracingBundleOptions(tracing)),
+    ...productionBundleOptions(tracingBundleOptions(tracing)),
     logger: new DefaultLogger('WARN'),
   });
   await writeFile(path, code);

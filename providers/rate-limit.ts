@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { currentLogContext } from '../lib/log-context';
 import { FailureType } from '../schemas/failures';
 
 /** Time source for limiters, quota budgets and token expiry; tests inject a fake one. */
@@ -21,15 +22,27 @@ export interface ProviderLimiterOptions {
    */
   maxInProcessWaitMs?: number;
   clock?: Clock;
+  /**
+   * Whose call this is: waiting calls are served round-robin across tenants, so one user's burst
+   * does not queue every other user's calls behind it. Default: the activity's user (log context).
+   */
+  tenantOf?: () => string;
 }
 
-/** A per-provider concurrency cap plus a "paused until" instant set from Retry-After. */
+const callersUser = (): string => currentLogContext().userId ?? '';
+
+/**
+ * A per-provider concurrency cap, fair across tenants (a freed slot goes to the next tenant in
+ * turn, first come first served within one tenant), plus a "paused until" instant set from Retry-After.
+ */
 export class ProviderLimiter {
   readonly clock: Clock;
   private readonly maxConcurrent: number;
   private readonly maxInProcessWaitMs: number;
+  private readonly tenantOf: () => string;
   private active = 0;
-  private readonly waiting: Array<() => void> = [];
+  /** Waiting calls per tenant; the map's insertion order is the round-robin turn. */
+  private readonly waiting = new Map<string, Array<() => void>>();
   private pausedUntil = 0;
 
   constructor(
@@ -39,6 +52,7 @@ export class ProviderLimiter {
     this.maxConcurrent = Math.max(1, options.maxConcurrent);
     this.maxInProcessWaitMs = options.maxInProcessWaitMs ?? 5000;
     this.clock = options.clock ?? systemClock;
+    this.tenantOf = options.tenantOf ?? callersUser;
   }
 
   /** Holds every call to this provider until `ms` from now (a later pause wins over an earlier one). */
@@ -87,14 +101,26 @@ export class ProviderLimiter {
       this.active += 1;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.waiting.push(resolve));
+    const tenant = this.tenantOf();
+    return new Promise((resolve) => {
+      const queue = this.waiting.get(tenant);
+      if (queue) queue.push(resolve);
+      else this.waiting.set(tenant, [resolve]);
+    });
   }
 
   private release(): void {
-    const next = this.waiting.shift();
-    // The slot passes straight to the next waiter, so `active` stays the same.
-    if (next) next();
-    else this.active -= 1;
+    const turn = this.waiting.entries().next();
+    if (turn.done) {
+      this.active -= 1;
+      return;
+    }
+    const [tenant, queue] = turn.value;
+    const next = queue.shift() as () => void;
+    // The tenant goes to the back of the turn; the slot passes straight to its waiter, so `active` stays the same.
+    this.waiting.delete(tenant);
+    if (queue.length) this.waiting.set(tenant, queue);
+    next();
   }
 }
 

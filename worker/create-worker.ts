@@ -3,7 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { availableParallelism } from 'node:os';
 import type { Activities, MediaActivities } from '../activities';
 import type { WorkerMetrics } from '../lib/metrics';
-import { withObservability } from './interceptors';
+import { SHARED_WORKFLOW_MODULES, withObservability } from './interceptors';
 import { tracingWorkerOptions } from './tracing';
 
 export interface WorkerSetup {
@@ -37,7 +37,9 @@ export function createMainWorker(setup: WorkerSetup): Promise<Worker> {
     taskQueue: setup.taskQueue,
     activities: setup.activities,
     dataConverter: setup.dataConverter,
-    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    ...(setup.workflowBundle
+      ? { workflowBundle: setup.workflowBundle }
+      : { workflowsPath: WORKFLOWS_PATH, bundlerOptions: { preloadModules: SHARED_WORKFLOW_MODULES } }),
     maxConcurrentActivityTaskExecutions: setup.maxConcurrentActivityTaskExecutions ?? 50,
     ...(setup.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: setup.maxCachedWorkflows } : {}),
     ...withObservability(tracingWorkerOptions({ workflows: true, prebuiltBundle: setup.workflowBundle !== undefined }), setup.metrics, {

@@ -6,6 +6,7 @@ import type { DataConverter } from '@temporalio/common';
 import {
   bundleWorkflowCode,
   DefaultLogger,
+  type BundleOptions,
   makeTelemetryFilterString,
   NativeConnection,
   Runtime,
@@ -23,6 +24,7 @@ import { ensureDatabase } from '../../lib/runtime/postgres';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { payloadDataConverter } from '../../lib/payload-codec';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
+import { productionBundleOptions, withObservability } from '../../worker/interceptors';
 
 export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');
 
@@ -38,7 +40,7 @@ export interface BenchStack {
   connection: NativeConnection;
   /** Payload encryption with a key of this run, as in production: the client's, and every worker's. */
   dataConverter: DataConverter;
-  /** The production bundle (workflows/) and the bench-only one (bench/workflows/), each built once. */
+  /** The production bundle (workflows/, as the worker builds it) and the bench-only one (bench/workflows/), each built once. */
   productionBundle(): Promise<WorkflowBundleWithSourceMap>;
   benchBundle(): Promise<WorkflowBundleWithSourceMap>;
   postgresVersion: string;
@@ -83,9 +85,9 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
   const connection = await NativeConnection.connect({ address: temporal.address });
 
   const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
-  const bundle = (workflowsPath: string) => {
+  const bundle = (workflowsPath: string, options: Partial<BundleOptions> = {}) => {
     let built = bundles.get(workflowsPath);
-    if (!built) bundles.set(workflowsPath, (built = bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })));
+    if (!built) bundles.set(workflowsPath, (built = bundleWorkflowCode({ workflowsPath, ...options, logger: new DefaultLogger('WARN') })));
     return built;
   };
   return {
@@ -95,7 +97,7 @@ export async function startBenchStack(workDir: string): Promise<BenchStack> {
     client,
     connection,
     dataConverter,
-    productionBundle: () => bundle(WORKFLOWS_PATH),
+    productionBundle: () => bundle(WORKFLOWS_PATH, productionBundleOptions()),
     benchBundle: () => bundle(BENCH_WORKFLOWS_PATH),
     postgresVersion: rows[0]?.server_version ?? 'unknown',
     async stop() {
@@ -131,6 +133,8 @@ export async function runWorkerDuring<T>(
     workflowBundle,
     dataConverter: stack.dataConverter,
     maxConcurrentActivityTaskExecutions: 50,
+    // The production interceptors and run-metrics sink (no metrics recorded): the workflow interceptor in the production bundle calls the sink.
+    ...withObservability({}, undefined, { workflows: true, prebuiltBundle: true }),
     shutdownGraceTime: '10 seconds',
     ...overrides,
   });

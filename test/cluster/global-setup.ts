@@ -8,7 +8,7 @@ import { stopStaleProcess } from '../../lib/runtime/pid-files';
 import { freePort } from '../../lib/runtime/ports';
 import { freeServerPorts, persistenceFromUrl, resolveTemporalServerBuild, startTemporalCluster } from '../../lib/runtime/temporal-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { interceptorBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/interceptors';
 import { createTemplateDatabase } from '../helpers/database';
 import { STACK_ENV } from '../helpers/stack-env';
 import { CLUSTER_SERVER_ENV } from './cluster-stack';
@@ -27,7 +27,7 @@ export default async function globalSetup(): Promise<void> {
   const workflowBundlePath = join(root, 'workflow-bundle.js');
   const [postgres] = await Promise.all([
     startEmbeddedPostgres(join(root, 'pg'), await freePort()),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...interceptorBundleOptions(), logger: new DefaultLogger('WARN') }).then(
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...productionBundleOptions(), logger: new DefaultLogger('WARN') }).then(
       ({ code }) => writeFile(workflowBundlePath, code),
     ),
   ]);

@@ -7,7 +7,7 @@ import { startEmbeddedPostgres } from '../../lib/runtime/embedded-postgres';
 import { freePort } from '../../lib/runtime/ports';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { interceptorBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/interceptors';
 import { createTemplateDatabase } from './database';
 import { STACK_ENV } from './stack-env';
 
@@ -26,7 +26,7 @@ export default async function globalSetup(): Promise<void> {
     startEmbeddedPostgres(join(root, 'pg'), pgPort),
     startTemporalDevServer({ port: temporalPort, uiPort: 0, namespace: 'default', headless: true }),
     // Bundled once for the run: every test file's workers and every spawned worker process load it.
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...interceptorBundleOptions(), logger: new DefaultLogger('WARN') }).then(
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...productionBundleOptions(), logger: new DefaultLogger('WARN') }).then(
       ({ code }) => writeFile(workflowBundlePath, code),
     ),
   ]);

@@ -10,7 +10,7 @@ import { loadPayloadKeyring } from '../../lib/secrets';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
 import { activeTracing, tracingClientOptions } from '../../lib/tracing';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { interceptorBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/interceptors';
 import { tracingBundleOptions } from '../../worker/tracing';
 import { stackValue } from './stack-env';
 
@@ -40,7 +40,7 @@ export async function workflowBundle(): Promise<{ codePath: string } | { code: s
   if (activeTracing())
     return (tracingBundle ??= bundleWorkflowCode({
       workflowsPath: WORKFLOWS_PATH,
-      ...interceptorBundleOptions(tracingBundleOptions()),
+      ...productionBundleOptions(tracingBundleOptions()),
       logger: new DefaultLogger('WARN'),
     }));
   return { codePath: stackValue('workflowBundlePath') };

@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { withLogContext } from '../../lib/log-context';
 import { providerCall } from '../../providers/call';
 import { classifyProviderError, ProviderHttpError, parseRetryAfter, requestedRetryDelayMs } from '../../providers/errors';
 import { ProviderLimiter, type Clock } from '../../providers/rate-limit';
@@ -112,6 +113,23 @@ describe('ProviderLimiter', () => {
       });
     await Promise.all(Array.from({ length: 7 }, task));
     expect(peak).toBe(2);
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it("serves waiting calls round-robin across users: a burst of one user's calls does not queue another user's behind it", async () => {
+    const limiter = new ProviderLimiter('p', { maxConcurrent: 1 });
+    const order: string[] = [];
+    let release: () => void = () => undefined;
+    const holding = new Promise<void>((holds) => {
+      void limiter.run(() => new Promise<void>((r) => ((release = r), holds())));
+    });
+    await holding; // the only slot is taken: every call below waits
+    const call = (userId: string, label: string) => withLogContext({ userId }, () => limiter.run(async () => void order.push(label)));
+    const calls = [call('a', 'a1'), call('a', 'a2'), call('a', 'a3'), call('b', 'b1'), call('a', 'a4'), call('b', 'b2')];
+    await new Promise((r) => setImmediate(r)); // all six are queued
+    release();
+    await Promise.all(calls);
+    expect(order).toEqual(['a1', 'b1', 'a2', 'b2', 'a3', 'a4']);
     expect(limiter.inFlight).toBe(0);
   });
 
