@@ -16,7 +16,7 @@ import {
 } from '../db/repositories/affiliates';
 import { DEFAULT_AFFILIATE_POLICY, payoutPeriod, payoutTransferGroup, type Reconciliation } from '../schemas/affiliates';
 import type { ActivityDeps } from './deps';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
+import { inTransactionWithEvents, isoOrNull } from './webhook-events';
 import { FailureType } from '../schemas/failures';
 import type { StripeTransferSnapshot } from '../providers/stripe';
 
@@ -186,12 +186,12 @@ export function createAffiliateActivities(deps: ActivityDeps) {
         if (err instanceof ApplicationFailure && err.nonRetryable) return fail(`Stripe refused the transfer: ${err.message}`);
         throw err;
       }
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await completePayout(tx, payout.id, transfer.id);
         const paid = await findPayoutWithOwner(tx, payout.id);
-        if (paid?.status !== 'paid') return [];
+        if (paid?.status !== 'paid') return;
         // One payout is paid once: its id is the fact key.
-        return emitWebhookEvent(tx, {
+        await emit({
           type: 'payout.paid',
           userId: paid.user_id,
           factKey: paid.id,
@@ -206,7 +206,6 @@ export function createAffiliateActivities(deps: ActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
       return { outcome: 'paid', payoutId: payout.id, amountCents: payout.amount_cents, transferId: transfer.id };
     },
 

@@ -33,7 +33,7 @@ import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { nonRetryable } from './common';
 import { syncUserContentPlanSchedule } from './content-plans';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { inTransactionWithEvents } from './webhook-events';
 import type { StripeSubscriptionSnapshot } from '../providers/stripe';
 
 export interface SyncSubscriptionResult {
@@ -149,7 +149,7 @@ export function createBillingActivities(deps: ActivityDeps) {
       const userId = held?.user_id ?? (await resolveOwner(db, snapshot));
       if (!userId) return { applied: false, subscription: null };
 
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         // The row lock serializes this with any other writer of the same subscription.
         const before = await findUserSubscription(tx, input.stripeSubscriptionId, true);
         const { id } = await upsertUserSubscription(tx, {
@@ -213,8 +213,8 @@ export function createBillingActivities(deps: ActivityDeps) {
             before.plan_id === row.plan_id &&
             before.cancel_at_period_end === row.cancel_at_period_end)
         )
-          return [];
-        return emitWebhookEvent(tx, {
+          return;
+        await emit({
           type: 'subscription.updated',
           userId,
           factKey: `${snapshot.id}:${event?.id ?? row.updated_at.toISOString()}`,
@@ -230,7 +230,6 @@ export function createBillingActivities(deps: ActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
       return { applied: true, subscription: await summaryOf(input.stripeSubscriptionId) };
     },
 

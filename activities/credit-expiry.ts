@@ -1,7 +1,7 @@
 import { dueCreditLots, expireCreditLot } from '../db/repositories/credits';
 import { emitCreditsLowOnCrossing } from './credits';
 import type { ActivityDeps } from './deps';
-import { dispatchWebhooks } from './webhook-events';
+import { inTransactionWithEvents } from './webhook-events';
 
 /** Credit lots whose expiry has come, expired a page at a time (each lot in its own transaction). */
 export function createCreditExpiryActivities(deps: Pick<ActivityDeps, 'db' | 'logger' | 'webhookDispatch'>) {
@@ -18,22 +18,19 @@ export function createCreditExpiryActivities(deps: Pick<ActivityDeps, 'db' | 'lo
       let expiredLots = 0;
       let expiredCredits = 0;
       for (const lotId of due) {
-        const { expired, deliveries } = await db.transaction().execute(async (tx) => {
+        const expired = await inTransactionWithEvents(deps, async (tx, emit) => {
           const expired = await expireCreditLot(tx, lotId, now);
-          const deliveries =
-            expired?.applied && expired.amount > 0
-              ? await emitCreditsLowOnCrossing(tx, {
-                  userId: expired.userId,
-                  balanceBefore: expired.balanceAfter + expired.amount,
-                  balanceAfter: expired.balanceAfter,
-                  debitKey: `credit_expiry:${lotId}`,
-                  cause: 'expiry',
-                  reason: `${expired.amount} credits expired`,
-                })
-              : [];
-          return { expired, deliveries };
+          if (expired?.applied && expired.amount > 0)
+            await emitCreditsLowOnCrossing(tx, emit, {
+              userId: expired.userId,
+              balanceBefore: expired.balanceAfter + expired.amount,
+              balanceAfter: expired.balanceAfter,
+              debitKey: `credit_expiry:${lotId}`,
+              cause: 'expiry',
+              reason: `${expired.amount} credits expired`,
+            });
+          return expired;
         });
-        await dispatchWebhooks(deps, deliveries);
         if (!expired?.applied) continue;
         expiredLots += 1;
         expiredCredits += expired.amount;

@@ -9,10 +9,9 @@ import {
 } from '../db/repositories/credits';
 import type { DbOrTx } from '../db/database';
 import { getPlanForUser } from '../db/repositories/plans';
-import type { UndispatchedDelivery } from '../db/repositories/webhooks';
 import type { WebhookEventData } from '../schemas/webhooks';
 import type { ActivityDeps } from './deps';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { inTransactionWithEvents, type EmitWebhookEvent } from './webhook-events';
 
 /** A balance is low below this many credits, or below CREDITS_LOW_SHARE of the plan's monthly credits when that is more. */
 export const CREDITS_LOW_MINIMUM = 10;
@@ -33,13 +32,13 @@ export interface CreditDebit {
  * once per crossing (the next debits below it send nothing; after a top-up, the next crossing
  * sends again). Call in the debit's transaction, with the balance row locked by the ledger write.
  */
-export async function emitCreditsLowOnCrossing(tx: DbOrTx, debit: CreditDebit): Promise<UndispatchedDelivery[]> {
+export async function emitCreditsLowOnCrossing(tx: DbOrTx, emit: EmitWebhookEvent, debit: CreditDebit): Promise<void> {
   // Below the smallest threshold already, or not a debit: no plan can make this a crossing.
-  if (debit.balanceBefore < CREDITS_LOW_MINIMUM || debit.balanceAfter >= debit.balanceBefore) return [];
+  if (debit.balanceBefore < CREDITS_LOW_MINIMUM || debit.balanceAfter >= debit.balanceBefore) return;
   const plan = await getPlanForUser(tx, debit.userId);
   const threshold = Math.max(CREDITS_LOW_MINIMUM, Math.ceil((plan?.features.monthlyCredits ?? 0) * CREDITS_LOW_SHARE));
-  if (debit.balanceBefore < threshold || debit.balanceAfter >= threshold) return [];
-  return emitWebhookEvent(tx, {
+  if (debit.balanceBefore < threshold || debit.balanceAfter >= threshold) return;
+  await emit({
     type: 'credits.low',
     userId: debit.userId,
     factKey: debit.debitKey,
@@ -85,14 +84,13 @@ export function createCreditActivities(deps: ActivityDeps) {
   const { db, logger } = deps;
   return {
     async reserveCredits(input: { userId: string; amount: number; reservationId: string; reason: string }): Promise<CreditReservation> {
-      const { reservation, deliveries } = await classified(() =>
-        db.transaction().execute(async (tx) => {
+      const reservation = await classified(() =>
+        inTransactionWithEvents(deps, async (tx, emit) => {
           const reservation = await reserveCredits(tx, input);
-          const deliveries = reservation.applied ? await emitCreditsLowOnCrossing(tx, reservationDebit(reservation, input.reason)) : [];
-          return { reservation, deliveries };
+          if (reservation.applied) await emitCreditsLowOnCrossing(tx, emit, reservationDebit(reservation, input.reason));
+          return reservation;
         }),
       );
-      await dispatchWebhooks(deps, deliveries);
       if (reservation.applied)
         logger.info(
           { userId: input.userId, reservationId: input.reservationId, amount: input.amount, balance: reservation.balance },

@@ -26,7 +26,7 @@ import { FailureType } from '../schemas/failures';
 import { heartbeating } from './common';
 import { createSocialAccountAccess } from './social-account-access';
 import { publishOnce, type PostMetrics, type PublishedPost } from '../providers/social';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
+import { inTransactionWithEvents, isoOrNull } from './webhook-events';
 
 export interface PublishPostInput {
   postId: string;
@@ -129,9 +129,9 @@ export function createPostActivities(deps: ActivityDeps) {
       if (!target) throw ApplicationFailure.nonRetryable(`post ${postId} has no target`, FailureType.NotFound);
       const published = await publishToTarget(post, target, since);
       // A post is published once: its id is the fact key, so a retry re-finds the same event.
-      const { publishedAt, deliveries } = await db.transaction().execute(async (tx) => {
+      const publishedAt = await inTransactionWithEvents(deps, async (tx, emit) => {
         const publishedAt = await recordPublished(tx, postId, published);
-        const deliveries = await emitWebhookEvent(tx, {
+        await emit({
           type: 'post.published',
           userId: post.user_id,
           factKey: postId,
@@ -143,9 +143,8 @@ export function createPostActivities(deps: ActivityDeps) {
             publishedAt: publishedAt.toISOString(),
           },
         });
-        return { publishedAt, deliveries };
+        return publishedAt;
       });
-      await dispatchWebhooks(deps, deliveries);
       return {
         platformPostId: published.platformPostId,
         platformUrl: published.platformUrl,
@@ -188,12 +187,12 @@ export function createPostActivities(deps: ActivityDeps) {
 
     /** After every target settled: the failed ones get their error and the post's status summarises them. */
     async finishPublishing({ postId, failures }: { postId: string; failures: TargetFailure[] }): Promise<PublishSummary> {
-      const { summary, deliveries } = await db.transaction().execute(async (tx) => {
+      return inTransactionWithEvents(deps, async (tx, emit) => {
         const summary = await settlePublishedTargets(tx, postId, failures);
         const post = await findPost(tx, postId);
         // None published: finishPost records the post.failed fact.
-        if (!post || summary.status === 'failed') return { summary, deliveries: [] };
-        const deliveries = await emitWebhookEvent(tx, {
+        if (!post || summary.status === 'failed') return summary;
+        await emit({
           type: 'post.published',
           userId: post.user_id,
           factKey: postId,
@@ -207,10 +206,8 @@ export function createPostActivities(deps: ActivityDeps) {
             targetsFailed: summary.failed,
           },
         });
-        return { summary, deliveries };
+        return summary;
       });
-      await dispatchWebhooks(deps, deliveries);
-      return summary;
     },
 
     /** One metrics snapshot per checkpoint (post_metrics natural key). */
@@ -253,20 +250,19 @@ export function createPostActivities(deps: ActivityDeps) {
       error?: string;
       rejectionReason?: string;
     }): Promise<void> {
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await setPostStatus(tx, postId, status, { error, rejectionReason });
         await finishOpenTargets(tx, postId, status, error);
         const post = await findPost(tx, postId);
         // Only a post that ends failed (not one already published or canceled) is a post.failed fact.
-        if (post?.status !== 'failed') return [];
-        return emitWebhookEvent(tx, {
+        if (post?.status !== 'failed') return;
+        await emit({
           type: 'post.failed',
           userId: post.user_id,
           factKey: postId,
           data: { postId, error: post.publish_error },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
     },
   };
 }

@@ -33,7 +33,7 @@ import { emitCreditsLowOnCrossing, reservationDebit } from './credits';
 import type { ActivityDeps } from './deps';
 import { notifyOnce, type NotificationOutcome } from './notifications';
 import { submitProviderJobOnce } from './provider-jobs';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
+import { inTransactionWithEvents, isoOrNull } from './webhook-events';
 
 /** The largest product page we read. */
 const MAX_PAGE_BYTES = 5 * 1024 * 1024;
@@ -102,7 +102,7 @@ export function createProductActivities(deps: ActivityDeps) {
       const video = await requireVideo(input.videoId);
       const reason = `product video ${input.videoId} (${video.duration_seconds} s)`;
       try {
-        const { balance, deliveries } = await db.transaction().execute(async (tx) => {
+        return await inTransactionWithEvents(deps, async (tx, emit) => {
           const reservation = await reserveCredits(tx, {
             userId: video.user_id,
             amount: video.generation_cost_credits,
@@ -110,11 +110,9 @@ export function createProductActivities(deps: ActivityDeps) {
             reason,
           });
           if (reservation.state === 'reserved') await updateProductVideo(tx, input.videoId, { creditsState: 'reserved' });
-          const deliveries = reservation.applied ? await emitCreditsLowOnCrossing(tx, reservationDebit(reservation, reason)) : [];
-          return { balance: reservation.balance, deliveries };
+          if (reservation.applied) await emitCreditsLowOnCrossing(tx, emit, reservationDebit(reservation, reason));
+          return { balance: reservation.balance };
         });
-        await dispatchWebhooks(deps, deliveries);
-        return { balance };
       } catch (err) {
         throw creditFailure(err);
       }
@@ -177,7 +175,7 @@ export function createProductActivities(deps: ActivityDeps) {
      */
     async completeProductVideo(input: { videoId: string; videoUrl: string; fileSizeBytes: number }): Promise<{ creditsCharged: number }> {
       try {
-        const { creditsCharged, deliveries } = await db.transaction().execute(async (tx) => {
+        return await inTransactionWithEvents(deps, async (tx, emit) => {
           const reservation = await commitCreditReservation(tx, productVideoReservationId(input.videoId));
           await updateProductVideo(tx, input.videoId, {
             status: 'Completed',
@@ -188,28 +186,24 @@ export function createProductActivities(deps: ActivityDeps) {
             completed: true,
           });
           const video = await findProductVideo(tx, input.videoId);
-          const deliveries =
-            video?.status === 'Completed' && video.video_url
-              ? await emitWebhookEvent(tx, {
-                  type: 'product_video.completed',
-                  userId: video.user_id,
-                  factKey: video.id,
-                  data: {
-                    videoId: video.id,
-                    productId: video.product_data_id,
-                    videoUrl: video.video_url,
-                    fileSizeBytes: video.file_size_bytes,
-                    durationSeconds: video.duration_seconds,
-                    aspectRatio: video.aspect_ratio,
-                    creditsCharged: reservation.amount,
-                    completedAt: isoOrNull(video.completed_at),
-                  },
-                })
-              : [];
-          return { creditsCharged: reservation.amount, deliveries };
+          if (video?.status === 'Completed' && video.video_url)
+            await emit({
+              type: 'product_video.completed',
+              userId: video.user_id,
+              factKey: video.id,
+              data: {
+                videoId: video.id,
+                productId: video.product_data_id,
+                videoUrl: video.video_url,
+                fileSizeBytes: video.file_size_bytes,
+                durationSeconds: video.duration_seconds,
+                aspectRatio: video.aspect_ratio,
+                creditsCharged: reservation.amount,
+                completedAt: isoOrNull(video.completed_at),
+              },
+            });
+          return { creditsCharged: reservation.amount };
         });
-        await dispatchWebhooks(deps, deliveries);
-        return { creditsCharged };
       } catch (err) {
         throw creditFailure(err);
       }

@@ -1,7 +1,7 @@
 import { closeRun, findRun, registerRun, saveRunProgress, type RunClosure } from '../db/repositories/runs';
 import type { RunProgressWrite } from '../schemas/runs';
 import type { ActivityDeps } from './deps';
-import { dispatchWebhooks, emitWebhookEvent, runClosedFact } from './webhook-events';
+import { inTransactionWithEvents, runClosedFact } from './webhook-events';
 
 export interface RunStartedInput {
   id: string;
@@ -26,14 +26,13 @@ export function createRunActivities(deps: Pick<ActivityDeps, 'db'> & Partial<Pic
     },
     /** Closes the row and, in the same transaction, records run.completed / run.failed for the owner's webhooks. */
     async recordRunClosed(id: string, closure: RunClosure): Promise<void> {
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await closeRun(tx, id, closure);
         const run = await findRun(tx, id);
         const fact =
           run && runClosedFact({ id, type: run.type, userId: run.user_id, domainId: run.domain_id, startedAt: run.started_at }, closure);
-        return fact ? emitWebhookEvent(tx, fact) : [];
+        if (fact) await emit(fact);
       });
-      await dispatchWebhooks(deps, deliveries);
     },
   };
 }

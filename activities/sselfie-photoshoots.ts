@@ -23,7 +23,7 @@ import { mediaFailure } from './clips';
 import { nonRetryable } from './common';
 import type { ActivityDeps } from './deps';
 import { submitProviderJobOnce } from './provider-jobs';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { inTransactionWithEvents } from './webhook-events';
 
 /** The provider_jobs idempotency key of a grid's prediction (one per grid, ever). */
 const gridJobKey = (sessionId: string, position: number) => `photoshoot-grid:${sessionId}:${position}`;
@@ -137,31 +137,26 @@ export function createPhotoshootMediaActivities(deps: PhotoshootMediaActivityDep
           }),
         );
         // The frames and their image.generated events (one per frame row) commit together.
-        const deliveries = await db.transaction().execute(async (tx) => {
+        await inTransactionWithEvents(deps, async (tx, emit) => {
           const rows = await completeGrid(tx, { id: grid.id, imageUrl: storedSheet.url, mediaKey: storedSheet.key }, storedFrames);
-          const emitted = [];
           for (const frame of rows)
-            emitted.push(
-              ...(await emitWebhookEvent(tx, {
-                type: 'image.generated',
-                userId: grid.user_id,
-                factKey: frame.id,
-                data: {
-                  imageId: frame.id,
-                  source: 'photoshoot',
-                  generationId: null,
-                  photoshootId: input.sessionId,
-                  gridPosition: input.position,
-                  position: frame.position,
-                  imageUrl: frame.image_url,
-                  width: frame.width,
-                  height: frame.height,
-                },
-              })),
-            );
-          return emitted;
+            await emit({
+              type: 'image.generated',
+              userId: grid.user_id,
+              factKey: frame.id,
+              data: {
+                imageId: frame.id,
+                source: 'photoshoot',
+                generationId: null,
+                photoshootId: input.sessionId,
+                gridPosition: input.position,
+                position: frame.position,
+                imageUrl: frame.image_url,
+                width: frame.width,
+                height: frame.height,
+              },
+            });
         });
-        await dispatchWebhooks(deps, deliveries);
         return storedFrames.length;
       });
       logger.info({ sessionId: input.sessionId, position: input.position, frames }, 'photoshoot grid stored');

@@ -25,7 +25,7 @@ import type { ProviderJobUpdate, SubmittedProviderJob } from '../schemas/provide
 import { nonRetryable } from './common';
 import type { ActivityDeps } from './deps';
 import { submitProviderJobOnce } from './provider-jobs';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from './webhook-events';
+import { inTransactionWithEvents, isoOrNull } from './webhook-events';
 
 /** A stable seed per image, so a retried prediction asks for the same picture. */
 const seedOf = (generationId: string, position: number) =>
@@ -56,12 +56,12 @@ export function createSselfieActivities(deps: ActivityDeps) {
       if (training?.status !== 'succeeded' || !version || !weights)
         throw nonRetryable(`replicate training ${input.trainingId} has no trained version`, FailureType.ProviderJobFailed);
       const versionId = version.includes(':') ? version.split(':')[1]! : version;
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await completeTrainingRun(tx, input.modelId, { versionId, weightsUrl: weights });
         const model = await findTrainingRun(tx, input.modelId);
-        if (!model) return [];
+        if (!model) return;
         // A model is trained once: its id is the fact key, so a retry re-finds the same event.
-        return emitWebhookEvent(tx, {
+        await emit({
           type: 'model.trained',
           userId: model.user_id,
           factKey: model.id,
@@ -74,7 +74,6 @@ export function createSselfieActivities(deps: ActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
       return { versionId };
     },
 
@@ -204,10 +203,10 @@ export function createSselfieMediaActivities(deps: SselfieMediaActivityDeps) {
         await writeFile(file, Buffer.from(await res.arrayBuffer()));
         return mediaStore.put(key, file, 'image');
       });
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         const image = await completeImage(tx, input.generationId, input.position, { imageUrl: stored.url, mediaKey: stored.key });
-        if (!image) return [];
-        return emitWebhookEvent(tx, {
+        if (!image) return;
+        await emit({
           type: 'image.generated',
           userId: image.user_id,
           factKey: image.id,
@@ -224,7 +223,6 @@ export function createSselfieMediaActivities(deps: SselfieMediaActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
       logger.info({ generationId: input.generationId, position: input.position, bytes: stored.bytes }, 'generated image stored');
       return { imageUrl: stored.url };
     },

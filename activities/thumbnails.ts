@@ -47,7 +47,7 @@ import {
 import type { ActivityDeps } from './deps';
 import { FailureType } from '../schemas/failures';
 import { heartbeating, nonRetryable } from './common';
-import { dispatchWebhooks, emitWebhookEvent } from './webhook-events';
+import { inTransactionWithEvents } from './webhook-events';
 
 /** What the media worker's render needs beyond ActivityDeps. */
 export interface ThumbnailMediaActivityDeps extends ActivityDeps {
@@ -282,13 +282,13 @@ export function createThumbnailActivities(deps: ActivityDeps) {
       ending: ThumbnailJobEnding;
       errorMessage: string | null;
     }): Promise<ThumbnailJobSettlement> {
-      const { settlement, deliveries } = await db.transaction().execute(async (tx) => {
+      return inTransactionWithEvents(deps, async (tx, emit) => {
         const settlement = await settleThumbnailJob(tx, input.jobId, { kind: input.ending, errorMessage: input.errorMessage });
         const { status } = settlement;
-        if (status !== 'completed' && status !== 'completed_with_errors') return { settlement, deliveries: [] };
+        if (status !== 'completed' && status !== 'completed_with_errors') return settlement;
         const job = await requireJob(tx, input.jobId);
         const thumbnails = await listJobThumbnails(tx, input.jobId);
-        const deliveries = await emitWebhookEvent(tx, {
+        await emit({
           type: 'thumbnail.completed',
           userId: job.user_id,
           factKey: job.id,
@@ -307,10 +307,8 @@ export function createThumbnailActivities(deps: ActivityDeps) {
             })),
           },
         });
-        return { settlement, deliveries };
+        return settlement;
       });
-      await dispatchWebhooks(deps, deliveries);
-      return settlement;
     },
 
     /** Sets the thumbnail on the video's YouTube page (thumbnails.set); repeating it sets the same image again. */

@@ -1,4 +1,4 @@
-import type { DbOrTx } from '../db/database';
+import type { DbOrTx, Tx } from '../db/database';
 import { recordWebhookEvent, type UndispatchedDelivery } from '../db/repositories/webhooks';
 import { webhookEventId } from '../lib/webhook-signing';
 import type { RunEventData, WebhookEventData, WebhookEventType } from '../schemas/webhooks';
@@ -18,29 +18,42 @@ export type WebhookFact = {
 /** Timestamps in event data are ISO 8601 strings. */
 export const isoOrNull = (date: Date | null | undefined): string | null => (date ? date.toISOString() : null);
 
+/** Records one event in the transaction of the fact it tells about (see inTransactionWithEvents). */
+export type EmitWebhookEvent = (fact: WebhookFact) => Promise<void>;
+
 /**
- * The one line an activity adds to tell customers about a fact: call it in the transaction that
- * records the fact (the outbox row commits or rolls back with it), then hand the result to
- * dispatchWebhooks once committed.
+ * The outbox write alone: the event and its deliveries, not started. Activities use
+ * inTransactionWithEvents, which also starts them once committed.
  */
 export function emitWebhookEvent(tx: DbOrTx, fact: WebhookFact): Promise<UndispatchedDelivery[]> {
   return recordWebhookEvent(tx, { id: webhookEventId(fact.type, fact.factKey), userId: fact.userId, type: fact.type, data: fact.data });
 }
 
 /**
- * Starts the delivery runs of freshly committed events. Best effort: what fails here (Temporal
- * unreachable, the worker dying) is started by the relay sweep, so the fact's activity never fails for it.
+ * How an activity tells customers about the facts it records: `body` runs in one transaction and
+ * calls `emit` for each event (none, one or several), whose outbox rows commit or roll back with the
+ * facts. Once committed, their delivery runs are started, best effort: what fails then (Temporal
+ * unreachable, the worker dying) is started by the relay sweep, so the activity never fails for it.
+ * Returns what `body` returns.
  */
-export async function dispatchWebhooks(
-  deps: Partial<Pick<ActivityDeps, 'webhookDispatch' | 'logger'>>,
-  deliveries: UndispatchedDelivery[],
-): Promise<void> {
-  if (deliveries.length === 0 || !deps.webhookDispatch) return;
-  try {
-    await deps.webhookDispatch.dispatch(deliveries);
-  } catch (err) {
-    deps.logger?.warn({ err, deliveries: deliveries.length }, 'webhook deliveries left to the relay sweep');
+export async function inTransactionWithEvents<T>(
+  deps: Pick<ActivityDeps, 'db'> & Partial<Pick<ActivityDeps, 'webhookDispatch' | 'logger'>>,
+  body: (tx: Tx, emit: EmitWebhookEvent) => Promise<T>,
+): Promise<T> {
+  const deliveries: UndispatchedDelivery[] = [];
+  const result = await deps.db.transaction().execute((tx) =>
+    body(tx, async (fact) => {
+      deliveries.push(...(await emitWebhookEvent(tx, fact)));
+    }),
+  );
+  if (deliveries.length > 0 && deps.webhookDispatch) {
+    try {
+      await deps.webhookDispatch.dispatch(deliveries);
+    } catch (err) {
+      deps.logger?.warn({ err, deliveries: deliveries.length }, 'webhook deliveries left to the relay sweep');
+    }
   }
+  return result;
 }
 
 export interface ClosedRun {

@@ -41,7 +41,7 @@ import type { ClipAspectRatio, ClipSource, PickMomentsInput, PlannedClip, Render
 import type { ActivityDeps } from '../deps';
 import { FailureType } from '../../schemas/failures';
 import { heartbeating, nonRetryable } from '../common';
-import { dispatchWebhooks, emitWebhookEvent } from '../webhook-events';
+import { inTransactionWithEvents } from '../webhook-events';
 
 /** Clips are rendered at the source's resolution, never above 1080 on the short side. */
 const MAX_SHORT_SIDE = 1080;
@@ -304,7 +304,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
               mediaStore.put(`clips/${clip.id}/captions.en.vtt`, vttFile, 'raw'),
             ]);
             // The finished clip and its clip.generated (one per clip: its id is the fact key) commit together.
-            const deliveries = await db.transaction().execute(async (tx) => {
+            await inTransactionWithEvents(deps, async (tx, emit) => {
               await completeClipRender(tx, clip.id, {
                 thumbnailUrl: thumbnail.url,
                 captions: {
@@ -317,7 +317,7 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
                   vttUrl: vttStored.url,
                 },
               });
-              return emitWebhookEvent(tx, {
+              await emit({
                 type: 'clip.generated',
                 userId: clip.user_id,
                 factKey: clip.id,
@@ -335,7 +335,6 @@ export function createClipMediaActivities(deps: ClipMediaActivityDeps) {
                 },
               });
             });
-            await dispatchWebhooks(deps, deliveries);
             return done(fileUrls, thumbnail.url);
           } catch (err) {
             throw mediaFailure(err);

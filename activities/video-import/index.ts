@@ -48,7 +48,7 @@ import type { ActivityDeps } from '../deps';
 import { FailureType } from '../../schemas/failures';
 import { heartbeating, nonRetryable, unlessCancelled } from '../common';
 import { folderPath } from '../../providers/google/drive';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from '../webhook-events';
+import { inTransactionWithEvents, isoOrNull } from '../webhook-events';
 import type { Transcript } from '../../providers/youtube/transcript-source';
 
 export interface VideoImportActivityDeps extends ActivityDeps {
@@ -213,14 +213,14 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
     /** The import's status; `completed` records video.imported with it (one per video: a completed import is never reopened). */
     async updateVideoStatus(videoId: string, update: { status: VideoProcessingStatus; progress?: number; error?: string }): Promise<void> {
       if (update.status !== 'completed') return updateVideoProcessing(db, videoId, update);
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await updateVideoProcessing(tx, videoId, update);
         const video = await findVideo(tx, videoId);
-        if (video?.processing_status !== 'completed') return [];
+        if (video?.processing_status !== 'completed') return;
         // Newest version first within a type: the first row of each type is its latest.
         const latest = new Map<string, VideoContentWithType>();
         for (const row of await listVideoContent(tx, videoId)) if (!latest.has(row.content_type_key)) latest.set(row.content_type_key, row);
-        return emitWebhookEvent(tx, {
+        await emit({
           type: 'video.imported',
           userId: video.user_id,
           factKey: video.id,
@@ -235,7 +235,6 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
     },
 
     /** Title, channel, duration, stats, tags and thumbnail into the videos row; live and over-long videos are refused. */
@@ -365,7 +364,7 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       }
       const completedAt = new Date();
       // The version and content.generated (one per content row) commit together; a losing attempt records neither.
-      const { inserted, deliveries } = await db.transaction().execute(async (tx) => {
+      const inserted = await inTransactionWithEvents(deps, async (tx, emit) => {
         const inserted = await insertVideoContent(tx, {
           video_id: input.videoId,
           content_type_id: contentType.id,
@@ -384,8 +383,8 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
           run_id: runId,
           created_by_user_id: input.userId,
         });
-        if (!inserted) return { inserted, deliveries: [] };
-        const deliveries = await emitWebhookEvent(tx, {
+        if (!inserted) return inserted;
+        await emit({
           type: 'content.generated',
           userId: input.userId,
           factKey: inserted.id,
@@ -399,9 +398,8 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
             tokensUsed: generated.tokens,
           },
         });
-        return { inserted, deliveries };
+        return inserted;
       });
-      await dispatchWebhooks(deps, deliveries);
       // Another attempt wrote this version first: its row is the one result.
       return done(inserted ?? (await written())!);
     },
@@ -534,8 +532,8 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
       if (status !== 'failed' && execution) {
         // One export.completed per run execution: a retried activity re-finds the same event.
         const { workflowId, runId } = execution;
-        const deliveries = await db.transaction().execute((tx) =>
-          emitWebhookEvent(tx, {
+        await inTransactionWithEvents(deps, (_tx, emit) =>
+          emit({
             type: 'export.completed',
             userId: input.userId,
             factKey: `${workflowId}:${runId}`,
@@ -554,7 +552,6 @@ export function createVideoImportActivities(deps: VideoImportActivityDeps) {
             },
           }),
         );
-        await dispatchWebhooks(deps, deliveries);
       }
       return { status, uploaded, failed, ...(failedReason ? { reason: failedReason } : {}) };
     },

@@ -28,7 +28,7 @@ import { pauseWindowMoments, wordsFromSegments, type TimedSegment } from '../cli
 import { mediaFailure } from '../clips';
 import { heartbeating, nonRetryable } from '../common';
 import type { ActivityDeps } from '../deps';
-import { dispatchWebhooks, emitWebhookEvent, isoOrNull } from '../webhook-events';
+import { inTransactionWithEvents, isoOrNull } from '../webhook-events';
 import { downloadResumable, fromFetchResponse, SourceTooLargeError, type SourceResponse } from './download';
 import { saveIngestTranscript, startIngestTranscription, type IngestTranscription } from './transcribe';
 
@@ -106,11 +106,11 @@ export function createVideoIngestActivities(deps: ActivityDeps) {
      */
     async completeIngest(input: { videoId: string }): Promise<void> {
       const video = await requireVideo(deps, input.videoId);
-      const deliveries = await db.transaction().execute(async (tx) => {
+      await inTransactionWithEvents(deps, async (tx, emit) => {
         await completeIngest(tx, video.id, (exactDurationSeconds(video) ?? 0) / 60);
         const ready = await findVideo(tx, video.id);
-        if (ready?.processing_status !== 'ready') return [];
-        return emitWebhookEvent(tx, {
+        if (ready?.processing_status !== 'ready') return;
+        await emit({
           type: 'video.processed',
           userId: ready.user_id,
           factKey: ready.id,
@@ -128,7 +128,6 @@ export function createVideoIngestActivities(deps: ActivityDeps) {
           },
         });
       });
-      await dispatchWebhooks(deps, deliveries);
     },
 
     /** The slot is refunded (once) and the video records why the ingest ended. */
