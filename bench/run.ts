@@ -11,6 +11,8 @@ import { aiFanOutBenchmark } from './b7-ai-fanout';
 import { runStatusBenchmark } from './b8-run-status';
 import { costGrowthBenchmark } from './b9-cost-growth';
 import { noisyNeighbourBenchmark } from './b10-noisy-neighbour';
+import { clusterBenchmark } from './b11-cluster';
+import { ingestBenchmark } from './b12-ingest';
 import { describeMachine } from './lib/machine';
 import { renderMarkdown, withReadmeTable, type RunReport } from './lib/report';
 import { notRun, type BenchmarkModule, type BenchmarkResult } from './lib/result';
@@ -20,18 +22,7 @@ const ROOT = resolve(__dirname, '..');
 const RESULTS_DIR = join(__dirname, 'results');
 
 /** Benchmarks from the issue that this runner does not measure yet, and why. */
-const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [
-  {
-    id: 'B11',
-    title: 'Cluster (issue P): throughput with one vs two worker processes, server CPU share',
-    reason: 'needs the Go-built Temporal server (.tools/temporal-server), which this machine does not have',
-  },
-  {
-    id: 'B12',
-    title: 'Ingest (issue R) vs raw download + ffmpeg audio extraction',
-    reason: 'not written yet',
-  },
-];
+const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [];
 
 function parseArgs(argv: string[]): { quick: boolean; only?: Set<string> } {
   const quick = argv.includes('--quick');
@@ -76,6 +67,8 @@ async function main(): Promise<void> {
     runStatusBenchmark(sharedStack),
     costGrowthBenchmark(sharedStack),
     noisyNeighbourBenchmark(sharedStack),
+    clusterBenchmark,
+    ingestBenchmark(sharedStack),
   ];
   const selected = modules.filter((m) => !only || only.has(m.id));
   const machine = await describeMachine();
@@ -114,7 +107,7 @@ async function main(): Promise<void> {
     loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
     stack: stack
       ? `embedded PostgreSQL ${postgresVersion ?? '?'} (fsync off) and Temporal dev server (in-memory SQLite), both on 127.0.0.1, started for this run`
-      : 'none (no benchmark needed PostgreSQL or Temporal)',
+      : 'none shared (no benchmark used the shared PostgreSQL + Temporal dev server)',
     results,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -64,6 +64,12 @@ export function segmentsFromWords(words: readonly SpokenWord[]): TimedSegment[] 
   return segments;
 }
 
+/** The ffmpeg arguments extracting a video's audio for speech-to-text: mono, 16 kHz, 32 kbps AAC. */
+export const audioExtractionArgs = (video: string, audio: string): string[] => [
+  ...['-v', 'error', '-nostdin', '-y', '-i', video],
+  ...['-vn', '-ac', '1', '-ar', '16000', '-c:a', 'aac', '-b:a', '32k', audio],
+];
+
 export interface TranscribeDeps {
   db: Db;
   providers: Providers;
@@ -101,11 +107,7 @@ export async function startIngestTranscription(
           const signal = Context.current().cancellationSignal;
           const source = await deps.mediaStore.localCopy({ path: video.file_path, url: video.media_url }, dir, signal);
           const audio = join(dir, 'audio.m4a');
-          await execFileAsync(
-            deps.ffmpegPath(),
-            ['-v', 'error', '-nostdin', '-y', '-i', source, '-vn', '-ac', '1', '-ar', '16000', '-c:a', 'aac', '-b:a', '32k', audio],
-            { signal },
-          );
+          await execFileAsync(deps.ffmpegPath(), audioExtractionArgs(source, audio), { signal });
           const stored = await deps.mediaStore.put(`videos/${video.id}/audio.m4a`, audio, 'video');
           const audioUrl = /^https?:\/\//.test(stored.url) ? stored.url : await stt.upload(await readFile(audio));
           return await stt.submit(audioUrl);

@@ -1,14 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createActivities } from '../../activities';
+import { createActivities, createMediaActivities } from '../../activities';
 import { createApp } from '../../api/app';
 import { createApiKey } from '../../db/repositories/api-keys';
 import { createUser } from '../../db/repositories/users';
 import type { PlanSlug } from '../../schemas/billing';
 import { loadConfig } from '../../lib/config';
 import { createLogger } from '../../lib/logger';
+import { mediaStoreFor } from '../../lib/media/store';
+import { freePort } from '../../lib/runtime/ports';
 import { createSecretBox, loadEncryptionKey } from '../../lib/secrets';
+import { urlGuardOptions } from '../../lib/ssrf';
 import { taskQueues } from '../../lib/task-queues';
 import { createProviders } from '../../providers';
 import { anthropicSandbox, startAnthropicSandbox } from '../../sandbox/anthropic';
@@ -16,7 +18,7 @@ import { googleSandbox } from '../../sandbox/google';
 import { startSandboxes, type SandboxDefinition, type RunningSandboxes } from '../../sandbox/index';
 import { USER_SCOPES } from '../../schemas/api-keys';
 import type { VideoImportResult } from '../../schemas/video-import';
-import { createMainWorker } from '../../worker/create-worker';
+import { createMainWorker, createMediaWorker } from '../../worker/create-worker';
 import type { BenchStack } from './stack';
 
 /** A creator's talk, six sentences (the user supplies it, so YouTube is asked for metadata only). */
@@ -63,43 +65,70 @@ export function startImportSandboxes(aiLatencyMs: number): Promise<RunningSandbo
   return startSandboxes(loadConfig({ LOG_LEVEL: 'silent' }), [googleSandbox, anthropic]);
 }
 
+export interface ImportPlatformOptions {
+  anthropicCap?: number;
+  /** Also run the media worker (downloads, ffprobe, ffmpeg) on the media queue, as the platform does. */
+  media?: boolean;
+  /** Settings over the production ones below. */
+  env?: Record<string, string>;
+}
+
 /**
- * The API and the real main worker, in production mode against the sandboxes, on task queues of
- * their own while `body` runs (B1, B7, B9, B10 import videos through it).
+ * The API and the real main worker (with `media`, the media worker too), in production mode against
+ * the sandboxes, on task queues of their own while `body` runs (B1, B7, B9, B10 import videos
+ * through it; B12 ingests video files). Providers send job webhooks to this API.
  */
 export async function withImportPlatform<T>(
   stack: BenchStack,
   sandboxUrls: Record<string, string>,
-  options: { anthropicCap?: number },
+  options: ImportPlatformOptions,
   body: (platform: ImportPlatform) => Promise<T>,
 ): Promise<T> {
   const prefix = `bi${randomBytes(3).toString('hex')}-`;
+  const port = await freePort();
   const config = loadConfig({
     NODE_ENV: 'production',
     LOG_LEVEL: 'silent',
+    PORT: String(port),
     TASK_QUEUE_PREFIX: prefix,
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     // Production settings against the Google and Anthropic sandboxes, on purpose.
     ALLOW_SANDBOX_PROVIDERS: 'true',
     STRIPE_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64url')}`,
     ...(options.anthropicCap === undefined ? {} : { ANTHROPIC_MAX_CONCURRENCY: String(options.anthropicCap) }),
+    ...options.env,
   });
   const logger = createLogger('silent');
   const queues = taskQueues(prefix);
   const providers = createProviders({ config, logger, db: stack.db, sandboxUrls });
+  const activityDeps = { db: stack.db, logger, providers, secrets: createSecretBox(loadEncryptionKey(config)) };
   const worker = await createMainWorker({
     connection: stack.connection,
     namespace: 'default',
     taskQueue: queues.main,
     dataConverter: stack.dataConverter,
-    activities: createActivities({ db: stack.db, logger, providers, secrets: createSecretBox(loadEncryptionKey(config)) }),
+    activities: createActivities(activityDeps),
     workflowBundle: await stack.productionBundle(),
   });
-  const app = createApp({ db: stack.db, temporal: stack.client, logger, config, taskQueues: queues });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  const mediaWorker = options.media
+    ? await createMediaWorker({
+        connection: stack.connection,
+        namespace: 'default',
+        taskQueue: queues.media,
+        dataConverter: stack.dataConverter,
+        activities: createMediaActivities({
+          ...activityDeps,
+          mediaStore: mediaStoreFor(config, () => providers.cloudinary),
+          urlGuard: urlGuardOptions(config),
+        }),
+      })
+    : undefined;
+  const app = createApp({ db: stack.db, temporal: stack.client, logger, config, taskQueues: queues, sandboxUrls });
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
   });
-  const apiUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const apiUrl = `http://127.0.0.1:${port}`;
 
   const platform: ImportPlatform = {
     apiUrl,
@@ -136,7 +165,7 @@ export async function withImportPlatform<T>(
     },
   };
   try {
-    return await worker.runUntil(body(platform));
+    return await worker.runUntil(mediaWorker ? mediaWorker.runUntil(body(platform)) : body(platform));
   } finally {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
