@@ -21,9 +21,6 @@ import { startBenchStack, type BenchStack } from './lib/stack';
 const ROOT = resolve(__dirname, '..');
 const RESULTS_DIR = join(__dirname, 'results');
 
-/** Benchmarks from the issue that this runner does not measure yet, and why. */
-const NOT_MEASURED: Array<{ id: string; title: string; reason: string }> = [];
-
 function parseArgs(argv: string[]): { quick: boolean; only?: Set<string> } {
   const quick = argv.includes('--quick');
   const onlyArg = argv.find((a) => a.startsWith('--only='));
@@ -97,7 +94,6 @@ async function main(): Promise<void> {
     }
     rmSync(workDir, { recursive: true, force: true });
   }
-  results.push(...NOT_MEASURED.filter((m) => !only || only.has(m.id)).map((m) => notRun(m, m.reason)));
 
   const report: RunReport = {
     mode: quick ? 'quick' : 'full',
