@@ -252,7 +252,8 @@ export function createVideoIngestMediaActivities(deps: IngestMediaActivityDeps) 
             FailureType.QuotaExceeded,
           );
         }
-        const put = await mediaStore.put(`videos/${video.id}/${basename(path)}`, path, 'video');
+        // The download is ours to give up: moved into the store, not copied (a retry after this downloads again).
+        const put = await mediaStore.put(`videos/${video.id}/${basename(path)}`, path, 'video', { move: true });
         const file: IngestedFile = {
           filePath: put.path,
           mediaUrl: put.url,

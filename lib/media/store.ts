@@ -31,8 +31,11 @@ export interface MediaLocation {
 
 export interface MediaStore {
   readonly kind: 'local' | 'cloudinary';
-  /** Copies a finished local file into the store under `key`. */
-  put(key: string, file: string, kind: MediaKind): Promise<StoredMedia>;
+  /**
+   * Copies a finished local file into the store under `key`. With `move`, the caller gives the file
+   * up: the local store renames it into place when it is on the same filesystem (no copy of a large video).
+   */
+  put(key: string, file: string, kind: MediaKind, options?: { move?: boolean }): Promise<StoredMedia>;
   /** A local file with the stored bytes: the stored file itself, or a download into `dir`. */
   localCopy(location: MediaLocation, dir: string, signal?: AbortSignal): Promise<string>;
 }
@@ -62,19 +65,32 @@ async function download(url: string, dir: string, signal?: AbortSignal): Promise
   return target;
 }
 
+/** Renames `file` to `target`; false when they are on different filesystems (the caller copies instead). */
+async function movedInto(file: string, target: string): Promise<boolean> {
+  try {
+    await rename(file, target);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EXDEV') return false;
+    throw err;
+  }
+}
+
 /** Files under `root`; URLs are file:// URLs of the stored files. */
 export function createLocalMediaStore(root: string): MediaStore {
   const base = resolve(root);
   return {
     kind: 'local',
-    async put(key, file) {
+    async put(key, file, _kind, options = {}) {
       assertKey(key);
       const target = join(base, key);
       await mkdir(dirname(target), { recursive: true });
-      // Copy beside the target, then rename: readers never see a partial file.
-      const partial = `${target}.partial`;
-      await copyFile(file, partial, constants.COPYFILE_FICLONE);
-      await rename(partial, target);
+      if (!options.move || !(await movedInto(file, target))) {
+        // Copy beside the target, then rename: readers never see a partial file.
+        const partial = `${target}.partial`;
+        await copyFile(file, partial, constants.COPYFILE_FICLONE);
+        await rename(partial, target);
+      }
       const bytes = (await stat(target)).size;
       meterUsage('storage_bytes', bytes, `storage:${key}`);
       return { key, url: pathToFileURL(target).href, path: target, bytes };
