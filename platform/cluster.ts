@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../worker/create-worker';
-import { productionBundleOptions } from '../worker/interceptors';
+import { productionBundleOptions } from '../worker/workflow-bundle';
 import { tracingBundleOptions } from '../worker/tracing';
 import { ConfigError, type Config } from '../lib/config';
 import { stopStaleProcess } from '../lib/runtime/pid-files';

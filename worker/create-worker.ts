@@ -3,7 +3,8 @@ import type { DataConverter } from '@temporalio/common';
 import { availableParallelism } from 'node:os';
 import type { Activities, MediaActivities } from '../activities';
 import type { WorkerMetrics } from '../lib/metrics';
-import { SHARED_WORKFLOW_MODULES, withObservability } from './interceptors';
+import { withObservability } from './interceptors';
+import { SHARED_WORKFLOW_MODULES } from './workflow-bundle';
 import { tracingWorkerOptions } from './tracing';
 
 export interface WorkerSetup {

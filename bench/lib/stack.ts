@@ -24,7 +24,8 @@ import { ensureDatabase } from '../../lib/runtime/postgres';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { payloadDataConverter } from '../../lib/payload-codec';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { productionBundleOptions, withObservability } from '../../worker/interceptors';
+import { withObservability } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/workflow-bundle';
 
 export const BENCH_WORKFLOWS_PATH = require.resolve('../workflows');
 

@@ -8,7 +8,7 @@ import { stopStaleProcess } from '../../lib/runtime/pid-files';
 import { freePort } from '../../lib/runtime/ports';
 import { freeServerPorts, persistenceFromUrl, resolveTemporalServerBuild, startTemporalCluster } from '../../lib/runtime/temporal-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { productionBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/workflow-bundle';
 import { createTemplateDatabase } from '../helpers/database';
 import { STACK_ENV } from '../helpers/stack-env';
 import { CLUSTER_SERVER_ENV } from './cluster-stack';

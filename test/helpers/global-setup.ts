@@ -7,7 +7,7 @@ import { startEmbeddedPostgres } from '../../lib/runtime/embedded-postgres';
 import { freePort } from '../../lib/runtime/ports';
 import { startTemporalDevServer } from '../../lib/runtime/temporal-dev-server';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { productionBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/workflow-bundle';
 import { createTemplateDatabase } from './database';
 import { STACK_ENV } from './stack-env';
 

@@ -10,7 +10,7 @@ import { loadPayloadKeyring } from '../../lib/secrets';
 import { taskQueues, type TaskQueues } from '../../lib/task-queues';
 import { activeTracing, tracingClientOptions } from '../../lib/tracing';
 import { WORKFLOWS_PATH } from '../../worker/create-worker';
-import { productionBundleOptions } from '../../worker/interceptors';
+import { productionBundleOptions } from '../../worker/workflow-bundle';
 import { tracingBundleOptions } from '../../worker/tracing';
 import { stackValue } from './stack-env';
 
